@@ -1,0 +1,51 @@
+# junkan — plant-in-a-box. `make demo` and `make test` are the two commands a newcomer needs.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitto),,mosquitto) \
+                  $(if $(wildcard /usr/bin/chromium),,chromium))
+
+.PHONY: install demo test check lint typecheck unit faults bench clean system-packages browser
+
+install: $(STAMP)
+
+system-packages:
+	@if [ -n "$(APT_PKGS_NEEDED)" ]; then \
+	  echo "make install: installing Debian packages: $(APT_PKGS_NEEDED) (apt-get)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PKGS_NEEDED); \
+	fi
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-packages
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/junkan demo --duration $${DURATION:-60} --workdir $${WORKDIR:-demo-run}
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy junkan edge_agent gateway simulators
+
+check: lint typecheck
+
+unit: install
+	$(BIN)/pytest -q -m "not slow"
+
+test: check unit
+
+faults: install
+	$(BIN)/pytest -q -m slow tests/faults
+
+bench: install
+	$(BIN)/python -m tests.benchmarks.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-run

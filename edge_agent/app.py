@@ -1,0 +1,91 @@
+"""Agent start-up, in order. Reads like a table of contents; the parts live in their modules."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edge_agent.config import AgentConfig
+from edge_agent.core import AgentCore
+from edge_agent.drivers import DRIVERS
+from edge_agent.drivers.base import DeviceReading, Runner
+from edge_agent.publishing.mqtt_publisher import MqttPublisher
+from edge_agent.publishing.outbox import SqliteOutbox
+from junkan.ids import new_id
+from junkan.wire.messages import DeviceHealth, StatusMessage
+from junkan.wire.topics import AgentTopics
+
+log = logging.getLogger("junkan.agent")
+
+
+def run_agent(config: AgentConfig, stop: threading.Event | None = None,
+              capture: dict[str, Path] | None = None) -> int:
+    stop = stop or threading.Event()
+    session = new_id()  # 1. a new session id for this process: lets consumers tell restarts apart
+    topics = AgentTopics(config.site, config.line, config.agent)
+    outbox = SqliteOutbox(Path(config.outbox.path), config.outbox.max_messages)  # 2. durable outbox
+    core = AgentCore(config, outbox, topics, session)  # 3. lots and counters, resumed from the outbox
+    runners = {d.name: DRIVERS[d.type].runner(d, (capture or {}).get(d.name)) for d in config.devices}
+    publisher = MqttPublisher(  # 4. delivery: outbox -> broker, retired on the gateway's ack
+        config.mqtt, topics, outbox,
+        status=lambda state: build_status(config, topics, session, state, runners, core, outbox),
+        on_command=core.submit_command,
+        window=config.outbox.window, ack_timeout_s=config.outbox.ack_timeout_s,
+        status_interval_s=config.status_interval_s,
+    )
+    core.on_enqueued = publisher.wake
+    publisher.start()
+    threads = [start_device(name, runner, core, stop) for name, runner in runners.items()]  # 5. devices
+    install_signal_handlers(stop)
+    log.info("agent %s on %s/%s running with %d device(s), session %s",
+             config.agent, config.site, config.line, len(runners), session)
+    core.run(stop)  # 6. until SIGTERM/SIGINT
+    for thread in threads:  # 7. orderly shutdown: devices, last batch, deliver what we can
+        thread.join(timeout=3)
+    publisher.stop(drain_s=2.0)
+    outbox.close()
+    log.info("agent stopped")
+    return 0
+
+
+def start_device(name: str, runner: Runner, core: AgentCore, stop: threading.Event) -> threading.Thread:
+    def emit(reading: DeviceReading) -> None:
+        core.submit_reading(name, reading)
+
+    thread = threading.Thread(target=runner.run, args=(emit, stop), name=f"device-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def build_status(config: AgentConfig, topics: AgentTopics, session: str, state: str,
+                 runners: dict[str, Runner], core: AgentCore, outbox: SqliteOutbox) -> StatusMessage:
+    by_name = {d.name: d for d in config.devices}
+    devices = [
+        DeviceHealth(
+            device=name, driver=by_name[name].type,
+            state=r.counters.state(by_name[name].stale_after_s) if state == "online" else "stale",
+            last_reading_at=r.counters.last_reading_at, frames_ok=r.counters.frames_ok,
+            frames_bad=r.counters.frames_bad, reconnects=r.counters.reconnects, last_error=r.counters.last_error,
+        )
+        for name, r in runners.items()
+    ]
+    try:
+        depth, age = outbox.depth()
+    except Exception:  # status must be buildable even when the disk is in trouble
+        depth, age = -1, 0.0
+    return StatusMessage(
+        agent=topics.agent, site=topics.site, line=topics.line, session=session,
+        state="online" if state == "online" else "offline", at=datetime.now(UTC), devices=devices,
+        outbox_depth=depth, outbox_oldest_age_s=round(age, 3), open_lot=core.live_lot() if state == "online" else None,
+        alarms=list(core.alarms),
+    )
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())

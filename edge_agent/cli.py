@@ -1,0 +1,12 @@
+"""`junkan agent ...` sub-commands. Each command module exposes ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from edge_agent.commands import decode, run
+
+    for module in (run, decode):
+        module.register(sub)

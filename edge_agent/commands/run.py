@@ -1,0 +1,45 @@
+"""`junkan agent run --config FILE`: run an edge agent until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("run", help="Run the edge agent for one line.")
+    p.add_argument("--config", required=True, help="Line config, e.g. firmware_configs/lines/demo_line.yaml")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="Override a config value, e.g. --set mqtt.port=18830 (repeatable).")
+    p.add_argument("--capture", action="append", default=[], metavar="DEVICE=FILE",
+                   help="Record a device's raw bytes with timestamps for `junkan sim replay`.")
+    p.set_defaults(func=_run)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, object]:
+    import yaml
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edge_agent.app import run_agent
+    from edge_agent.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config, parse_overrides(args.set))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    capture = {}
+    for pair in args.capture:
+        name, _, path = pair.partition("=")
+        capture[name] = Path(path)
+    return run_agent(config, capture=capture)

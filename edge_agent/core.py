@@ -1,0 +1,258 @@
+"""The agent's core: one thread that owns all lot state.
+
+Device threads and the MQTT command callback only put events on a queue; this thread turns them into
+weighings, lot events and reading batches, and writes them to the outbox together with the agent's
+counters in one transaction. One writer, no locks around domain state.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from edge_agent.config import AgentConfig
+from edge_agent.drivers.base import DeviceReading
+from edge_agent.lots.aggregator import LotAggregator, LotClosed, LotEvent, LotOpened, LotPolicy, OpenLot
+from edge_agent.lots.weighing import WeighingDetector, WeighingEvent
+from edge_agent.publishing.outbox import OutboxFull, OutgoingMessage, SqliteOutbox
+from junkan.ids import new_id
+from junkan.wire.messages import (
+    CommandMessage,
+    LotBody,
+    LotMessage,
+    LotSummary,
+    Reading,
+    ReadingBody,
+    ReadingMessage,
+    dump,
+)
+from junkan.wire.topics import AgentTopics, Kind
+
+log = logging.getLogger("junkan.agent.core")
+_SEEN_COMMANDS = 200
+
+
+@dataclass
+class _Pending:
+    readings: list[Reading] = field(default_factory=list)
+    since: float = 0.0
+
+
+class AgentCore:
+    def __init__(
+        self,
+        config: AgentConfig,
+        outbox: SqliteOutbox,
+        topics: AgentTopics,
+        session: str,
+        on_enqueued: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config, self.outbox, self.topics, self.session = config, outbox, topics, session
+        self.on_enqueued, self.clock = on_enqueued, clock
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=100_000)
+        self.alarms: list[str] = []
+        state = outbox.load_state()
+        self.seq: int = int(state.get("seq", 0))
+        self.device_seq: dict[str, int] = dict(state.get("device_seq", {}))
+        self.seen_commands: list[str] = list(state.get("seen_commands", []))
+        policy = LotPolicy(config.lots.max_mass_kg, config.lots.max_duration_s, config.lots.auto_open)
+        self.lots = LotAggregator(policy, new_lot_id=self._new_lot_id)
+        if state.get("open_lot"):
+            self.lots.current = OpenLot.from_state(state["open_lot"])
+            log.info("resuming open lot %s", self.lots.current.lot_id)
+        self.detectors = {
+            d.name: WeighingDetector(d.name, d.division_kg, d.stable_frames, config.lots.zero_band_kg)
+            for d in config.devices
+            if hasattr(d, "division_kg")
+        }
+        self._pending = _Pending()
+        self._telemetry_due: dict[str, float] = {}
+
+    # -- inputs (any thread) ---------------------------------------------------------------------
+    def submit_reading(self, device: str, reading: DeviceReading) -> None:
+        self.events.put(("reading", (device, reading)))
+
+    def submit_command(self, command: CommandMessage) -> None:
+        self.events.put(("command", command))
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                kind, payload = self.events.get(timeout=0.05)
+            except queue.Empty:
+                kind, payload = "tick", None
+            try:
+                self._handle(kind, payload)
+            except OutboxFull as exc:
+                self._alarm(f"outbox full: {exc}; new lots are refused until it drains")
+            except Exception:
+                log.exception("core failed on %s event; continuing", kind)
+        self._flush_readings(force=True)
+
+    def _handle(self, kind: str, payload: Any) -> None:
+        now = self.clock()
+        if kind == "reading":
+            device, reading = payload
+            self._on_reading(device, reading, now)
+        elif kind == "command":
+            self._on_command(payload, now)
+        self._emit_lot_events(self.lots.tick(now))
+        self._flush_readings()
+
+    def _on_reading(self, device: str, reading: DeviceReading, now: datetime) -> None:
+        ts = reading.ts or now
+        if reading.kind == "info":
+            return
+        if reading.kind == "weight":
+            detector = self.detectors.get(device)
+            if detector is not None:
+                weighing = detector.feed(ts, reading.value, bool(reading.stable), reading.status)
+                if weighing is not None:
+                    self._on_weighing(weighing)
+            self._maybe_telemetry(device, reading, ts)
+            return
+        lot_id = self.lots.note_device(device, reading.kind)
+        self._add_reading(device, ts, reading, lot_id)
+
+    def _on_weighing(self, weighing: WeighingEvent) -> None:
+        lot_id, events = self.lots.add_weighing(weighing)
+        reading = DeviceReading(
+            kind="weighing", value=weighing.net_kg, unit="kg", status="ok", stable=True,
+            data={"tare_kg": weighing.tare_kg, "gross_kg": weighing.gross_kg,
+                  "started_at": weighing.started_at.isoformat()},
+        )
+        opened = [e for e in events if isinstance(e, LotOpened)]
+        self._emit_lot_events(opened)
+        self._add_reading(weighing.device, weighing.ended_at, reading, lot_id)
+        self._emit_lot_events([e for e in events if not isinstance(e, LotOpened)])
+
+    def _maybe_telemetry(self, device: str, reading: DeviceReading, ts: datetime) -> None:
+        due = self._telemetry_due.get(device, 0.0)
+        mono = time.monotonic()
+        if mono < due:
+            return
+        self._telemetry_due[device] = mono + self.config.lots.telemetry_interval_s
+        lot = self.lots.current
+        detector = self.detectors.get(device)
+        data = {"stable": bool(reading.stable), "container_net_kg": detector.loaded_net_kg if detector else None}
+        wire = Reading(
+            device=device, device_seq=self._next_device_seq(device), ts=ts, kind="weight",
+            value=reading.value, unit=reading.unit, status=reading.status,
+            lot_id=lot.lot_id if lot else None, data=data,
+        )
+        self._write([self._reading_message([wire], "telemetry")])
+
+    def _on_command(self, command: CommandMessage, now: datetime) -> None:
+        if command.cmd_id in self.seen_commands:
+            return  # QoS1 redelivery of a command already carried out
+        self.seen_commands = [*self.seen_commands[-_SEEN_COMMANDS + 1 :], command.cmd_id]
+        log.info("command %s %s %s", command.action, command.lot_id or "", command.cmd_id)
+        if command.action == "open_lot":
+            if any(a.startswith("outbox full") for a in self.alarms):
+                log.error("refusing to open lot %s: outbox full", command.lot_id)
+                return
+            events = self.lots.open(now, command.lot_id)
+        else:
+            events = self.lots.close(now, "operator", command.lot_id)
+        self._emit_lot_events(events, force_state=True)
+
+    # -- building messages ------------------------------------------------------------------------
+    def _add_reading(self, device: str, ts: datetime, reading: DeviceReading, lot_id: str | None) -> None:
+        wire = Reading(
+            device=device, device_seq=self._next_device_seq(device), ts=ts, kind=reading.kind,
+            value=reading.value, unit=reading.unit, status=reading.status, lot_id=lot_id,
+            data=reading.data,
+        )
+        if not self._pending.readings:
+            self._pending.since = time.monotonic()
+        self._pending.readings.append(wire)
+
+    def _flush_readings(self, force: bool = False) -> None:
+        pending = self._pending
+        if not pending.readings:
+            return
+        full = len(pending.readings) >= self.config.outbox.batch_size
+        late = time.monotonic() - pending.since >= self.config.outbox.batch_max_delay_s
+        if force or full or late:
+            batch, pending.readings = pending.readings, []
+            size = self.config.outbox.batch_size
+            self._write([self._reading_message(batch[i : i + size]) for i in range(0, len(batch), size)])
+
+    def _emit_lot_events(self, events: list[LotEvent], force_state: bool = False) -> None:
+        if not events:
+            if force_state:
+                self._write([])
+            return
+        self._flush_readings(force=True)  # a lot's readings precede its close in sequence order
+        self._write([self._lot_message(e) for e in events])
+
+    def _lot_message(self, event: LotEvent) -> OutgoingMessage:
+        lot = event.lot
+        closed = isinstance(event, LotClosed)
+        summary = LotSummary(
+            lot_id=lot.lot_id, site=self.topics.site, line=self.topics.line, agent=self.topics.agent,
+            status="closed" if closed else "open", opened_at=lot.opened_at,
+            closed_at=event.closed_at if isinstance(event, LotClosed) else None,
+            close_reason=event.reason if isinstance(event, LotClosed) else None,
+            net_mass_kg=round(lot.net_mass_kg, 6), n_weighings=lot.n_weighings, devices=sorted(lot.devices),
+        )
+        log.info("lot %s %s net=%.3f kg weighings=%d", lot.lot_id, "closed" if closed else "opened",
+                 lot.net_mass_kg, lot.n_weighings)
+        seq, msg_id = self._next_seq(), new_id()
+        msg = LotMessage(msg_id=msg_id, agent=self.topics.agent, session=self.session, seq=seq,
+                         sent_at=self.clock(), body=LotBody(event="closed" if closed else "opened", lot=summary))
+        return OutgoingMessage(seq, msg_id, Kind.LOT.value, self.topics.topic(Kind.LOT), dump(msg))
+
+    def _reading_message(self, readings: list[Reading], data_class: str = "critical") -> OutgoingMessage:
+        seq, msg_id = self._next_seq(), new_id()
+        msg = ReadingMessage(msg_id=msg_id, agent=self.topics.agent, session=self.session, seq=seq,
+                             sent_at=self.clock(), body=ReadingBody(readings=readings))
+        return OutgoingMessage(seq, msg_id, Kind.READING.value, self.topics.topic(Kind.READING), dump(msg),
+                               data_class)
+
+    def _write(self, messages: list[OutgoingMessage]) -> None:
+        state = {
+            "seq": self.seq,
+            "device_seq": self.device_seq,
+            "open_lot": self.lots.current.to_state() if self.lots.current else None,
+            "seen_commands": self.seen_commands,
+        }
+        self.outbox.enqueue(messages, state)
+        self.on_enqueued()
+
+    def _next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def _next_device_seq(self, device: str) -> int:
+        self.device_seq[device] = self.device_seq.get(device, -1) + 1
+        return self.device_seq[device]
+
+    def _new_lot_id(self, ts: datetime) -> str:
+        return f"{self.topics.line}-{ts:%Y%m%d-%H%M%S}-{new_id()[-4:]}"
+
+    def _alarm(self, text: str) -> None:
+        if text not in self.alarms:
+            self.alarms.append(text)
+            log.error("ALARM %s", text)
+
+    def live_lot(self) -> LotSummary | None:
+        """The open lot as the status message shows it (live mass includes the container on the scale)."""
+        lot = self.lots.current
+        if lot is None:
+            return None
+        on_scale = sum(d.loaded_net_kg for d in self.detectors.values())
+        return LotSummary(
+            lot_id=lot.lot_id, site=self.topics.site, line=self.topics.line, agent=self.topics.agent,
+            status="open", opened_at=lot.opened_at, net_mass_kg=round(lot.net_mass_kg, 6),
+            n_weighings=lot.n_weighings, devices=sorted(lot.devices),
+            measurement={"live_mass_kg": round(lot.net_mass_kg + on_scale, 3)},
+        )

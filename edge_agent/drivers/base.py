@@ -1,0 +1,131 @@
+"""What every device driver is: a decoder (pure, bytes in -> readings out) plus a runner (I/O).
+
+Decoders never raise: a frame they cannot understand becomes a ``BadFrame`` with the reason, which the
+runner counts per device (visible in the agent status) and logs. Runners never raise out of ``run``:
+they reconnect with backoff until ``stop`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["ok", "unstable", "overload", "underload", "error"]
+
+
+@dataclass(frozen=True)
+class DeviceReading:
+    """One decoded reading, before the agent gives it a device name, sequence number and lot."""
+
+    kind: str
+    value: float | None = None
+    unit: str | None = None
+    status: Status | None = None
+    stable: bool | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    ts: datetime | None = None  # filled by the runner when the decoder does not know the device time
+    raw: bytes = b""
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented offline form printed by `junkan agent decode` and kept in golden cases."""
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "weight":
+            out.update(value=self.value, unit=self.unit, stable=bool(self.stable), status=self.status)
+        else:
+            if self.value is not None:
+                out.update(value=self.value, unit=self.unit)
+            if self.status is not None:
+                out["status"] = self.status
+            out.update(self.data)
+        return out
+
+
+@dataclass(frozen=True)
+class BadFrame:
+    """Bytes a decoder could not turn into a reading, kept with the reason."""
+
+    reason: str
+    raw: bytes = b""
+
+
+Decoded = DeviceReading | BadFrame
+
+
+class Decoder(Protocol):
+    """Streaming, pure: feed any chunk of bytes (partial frames included), get what is complete."""
+
+    def feed(self, chunk: bytes) -> list[Decoded]: ...
+
+
+class DeviceConfigBase(BaseModel):
+    """Fields every device has; each driver's config adds its own and a ``type`` literal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Device name, unique per agent.")
+    stale_after_s: float = Field(
+        default=10.0, gt=0, description="No valid frame for this long marks the device stale in the status."
+    )
+
+
+@dataclass
+class DeviceCounters:
+    """Health counters a runner keeps; read by the status publisher (plain ints, GIL-safe)."""
+
+    frames_ok: int = 0
+    frames_bad: int = 0
+    reconnects: int = 0
+    last_reading_at: datetime | None = None
+    last_error: str | None = None
+    connected: bool = False
+
+    def state(self, stale_after_s: float, now: datetime | None = None) -> Literal["alive", "stale", "error", "starting"]:
+        now = now or datetime.now(UTC)
+        if not self.connected and self.last_error:
+            return "error"
+        if self.last_reading_at is None:
+            return "starting"
+        if (now - self.last_reading_at).total_seconds() > stale_after_s:
+            return "stale"
+        return "alive"
+
+
+Emit = Callable[[DeviceReading], None]
+
+
+class Runner(Protocol):
+    """The I/O half of a driver. ``run`` blocks until ``stop`` is set and never raises."""
+
+    counters: DeviceCounters
+
+    def run(self, emit: Emit, stop: threading.Event) -> None: ...
+
+    def send(self, command: bytes) -> None: ...
+
+
+class Backoff:
+    """Reconnect delays: 0.5 s doubling to a cap, reset after a good connection."""
+
+    def __init__(self, first: float = 0.5, cap: float = 10.0) -> None:
+        self.first, self.cap, self.current = first, cap, first
+
+    def wait(self, stop: threading.Event) -> None:
+        stop.wait(self.current)
+        self.current = min(self.cap, self.current * 2)
+
+    def reset(self) -> None:
+        self.current = self.first
+
+
+def monotonic_ms() -> int:
+    return int(time.monotonic() * 1000)
+
+
+log = logging.getLogger("junkan.drivers")

@@ -1,0 +1,170 @@
+"""Runner for devices behind a serial line: real ports, PTYs, ``socket://`` and ``loop://`` alike.
+
+The port is always opened with ``serial.serial_for_url`` so simulators and tests take the same code path
+as hardware. Request/response protocols set a poll command; continuous ones leave it empty.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import serial
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge_agent.drivers.base import Backoff, BadFrame, Decoder, DeviceCounters, DeviceReading, Emit, log
+
+
+class SerialPortConfig(BaseModel):
+    """How to reach the device. Defaults are the common 9600 8N1."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="Port path or pyserial URL: /dev/ttyUSB0, socket://10.0.0.5:4001, loop://")
+    baudrate: int = Field(default=9600, description="Baud rate; ignored by socket:// and loop://.")
+    bytesize: Literal[7, 8] = Field(default=8, description="Data bits.")
+    parity: Literal["N", "E", "O"] = Field(default="N", description="Parity: N none, E even, O odd.")
+    stopbits: Literal[1, 2] = Field(default=1, description="Stop bits.")
+    read_timeout_s: float = Field(default=0.05, gt=0, description="Blocking read timeout of one read call.")
+    no_data_timeout_s: float = Field(
+        default=5.0, gt=0, description="No bytes for this long: count a timeout and reopen the port."
+    )
+
+
+class Capture:
+    """Records raw received bytes with timestamps as JSON lines (the `spy://` idea) for later replay."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("a", encoding="utf-8")
+        self._t0 = time.monotonic()
+
+    def write(self, direction: str, data: bytes) -> None:
+        rec = {"t": round(time.monotonic() - self._t0, 4), "dir": direction, "hex": data.hex()}
+        self._file.write(json.dumps(rec) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class SerialRunner:
+    """Opens the port, polls if asked, feeds the decoder, emits readings, reconnects on any failure."""
+
+    def __init__(
+        self,
+        port: SerialPortConfig,
+        decoder_factory: Any,
+        poll_command: bytes = b"",
+        poll_interval_s: float = 0.2,
+        capture_path: Path | None = None,
+    ) -> None:
+        self.port_config = port
+        self.decoder_factory = decoder_factory
+        self.poll_command = poll_command
+        self.poll_interval_s = poll_interval_s
+        self.capture_path = capture_path
+        self.counters = DeviceCounters()
+        self._port: serial.SerialBase | None = None
+        self._write_lock = threading.Lock()
+
+    def _open(self) -> serial.SerialBase:
+        cfg = self.port_config
+        return serial.serial_for_url(
+            cfg.url,
+            baudrate=cfg.baudrate,
+            bytesize=cfg.bytesize,
+            parity=cfg.parity,
+            stopbits=cfg.stopbits,
+            timeout=cfg.read_timeout_s,
+            write_timeout=1.0,
+        )
+
+    def send(self, command: bytes) -> None:
+        """Send an operator/agent command (e.g. tare) between polls."""
+        with self._write_lock:
+            if self._port is not None:
+                self._port.write(command)
+
+    def run(self, emit: Emit, stop: threading.Event) -> None:
+        backoff = Backoff()
+        capture = Capture(self.capture_path) if self.capture_path else None
+        try:
+            while not stop.is_set():
+                try:
+                    self._port = self._open()
+                except (serial.SerialException, OSError, ValueError) as exc:
+                    self._fail(f"open {self.port_config.url}: {exc}")
+                    backoff.wait(stop)
+                    continue
+                self.counters.connected = True
+                try:
+                    self._read_loop(self._port, emit, stop, capture, backoff)
+                except (serial.SerialException, OSError) as exc:
+                    self._fail(f"I/O on {self.port_config.url}: {exc}")
+                except Exception as exc:  # a decoder bug must not kill the device thread
+                    log.exception("device loop on %s failed", self.port_config.url)
+                    self._fail(f"internal: {exc!r}")
+                finally:
+                    self._close()
+                if not stop.is_set():
+                    self.counters.reconnects += 1
+                    backoff.wait(stop)
+        finally:
+            if capture:
+                capture.close()
+
+    def _read_loop(
+        self,
+        port: serial.SerialBase,
+        emit: Emit,
+        stop: threading.Event,
+        capture: Capture | None,
+        backoff: Backoff,
+    ) -> None:
+        decoder: Decoder = self.decoder_factory()
+        last_bytes = time.monotonic()
+        next_poll = 0.0
+        port.reset_input_buffer() if hasattr(port, "reset_input_buffer") else None
+        while not stop.is_set():
+            now = time.monotonic()
+            if self.poll_command and now >= next_poll:
+                with self._write_lock:
+                    port.write(self.poll_command)
+                next_poll = now + self.poll_interval_s
+            chunk = port.read(max(1, port.in_waiting or 1))
+            if chunk:
+                last_bytes = now
+                if capture:
+                    capture.write("rx", chunk)
+                self._deliver(decoder.feed(chunk), emit, backoff)
+            elif now - last_bytes > self.port_config.no_data_timeout_s:
+                raise serial.SerialException(f"no data for {self.port_config.no_data_timeout_s:.1f} s")
+
+    def _deliver(self, results: list[DeviceReading | BadFrame], emit: Emit, backoff: Backoff) -> None:
+        for item in results:
+            if isinstance(item, BadFrame):
+                self.counters.frames_bad += 1
+                self.counters.last_error = item.reason
+                log.debug("bad frame on %s: %s %r", self.port_config.url, item.reason, item.raw[:64])
+                continue
+            self.counters.frames_ok += 1
+            self.counters.last_reading_at = datetime.now(UTC)
+            backoff.reset()
+            emit(item)
+
+    def _fail(self, reason: str) -> None:
+        self.counters.connected = False
+        self.counters.last_error = reason
+        log.warning("%s", reason)
+
+    def _close(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except Exception:
+                pass

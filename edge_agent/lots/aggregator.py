@@ -1,0 +1,133 @@
+"""Lots on one line (pure: commands and weighings in, lot summaries out; time is passed in).
+
+A weighing belongs to the lot that is open when the container is removed from the scale. Lots open and
+close by operator command, or close automatically at a configured mass or duration. Its state is a plain
+dict so the agent can persist it beside the outbox and resume an open lot after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from edge_agent.lots.weighing import WeighingEvent
+
+CloseReason = Literal["operator", "max_mass", "max_duration", "shutdown"]
+
+
+@dataclass(frozen=True)
+class LotPolicy:
+    max_mass_kg: float | None = None
+    max_duration_s: float | None = None
+    auto_open: bool = True
+
+
+@dataclass
+class OpenLot:
+    lot_id: str
+    opened_at: datetime
+    net_mass_kg: float = 0.0
+    n_weighings: int = 0
+    devices: set[str] = field(default_factory=set)
+    device_kinds: dict[str, int] = field(default_factory=dict)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "lot_id": self.lot_id,
+            "opened_at": self.opened_at.isoformat(),
+            "net_mass_kg": self.net_mass_kg,
+            "n_weighings": self.n_weighings,
+            "devices": sorted(self.devices),
+            "device_kinds": self.device_kinds,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> OpenLot:
+        return cls(
+            lot_id=state["lot_id"],
+            opened_at=datetime.fromisoformat(state["opened_at"]),
+            net_mass_kg=float(state["net_mass_kg"]),
+            n_weighings=int(state["n_weighings"]),
+            devices=set(state["devices"]),
+            device_kinds=dict(state.get("device_kinds", {})),
+        )
+
+
+@dataclass(frozen=True)
+class LotClosed:
+    lot: OpenLot
+    closed_at: datetime
+    reason: CloseReason
+
+
+@dataclass(frozen=True)
+class LotOpened:
+    lot: OpenLot
+
+
+LotEvent = LotOpened | LotClosed
+
+
+@dataclass
+class LotAggregator:
+    policy: LotPolicy
+    new_lot_id: Any  # Callable[[datetime], str]; injected so tests can be deterministic
+    current: OpenLot | None = None
+
+    def open(self, ts: datetime, lot_id: str | None = None) -> list[LotEvent]:
+        """Open a lot; an already open lot with another id is closed first (operator switched lots)."""
+        if self.current is not None and (lot_id is None or self.current.lot_id == lot_id):
+            return []
+        events: list[LotEvent] = []
+        if self.current is not None:
+            events.append(self._close(ts, "operator"))
+        self.current = OpenLot(lot_id=lot_id or self.new_lot_id(ts), opened_at=ts)
+        events.append(LotOpened(self.current))
+        return events
+
+    def close(self, ts: datetime, reason: CloseReason = "operator", lot_id: str | None = None) -> list[LotEvent]:
+        if self.current is None or (lot_id is not None and lot_id != self.current.lot_id):
+            return []
+        return [self._close(ts, reason)]
+
+    def add_weighing(self, weighing: WeighingEvent) -> tuple[str | None, list[LotEvent]]:
+        """Count a weighing in the open lot (opening one if the policy says so); returns its lot id."""
+        events: list[LotEvent] = []
+        if self.current is None:
+            if not self.policy.auto_open:
+                return None, events
+            events += self.open(weighing.ended_at)
+        lot = self.current
+        assert lot is not None
+        lot.net_mass_kg = round(lot.net_mass_kg + weighing.net_kg, 6)
+        lot.n_weighings += 1
+        lot.devices.add(weighing.device)
+        lot_id = lot.lot_id
+        events += self.tick(weighing.ended_at)
+        return lot_id, events
+
+    def note_device(self, device: str, kind: str) -> str | None:
+        """Record that a device contributed a reading to the open lot; returns the lot id."""
+        if self.current is None:
+            return None
+        self.current.devices.add(device)
+        self.current.device_kinds[kind] = self.current.device_kinds.get(kind, 0) + 1
+        return self.current.lot_id
+
+    def tick(self, now: datetime) -> list[LotEvent]:
+        """Apply automatic close rules."""
+        lot, policy = self.current, self.policy
+        if lot is None:
+            return []
+        if policy.max_mass_kg is not None and lot.net_mass_kg >= policy.max_mass_kg:
+            return [self._close(now, "max_mass")]
+        if policy.max_duration_s is not None and (now - lot.opened_at).total_seconds() >= policy.max_duration_s:
+            return [self._close(now, "max_duration")]
+        return []
+
+    def _close(self, ts: datetime, reason: CloseReason) -> LotClosed:
+        assert self.current is not None
+        closed = LotClosed(self.current, ts, reason)
+        self.current = None
+        return closed

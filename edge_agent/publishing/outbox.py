@@ -1,0 +1,150 @@
+"""The durable outbox: every message is written here before it is sent, and deleted only when the
+gateway's application-level ack (sent after its database commit) comes back — never on PUBACK alone.
+
+SQLite in WAL mode. The agent's core thread is the only writer of new messages; it persists the agent's
+counters (``seq``, per-device sequence numbers, the open lot) in the same transaction, so a crash
+can never reuse a sequence number or forget a lot. The publisher thread reads, and deletes on ack.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS outbox (
+        seq INTEGER PRIMARY KEY,
+        msg_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        data_class TEXT NOT NULL DEFAULT 'critical',
+        created_at REAL NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS rejected (
+        msg_id TEXT PRIMARY KEY, seq INTEGER, topic TEXT, payload BLOB, reason TEXT, rejected_at REAL)""",
+]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    seq: int
+    msg_id: str
+    kind: str
+    topic: str
+    payload: bytes
+    data_class: str = "critical"
+
+
+class OutboxFull(Exception):
+    """Critical data would exceed the configured bound: the agent raises an alarm instead of dropping."""
+
+
+class SqliteOutbox:
+    """One file, one connection per thread."""
+
+    def __init__(self, path: Path, max_messages: int = 1_000_000) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_messages = max_messages
+        self._local = threading.local()
+        conn = self._conn()
+        with conn:
+            for stmt in _SCHEMA:
+                conn.execute(stmt)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    # -- state persisted with the messages -------------------------------------------------------
+    def load_state(self) -> dict[str, Any]:
+        rows = self._conn().execute("SELECT key, value FROM state").fetchall()
+        return {key: json.loads(value) for key, value in rows}
+
+    def enqueue(self, messages: Iterable[OutgoingMessage], state: dict[str, Any] | None = None) -> None:
+        """Append messages and update state atomically. Telemetry beyond the bound drops oldest telemetry;
+        critical data beyond the bound raises OutboxFull (nothing is written)."""
+        msgs = list(messages)
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            depth = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+            overflow = depth + len(msgs) - self.max_messages
+            if overflow > 0:
+                if any(m.data_class == "critical" for m in msgs):
+                    raise OutboxFull(f"outbox holds {depth} messages (max {self.max_messages})")
+                conn.execute(
+                    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE data_class='telemetry' "
+                    "ORDER BY seq LIMIT ?)",
+                    (overflow,),
+                )
+            now = time.time()
+            conn.executemany(
+                "INSERT INTO outbox (seq, msg_id, kind, topic, payload, data_class, created_at) "
+                "VALUES (?,?,?,?,?,?,?)",
+                [(m.seq, m.msg_id, m.kind, m.topic, m.payload, m.data_class, now) for m in msgs],
+            )
+            for key, value in (state or {}).items():
+                conn.execute(
+                    "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (key, json.dumps(value)),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- publisher side ------------------------------------------------------------------------------
+    def after(self, seq: int, limit: int) -> list[OutgoingMessage]:
+        rows = self._conn().execute(
+            "SELECT seq, msg_id, kind, topic, payload, data_class FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
+        ).fetchall()
+        return [OutgoingMessage(*row) for row in rows]
+
+    def delete(self, msg_ids: list[str]) -> int:
+        conn = self._conn()
+        deleted = 0
+        for i in range(0, len(msg_ids), 500):
+            chunk = msg_ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            deleted += conn.execute(f"DELETE FROM outbox WHERE msg_id IN ({marks})", chunk).rowcount
+        return deleted
+
+    def reject(self, msg_id: str, reason: str) -> None:
+        """The gateway refused a message: keep it locally with the reason, out of the send queue."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "INSERT OR REPLACE INTO rejected SELECT msg_id, seq, topic, payload, ?, ? FROM outbox WHERE msg_id=?",
+                (reason, time.time(), msg_id),
+            )
+            conn.execute("DELETE FROM outbox WHERE msg_id=?", (msg_id,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def depth(self) -> tuple[int, float]:
+        """Messages waiting and the age (s) of the oldest."""
+        count, oldest = self._conn().execute("SELECT COUNT(*), MIN(created_at) FROM outbox").fetchone()
+        return int(count), (time.time() - oldest) if oldest else 0.0
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,1 @@
+"""The gateway: consumes agent messages, stores them, serves the REST API, builds evidence."""

@@ -1,0 +1,31 @@
+"""Dependencies handed to route handlers (FastAPI ``Annotated`` aliases); state lives on ``app.state``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, Request
+
+from gateway.settings import GatewaySettings
+from gateway.store.base import Store
+
+
+class CommandSink(Protocol):
+    def send_command(self, line: str, action: str, lot_id: str | None, issued_by: str | None) -> dict[str, Any]: ...
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> GatewaySettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_commands(request: Request) -> CommandSink | None:
+    return request.app.state.commands  # type: ignore[no-any-return]
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
+CommandsDep = Annotated[CommandSink | None, Depends(get_commands)]

@@ -1,0 +1,35 @@
+"""Operator actions on a line: open or close its lot (sent to the line's agents as MQTT commands)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.api.deps import CommandsDep
+from junkan.ids import new_id
+
+router = APIRouter(prefix="/api/v1/lines", tags=["lines"])
+
+
+class LotAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["open", "close"] = Field(description="Open a new lot or close the open one.")
+    lot_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$",
+                               description="Lot id; generated for 'open' when omitted.")
+
+
+@router.post("/{line}/lots", status_code=202, summary="Open or close the lot on a line")
+def lot_action(line: str, body: LotAction, commands: CommandsDep) -> dict[str, Any]:
+    if commands is None:
+        raise HTTPException(status_code=503, detail="this gateway runs without an MQTT connection")
+    lot_id = body.lot_id
+    if body.action == "open" and lot_id is None:
+        lot_id = f"{line}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{new_id()[-4:]}"
+    try:
+        return commands.send_command(line, f"{body.action}_lot", lot_id, issued_by=None)
+    except LookupError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc

@@ -1,0 +1,40 @@
+"""Lots: list, search, one lot with its readings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+
+from gateway.api.deps import StoreDep
+
+router = APIRouter(prefix="/api/v1/lots", tags=["lots"])
+
+
+@router.get("", summary="List lots, newest first")
+def list_lots(
+    store: StoreDep,
+    line: str | None = None,
+    status: str | None = Query(default=None, pattern="^(open|closed)$"),
+    q: str | None = Query(default=None, max_length=100, description="Substring of lot id or line."),
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+) -> list[dict[str, Any]]:
+    return store.list_lots(line=line, status=status, q=q, limit=limit, offset=offset)
+
+
+@router.get("/{lot_id}", summary="One lot with its weighings")
+def get_lot(lot_id: str, store: StoreDep) -> dict[str, Any]:
+    lot = store.get_lot(lot_id)
+    if lot is None:
+        raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found")
+    lot["weighings"] = store.lot_readings(lot_id, kind="weighing")
+    return lot
+
+
+@router.get("/{lot_id}/readings", summary="All readings attributed to a lot")
+def lot_readings(lot_id: str, store: StoreDep, kind: str | None = Query(default=None, max_length=32)
+                 ) -> list[dict[str, Any]]:
+    if store.get_lot(lot_id) is None:
+        raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found")
+    return store.lot_readings(lot_id, kind=kind)

@@ -1,0 +1,52 @@
+"""Gateway start-up, in order, and the FastAPI factory. No module globals: state lives on ``app.state``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import uvicorn
+from fastapi import FastAPI
+
+from gateway.api.deps import CommandSink
+from gateway.api.routes import devices, health, lines, lots
+from gateway.ingest.consumer import Consumer, GatewayMetrics
+from gateway.settings import GatewaySettings
+from gateway.store import open_store
+from gateway.store.base import Store
+
+log = logging.getLogger("junkan.gateway")
+
+ROUTERS = [health.router, lots.router, devices.router, lines.router]
+
+
+def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | None = None,
+               metrics: GatewayMetrics | None = None) -> FastAPI:
+    """Build the REST API (OpenAPI at /docs) around an already opened store."""
+    app = FastAPI(title="junkan gateway", version="1", description="Lots, devices and evidence of a recycling plant.")
+    app.state.settings, app.state.store, app.state.commands = settings, store, commands
+    app.state.metrics = metrics or GatewayMetrics()
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int:
+    store = open_store(settings.db_url)  # 1. storage, migrations applied
+    metrics = GatewayMetrics()
+    consumer = Consumer(settings, store, metrics) if settings.consume else None  # 2. MQTT ingest
+    if consumer:
+        consumer.start()
+    app = create_app(settings, store, consumer, metrics)  # 3. REST API + dashboard
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.api.host, port=settings.api.port,
+                                           log_level="warning", lifespan="off"))
+    if stop is not None:
+        threading.Thread(target=lambda: (stop.wait(), setattr(server, "should_exit", True)), daemon=True).start()
+    log.info("gateway %s: API on http://%s:%s/ (docs at /docs), store %s", settings.worker_id,
+             settings.api.host, settings.api.port, settings.db_url)
+    server.run()  # 4. until SIGTERM/SIGINT (uvicorn handles the signals)
+    if consumer:  # 5. finish the batch in hand; unacked messages are redelivered to the next worker
+        consumer.stop()
+    store.close()
+    return 0
+

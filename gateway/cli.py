@@ -1,0 +1,12 @@
+"""`junkan gateway ...` sub-commands. Each command module exposes ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from gateway.commands import export, serve
+
+    for module in (serve, export):
+        module.register(sub)

@@ -1,0 +1,41 @@
+"""`junkan gateway export --db PATH lots|readings|dead-letters`: stored data as JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("export", help="Print stored lots (or readings, dead letters) as JSON lines.")
+    p.add_argument("--db", required=True, help="Store: a SQLite file path or a postgresql:// URL.")
+    p.add_argument("what", choices=["lots", "readings", "dead-letters"], help="What to export.")
+    p.add_argument("--lot", help="With 'readings': only this lot's readings.")
+    p.set_defaults(func=_run)
+
+
+def store_url(db: str) -> str:
+    return db if "://" in db else f"sqlite:///{db}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gateway.store import open_store
+
+    store = open_store(store_url(args.db))
+    try:
+        if args.what == "lots":
+            rows = store.list_lots(limit=1_000_000)
+            rows.sort(key=lambda r: (r["opened_at"], r["lot_id"]))
+        elif args.what == "readings":
+            if not args.lot:
+                print("export readings needs --lot LOT_ID", file=sys.stderr)
+                return 2
+            rows = store.lot_readings(args.lot)
+        else:
+            rows = store.dead_letters(limit=1_000_000)
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,193 @@
+"""The MQTT side of the gateway: shared subscription in, commit, then acks out.
+
+Order per batch: validate -> one database transaction -> publish application acks to the agents ->
+PUBACK to the broker (paho ``manual_ack``). If the process dies anywhere before the commit, the broker
+redelivers (QoS1) or the agent resends after its ack timeout; the (agent, msg_id) key makes both harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from edge_agent.publishing.mqtt_publisher import session_properties
+from gateway.ingest.validate import ack_target, validate
+from gateway.settings import GatewaySettings
+from gateway.store.base import DeadLetter, Incoming, Store
+from junkan.ids import new_id
+from junkan.wire import topics
+from junkan.wire.messages import AckItem, AckMessage, CommandMessage, StatusMessage, dump
+
+log = logging.getLogger("junkan.gateway.consumer")
+
+
+@dataclass(frozen=True)
+class _Received:
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+
+
+class GatewayMetrics:
+    """Prometheus metrics of one gateway process (own registry: no module-global state)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.messages = Counter("junkan_gateway_messages_total", "Durable messages by result",
+                                ["result"], registry=self.registry)
+        self.readings = Counter("junkan_gateway_readings_total", "Readings stored", registry=self.registry)
+        self.dead = Counter("junkan_gateway_dead_letters_total", "Payloads dead-lettered", registry=self.registry)
+        self.batch_seconds = Gauge("junkan_gateway_last_batch_seconds", "Duration of the last commit",
+                                   registry=self.registry)
+        self.connected = Gauge("junkan_gateway_mqtt_connected", "1 when connected to the broker",
+                               registry=self.registry)
+
+
+class Consumer:
+    def __init__(self, settings: GatewaySettings, store: Store, metrics: GatewayMetrics | None = None) -> None:
+        self.settings, self.store = settings, store
+        self.metrics = metrics or GatewayMetrics()
+        self._inbox: queue.Queue[_Received] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = threading.Event()
+        cfg = settings.mqtt
+        self.client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"junkan-gateway-{settings.worker_id}",
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if cfg.username:
+            self.client.username_pw_set(cfg.username, cfg.password())
+        if cfg.tls:
+            self.client.tls_set(ca_certs=cfg.tls.ca_file, certfile=cfg.tls.cert_file, keyfile=cfg.tls.key_file)
+        self.client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    def start(self) -> None:
+        # Short session expiry: a dead worker's share of a $share group must not sit queued for long.
+        self.client.connect_async(self.settings.mqtt.host, self.settings.mqtt.port,
+                                  keepalive=self.settings.mqtt.keepalive_s, clean_start=False,
+                                  properties=session_properties(60))
+        self.client.loop_start()
+        self._thread = threading.Thread(target=self._work, name="gateway-ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the batch in hand (commit + ack), then disconnect; the rest is redelivered."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # -- paho callbacks ----------------------------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.warning("broker refused connection: %s", reason)
+            return
+        client.subscribe([(t, 1) for t in topics.gateway_subscriptions(self.settings.share_group)])
+        self.connected.set()
+        self.metrics.connected.set(1)
+        log.info("gateway %s connected to %s:%s", self.settings.worker_id, self.settings.mqtt.host,
+                 self.settings.mqtt.port)
+
+    def _on_disconnect(self, *_args: Any) -> None:
+        self.connected.clear()
+        self.metrics.connected.set(0)
+
+    def _on_message(self, _c: mqtt.Client, _ud: Any, message: mqtt.MQTTMessage) -> None:
+        self._inbox.put(_Received(message.mid, message.qos, message.topic, bytes(message.payload)))
+
+    # -- the worker --------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                first = self._inbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            batch = [first]
+            while len(batch) < self.settings.batch_max:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            self._process(batch)
+
+    def _process(self, batch: list[_Received]) -> None:
+        incoming: list[Incoming] = []
+        dead: list[DeadLetter] = []
+        statuses: list[StatusMessage] = []
+        rejected: list[tuple[str, AckItem]] = []
+        for rec in batch:
+            result = validate(rec.topic, rec.payload, self.settings.max_payload_bytes)
+            if isinstance(result, Incoming):
+                incoming.append(result)
+            elif isinstance(result, StatusMessage):
+                statuses.append(result)
+            else:
+                dead.append(result)
+                target = ack_target(rec.topic, rec.payload)
+                if target:
+                    rejected.append((target[0], AckItem(msg_id=target[1], result="rejected", reason=result.reason)))
+        started = time.perf_counter()
+        while True:
+            try:
+                acks = self.store.commit_batch(incoming, dead, statuses)
+                break
+            except Exception:  # database busy/unavailable: hold the batch (no PUBACK) and retry
+                log.exception("commit failed; retrying in 1 s (nothing acknowledged)")
+                if self._stop.wait(1.0):
+                    return  # unacked: the broker redelivers to the next worker
+        self.metrics.batch_seconds.set(time.perf_counter() - started)
+        self._send_acks(incoming, acks, rejected)
+        for rec in batch:
+            if rec.qos > 0:
+                self.client.ack(rec.mid, rec.qos)
+        for ack in acks:
+            self.metrics.messages.labels(ack.result).inc()
+        self.metrics.readings.inc(sum(len(i.message.body.readings) for i, a in zip(incoming, acks, strict=True)
+                                      if a.result == "stored" and hasattr(i.message.body, "readings")))
+        self.metrics.dead.inc(len(dead))
+        for letter in dead:
+            log.warning("dead-lettered payload on %s: %s", letter.topic, letter.reason)
+
+    def _send_acks(self, incoming: list[Incoming], acks: list[AckItem],
+                   rejected: list[tuple[str, AckItem]]) -> None:
+        by_topic: dict[str, list[AckItem]] = defaultdict(list)
+        for item, ack in zip(incoming, acks, strict=True):
+            t = item.topic
+            by_topic[topics.AgentTopics(t.site, t.line, t.agent).topic(topics.Kind.ACK)].append(ack)
+        for topic, ack in rejected:
+            by_topic[topic].append(ack)
+        for topic, items in by_topic.items():
+            for i in range(0, len(items), 1000):
+                self.client.publish(topic, dump(AckMessage(acks=items[i : i + 1000])), qos=1)
+
+    # -- commands to agents ------------------------------------------------------------------------
+    def send_command(self, line: str, action: str, lot_id: str | None, issued_by: str | None) -> dict[str, Any]:
+        agents = self.store.agents_for_line(line)
+        if not agents:
+            raise LookupError(f"no agent has announced line {line!r}")
+        from datetime import UTC, datetime
+
+        command = CommandMessage(cmd_id=new_id(), action=action, line=line, lot_id=lot_id,  # type: ignore[arg-type]
+                                 issued_at=datetime.now(UTC), issued_by=issued_by)
+        self.store.record_command(command, [a["agent"] for a in agents])
+        for agent in agents:
+            target = topics.AgentTopics(agent["site"], agent["line"], agent["agent"]).topic(topics.Kind.CMD)
+            self.client.publish(target, dump(command), qos=1)
+        return {"cmd_id": command.cmd_id, "action": action, "lot_id": lot_id,
+                "agents": [a["agent"] for a in agents]}

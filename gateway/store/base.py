@@ -1,0 +1,55 @@
+"""The storage interface the consumer and the API depend on; implementations live beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from junkan.wire.messages import AckItem, CommandMessage, LotMessage, ReadingMessage, StatusMessage
+from junkan.wire.topics import ParsedTopic
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A validated durable message and the topic it came on."""
+
+    topic: ParsedTopic
+    message: ReadingMessage | LotMessage
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A payload that failed validation, kept with its raw bytes and the reason."""
+
+    topic: str
+    payload: bytes
+    reason: str
+
+
+class Store(Protocol):
+    def commit_batch(
+        self, incoming: list[Incoming], dead: list[DeadLetter], statuses: list[StatusMessage]
+    ) -> list[AckItem]:
+        """Store everything in one transaction; one ack item per incoming message (stored|duplicate)."""
+        ...
+
+    def list_lots(self, *, line: str | None = None, status: str | None = None, q: str | None = None,
+                  limit: int = 100, offset: int = 0) -> list[dict[str, Any]]: ...
+
+    def get_lot(self, lot_id: str) -> dict[str, Any] | None: ...
+
+    def lot_readings(self, lot_id: str, kind: str | None = None) -> list[dict[str, Any]]: ...
+
+    def list_devices(self) -> list[dict[str, Any]]: ...
+
+    def list_agents(self) -> list[dict[str, Any]]: ...
+
+    def agents_for_line(self, line: str) -> list[dict[str, Any]]: ...
+
+    def record_command(self, command: CommandMessage, agents: list[str]) -> None: ...
+
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...

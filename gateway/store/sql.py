@@ -1,0 +1,141 @@
+"""Dialect-neutral write logic shared by the SQLite and PostgreSQL stores.
+
+Deduplication is the database's job: ``messages`` has the primary key (agent, msg_id) and the insert
+uses ``ON CONFLICT DO NOTHING``; only a message whose row was really inserted has its readings and lot
+event applied. So a QoS1 redelivery or an agent resend is acknowledged as ``duplicate`` and stored once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.store.base import DeadLetter, Incoming
+from junkan.wire.messages import AckItem, LotMessage, ReadingMessage, StatusMessage
+
+JSON_COLUMNS = ("devices", "measurement", "data", "open_lot", "alarms", "agents")
+
+
+def json_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """Decode the JSON text columns of a row read back from either database."""
+    for key in JSON_COLUMNS:
+        value = row.get(key)
+        if isinstance(value, str):
+            try:
+                row[key] = json.loads(value)
+            except ValueError:
+                pass
+    return row
+
+
+def iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ts.astimezone(UTC).isoformat()
+
+
+class BatchWriter:
+    """Writes one batch inside a transaction the caller opened. ``ph`` is the placeholder (? or %s)."""
+
+    def __init__(self, execute: Callable[..., Any], executemany: Callable[..., Any], ph: str) -> None:
+        self.execute, self.executemany, self.ph = execute, executemany, ph
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.ph)
+
+    def write(self, incoming: list[Incoming], dead: list[DeadLetter], statuses: list[StatusMessage]) -> list[AckItem]:
+        now = datetime.now(UTC).isoformat()
+        acks: list[AckItem] = []
+        readings: list[tuple[Any, ...]] = []
+        for item in incoming:
+            msg = item.message
+            inserted = self._claim(msg, now)
+            if not inserted:
+                acks.append(AckItem(msg_id=msg.msg_id, result="duplicate"))
+                continue
+            acks.append(AckItem(msg_id=msg.msg_id, result="stored"))
+            if isinstance(msg, ReadingMessage):
+                readings += self._reading_rows(item, msg)
+            else:
+                self._apply_lot(msg, now)
+        if readings:
+            self.executemany(self._sql(
+                "INSERT INTO readings (agent, msg_id, idx, site, line, device, device_seq, ts, kind, value, unit, "
+                "status, lot_id, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"), readings)
+            self._touch_devices(readings, now)
+        for letter in dead:
+            self.execute(self._sql("INSERT INTO dead_letters (topic, payload, reason, received_at) VALUES (?,?,?,?)"),
+                         (letter.topic, letter.payload, letter.reason[:2000], now))
+        for status in statuses:
+            self._apply_status(status, now)
+        return acks
+
+    def _claim(self, msg: ReadingMessage | LotMessage, now: str) -> bool:
+        kind = "reading" if isinstance(msg, ReadingMessage) else "lot"
+        cursor = self.execute(self._sql(
+            "INSERT INTO messages (agent, msg_id, session, seq, kind, received_at) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT DO NOTHING"), (msg.agent, msg.msg_id, msg.session, msg.seq, kind, now))
+        return bool(cursor.rowcount == 1)
+
+    @staticmethod
+    def _reading_rows(item: Incoming, msg: ReadingMessage) -> list[tuple[Any, ...]]:
+        return [
+            (msg.agent, msg.msg_id, idx, item.topic.site, item.topic.line, r.device, r.device_seq, iso(r.ts),
+             r.kind, r.value, r.unit, r.status, r.lot_id, json.dumps(r.data, separators=(",", ":")))
+            for idx, r in enumerate(msg.body.readings)
+        ]
+
+    def _touch_devices(self, rows: list[tuple[Any, ...]], now: str) -> None:
+        latest: dict[tuple[str, str], tuple[str, str, str]] = {}
+        for row in rows:
+            key = (row[0], row[5])
+            if key not in latest or row[7] > latest[key][2]:
+                latest[key] = (row[3], row[4], row[7])
+        self.executemany(self._sql(
+            "INSERT INTO devices (agent, device, site, line, last_reading_at, updated_at) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT (agent, device) DO UPDATE SET last_reading_at = CASE WHEN devices.last_reading_at IS NULL "
+            "OR excluded.last_reading_at > devices.last_reading_at THEN excluded.last_reading_at "
+            "ELSE devices.last_reading_at END, updated_at = excluded.updated_at"),
+            [(agent, device, site, line, ts, now) for (agent, device), (site, line, ts) in latest.items()])
+
+    def _apply_lot(self, msg: LotMessage, now: str) -> None:
+        lot = msg.body.lot
+        values = (lot.lot_id, lot.site, lot.line, lot.agent, lot.status, iso(lot.opened_at), iso(lot.closed_at),
+                  lot.close_reason, lot.net_mass_kg, lot.n_weighings, json.dumps(lot.devices),
+                  json.dumps(lot.measurement), now)
+        insert = ("INSERT INTO lots (lot_id, site, line, agent, status, opened_at, closed_at, close_reason, "
+                  "net_mass_kg, n_weighings, devices, measurement, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ")
+        if msg.body.event == "opened":
+            self.execute(self._sql(insert + "ON CONFLICT (lot_id) DO NOTHING"), values)
+        else:  # closing is final: it overwrites an 'open' row, whatever order the two arrived in
+            self.execute(self._sql(
+                insert + "ON CONFLICT (lot_id) DO UPDATE SET status = excluded.status, closed_at = excluded.closed_at, "
+                "close_reason = excluded.close_reason, net_mass_kg = excluded.net_mass_kg, "
+                "n_weighings = excluded.n_weighings, devices = excluded.devices, "
+                "measurement = excluded.measurement, updated_at = excluded.updated_at"), values)
+
+    def _apply_status(self, status: StatusMessage, now: str) -> None:
+        row = self.execute(self._sql("SELECT session, at FROM agents WHERE agent = ?"), (status.agent,)).fetchone()
+        if row is not None and status.state == "offline" and row[0] != status.session:
+            return  # a late Will of an older session must not mark the current one offline
+        if row is not None and row[0] == status.session and row[1] > iso(status.at):
+            return  # older status of the same session (redelivered)
+        open_lot = status.open_lot.model_dump(mode="json") if status.open_lot else None
+        self.execute(self._sql(
+            "INSERT INTO agents (agent, site, line, session, state, at, outbox_depth, outbox_oldest_age_s, open_lot, "
+            "alarms) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (agent) DO UPDATE SET site=excluded.site, "
+            "line=excluded.line, session=excluded.session, state=excluded.state, at=excluded.at, "
+            "outbox_depth=excluded.outbox_depth, outbox_oldest_age_s=excluded.outbox_oldest_age_s, "
+            "open_lot=excluded.open_lot, alarms=excluded.alarms"),
+            (status.agent, status.site, status.line, status.session, status.state, iso(status.at),
+             status.outbox_depth, status.outbox_oldest_age_s, json.dumps(open_lot), json.dumps(status.alarms)))
+        for dev in status.devices:
+            self.execute(self._sql(
+                "INSERT INTO devices (agent, device, site, line, driver, state, last_reading_at, frames_ok, frames_bad, "
+                "reconnects, last_error, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (agent, device) "
+                "DO UPDATE SET driver=excluded.driver, state=excluded.state, frames_ok=excluded.frames_ok, "
+                "frames_bad=excluded.frames_bad, reconnects=excluded.reconnects, last_error=excluded.last_error, "
+                "updated_at=excluded.updated_at, last_reading_at=COALESCE(excluded.last_reading_at, "
+                "devices.last_reading_at)"),
+                (status.agent, dev.device, status.site, status.line, dev.driver, dev.state,
+                 iso(dev.last_reading_at), dev.frames_ok, dev.frames_bad, dev.reconnects, dev.last_error, now))

@@ -1,0 +1,112 @@
+"""A private Mosquitto on a free loopback port, for the demo, scenarios and tests.
+
+Never the system broker on 1883: the process is ours, with its own config file, so tests can kill -9
+and restart it. ``max_queued_messages 0`` (unlimited) because Mosquitto's default of 1000 silently drops
+QoS1 messages for a slow consumer (the end-to-end acks would catch it, but at a cost).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(p)), None)
+    if not found:
+        raise FileNotFoundError("mosquitto not found: run `make install` (installs Debian's mosquitto package)")
+    return found
+
+
+class Mosquitto:
+    def __init__(self, workdir: Path, port: int | None = None, persistence: bool = False, extra_conf: str = "") -> None:
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.persistence = persistence
+        self.extra_conf = extra_conf
+        self.conf_path = self.workdir / "mosquitto.conf"
+        self.log_path = self.workdir / "mosquitto.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def write_conf(self) -> None:
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "max_queued_messages 0",
+            "max_inflight_messages 100",
+            f"persistence {'true' if self.persistence else 'false'}",
+            f"persistence_location {self.workdir}/",
+            "autosave_interval 5",
+            f"log_dest file {self.log_path}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+        ]
+        self.conf_path.write_text("\n".join(lines) + "\n" + self.extra_conf, encoding="utf-8")
+
+    def start(self) -> Mosquitto:
+        if not self.conf_path.exists() or not self.extra_conf:
+            self.write_conf()
+        self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf_path)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(self.port)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"mosquitto did not start; see {self.log_path}") from None
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: the crash case (no persistence snapshot written)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> None:
+        self.kill()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the port can linger for a moment after a kill
+            try:
+                self.start()
+                return
+            except RuntimeError:
+                time.sleep(0.2)
+        raise RuntimeError("mosquitto did not come back")
+
+    def __enter__(self) -> Mosquitto:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""The MQTT wire protocol shared by edge agents and gateways: topics and versioned message schemas."""

@@ -1,0 +1,159 @@
+"""Versioned message schemas: defined once here, used by the agent to build and the gateway to validate.
+
+Every durable message (readings, lot events) travels in an envelope carrying a unique ``msg_id`` (ULID),
+the agent's persistent sequence number ``seq`` and the ``session`` id of the agent process that built it.
+The gateway deduplicates on (agent, msg_id) and acknowledges on the ``ack`` topic after its commit.
+Schema names end in ``/1``; an incompatible change gets ``/2`` and both are accepted during a migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+MAX_PAYLOAD_BYTES = 1_000_000
+MAX_BATCH = 1000
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+_ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reading(_Strict):
+    """One reading from one device, as the agent understood it."""
+
+    device: str = Field(pattern=_NAME, description="Device name from the agent config.")
+    device_seq: int = Field(ge=0, description="Per-device counter, persistent across agent restarts.")
+    ts: datetime = Field(description="When the device produced the reading (agent clock, UTC).")
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="weight, weighing, xrf, nir_counts ...")
+    value: float | None = Field(default=None, allow_inf_nan=False, description="Main value, if any.")
+    unit: str | None = Field(default=None, max_length=16)
+    status: Literal["ok", "unstable", "overload", "underload", "error"] | None = None
+    lot_id: str | None = Field(default=None, pattern=_NAME, description="Lot open on the line, if any.")
+    data: dict[str, Any] = Field(default_factory=dict, description="Kind-specific details.")
+
+
+class ReadingBody(_Strict):
+    readings: list[Reading] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class Weighing(_Strict):
+    """A completed container weighing: stable tare, stable gross, net = gross - tare (kg)."""
+
+    device: str
+    tare_kg: float = Field(allow_inf_nan=False)
+    gross_kg: float = Field(allow_inf_nan=False)
+    net_kg: float = Field(allow_inf_nan=False)
+    started_at: datetime
+    ended_at: datetime
+
+
+class LotSummary(_Strict):
+    """What the agent knows about a lot when it is opened or closed."""
+
+    lot_id: str = Field(pattern=_NAME)
+    site: str
+    line: str
+    agent: str
+    status: Literal["open", "closed"]
+    opened_at: datetime
+    closed_at: datetime | None = None
+    close_reason: Literal["operator", "max_mass", "max_duration", "shutdown"] | None = None
+    net_mass_kg: float = Field(default=0.0, allow_inf_nan=False)
+    n_weighings: int = Field(default=0, ge=0)
+    devices: list[str] = Field(default_factory=list)
+    measurement: dict[str, Any] = Field(
+        default_factory=dict, description="Lot measurement (composition, contaminants...) when available."
+    )
+
+
+class LotBody(_Strict):
+    event: Literal["opened", "closed"]
+    lot: LotSummary
+
+
+class _Envelope(_Strict):
+    msg_id: str = Field(pattern=_ULID)
+    agent: str = Field(pattern=_NAME)
+    session: str = Field(pattern=_ULID)
+    seq: int = Field(ge=1)
+    sent_at: datetime
+
+
+class ReadingMessage(_Envelope):
+    schema_: Literal["junkan.reading/1"] = Field(default="junkan.reading/1", alias="schema")
+    body: ReadingBody
+
+
+class LotMessage(_Envelope):
+    schema_: Literal["junkan.lot/1"] = Field(default="junkan.lot/1", alias="schema")
+    body: LotBody
+
+
+DurableMessage = Annotated[ReadingMessage | LotMessage, Field(discriminator="schema_")]
+durable_adapter: TypeAdapter[ReadingMessage | LotMessage] = TypeAdapter(DurableMessage)
+
+
+class DeviceHealth(_Strict):
+    device: str
+    driver: str
+    state: Literal["alive", "stale", "error", "starting"]
+    last_reading_at: datetime | None = None
+    frames_ok: int = 0
+    frames_bad: int = 0
+    reconnects: int = 0
+    last_error: str | None = None
+
+
+class StatusMessage(_Strict):
+    """Retained birth / LWT. The session id lets a consumer ignore a late Will of an old session."""
+
+    schema_: Literal["junkan.status/1"] = Field(default="junkan.status/1", alias="schema")
+    agent: str
+    site: str
+    line: str
+    session: str
+    state: Literal["online", "offline"]
+    at: datetime
+    devices: list[DeviceHealth] = Field(default_factory=list)
+    outbox_depth: int = 0
+    outbox_oldest_age_s: float = 0.0
+    open_lot: LotSummary | None = None
+    alarms: list[str] = Field(default_factory=list)
+
+
+class AckItem(_Strict):
+    msg_id: str
+    result: Literal["stored", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class AckMessage(_Strict):
+    schema_: Literal["junkan.ack/1"] = Field(default="junkan.ack/1", alias="schema")
+    acks: list[AckItem]
+    resend_from_seq: int | None = Field(
+        default=None, description="Set when the gateway saw a sequence gap: resend unacked from here."
+    )
+
+
+class CommandMessage(_Strict):
+    schema_: Literal["junkan.cmd/1"] = Field(default="junkan.cmd/1", alias="schema")
+    cmd_id: str
+    action: Literal["open_lot", "close_lot"]
+    line: str
+    lot_id: str | None = Field(default=None, pattern=_NAME)
+    issued_at: datetime
+    issued_by: str | None = None
+
+
+def dump(model: BaseModel) -> bytes:
+    """Serialise a message the one way every producer does (aliases on, compact JSON)."""
+    return model.model_dump_json(by_alias=True, exclude_none=False).encode()

@@ -1,0 +1,1 @@
+"""Scale and indicator simulators: one physical platform model, one encoder per protocol."""

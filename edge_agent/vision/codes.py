@@ -6,6 +6,7 @@ codes on appliance rating plates) and is ~40x faster on 720p (edge-practice.md Â
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ class Code:
         return out
 
 
-def format_set(names: tuple[str, ...] | list[str]) -> Any:
+def format_set(names: Sequence[str]) -> Any:
     """Config names -> zxing-cpp BarcodeFormats flag set (unknown names raise at config time)."""
     flags = None
     for name in names:
@@ -80,8 +81,12 @@ def decode(
         if not r.valid:
             continue
         p = r.position
-        corners = [(p.top_left.x, p.top_left.y), (p.top_right.x, p.top_right.y),
-                   (p.bottom_right.x, p.bottom_right.y), (p.bottom_left.x, p.bottom_left.y)]
+        corners = [
+            (p.top_left.x, p.top_left.y),
+            (p.top_right.x, p.top_right.y),
+            (p.bottom_right.x, p.bottom_right.y),
+            (p.bottom_left.x, p.bottom_left.y),
+        ]
         out.append(Code(format=_format_name(r.format), text=r.text, gs1=_gs1_of(r), corners=corners))
     return out
 

@@ -68,9 +68,10 @@ def find_blobs(mask: np.ndarray, frame: np.ndarray, min_area: float) -> list[Blo
         x, y, w, h, area = (int(v) for v in stats[i])
         if area < min_area:
             continue
-        pix = value[y:y + h, x:x + w][labels[y:y + h, x:x + w] == i]
-        blobs.append(Blob(float(cents[i][0]), float(cents[i][1]), float(area), (x, y, w, h),
-                          float(np.median(pix))))
+        pix = value[y : y + h, x : x + w][labels[y : y + h, x : x + w] == i]
+        blobs.append(
+            Blob(float(cents[i][0]), float(cents[i][1]), float(area), (x, y, w, h), float(np.median(pix)))
+        )
     return blobs
 
 
@@ -119,11 +120,24 @@ def summarise(crossings: list[Crossing], occupancy: list[float], interval_s: flo
 class ConveyorAnalyzer:
     """Per-camera state (background, tracks, interval accumulators); pure helpers above do the work."""
 
-    def __init__(self, line_x: float = 0.5, belt_roi: tuple[float, float, float, float] = (0, 0, 1, 1),
-                 threshold: float = 35.0, min_area: float = 150.0, max_jump_px: float = 60.0,
-                 dark_value_max: float = 60.0, background_alpha: float = 0.02, max_missed: int = 3) -> None:
+    def __init__(
+        self,
+        line_x: float = 0.5,
+        belt_roi: tuple[float, float, float, float] = (0, 0, 1, 1),
+        threshold: float = 35.0,
+        min_area: float = 150.0,
+        max_jump_px: float = 60.0,
+        dark_value_max: float = 60.0,
+        background_alpha: float = 0.02,
+        max_missed: int = 3,
+    ) -> None:
         self.line_x, self.roi, self.threshold, self.min_area = line_x, belt_roi, threshold, min_area
-        self.max_jump, self.dark_max, self.alpha, self.max_missed = max_jump_px, dark_value_max, background_alpha, max_missed
+        self.max_jump, self.dark_max, self.alpha, self.max_missed = (
+            max_jump_px,
+            dark_value_max,
+            background_alpha,
+            max_missed,
+        )
         self.background: np.ndarray | None = None
         self.tracks: list[Track] = []
         self.next_id = 1
@@ -145,8 +159,12 @@ class ConveyorAnalyzer:
         cv2.accumulateWeighted(roi, self.background, self.alpha, mask=cv2.bitwise_not(mask))
         self.occupancy.append(float(np.count_nonzero(mask)) / mask.size)
         blobs = find_blobs(mask, roi, self.min_area)
-        return [Blob(b.cx + x0, b.cy + y0, b.area, (b.bbox[0] + x0, b.bbox[1] + y0, b.bbox[2], b.bbox[3]),
-                     b.value) for b in blobs]
+        return [
+            Blob(
+                b.cx + x0, b.cy + y0, b.area, (b.bbox[0] + x0, b.bbox[1] + y0, b.bbox[2], b.bbox[3]), b.value
+            )
+            for b in blobs
+        ]
 
     def update(self, blobs: list[Blob], frame_width: int) -> list[Crossing]:
         """Advance tracks with this frame's blobs; return the objects that crossed the line now."""
@@ -175,8 +193,17 @@ class ConveyorAnalyzer:
         for bi, b in enumerate(blobs):
             if bi not in matched_b:
                 # a blob appearing beyond the line was never seen before it: do not count it later
-                self.tracks.append(Track(self.next_id, b.cx, b.cy, values=[b.value], areas=[b.area],
-                                         cls=b.cls, counted=b.cx >= line))
+                self.tracks.append(
+                    Track(
+                        self.next_id,
+                        b.cx,
+                        b.cy,
+                        values=[b.value],
+                        areas=[b.area],
+                        cls=b.cls,
+                        counted=b.cx >= line,
+                    )
+                )
                 self.next_id += 1
         self.crossings.extend(new)
         return new

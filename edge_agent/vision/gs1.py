@@ -16,25 +16,79 @@ GS = "\x1d"
 # AIs whose value has a fixed length (value digits, without the AI); all others are variable length
 # and end at a GS separator or at the end of the string.
 _FIXED_VALUE_LEN: dict[str, int] = {
-    "00": 18, "01": 14, "02": 14, "03": 14, "04": 16, "11": 6, "12": 6, "13": 6, "15": 6, "16": 6,
-    "17": 6, "20": 2, "410": 13, "411": 13, "412": 13, "413": 13, "414": 13, "415": 13, "416": 13,
-    "417": 13, "422": 3, "7003": 10, "8006": 18, "8017": 18, "8018": 18,
+    "00": 18,
+    "01": 14,
+    "02": 14,
+    "03": 14,
+    "04": 16,
+    "11": 6,
+    "12": 6,
+    "13": 6,
+    "15": 6,
+    "16": 6,
+    "17": 6,
+    "20": 2,
+    "410": 13,
+    "411": 13,
+    "412": 13,
+    "413": 13,
+    "414": 13,
+    "415": 13,
+    "416": 13,
+    "417": 13,
+    "422": 3,
+    "7003": 10,
+    "8006": 18,
+    "8017": 18,
+    "8018": 18,
 }
 # 310n..369n measures: 4-digit AI, 6-digit value.
 _MEASURE = re.compile(r"^3[1-6]\d\d$")
 
 NAMES: dict[str, str] = {
-    "00": "sscc", "01": "gtin", "02": "content_gtin", "10": "batch", "11": "production_date",
-    "13": "packaging_date", "15": "best_before", "17": "expiry", "21": "serial", "22": "variant",
-    "235": "tpx", "240": "additional_id", "241": "customer_part", "250": "secondary_serial",
-    "30": "count", "400": "order_number", "414": "gln", "8004": "giai", "8006": "itip",
-    "8013": "model", "8020": "payment_ref", "7003": "expiry_time",
+    "00": "sscc",
+    "01": "gtin",
+    "02": "content_gtin",
+    "10": "batch",
+    "11": "production_date",
+    "13": "packaging_date",
+    "15": "best_before",
+    "17": "expiry",
+    "21": "serial",
+    "22": "variant",
+    "235": "tpx",
+    "240": "additional_id",
+    "241": "customer_part",
+    "250": "secondary_serial",
+    "30": "count",
+    "400": "order_number",
+    "414": "gln",
+    "8004": "giai",
+    "8006": "itip",
+    "8013": "model",
+    "8020": "payment_ref",
+    "7003": "expiry_time",
 }
 
 # Digital Link path keys: the primary identifiers and their qualifiers, plus legacy short names.
 _DL_ALIASES = {"gtin": "01", "lot": "10", "batch": "10", "ser": "21", "cpv": "22", "sscc": "00", "gln": "414"}
-_DL_PRIMARY = {"00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010",
-               "8013", "8017", "8018"}
+_DL_PRIMARY = {
+    "00",
+    "01",
+    "253",
+    "255",
+    "401",
+    "402",
+    "414",
+    "417",
+    "8003",
+    "8004",
+    "8006",
+    "8010",
+    "8013",
+    "8017",
+    "8018",
+}
 _AI_RE = re.compile(r"\((\d{2,4})\)")
 
 
@@ -78,19 +132,19 @@ def parse_element_string(text: str) -> dict[str, str]:
     s = text
     for prefix in ("]C1", "]d2", "]Q3", "]e0", "]J1"):  # symbology identifiers some scanners prepend
         if s.startswith(prefix):
-            s = s[len(prefix):]
+            s = s[len(prefix) :]
     s = s.lstrip(GS)
     out: dict[str, str] = {}
     i = 0
     while i < len(s):
-        n = ai_length(s[i:i + 2])
-        ai = s[i:i + n]
+        n = ai_length(s[i : i + 2])
+        ai = s[i : i + n]
         if len(ai) != n or not ai.isdigit():
-            raise GS1Error(f"expected an AI at position {i}: {s[i:i + 6]!r}")
+            raise GS1Error(f"expected an AI at position {i}: {s[i : i + 6]!r}")
         i += n
         fixed = _fixed_len(ai)
         if fixed is not None:
-            value = s[i:i + fixed]
+            value = s[i : i + fixed]
             if len(value) != fixed:
                 raise GS1Error(f"AI ({ai}) needs {fixed} characters, got {len(value)}")
             i += fixed

@@ -48,8 +48,12 @@ class ModelCandidate:
     source: str  # "ocr" or "gs1"
 
     def as_json(self) -> dict[str, Any]:
-        return {"model": self.model, "confidence": round(self.confidence, 3),
-                "manufacturer": self.manufacturer, "source": self.source}
+        return {
+            "model": self.model,
+            "confidence": round(self.confidence, 3),
+            "manufacturer": self.manufacturer,
+            "source": self.source,
+        }
 
 
 def tolerant(pattern: str) -> str:
@@ -77,8 +81,9 @@ def repair(token: str, strict: re.Pattern[str], max_subs: int = 4) -> tuple[str,
     return None
 
 
-def model_candidates(lines: list[OcrLine], patterns: dict[str, list[str]],
-                     gs1_models: list[str] | None = None) -> list[ModelCandidate]:
+def model_candidates(
+    lines: list[OcrLine], patterns: dict[str, list[str]], gs1_models: list[str] | None = None
+) -> list[ModelCandidate]:
     """Model-number candidates from OCR lines (best first), plus AI (8013) from codes at confidence 1."""
     best: dict[str, ModelCandidate] = {}
 
@@ -102,7 +107,7 @@ def model_candidates(lines: list[OcrLine], patterns: dict[str, list[str]],
                     if fixed is None:
                         continue
                     model, subs = fixed
-                    conf = line.score * _SUB_PENALTY ** subs
+                    conf = line.score * _SUB_PENALTY**subs
                     conf *= 1.0 if labelled else _NO_LABEL_PENALTY
                     conf *= 1.0 if maker.upper() in all_text else _NO_MAKER_PENALTY
                     keep(ModelCandidate(model, conf, maker, "ocr"))
@@ -123,7 +128,7 @@ class PlateReader:
         ox = oy = 0
         if roi is not None:
             x, y, w, h = roi
-            img = frame[y:y + h, x:x + w]
+            img = frame[y : y + h, x : x + w]
             ox, oy = x, y
         if img.size == 0:
             return []

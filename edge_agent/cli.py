@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from edge_agent.commands import decode, run
+    from edge_agent.commands import decode, identify, run
 
-    for module in (run, decode):
+    for module in (run, decode, identify):
         module.register(sub)

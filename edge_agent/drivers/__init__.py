@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge_agent.drivers import mt_sics
+from edge_agent.drivers import camera, mt_sics
 from edge_agent.drivers.base import Decoder, DeviceConfigBase, Runner
 
 
@@ -25,4 +25,6 @@ class DriverSpec:
 DRIVERS: dict[str, DriverSpec] = {
     "mt_sics": DriverSpec("mt_sics", mt_sics.MtSicsConfig, mt_sics.runner, mt_sics.decoder,
                           "simulators.scales.mt_sics", "scale"),
+    "camera": DriverSpec("camera", camera.CameraConfig, camera.runner, camera.decoder,
+                         "simulators.camera", "camera"),
 }

@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from simulators.commands import scale
+    from simulators.commands import camera, scale
 
-    for module in (scale,):
+    for module in (scale, camera):
         module.register(sub)

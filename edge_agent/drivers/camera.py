@@ -197,7 +197,7 @@ class CameraRunner:
             if self.is_file:  # files run as fast as analysis allows; time comes from the stream
                 t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 self._file_t = t
-                if t < next_due:
+                if t < next_due - 1e-3:
                     continue
                 next_due = t + min_gap
             else:

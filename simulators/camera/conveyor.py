@@ -18,8 +18,13 @@ import numpy as np
 
 CLASSES = ("bottle", "tray", "cap", "film")
 COLOURS: dict[str, tuple[int, int, int]] = {  # BGR
-    "clear": (205, 210, 210), "white": (235, 235, 235), "blue": (170, 90, 30), "green": (60, 150, 40),
-    "red": (40, 40, 190), "yellow": (40, 200, 220), "black": (22, 22, 24),
+    "clear": (205, 210, 210),
+    "white": (235, 235, 235),
+    "blue": (170, 90, 30),
+    "green": (60, 150, 40),
+    "red": (40, 40, 190),
+    "yellow": (40, 200, 220),
+    "black": (22, 22, 24),
 }
 DARK_COLOURS = frozenset({"black"})
 BELT_BGR = (92, 104, 98)
@@ -43,8 +48,13 @@ class BeltObject:
         return self.colour in DARK_COLOURS
 
     def truth(self) -> dict[str, Any]:
-        return {"id": self.oid, "cls": self.cls, "colour": self.colour, "dark": self.dark,
-                "bbox": [round(self.x - self.w / 2), round(self.y - self.h / 2), self.w, self.h]}
+        return {
+            "id": self.oid,
+            "cls": self.cls,
+            "colour": self.colour,
+            "dark": self.dark,
+            "bbox": [round(self.x - self.w / 2), round(self.y - self.h / 2), self.w, self.h],
+        }
 
 
 @dataclass
@@ -79,8 +89,9 @@ class ConveyorScene:
         top, bottom = self.belt
         span = math.hypot(w, h) / 2 + 4
         y = r.uniform(top + span, bottom - span)
-        candidate = BeltObject(self.next_id, cls, colour, -span, y, w, h, r.uniform(0, 180),
-                               self.belt_speed_px * r.uniform(0.97, 1.03))
+        candidate = BeltObject(
+            self.next_id, cls, colour, -span, y, w, h, r.uniform(0, 180), self.belt_speed_px * r.uniform(0.97, 1.03)
+        )
         for o in self.objects:  # keep a gap: no overlap now or later (speeds differ by < 6 %)
             if abs(o.y - y) < (math.hypot(o.w, o.h) + math.hypot(w, h)) / 2 + 6 and o.x < span * 2 + 120:
                 return
@@ -89,7 +100,7 @@ class ConveyorScene:
 
     def _draw(self, frame: np.ndarray, o: BeltObject) -> None:
         colour = COLOURS[o.colour]
-        centre = (int(round(o.x)), int(round(o.y)))
+        centre = (round(o.x), round(o.y))
         if o.cls == "bottle" or o.cls == "cap":
             cv2.ellipse(frame, centre, (o.w // 2, o.h // 2), o.angle, 0, 360, colour, -1, cv2.LINE_AA)
             if o.cls == "bottle":  # label band
@@ -122,9 +133,13 @@ class ConveyorScene:
             self._draw(frame, o)
         noise = self.np_rng.normal(0, 3, frame.shape)
         frame = np.clip(frame + noise, 0, 255).astype(np.uint8)
-        truth = {"frame": self.frame_no, "t": round(self.frame_no / self.fps, 3),
-                 "objects": [o.truth() for o in self.objects if -o.w < o.x < self.width + o.w],
-                 "crossed": crossed, "count_total": self.counted}
+        truth = {
+            "frame": self.frame_no,
+            "t": round(self.frame_no / self.fps, 3),
+            "objects": [o.truth() for o in self.objects if -o.w < o.x < self.width + o.w],
+            "crossed": crossed,
+            "count_total": self.counted,
+        }
         self.frame_no += 1
         return frame, truth
 

@@ -52,9 +52,15 @@ class PlateTruth:
     gs1: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {"manufacturer": self.manufacturer, "model": self.model, "serial": self.serial,
-                "year": self.year, "code_format": self.code_format, "code_text": self.code_text,
-                "gs1": self.gs1}
+        return {
+            "manufacturer": self.manufacturer,
+            "model": self.model,
+            "serial": self.serial,
+            "year": self.year,
+            "code_format": self.code_format,
+            "code_text": self.code_text,
+            "gs1": self.gs1,
+        }
 
 
 def random_truth(rng: random.Random, code: str | None = "random") -> PlateTruth:
@@ -88,8 +94,11 @@ def _check_digit(body: str) -> int:
 
 def code_image(fmt: str, text: str, module_px: int = 4) -> np.ndarray:
     """Grayscale barcode bitmap via zxing-cpp's writer (GS1 mode for bracketed element strings)."""
-    zfmt = {"qr": zxingcpp.BarcodeFormat.QRCode, "datamatrix": zxingcpp.BarcodeFormat.DataMatrix,
-            "code128": zxingcpp.BarcodeFormat.Code128}[fmt]
+    zfmt = {
+        "qr": zxingcpp.BarcodeFormat.QRCode,
+        "datamatrix": zxingcpp.BarcodeFormat.DataMatrix,
+        "code128": zxingcpp.BarcodeFormat.Code128,
+    }[fmt]
     barcode = zxingcpp.create_barcode(text, zfmt, gs1=text.startswith("("))
     img = np.array(barcode.to_image(scale=module_px if fmt != "code128" else 2))
     if fmt == "code128" and img.shape[0] < 80:
@@ -106,10 +115,15 @@ def render_plate(truth: PlateTruth, rng: random.Random) -> np.ndarray:
     plate = np.clip(plate.astype(np.int16) + streaks, 0, 255).astype(np.uint8)
     cv2.rectangle(plate, (4, 4), (w - 5, h - 5), (40, 40, 40), 2)
     font, ink = cv2.FONT_HERSHEY_DUPLEX, (25, 25, 25)
-    lines = [(truth.manufacturer.upper(), 1.1, 2), (rng.choice(PRODUCTS), 0.7, 1),
-             (f"MODEL {truth.model}", 0.95, 2), (f"SERIAL No. {truth.serial}", 0.8, 1),
-             (f"MFD {truth.year}.{rng.randint(1, 12):02d}", 0.8, 1),
-             (f"AC 100V 50/60Hz {rng.randint(2, 15) / 10:.1f}A", 0.7, 1), ("MADE IN JAPAN", 0.6, 1)]
+    lines = [
+        (truth.manufacturer.upper(), 1.1, 2),
+        (rng.choice(PRODUCTS), 0.7, 1),
+        (f"MODEL {truth.model}", 0.95, 2),
+        (f"SERIAL No. {truth.serial}", 0.8, 1),
+        (f"MFD {truth.year}.{rng.randint(1, 12):02d}", 0.8, 1),
+        (f"AC 100V 50/60Hz {rng.randint(2, 15) / 10:.1f}A", 0.7, 1),
+        ("MADE IN JAPAN", 0.6, 1),
+    ]
     y = 42
     for text, scale, thick in lines:
         cv2.putText(plate, text, (18, y), font, scale, ink, thick, cv2.LINE_AA)
@@ -118,17 +132,18 @@ def render_plate(truth: PlateTruth, rng: random.Random) -> np.ndarray:
         code = code_image(truth.code_format, truth.code_text)
         max_w = 200
         if truth.code_format != "code128" and code.shape[1] > max_w:
-            code = cv2.resize(code, (max_w, int(code.shape[0] * max_w / code.shape[1])),
-                              interpolation=cv2.INTER_NEAREST)
+            code = cv2.resize(
+                code, (max_w, int(code.shape[0] * max_w / code.shape[1])), interpolation=cv2.INTER_NEAREST
+            )
         ch, cw = code.shape[:2]
         if truth.code_format == "code128":  # below the text, at native module width (never resampled)
             fill = plate[h // 2, w // 2]
             if cw + 40 > w:
                 plate = np.hstack([plate, np.full((h, cw + 40 - w, 3), fill, np.uint8)])
             plate = np.vstack([plate, np.full((ch + 30, plate.shape[1], 3), fill, np.uint8)])
-            plate[h + 10:h + 10 + ch, 20:20 + cw] = code[:, :, None]
+            plate[h + 10 : h + 10 + ch, 20 : 20 + cw] = code[:, :, None]
         else:
-            plate[20:20 + ch, w - cw - 20:w - 20] = code[:, :, None]
+            plate[20 : 20 + ch, w - cw - 20 : w - 20] = code[:, :, None]
     return plate
 
 
@@ -147,14 +162,17 @@ class Distortion:
 def random_distortion(rng: random.Random, severity: str = "typical") -> Distortion:
     """'typical' = what a fixed station camera sees; 'hard' adds more angle, blur and glare."""
     k = 1.0 if severity == "typical" else 2.0
-    return Distortion(angle_deg=rng.uniform(-12, 12) * k, tilt_deg=rng.uniform(-10, 10) * k,
-                      blur_sigma=rng.uniform(0, 1.0) * k, glare=rng.uniform(0, 0.35) * k,
-                      noise=rng.uniform(1, 4) * k, scale=rng.uniform(0.85, 1.15))
+    return Distortion(
+        angle_deg=rng.uniform(-12, 12) * k,
+        tilt_deg=rng.uniform(-10, 10) * k,
+        blur_sigma=rng.uniform(0, 1.0) * k,
+        glare=rng.uniform(0, 0.35) * k,
+        noise=rng.uniform(1, 4) * k,
+        scale=rng.uniform(0.85, 1.15),
+    )
 
 
-def place(
-    plate: np.ndarray, dist: Distortion, rng: random.Random, size: tuple[int, int] = (1280, 720)
-) -> np.ndarray:
+def place(plate: np.ndarray, dist: Distortion, rng: random.Random, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
     """Warp the plate into a frame (perspective tilt + rotation), then blur, glare and sensor noise."""
     fw, fh = size
     ph, pw = plate.shape[:2]
@@ -188,8 +206,9 @@ def place(
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def nameplate_frame(seed: int, code: str | None = "random", severity: str = "typical",
-                    size: tuple[int, int] = (1280, 720)) -> tuple[np.ndarray, PlateTruth, Distortion]:
+def nameplate_frame(
+    seed: int, code: str | None = "random", severity: str = "typical", size: tuple[int, int] = (1280, 720)
+) -> tuple[np.ndarray, PlateTruth, Distortion]:
     """One reproducible frame (BGR) with its truth and distortion."""
     rng = random.Random(seed)
     truth = random_truth(rng, code)

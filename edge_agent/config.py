@@ -9,12 +9,13 @@ import functools
 import operator
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge_agent.drivers import DRIVERS
+from edge_agent.lots.measurement import MeasurementParams
 
 
 class _Model(BaseModel):
@@ -75,7 +76,10 @@ def _device_union() -> Any:
     return Annotated[functools.reduce(operator.or_, configs), Field(discriminator="type")]
 
 
-DeviceConfig = _device_union()
+if TYPE_CHECKING:  # the union is built at run time from the registry; mypy sees "some device config"
+    DeviceConfig = Any
+else:
+    DeviceConfig = _device_union()
 
 
 class AgentConfig(_Model):
@@ -85,7 +89,9 @@ class AgentConfig(_Model):
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Broker connection.")
     outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="Durable outbox.")
     lots: LotConfig = Field(default_factory=LotConfig, description="Lot rules.")
-    devices: list[DeviceConfig] = Field(min_length=1, description="Devices this agent reads.")  # type: ignore[valid-type]
+    measurement: MeasurementParams = Field(default_factory=MeasurementParams,
+                                           description="Lot measurement calibration (densities, thickness, LODs).")
+    devices: list[DeviceConfig] = Field(min_length=1, description="Devices this agent reads.")
     status_interval_s: float = Field(default=5.0, gt=0, description="Status (health) publish period.")
     metrics_port: int | None = Field(default=None, description="Serve Prometheus /metrics on this port.")
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from edge_agent.config import AgentConfig
 from edge_agent.drivers.base import DeviceReading
+from edge_agent.lots import measurement
 from edge_agent.lots.aggregator import LotAggregator, LotClosed, LotEvent, LotOpened, LotPolicy, OpenLot
 from edge_agent.lots.weighing import WeighingDetector, WeighingEvent
 from edge_agent.publishing.outbox import OutboxFull, OutgoingMessage, SqliteOutbox
@@ -117,9 +118,11 @@ class AgentCore:
                 weighing = detector.feed(ts, reading.value, bool(reading.stable), reading.status)
                 if weighing is not None:
                     self._on_weighing(weighing)
+                if reading.stable and reading.value is not None and abs(reading.value) < self.config.lots.zero_band_kg:
+                    self.lots.note_zero(device, ts, reading.value)
             self._maybe_telemetry(device, reading, ts)
             return
-        lot_id = self.lots.note_device(device, reading.kind)
+        lot_id = self.lots.note_reading(device, reading.kind, ts, reading.data)
         self._add_reading(device, ts, reading, lot_id)
 
     def _on_weighing(self, weighing: WeighingEvent) -> None:
@@ -129,8 +132,7 @@ class AgentCore:
             data={"tare_kg": weighing.tare_kg, "gross_kg": weighing.gross_kg,
                   "started_at": weighing.started_at.isoformat()},
         )
-        opened = [e for e in events if isinstance(e, LotOpened)]
-        self._emit_lot_events(opened)
+        self._emit_lot_events([e for e in events if isinstance(e, LotOpened)])
         self._add_reading(weighing.device, weighing.ended_at, reading, lot_id)
         self._emit_lot_events([e for e in events if not isinstance(e, LotOpened)])
 
@@ -203,6 +205,7 @@ class AgentCore:
             closed_at=event.closed_at if isinstance(event, LotClosed) else None,
             close_reason=event.reason if isinstance(event, LotClosed) else None,
             net_mass_kg=round(lot.net_mass_kg, 6), n_weighings=lot.n_weighings, devices=sorted(lot.devices),
+            measurement=self._measure(lot, event.closed_at) if isinstance(event, LotClosed) else {},
         )
         log.info("lot %s %s net=%.3f kg weighings=%d", lot.lot_id, "closed" if closed else "opened",
                  lot.net_mass_kg, lot.n_weighings)
@@ -210,6 +213,16 @@ class AgentCore:
         msg = LotMessage(msg_id=msg_id, agent=self.topics.agent, session=self.session, seq=seq,
                          sent_at=self.clock(), body=LotBody(event="closed" if closed else "opened", lot=summary))
         return OutgoingMessage(seq, msg_id, Kind.LOT.value, self.topics.topic(Kind.LOT), dump(msg))
+
+    def _measure(self, lot: OpenLot, closed_at: datetime) -> dict[str, Any]:
+        """The lot measurement at close; a failure is reported in the lot, never blocks its close."""
+        expected = {d.name: d.type for d in self.config.devices} | self.config.measurement.expected_devices
+        params = self.config.measurement.model_copy(update={"expected_devices": expected})
+        try:
+            return measurement.measure(lot.evidence, opened_at=lot.opened_at, closed_at=closed_at, params=params)
+        except Exception as exc:
+            log.exception("measurement of lot %s failed", lot.lot_id)
+            return {"method": measurement.METHOD, "error": repr(exc)}
 
     def _reading_message(self, readings: list[Reading], data_class: str = "critical") -> OutgoingMessage:
         seq, msg_id = self._next_seq(), new_id()

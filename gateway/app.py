@@ -41,7 +41,11 @@ def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int
     server = uvicorn.Server(uvicorn.Config(app, host=settings.api.host, port=settings.api.port,
                                            log_level="warning", lifespan="off"))
     if stop is not None:
-        threading.Thread(target=lambda: (stop.wait(), setattr(server, "should_exit", True)), daemon=True).start()
+        def exit_on_stop() -> None:
+            stop.wait()
+            server.should_exit = True
+
+        threading.Thread(target=exit_on_stop, daemon=True).start()
     log.info("gateway %s: API on http://%s:%s/ (docs at /docs), store %s", settings.worker_id,
              settings.api.host, settings.api.port, settings.db_url)
     server.run()  # 4. until SIGTERM/SIGINT (uvicorn handles the signals)

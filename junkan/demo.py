@@ -14,6 +14,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from junkan.plant import Plant
+
 
 def register(top: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = top.add_parser("demo", help="Run a plant in a box: simulated scale -> agent -> MQTT -> gateway.")
@@ -33,7 +35,6 @@ def fresh_workdir(workdir: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from junkan.plant import Plant
     from simulators.commands.scale import rest_operator
     from simulators.pty_port import PtyPort
     from simulators.scales.mt_sics import MtSicsDevice
@@ -73,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
         sim.join(timeout=10)
         expected = {t["lot_id"] for t in scenario.truth}
         try:
-            plant.wait_for(lambda: expected <= {lot["lot_id"] for lot in plant.get("/api/v1/lots?status=closed&limit=1000")},
-                           30, "every closed lot at the gateway")
+            plant.wait_for(lambda: expected <= closed_lot_ids(plant), 30, "every closed lot at the gateway")
         except TimeoutError as exc:
             console.print(f"[red]{exc}[/red]")
         console.print(lots_table(plant.get("/api/v1/lots?limit=1000"), scenario.truth))
@@ -86,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"Left in {plant.workdir}: truth.jsonl, gateway.db "
                   f"(try: junkan gateway export --db {plant.db_path} lots)")
     return 0
+
+
+def closed_lot_ids(plant: Plant) -> set[str]:
+    return {lot["lot_id"] for lot in plant.get("/api/v1/lots?status=closed&limit=1000")}
 
 
 def lots_table(stored: list[dict], truth: list[dict]) -> Table:  # type: ignore[type-arg]

@@ -89,9 +89,18 @@ class Plant:
         wait_for_port(self.api_port, timeout=30)
         return self.gateway
 
-    def agent_config(self, ports: dict[str, str], name: str = "agent.yaml") -> Path:
-        """Write the line config with the simulator ports and the private broker filled in."""
+    def agent_config(self, ports: dict[str, str], name: str = "agent.yaml",
+                     overrides: dict[str, Any] | None = None) -> Path:
+        """Write the line config with the simulator ports and the private broker filled in.
+
+        ``overrides`` maps dotted keys to values, e.g. ``{"devices.0.poll_interval_s": 0.05}``."""
         config = yaml.safe_load(self.line_config.read_text(encoding="utf-8"))
+        for dotted, value in (overrides or {}).items():
+            node: Any = config
+            *parents, leaf = dotted.split(".")
+            for key in parents:
+                node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+            node[int(leaf) if isinstance(node, list) else leaf] = value
         config["mqtt"]["port"] = self.broker.port
         config["outbox"]["path"] = str(self.workdir / f"{config['agent']}-outbox.db")
         for device in config["devices"]:

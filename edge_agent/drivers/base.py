@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["ok", "unstable", "overload", "underload", "error"]
+DeviceState = Literal["alive", "stale", "error", "starting"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class DeviceCounters:
     last_error: str | None = None
     connected: bool = False
 
-    def state(self, stale_after_s: float, now: datetime | None = None) -> Literal["alive", "stale", "error", "starting"]:
+    def state(self, stale_after_s: float, now: datetime | None = None) -> DeviceState:
         now = now or datetime.now(UTC)
         if not self.connected and self.last_error:
             return "error"

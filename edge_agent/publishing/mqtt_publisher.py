@@ -40,7 +40,7 @@ def make_client(cfg: MqttConfig, client_id: str) -> mqtt.Client:
         client.username_pw_set(cfg.username, cfg.password())
     if cfg.tls:
         client.tls_set(ca_certs=cfg.tls.ca_file, certfile=cfg.tls.cert_file, keyfile=cfg.tls.key_file)
-    client.reconnect_delay_set(min_delay=cfg.reconnect_min_s, max_delay=cfg.reconnect_max_s)
+    client.reconnect_delay_set(min_delay=cfg.reconnect_min_s, max_delay=cfg.reconnect_max_s)  # type: ignore[arg-type]  # floats work
     client.max_inflight_messages_set(cfg.max_inflight)
     return client
 
@@ -139,7 +139,7 @@ class MqttPublisher:
 
     # -- the pump (own thread; the only reader of the outbox send order) ------------------------
     def _pump(self) -> None:
-        cursor, inflight = 0, {}  # msg_id -> monotonic time sent
+        cursor, inflight = 0, dict[str, float]()  # msg_id -> monotonic time sent
         last_status = time.monotonic()
         while not self._stop.is_set():
             try:

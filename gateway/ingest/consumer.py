@@ -27,6 +27,8 @@ from junkan.wire import topics
 from junkan.wire.messages import AckItem, AckMessage, CommandMessage, StatusMessage, dump
 
 log = logging.getLogger("junkan.gateway.consumer")
+COMMAND_RESEND_S = 3.0  # resend an operator command not yet reflected by a lot event
+COMMAND_GIVE_UP_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Consumer:
         self.settings, self.store = settings, store
         self.metrics = metrics or GatewayMetrics()
         self._inbox: queue.Queue[_Received] = queue.Queue()
+        self._pending_commands: list[tuple[float, CommandMessage, list[str]]] = []
+        self._commands_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
@@ -71,7 +75,7 @@ class Consumer:
             self.client.username_pw_set(cfg.username, cfg.password())
         if cfg.tls:
             self.client.tls_set(ca_certs=cfg.tls.ca_file, certfile=cfg.tls.cert_file, keyfile=cfg.tls.key_file)
-        self.client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        self.client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)  # type: ignore[arg-type]
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -113,7 +117,11 @@ class Consumer:
 
     # -- the worker --------------------------------------------------------------------------------
     def _work(self) -> None:
+        next_resend = time.monotonic() + COMMAND_RESEND_S
         while not self._stop.is_set():
+            if time.monotonic() >= next_resend:
+                self._resend_unapplied_commands()
+                next_resend = time.monotonic() + COMMAND_RESEND_S
             try:
                 first = self._inbox.get(timeout=0.2)
             except queue.Empty:
@@ -177,6 +185,27 @@ class Consumer:
                 self.client.publish(topic, dump(AckMessage(acks=items[i : i + 1000])), qos=1)
 
     # -- commands to agents ------------------------------------------------------------------------
+    def _resend_unapplied_commands(self) -> None:
+        """A command is applied when its lot event is stored. Until then it is sent again: a broker that
+        crashed lost the agent's queued session, and the agent ignores a cmd_id it has already seen."""
+        now = time.monotonic()
+        with self._commands_lock:
+            pending = [p for p in self._pending_commands if now - p[0] < COMMAND_GIVE_UP_S]
+            self._pending_commands = pending
+        still: list[tuple[float, CommandMessage, list[str]]] = []
+        for sent_at, command, targets in pending:
+            lot = self.store.get_lot(command.lot_id) if command.lot_id else None
+            applied = lot is not None and (command.action == "open_lot" or lot["status"] == "closed")
+            if applied:
+                continue
+            still.append((sent_at, command, targets))
+            if now - sent_at >= COMMAND_RESEND_S and self.connected.is_set():
+                for target in targets:
+                    self.client.publish(target, dump(command), qos=1)
+        with self._commands_lock:
+            known = {id(p[1]) for p in pending}
+            self._pending_commands = still + [p for p in self._pending_commands if id(p[1]) not in known]
+
     def send_command(self, line: str, action: str, lot_id: str | None, issued_by: str | None) -> dict[str, Any]:
         agents = self.store.agents_for_line(line)
         if not agents:
@@ -186,8 +215,10 @@ class Consumer:
         command = CommandMessage(cmd_id=new_id(), action=action, line=line, lot_id=lot_id,  # type: ignore[arg-type]
                                  issued_at=datetime.now(UTC), issued_by=issued_by)
         self.store.record_command(command, [a["agent"] for a in agents])
-        for agent in agents:
-            target = topics.AgentTopics(agent["site"], agent["line"], agent["agent"]).topic(topics.Kind.CMD)
+        targets = [topics.AgentTopics(a["site"], a["line"], a["agent"]).topic(topics.Kind.CMD) for a in agents]
+        with self._commands_lock:
+            self._pending_commands.append((time.monotonic(), command, targets))
+        for target in targets:
             self.client.publish(target, dump(command), qos=1)
         return {"cmd_id": command.cmd_id, "action": action, "lot_id": lot_id,
                 "agents": [a["agent"] for a in agents]}

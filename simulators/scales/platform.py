@@ -133,7 +133,8 @@ class ContainerScenario:
                 return
             if operator:
                 operator("close", lot_id)
-            record = {"lot_id": lot_id, "line": self.line, "net_mass_kg": round(sum(c["net_kg"] for c in containers), 3),
+            net = round(sum(c["net_kg"] for c in containers), 3)
+            record = {"lot_id": lot_id, "line": self.line, "net_mass_kg": net,
                       "n_containers": len(containers), "containers": containers,
                       "opened_at": opened_at.isoformat(), "closed_at": datetime.now(UTC).isoformat()}
             self.truth.append(record)

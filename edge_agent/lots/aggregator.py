@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from edge_agent.lots import measurement
 from edge_agent.lots.weighing import WeighingEvent
 
 CloseReason = Literal["operator", "max_mass", "max_duration", "shutdown"]
@@ -31,6 +32,7 @@ class OpenLot:
     n_weighings: int = 0
     devices: set[str] = field(default_factory=set)
     device_kinds: dict[str, int] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=measurement.new_evidence)  # what the measurement needs
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -40,6 +42,7 @@ class OpenLot:
             "n_weighings": self.n_weighings,
             "devices": sorted(self.devices),
             "device_kinds": self.device_kinds,
+            "evidence": self.evidence,
         }
 
     @classmethod
@@ -51,6 +54,7 @@ class OpenLot:
             n_weighings=int(state["n_weighings"]),
             devices=set(state["devices"]),
             device_kinds=dict(state.get("device_kinds", {})),
+            evidence=state.get("evidence") or measurement.new_evidence(),
         )
 
 
@@ -103,6 +107,7 @@ class LotAggregator:
         lot.net_mass_kg = round(lot.net_mass_kg + weighing.net_kg, 6)
         lot.n_weighings += 1
         lot.devices.add(weighing.device)
+        measurement.add_weighing(lot.evidence, weighing.device, weighing.ended_at, weighing.net_kg, weighing.tare_kg)
         lot_id = lot.lot_id
         events += self.tick(weighing.ended_at)
         return lot_id, events
@@ -114,6 +119,18 @@ class LotAggregator:
         self.current.devices.add(device)
         self.current.device_kinds[kind] = self.current.device_kinds.get(kind, 0) + 1
         return self.current.lot_id
+
+    def note_reading(self, device: str, kind: str, ts: datetime, data: dict[str, Any]) -> str | None:
+        """Like ``note_device``, and fold the reading into the lot's measurement evidence."""
+        lot_id = self.note_device(device, kind)
+        if self.current is not None:
+            measurement.add_reading(self.current.evidence, device, kind, ts, data)
+        return lot_id
+
+    def note_zero(self, device: str, ts: datetime, value_kg: float) -> None:
+        """A stable empty-platform reading during the open lot (zero-drift check)."""
+        if self.current is not None:
+            measurement.add_zero(self.current.evidence, device, ts, value_kg)
 
     def tick(self, now: datetime) -> list[LotEvent]:
         """Apply automatic close rules."""

@@ -1,0 +1,350 @@
+"""Lot measurement: from the readings of one lot to composition, contaminants and data quality (pure).
+
+Two halves, both pure: ``add_reading``/``add_weighing``/``add_zero`` fold readings into a small
+JSON-serialisable *evidence* dict (kept in the open lot's state, persisted with the outbox), and
+``measure`` turns evidence into the ``LotSummary.measurement`` dict. The gateway re-computes a lot by
+replaying its stored readings through the same functions (``evidence_from_readings``).
+
+Which sensor sees what (see docs/scenarios.md):
+- scale under the output container (``weighing``): net mass = sum of (stable gross - stable tare).
+- NIR on the output stream (``nir_object``: polymer, size_mm per observed piece): composition. The sorter's
+  own counters (``nir_counts``) describe its *input* and what it believed it ejected, so they never
+  stand in for the output's composition; they only tell whether the sorter ran.
+- XRF spot checks of output pieces (``xrf``): contaminants.
+- camera over the output stream (``conveyor``): NIR-blind (dark) share; camera at dismantling (``ident``):
+  product models.
+
+Mass from counts and sizes: a piece of polymer p and size s (mm) weighs
+``density_p * thickness_p * shape_factor * s**2`` (flakes are plates). Within one polymer the factor is a
+constant, so the evidence keeps only n, sum s^2 and sum s^4 per polymer and the factors are applied at
+``measure`` time; changing the calibration re-computes without the raw events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge_agent.lots.stats import (
+    Z95_ONE_SIDED,
+    ShareSums,
+    km_fraction_above,
+    km_left_censored,
+    mean_ci,
+    ratio_share,
+    wilson,
+)
+
+METHOD = "junkan.measurement/1"
+UNIDENTIFIED = frozenset({"", "unknown", "none", "black", "dark", "unidentified"})
+ELEMENTS = ("Br", "Cd", "Pb", "Hg", "Cr")
+
+
+class MeasurementParams(BaseModel):
+    """Calibration and rules of the lot measurement; embedded in each result so it can be re-computed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    density_g_cm3: dict[str, float] = Field(
+        default_factory=lambda: {"PP": 0.905, "PE": 0.95, "PS": 1.05, "HIPS": 1.04, "ABS": 1.05, "PC": 1.20,
+                                 "PC/ABS": 1.15, "PVC": 1.38, "PA": 1.14, "PET": 1.38, "EPDM": 0.86,
+                                 "PMMA": 1.18, "POM": 1.41, "PU": 1.20},
+        description="Density per polymer (g/cm3) used to turn piece size into mass.")
+    default_density_g_cm3: float = Field(default=1.05, gt=0, description="Density of polymers not listed.")
+    thickness_mm: dict[str, float] = Field(default_factory=dict,
+                                           description="Mean flake thickness per polymer (mm), from calibration.")
+    default_thickness_mm: float = Field(default=2.5, gt=0, description="Thickness of polymers not listed (mm).")
+    shape_factor: float = Field(default=0.7, gt=0, le=1,
+                                description="Projected area / size^2 of a flake (size = longest side).")
+    thresholds_ppm: dict[str, list[float]] = Field(
+        default_factory=lambda: {"Br": [2000.0], "Cd": [100.0], "Pb": [1000.0], "Hg": [1000.0], "Cr": [1000.0]},
+        description="Per element: concentrations whose exceedance is reported (RoHS, EN 50625 Br screen).")
+    default_lod_ppm: dict[str, float] = Field(
+        default_factory=lambda: {"Br": 5.0, "Cd": 10.0, "Pb": 10.0, "Hg": 10.0, "Cr": 20.0},
+        description="LOD used for a '<LOD' reading that carries neither a LOD nor an error.")
+    lod_error_multiple: float = Field(default=3.0, gt=0,
+                                      description="LOD = this x the 1-sigma error when a '<LOD' reading has one.")
+    expected_devices: dict[str, str] = Field(default_factory=dict,
+                                             description="Devices that should contribute to a lot: name -> kind.")
+    max_gap_s: float = Field(default=15.0, gt=0, description="A device silent this long during a lot is degraded.")
+    zero_drift_kg: float = Field(default=0.1, gt=0,
+                                 description="Empty-scale readings spreading more than this flag zero drift.")
+
+
+# -- evidence: folding readings in -----------------------------------------------------------------------
+
+
+def new_evidence() -> dict[str, Any]:
+    """Empty evidence of one lot (JSON-serialisable)."""
+    return {"v": 1, "objects": {}, "unidentified": 0, "xrf": {}, "conveyor": [0.0, 0.0, 0.0, 0.0, 0],
+            "models": {}, "sorter": {"intervals": 0, "not_running_s": 0.0, "alarms": []},
+            "activity": {}, "zero": {}, "weighings": []}
+
+
+def add_reading(ev: dict[str, Any], device: str, kind: str, ts: datetime, data: dict[str, Any]) -> None:
+    """Fold one reading into the evidence. Never raises: odd data is skipped and counted."""
+    _touch(ev, device, kind, ts)
+    try:
+        if kind == "nir_object":
+            _add_object(ev, data)
+        elif kind == "xrf":
+            _add_xrf(ev, data)
+        elif kind == "conveyor":
+            _add_conveyor(ev, data)
+        elif kind == "ident":
+            _add_ident(ev, data)
+        elif kind == "nir_counts":
+            _add_sorter(ev, data)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        ev["bad_readings"] = int(ev.get("bad_readings", 0)) + 1
+
+
+def add_weighing(ev: dict[str, Any], device: str, ts: datetime, net_kg: float, tare_kg: float) -> None:
+    """A completed container weighing (net already = gross - tare)."""
+    _touch(ev, device, "weighing", ts)
+    ev["weighings"].append([round(net_kg, 6), round(tare_kg, 6)])
+
+
+def add_zero(ev: dict[str, Any], device: str, ts: datetime, value_kg: float) -> None:
+    """A stable reading of the empty platform: its spread over the lot reveals zero drift."""
+    _touch(ev, device, "weighing", ts)
+    lo_hi = ev["zero"].get(device)
+    ev["zero"][device] = [value_kg, value_kg] if lo_hi is None else [min(lo_hi[0], value_kg), max(lo_hi[1], value_kg)]
+
+
+def _touch(ev: dict[str, Any], device: str, kind: str, ts: datetime) -> None:
+    t = ts.timestamp()
+    act = ev["activity"].get(device)
+    if act is None:
+        ev["activity"][device] = {"kind": kind, "n": 1, "first": t, "last": t, "max_gap_s": 0.0}
+        return
+    act["n"] += 1
+    if t > act["last"]:
+        act["max_gap_s"] = max(act["max_gap_s"], t - act["last"])
+        act["last"] = t
+    act["first"] = min(act["first"], t)
+
+
+def _add_object(ev: dict[str, Any], data: dict[str, Any]) -> None:
+    polymer = str(data.get("polymer") or "").strip()
+    size = data.get("size_mm")
+    if polymer.lower() in UNIDENTIFIED:
+        ev["unidentified"] += 1
+        return
+    s2 = float(size) ** 2 if size is not None else None
+    if s2 is None or s2 <= 0:
+        raise ValueError("nir_object without a size")
+    sums = ev["objects"].setdefault(polymer, [0, 0.0, 0.0])
+    sums[0] += 1
+    sums[1] += s2
+    sums[2] += s2 * s2
+
+
+def _add_xrf(ev: dict[str, Any], data: dict[str, Any]) -> None:
+    for element, reading in (data.get("elements") or {}).items():
+        if not isinstance(reading, dict):
+            continue
+        ppm, err = reading.get("ppm"), reading.get("error")
+        below = bool(reading.get("below_lod")) or ppm is None
+        entry = [float(ppm) if ppm is not None else None, float(err) if err is not None else None, below]
+        ev["xrf"].setdefault(element, []).append(entry)
+
+
+def _add_conveyor(ev: dict[str, Any], data: dict[str, Any]) -> None:
+    count = float(data["count"])
+    area = float(data.get("occupancy_pct", 0.0)) * float(data.get("interval_s", 1.0))
+    c = ev["conveyor"]
+    c[0] += count
+    c[1] += count * float(data.get("dark_count_share", 0.0))
+    c[2] += area
+    c[3] += area * float(data.get("dark_area_share", 0.0))
+    c[4] += 1
+
+
+def _add_ident(ev: dict[str, Any], data: dict[str, Any]) -> None:
+    model = data.get("model")
+    cands = data.get("model_candidates") or []
+    if not model and cands:
+        model = cands[0].get("model") if isinstance(cands[0], dict) else str(cands[0])
+    if model:
+        ev["models"][str(model)] = ev["models"].get(str(model), 0) + 1
+
+
+def _add_sorter(ev: dict[str, Any], data: dict[str, Any]) -> None:
+    s = ev["sorter"]
+    s["intervals"] += 1
+    if data.get("running") is False:
+        s["not_running_s"] += float(data.get("interval_s", 0.0))
+    for alarm in data.get("alarms") or []:
+        if str(alarm) not in s["alarms"] and len(s["alarms"]) < 20:
+            s["alarms"].append(str(alarm))
+
+
+def evidence_from_readings(readings: Iterable[dict[str, Any]], zero_band_kg: float = 0.5) -> dict[str, Any]:
+    """Rebuild a lot's evidence from stored reading rows (the gateway's re-computation)."""
+    ev = new_evidence()
+    for r in readings:
+        ts = r["ts"] if isinstance(r["ts"], datetime) else datetime.fromisoformat(r["ts"])
+        data = r.get("data") or {}
+        if r["kind"] == "weighing":
+            if r.get("value") is not None:
+                add_weighing(ev, r["device"], ts, float(r["value"]), float(data.get("tare_kg", 0.0)))
+        elif r["kind"] == "weight":
+            v = r.get("value")
+            if v is not None and data.get("stable") and abs(v) < zero_band_kg:
+                add_zero(ev, r["device"], ts, float(v))
+        else:
+            add_reading(ev, r["device"], r["kind"], ts, data)
+    return ev
+
+
+# -- measure: evidence out -------------------------------------------------------------------------------
+
+
+def measure(ev: dict[str, Any], *, opened_at: datetime, closed_at: datetime,
+            params: MeasurementParams | None = None) -> dict[str, Any]:
+    """The lot's measurement (shape documented in docs/scenarios.md); missing data is flagged, not filled."""
+    params = params or MeasurementParams()
+    duration = max(0.0, (closed_at - opened_at).total_seconds())
+    return {
+        "method": METHOD,
+        "net_mass_kg": round(sum(w[0] for w in ev["weighings"]), 6),
+        "n_weighings": len(ev["weighings"]),
+        "composition": composition(ev, params),
+        "contaminants": contaminants(ev, params),
+        "nir_blind_share": blind_share(ev),
+        "product_models": [{"model": m, "count": c} for m, c in sorted(ev["models"].items(), key=lambda x: -x[1])],
+        "devices": device_quality(ev, params, opened_at.timestamp(), closed_at.timestamp()),
+        "duration_s": round(duration, 3),
+        "params": params.model_dump(),
+    }
+
+
+def piece_factor(polymer: str, params: MeasurementParams) -> float:
+    """Grams per mm^2 of size^2: density * thickness * shape factor."""
+    rho = params.density_g_cm3.get(polymer, params.default_density_g_cm3)
+    t = params.thickness_mm.get(polymer, params.default_thickness_mm)
+    return rho * 1e-3 * t * params.shape_factor
+
+
+def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]:
+    objects: dict[str, list[float]] = ev["objects"]
+    n = int(sum(v[0] for v in objects.values()))
+    sums = {}
+    for polymer, (k, a1, a2) in objects.items():
+        f = piece_factor(polymer, params)
+        sums[polymer] = ShareSums(int(k), f * a1, f * f * a2)
+    total = ShareSums(n, sum(s.s1 for s in sums.values()), sum(s.s2 for s in sums.values()))
+    by_count, by_mass = {}, {}
+    for polymer in sorted(sums):
+        k = sums[polymer].n
+        by_count[polymer] = {"n": k, "share": round(k / n, 6) if n else 0.0, "ci95": _r(wilson(k, n))}
+        share, ci = ratio_share(sums[polymer], total)
+        by_mass[polymer] = {"share": round(share, 6), "ci95": _r(ci), "est_mass_g": round(sums[polymer].s1, 3)}
+    return {
+        "n_objects": n,
+        "n_unidentified": int(ev["unidentified"]),
+        "scope": "NIR-identified pieces of the output stream; NIR-blind pieces are in nir_blind_share",
+        "mass_method": ("piece mass = density x thickness x shape_factor x size^2 (params); ratio estimator, "
+                        "CI: linearisation variance, Wilson at effective n"),
+        "count_method": "Wilson score interval",
+        "unobserved_ci95_upper": round(wilson(0, n)[1], 6) if n else 1.0,
+        "by_count": by_count,
+        "by_mass": by_mass,
+    }
+
+
+def _lod(element: str, ppm: float | None, err: float | None, params: MeasurementParams) -> float:
+    if ppm is not None and ppm > 0:
+        return ppm  # some exports give the LOD itself with the '<LOD' flag
+    if err is not None and err > 0:
+        return params.lod_error_multiple * err
+    return params.default_lod_ppm.get(element, 10.0)
+
+
+def contaminants(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    elements = list(dict.fromkeys([*ELEMENTS, *ev["xrf"]]))
+    for element in elements:
+        entries = ev["xrf"].get(element, [])
+        if not entries and element not in params.thresholds_ppm:
+            continue
+        values = [(_lod(element, p, e, params) if below else float(p)) for p, e, below in entries]
+        cens = [bool(below) for _, _, below in entries]
+        km = km_left_censored(values, cens)
+        lods = [v for v, c in zip(values, cens, strict=True) if c]
+        item: dict[str, Any] = {
+            "n": km.n, "n_below_lod": km.n_censored,
+            "mean_ppm": _r1(km.mean), "p95_ppm": _r1(km.p95), "max_ppm": _r1(km.max_detected),
+            "lod_ppm": _r1(max(lods)) if lods else None,
+            "mean_bounds_ppm": _r(km.mean_bounds) if km.mean_bounds else None,
+            "method": ("Kaplan-Meier for left-censored data (flipped; Helsel 2012); residual below the lowest "
+                       "detect at 1/2 LOD, bounds 0..LOD; '<LOD' never set to 0"),
+            "thresholds": {},
+        }
+        if km.n and km.mean is not None:
+            lo, hi = mean_ci(km.mean, km.sd, km.n)
+            item["mean_ci95_ppm"] = [round(lo, 1), round(hi, 1) if hi != float("inf") else None]
+            ucl = mean_ci(km.mean, km.sd, km.n, Z95_ONE_SIDED)[1]
+        else:
+            ucl = float("inf")
+        for threshold in params.thresholds_ppm.get(element, []):
+            frac = km_fraction_above(values, cens, threshold)
+            item["thresholds"][f"{threshold:g}"] = {
+                "fraction_above": round(frac, 6), "ci95": _r(wilson(frac * km.n, km.n)),
+                "mean_above": bool(km.mean is not None and km.mean > threshold),
+                "flag": bool(ucl > threshold),
+                "flag_rule": "one-sided 95% upper bound of the lot mean above the threshold (or no data)",
+            }
+        out[element] = item
+    return out
+
+
+def blind_share(ev: dict[str, Any]) -> dict[str, Any] | None:
+    count, dark_count, area, dark_area, intervals = ev["conveyor"]
+    if not intervals:
+        return None
+    return {"by_count": round(dark_count / count, 6) if count else 0.0,
+            "by_area": round(dark_area / area, 6) if area else 0.0,
+            "n_objects": int(count), "intervals": int(intervals)}
+
+
+def device_quality(ev: dict[str, Any], params: MeasurementParams, t0: float, t1: float) -> dict[str, Any]:
+    """Which devices contributed, which never did, which had gaps, outages or drift during the lot."""
+    activity: dict[str, dict[str, Any]] = ev["activity"]
+    contributed = sorted(activity)
+    missing = sorted(d for d in params.expected_devices if d not in activity)
+    degraded: list[dict[str, str]] = []
+    for device in contributed:
+        act = activity[device]
+        if act["kind"] == "weighing":
+            continue  # a scale speaks when a container leaves; silence is not a fault
+        gaps = [act["max_gap_s"], act["first"] - t0, t1 - act["last"]]
+        worst = max(gaps)
+        if worst > params.max_gap_s:
+            degraded.append({"device": device, "reason": f"no readings for {worst:.0f} s during the lot"})
+    sorter = ev["sorter"]
+    for device in contributed:
+        if activity[device]["kind"] == "nir_counts" and sorter["not_running_s"] > 0:
+            degraded.append({"device": device,
+                             "reason": f"sorter not running for {sorter['not_running_s']:.0f} s"})
+        if activity[device]["kind"] == "nir_counts" and sorter["alarms"]:
+            degraded.append({"device": device, "reason": "alarms: " + ", ".join(sorter["alarms"][:5])})
+    for device, (lo, hi) in sorted(ev["zero"].items()):
+        if hi - lo > params.zero_drift_kg:
+            degraded.append({"device": device,
+                             "reason": f"empty-scale reading moved {hi - lo:.3f} kg during the lot (zero drift)"})
+    if ev.get("bad_readings"):
+        degraded.append({"device": "*", "reason": f"{ev['bad_readings']} readings could not be used"})
+    return {"contributed": contributed, "missing": missing, "degraded": degraded}
+
+
+def _r(pair: tuple[float, float] | list[float]) -> list[float]:
+    return [round(pair[0], 6), round(pair[1], 6)]
+
+
+def _r1(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)

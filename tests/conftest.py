@@ -37,3 +37,42 @@ def sqlite_store(tmp_path: Path):  # type: ignore[no-untyped-def]
     store = SqliteStore(tmp_path / "gateway.db")
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """One throwaway PostgreSQL cluster per session (tests/pg.py); skips when none can be had."""
+    from tests.pg import PgServer, why_unavailable
+
+    reason = why_unavailable()
+    if reason:
+        pytest.skip(reason)
+    server = PgServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A fresh, empty PostgreSQL database for this test."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL for each backend: tests taking it run once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gateway.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(store_url: str):  # type: ignore[no-untyped-def]
+    """An opened store (migrations applied) on each backend."""
+    from gateway.store import open_store
+
+    opened = open_store(store_url)
+    yield opened
+    opened.close()

@@ -16,6 +16,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from gateway.store.base import DeadLetter, Incoming
+from gateway.store.reads import StoreReads
 from gateway.store.schema import MIGRATIONS, SQLITE_DIALECT
 from gateway.store.sql import BatchWriter, json_columns
 from junkan.wire.messages import AckItem, CommandMessage, StatusMessage
@@ -40,7 +41,7 @@ def render(statement: str, dialect: dict[str, str]) -> str:
     return statement
 
 
-class SqliteStore:
+class SqliteStore(StoreReads):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,56 +87,14 @@ class SqliteStore:
                  command.issued_at.isoformat(), command.issued_by),
             )
 
-    # -- reads -------------------------------------------------------------------------------------
+    # -- reads (the queries live in StoreReads) ------------------------------------------------
     def _rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         cursor = self.conn.execute(sql, params)
         names = [c[0] for c in cursor.description]
         return [json_columns(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
 
-    def list_lots(self, *, line: str | None = None, status: str | None = None, q: str | None = None,
-                  limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-        where, params = ["1=1"], []
-        if line:
-            where.append("line = ?")
-            params.append(line)
-        if status:
-            where.append("status = ?")
-            params.append(status)
-        if q:
-            where.append("(lot_id LIKE ? OR line LIKE ?)")
-            params += [f"%{q}%", f"%{q}%"]
-        sql = f"SELECT * FROM lots WHERE {' AND '.join(where)} ORDER BY opened_at DESC, lot_id LIMIT ? OFFSET ?"
-        return self._rows(sql, [*params, limit, offset])
-
-    def get_lot(self, lot_id: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM lots WHERE lot_id = ?", (lot_id,))
-        return rows[0] if rows else None
-
-    def lot_readings(self, lot_id: str, kind: str | None = None) -> list[dict[str, Any]]:
-        if kind:
-            sql = "SELECT * FROM readings WHERE lot_id = ? AND kind = ? ORDER BY ts, device, device_seq"
-            return self._rows(sql, (lot_id, kind))
-        return self._rows("SELECT * FROM readings WHERE lot_id = ? ORDER BY ts, device, device_seq", (lot_id,))
-
-    def list_devices(self) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM devices ORDER BY line, agent, device")
-
-    def list_agents(self) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM agents ORDER BY line, agent")
-
-    def agents_for_line(self, line: str) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM agents WHERE line = ? ORDER BY agent", (line,))
-
-    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT id, topic, payload, reason, received_at FROM dead_letters ORDER BY id DESC LIMIT ?",
-                          (limit,))
-        for row in rows:
-            row["payload"] = bytes(row["payload"]).decode("utf-8", "replace")[:2000]
-        return rows
-
-    def counts(self) -> dict[str, int]:
-        tables = ("messages", "readings", "lots", "dead_letters", "devices", "agents")
-        return {t: int(self.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in tables}
+    def _scalar(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
+        return self.conn.execute(sql, params).fetchone()[0]
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)

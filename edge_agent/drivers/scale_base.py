@@ -1,0 +1,55 @@
+"""What every scale driver shares: the config fields the weighing detector needs, and reading builders.
+
+``edge_agent/core.py`` turns frames into weighings for any device config that has ``division_kg`` and
+``stable_frames``; every scale config derives from ``ScaleConfigBase`` so none can forget them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from edge_agent.drivers.base import DeviceConfigBase, DeviceReading, Status
+from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
+from edge_agent.drivers.units import to_kg
+
+
+class ScaleConfigBase(DeviceConfigBase):
+    """A scale or weighing indicator on a serial line or a TCP socket (``socket://host:port``)."""
+
+    division_kg: float = Field(default=0.02, gt=0, description="Scale division d (kg), for stability checks.")
+    stable_frames: int = Field(default=3, ge=1, le=50, description="Consecutive stable frames within ±1 d.")
+    poll_command: str = Field(
+        default="",
+        description="Command sent every poll interval (CR LF appended) for request/response mode; "
+        "empty for continuous (stream) output, the usual setting for these indicators.",
+    )
+    poll_interval_s: float = Field(default=0.1, gt=0, le=10, description="Seconds between polls.")
+
+
+def weight(value: float, unit: str, stable: bool, raw: bytes) -> DeviceReading | None:
+    """A weight frame in kg; None when ``unit`` is not a mass unit."""
+    kg = to_kg(value, unit)
+    if kg is None:
+        return None
+    return DeviceReading(kind="weight", value=round(kg, 9), unit="kg", stable=stable,
+                         status="ok" if stable else "unstable", raw=raw)
+
+
+def no_mass(status: Status, raw: bytes) -> DeviceReading:
+    """Overload, underload or a device-side error: a frame that must never become a mass."""
+    return DeviceReading(kind="weight", value=None, unit="kg", stable=False, status=status, raw=raw)
+
+
+def info(raw: bytes, **data: Any) -> DeviceReading:
+    """A frame that is valid but not a gross/net weight (tare print, piece count ...)."""
+    return DeviceReading(kind="info", data=data, raw=raw)
+
+
+def scale_runner(config: ScaleConfigBase, port: SerialPortConfig, decoder_factory: Any,
+                 capture_path: Path | None) -> SerialRunner:
+    poll = f"{config.poll_command}\r\n".encode() if config.poll_command else b""
+    return SerialRunner(port, decoder_factory=decoder_factory, poll_command=poll,
+                        poll_interval_s=config.poll_interval_s, capture_path=capture_path)

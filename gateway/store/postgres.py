@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ log = logging.getLogger("junkan.gateway.store.postgres")
 MIGRATION_SET = "junkan-gateway"
 # Arbitrary but fixed: every worker of every version must take the same lock (pg_advisory_xact_lock key).
 MIGRATION_LOCK = 0x6A756E6B616E  # "junkan"
+CONFLICT_RETRIES = 5
 
 
 def render(statement: str, dialect: dict[str, str]) -> str:
@@ -86,8 +89,18 @@ class PostgresStore(StoreReads):
     def commit_batch(
         self, incoming: list[Incoming], dead: list[DeadLetter], statuses: list[StatusMessage]
     ) -> list[AckItem]:
-        with self._conn() as conn, conn.transaction(), conn.cursor() as cur:
-            return BatchWriter(cur.execute, cur.executemany, "%s").write(incoming, dead, statuses)
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                with self._conn() as conn, conn.transaction(), conn.cursor() as cur:
+                    return BatchWriter(cur.execute, cur.executemany, "%s").write(incoming, dead, statuses)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+                # Two workers upserting the same agent/device rows: the loser was rolled back whole.
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                log.warning("batch rolled back (%s); retrying (%d/%d)", type(exc).__name__, attempt,
+                            CONFLICT_RETRIES)
+                time.sleep(random.uniform(0.001, 0.02) * attempt)
+        raise AssertionError("unreachable")
 
     def record_command(self, command: CommandMessage, agents: list[str]) -> None:
         with self._conn() as conn, conn.transaction():

@@ -68,7 +68,7 @@ class BatchWriter:
         for letter in dead:
             self.execute(self._sql("INSERT INTO dead_letters (topic, payload, reason, received_at) VALUES (?,?,?,?)"),
                          (letter.topic, letter.payload, letter.reason[:2000], now))
-        for status in statuses:
+        for status in sorted(statuses, key=lambda st: st.agent):  # stable: one agent's statuses keep their order
             self._apply_status(status, now)
         return acks
 
@@ -78,8 +78,10 @@ class BatchWriter:
         One round trip per chunk instead of one per message: on PostgreSQL that is most of the cost
         of a batch of small messages."""
         claimed: set[tuple[str, str]] = set()
-        for start in range(0, len(incoming), CLAIM_CHUNK):
-            chunk = incoming[start : start + CLAIM_CHUNK]
+        # Key order: concurrent workers then take row locks in the same order (no deadlock cycles).
+        ordered = sorted(incoming, key=lambda i: (i.message.agent, i.message.msg_id))
+        for start in range(0, len(ordered), CLAIM_CHUNK):
+            chunk = ordered[start : start + CLAIM_CHUNK]
             params: list[Any] = []
             for item in chunk:
                 msg = item.message
@@ -111,7 +113,7 @@ class BatchWriter:
             "ON CONFLICT (agent, device) DO UPDATE SET last_reading_at = CASE WHEN devices.last_reading_at IS NULL "
             "OR excluded.last_reading_at > devices.last_reading_at THEN excluded.last_reading_at "
             "ELSE devices.last_reading_at END, updated_at = excluded.updated_at"),
-            [(agent, device, site, line, ts, now) for (agent, device), (site, line, ts) in latest.items()])
+            [(agent, device, site, line, ts, now) for (agent, device), (site, line, ts) in sorted(latest.items())])
 
     def _apply_lot(self, msg: LotMessage, now: str) -> None:
         lot = msg.body.lot

@@ -6,10 +6,12 @@ import logging
 import threading
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from gateway.api.deps import CommandSink
-from gateway.api.routes import devices, health, lines, lots
+from gateway.api.routes import auth, devices, health, lines, lots, users
+from gateway.auth import authorize, install
+from gateway.dashboard import router as dashboard
 from gateway.ingest.consumer import Consumer, GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.store import open_store
@@ -17,15 +19,17 @@ from gateway.store.base import Store
 
 log = logging.getLogger("junkan.gateway")
 
-ROUTERS = [health.router, lots.router, devices.router, lines.router]
+ROUTERS = [health.router, lots.router, devices.router, lines.router, auth.router, users.router, dashboard.router]
 
 
 def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | None = None,
                metrics: GatewayMetrics | None = None) -> FastAPI:
     """Build the REST API (OpenAPI at /docs) around an already opened store."""
-    app = FastAPI(title="junkan gateway", version="1", description="Lots, devices and evidence of a recycling plant.")
+    app = FastAPI(title="junkan gateway", version="1", description="Lots, devices and evidence of a recycling plant.",
+                  dependencies=[Depends(authorize)])  # every route: authentication, roles, tenancy
     app.state.settings, app.state.store, app.state.commands = settings, store, commands
     app.state.metrics = metrics or GatewayMetrics()
+    install(app)
     for router in ROUTERS:
         app.include_router(router)
     return app
@@ -39,7 +43,7 @@ def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int
         consumer.start()
     app = create_app(settings, store, consumer, metrics)  # 3. REST API + dashboard
     server = uvicorn.Server(uvicorn.Config(app, host=settings.api.host, port=settings.api.port,
-                                           log_level="warning", lifespan="off"))
+                                           log_level="warning", lifespan="off", timeout_graceful_shutdown=5))
     if stop is not None:
         def exit_on_stop() -> None:
             stop.wait()

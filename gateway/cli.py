@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from gateway.commands import export, serve
+    from gateway.commands import export, serve, users
 
-    for module in (serve, export):
+    for module in (serve, export, users):
         module.register(sub)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge_agent.config import MqttConfig, format_validation_error
 
@@ -20,6 +21,17 @@ class ApiSettings(_Model):
     port: int = Field(default=8080, ge=0, le=65535, description="Port (0 picks a free one).")
 
 
+class AuthSettings(_Model):
+    mode: Literal["open", "tokens"] = Field(
+        default="open", description="open: requests without a token act as admin (loopback only, the plant-in-a-box); "
+        "tokens: every API/dashboard request needs a valid token or session (production).")
+    metrics: Literal["open", "engineer"] = Field(
+        default="open", description="/metrics open to scrapers, or only for engineer/admin tokens.")
+    session_ttl_s: int = Field(default=43_200, ge=60, description="Dashboard session lifetime (s).")
+    max_failures_per_minute: int = Field(default=10, ge=1, description="Auth failures per client IP per minute "
+                                         "before further attempts get 429.")
+
+
 class GatewaySettings(_Model):
     db_url: str = Field(default="sqlite:///var/gateway.db", description="sqlite:///PATH or postgresql://...")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Broker connection.")
@@ -29,6 +41,24 @@ class GatewaySettings(_Model):
     batch_max: int = Field(default=500, ge=1, description="Messages committed per transaction at most.")
     max_payload_bytes: int = Field(default=1_000_000, ge=1024, description="Larger payloads are dead-lettered.")
     consume: bool = Field(default=True, description="Run the MQTT consumer (off: API only, e.g. for exports).")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="API/dashboard authentication.")
+
+    @model_validator(mode="after")
+    def _open_only_on_loopback(self) -> GatewaySettings:
+        """Open mode trusts every caller, so it must not listen beyond this machine."""
+        if self.auth.mode == "open" and not is_loopback(self.api.host):
+            raise ValueError(f"auth.mode 'open' needs a loopback api.host, got {self.api.host!r}: "
+                             "use auth.mode=tokens (see docs/security.md)")
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SettingsError(Exception):

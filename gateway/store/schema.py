@@ -46,3 +46,13 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
 
 SQLITE_DIALECT = {"autoid": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB"}
 POSTGRES_DIALECT = {"autoid": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA"}
+
+# API users (token hashes only) and dashboard sessions (gateway/auth).
+MIGRATIONS.append(("0200_api_auth", [
+    """CREATE TABLE api_users (
+        name TEXT PRIMARY KEY, role TEXT NOT NULL, recycler TEXT, token_id TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)""",
+    """CREATE TABLE api_sessions (
+        session_hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL)""",
+    "CREATE INDEX lots_recycler ON lots (recycler, opened_at)",
+]))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import CommandsDep
+from gateway.auth import PrincipalDep
 from junkan.ids import new_id
 
 router = APIRouter(prefix="/api/v1/lines", tags=["lines"])
@@ -23,13 +24,13 @@ class LotAction(BaseModel):
 
 
 @router.post("/{line}/lots", status_code=202, summary="Open or close the lot on a line")
-def lot_action(line: str, body: LotAction, commands: CommandsDep) -> dict[str, Any]:
+def lot_action(line: str, body: LotAction, commands: CommandsDep, principal: PrincipalDep) -> dict[str, Any]:
     if commands is None:
         raise HTTPException(status_code=503, detail="this gateway runs without an MQTT connection")
     lot_id = body.lot_id
     if body.action == "open" and lot_id is None:
         lot_id = f"{line}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{new_id()[-4:]}"
     try:
-        return commands.send_command(line, f"{body.action}_lot", lot_id, issued_by=None)
+        return commands.send_command(line, f"{body.action}_lot", lot_id, issued_by=principal.name)
     except LookupError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc

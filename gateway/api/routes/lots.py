@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import StoreDep
+from gateway.auth import PrincipalDep
 
 router = APIRouter(prefix="/api/v1/lots", tags=["lots"])
 
@@ -14,18 +16,19 @@ router = APIRouter(prefix="/api/v1/lots", tags=["lots"])
 @router.get("", summary="List lots, newest first")
 def list_lots(
     store: StoreDep,
+    principal: PrincipalDep,
     line: str | None = None,
     status: str | None = Query(default=None, pattern="^(open|closed)$"),
     q: str | None = Query(default=None, max_length=100, description="Substring of lot id or line."),
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
 ) -> list[dict[str, Any]]:
-    return store.list_lots(line=line, status=status, q=q, limit=limit, offset=offset)
+    return store.list_lots(line=line, status=status, q=q, limit=limit, offset=offset, recycler=principal.tenant)
 
 
 @router.get("/{lot_id}", summary="One lot with its weighings")
-def get_lot(lot_id: str, store: StoreDep) -> dict[str, Any]:
-    lot = store.get_lot(lot_id)
+def get_lot(lot_id: str, store: StoreDep, principal: PrincipalDep) -> dict[str, Any]:
+    lot = store.get_lot(lot_id, recycler=principal.tenant)
     if lot is None:
         raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found")
     lot["weighings"] = store.lot_readings(lot_id, kind="weighing")
@@ -33,8 +36,22 @@ def get_lot(lot_id: str, store: StoreDep) -> dict[str, Any]:
 
 
 @router.get("/{lot_id}/readings", summary="All readings attributed to a lot")
-def lot_readings(lot_id: str, store: StoreDep, kind: str | None = Query(default=None, max_length=32)
-                 ) -> list[dict[str, Any]]:
-    if store.get_lot(lot_id) is None:
+def lot_readings(lot_id: str, store: StoreDep, principal: PrincipalDep,
+                 kind: str | None = Query(default=None, max_length=32)) -> list[dict[str, Any]]:
+    if store.get_lot(lot_id, recycler=principal.tenant) is None:
         raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found")
     return store.lot_readings(lot_id, kind=kind)
+
+
+class RecyclerAssignment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recycler: str | None = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+                                 description="Recycler the lot and its evidence are addressed to (null: nobody).")
+
+
+@router.put("/{lot_id}/recycler", summary="Address a lot (and its evidence) to a recycler (operator/admin)")
+def assign_recycler(lot_id: str, body: RecyclerAssignment, request: Request) -> dict[str, Any]:
+    if not request.app.state.auth.repo.set_lot_recycler(lot_id, body.recycler):
+        raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found")
+    return {"lot_id": lot_id, "recycler": body.recycler}

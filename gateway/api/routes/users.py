@@ -1,0 +1,58 @@
+"""API users (admin only): create with a one-time token, list, rotate, revoke. Tokens are stored hashed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.auth import UserError
+from gateway.auth.policy import Role
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", description="User (or machine) name.")
+    role: Role = Field(description="operator, engineer, recycler or admin.")
+    recycler: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+                                 description="For role recycler: the recycler id lots are addressed to "
+                                 "(default: the name).")
+
+
+def _repo(request: Request) -> Any:
+    return request.app.state.auth.repo
+
+
+@router.get("", summary="Users (never their tokens)")
+def list_users(request: Request) -> list[dict[str, Any]]:
+    return _repo(request).list_users()  # type: ignore[no-any-return]
+
+
+@router.post("", status_code=201, summary="Create a user; the token is in this response only")
+def add_user(body: NewUser, request: Request) -> dict[str, Any]:
+    try:
+        token = _repo(request).add_user(body.name, body.role, body.recycler)
+    except UserError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    return {"name": body.name, "role": body.role, "token": token}
+
+
+@router.post("/{name}/rotate", summary="Replace a user's token (old one and its sessions stop working)")
+def rotate(name: str, request: Request) -> dict[str, Any]:
+    try:
+        return {"name": name, "token": _repo(request).rotate(name)}
+    except UserError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+
+
+@router.delete("/{name}", summary="Revoke a user's token and end its sessions")
+def revoke(name: str, request: Request) -> dict[str, Any]:
+    try:
+        _repo(request).revoke(name)
+    except UserError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    return {"name": name, "revoked": True}

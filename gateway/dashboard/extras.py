@@ -1,0 +1,95 @@
+"""Data from features other engineers build (evidence, lineage, specs, product matching), read if present.
+
+Each reader checks at request time and returns None when the feature is not installed or its tables are
+missing, so the dashboard shows "not available" instead of failing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+log = logging.getLogger("junkan.dashboard")
+
+EVIDENCE_ROUTE = "/api/v1/lots/{lot_id}/evidence"
+EVIDENCE_FORMATS = ("pdf", "json", "html", "epcis", "untp-dcc", "untp-dte", "catenax", "jws")
+
+
+def has_route(app: FastAPI, path: str, method: str = "GET") -> bool:
+    return any(isinstance(r, APIRoute) and r.path == path and method in (r.methods or ()) for r in app.routes)
+
+
+def routes_under(app: FastAPI, prefix: str) -> list[str]:
+    return sorted({r.path for r in app.routes if isinstance(r, APIRoute) and r.path.startswith(prefix)})
+
+
+def _call(module: str, func: str, *args: Any, **kwargs: Any) -> Any:
+    """Call ``module.func(*args)``; None when the module/function is absent or fails (logged)."""
+    try:
+        fn = getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError):
+        return None
+    try:
+        return fn(*args, **kwargs)
+    except Exception:
+        log.warning("dashboard: %s.%s failed", module, func, exc_info=True)
+        return None
+
+
+def _of(store: Any) -> Any:
+    try:
+        db_mod = importlib.import_module("gateway.traceability.db")
+        return db_mod.Db.of(store)
+    except Exception:
+        return None
+
+
+def unmatched(store: Any, limit: int = 500) -> list[dict[str, Any]] | None:
+    db = _of(store)
+    if db is None:
+        return None
+    rows = _call("gateway.composition.ident_repo", "list_matches", db, status="unmatched", limit=limit)
+    return rows if isinstance(rows, list) else None
+
+
+def balance_alarms(store: Any) -> list[dict[str, Any]]:
+    db = _of(store)
+    if db is None:
+        return []
+    try:
+        return list(db.rows("SELECT scope, ref, raised_at, detail FROM balance_alarms WHERE cleared_at IS NULL "
+                            "ORDER BY raised_at DESC LIMIT 200"))
+    except Exception:  # table not migrated / other store
+        return []
+
+
+def lineage(store: Any, lot_id: str) -> dict[str, Any] | None:
+    """The evidence engineer's backward lineage plus the step flows (edges) for drawing the graph."""
+    db = _of(store)
+    try:
+        module = importlib.import_module("gateway.traceability.lineage")
+    except ImportError:
+        return None
+    if db is None:
+        return None
+    try:
+        result = module.backward(db, lot_id, store)
+        steps = [s["step_id"] for s in result.get("steps", [])]
+        marks = ",".join("?" * len(steps))
+        flows = db.rows(f"SELECT step_id, direction, lot_id, mass_kg FROM process_flows WHERE step_id IN ({marks})",
+                        steps) if steps else []
+    except Exception as exc:  # no steps recorded for this lot, or tables missing
+        return {"error": str(exc)[:200]}
+    return {**result, "flows": flows}
+
+
+def conformance(store: Any, lot_id: str) -> list[dict[str, Any]] | None:
+    db = _of(store)
+    if db is None:
+        return None
+    result = _call("gateway.specs.conformance", "lot_conformance", db, store, lot_id)
+    return result if isinstance(result, list) else None

@@ -1,0 +1,110 @@
+"""Dashboard labels in English and Japanese. Units stay kg and ppm in both."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGS = ("en", "ja")
+
+LABELS: dict[str, dict[str, str]] = {
+    "app": {"en": "junkan plant dashboard", "ja": "循環 プラントダッシュボード"},
+    "lines": {"en": "Lines", "ja": "ライン"},
+    "lots": {"en": "Lots", "ja": "ロット"},
+    "alarms": {"en": "Alarms", "ja": "アラーム"},
+    "unmatched": {"en": "Unmatched products", "ja": "未照合の製品"},
+    "login": {"en": "Log in", "ja": "ログイン"},
+    "logout": {"en": "Log out", "ja": "ログアウト"},
+    "token": {"en": "API token", "ja": "APIトークン"},
+    "signed_in_as": {"en": "Signed in as", "ja": "ログイン中"},
+    "open_mode": {"en": "open mode (loopback, no login)", "ja": "オープンモード（ローカルのみ・ログイン不要）"},
+    "line": {"en": "Line", "ja": "ライン"},
+    "agent": {"en": "Agent", "ja": "エージェント"},
+    "device": {"en": "Device", "ja": "機器"},
+    "devices": {"en": "Devices", "ja": "機器"},
+    "state": {"en": "State", "ja": "状態"},
+    "alive": {"en": "alive", "ja": "稼働中"},
+    "stale": {"en": "stale", "ja": "応答なし"},
+    "error": {"en": "error", "ja": "エラー"},
+    "starting": {"en": "starting", "ja": "起動中"},
+    "offline": {"en": "offline", "ja": "オフライン"},
+    "online": {"en": "online", "ja": "オンライン"},
+    "last_reading": {"en": "Last reading", "ja": "最終読取"},
+    "frames_ok": {"en": "Frames OK", "ja": "正常フレーム"},
+    "parse_errors": {"en": "Parse errors", "ja": "解析エラー"},
+    "last_error": {"en": "Last error", "ja": "最終エラー"},
+    "outbox": {"en": "Outbox backlog", "ja": "未送信件数"},
+    "open_lot": {"en": "Open lot", "ja": "処理中ロット"},
+    "no_open_lot": {"en": "No lot open", "ja": "処理中のロットなし"},
+    "live_mass": {"en": "Live mass", "ja": "現在質量"},
+    "net_mass": {"en": "Net mass", "ja": "正味質量"},
+    "weighings": {"en": "Weighings", "ja": "計量回数"},
+    "open_a_lot": {"en": "Open lot", "ja": "ロット開始"},
+    "close_the_lot": {"en": "Close lot", "ja": "ロット終了"},
+    "lot": {"en": "Lot", "ja": "ロット"},
+    "status": {"en": "Status", "ja": "ステータス"},
+    "open": {"en": "open", "ja": "処理中"},
+    "closed": {"en": "closed", "ja": "終了"},
+    "opened_at": {"en": "Opened", "ja": "開始"},
+    "closed_at": {"en": "Closed", "ja": "終了"},
+    "recycler": {"en": "Recycler", "ja": "リサイクラー"},
+    "search": {"en": "Search", "ja": "検索"},
+    "all": {"en": "all", "ja": "すべて"},
+    "composition": {"en": "Composition (share, 95 % CI)", "ja": "組成（割合・95%信頼区間）"},
+    "by_mass": {"en": "by mass", "ja": "質量基準"},
+    "by_count": {"en": "by count", "ja": "個数基準"},
+    "contaminants": {"en": "Contaminants", "ja": "有害物質"},
+    "element": {"en": "Element", "ja": "元素"},
+    "mean": {"en": "Mean", "ja": "平均"},
+    "p95": {"en": "P95", "ja": "95パーセンタイル"},
+    "max": {"en": "Max", "ja": "最大"},
+    "threshold": {"en": "Threshold", "ja": "閾値"},
+    "share_above": {"en": "Share above (95 % CI)", "ja": "閾値超過の割合（95%信頼区間）"},
+    "flag": {"en": "Flag", "ja": "判定"},
+    "flag_over": {"en": "over", "ja": "超過"},
+    "flag_some": {"en": "some items above", "ja": "一部超過"},
+    "flag_ok": {"en": "ok", "ja": "適合"},
+    "product_models": {"en": "Product models seen", "ja": "確認された製品型式"},
+    "model": {"en": "Model", "ja": "型式"},
+    "count": {"en": "Count", "ja": "個数"},
+    "conformance": {"en": "Conformance per spec", "ja": "仕様ごとの適合性"},
+    "spec": {"en": "Spec", "ja": "仕様"},
+    "result": {"en": "Result", "ja": "結果"},
+    "lineage": {"en": "Lineage (inputs → steps → outputs)", "ja": "由来（投入 → 工程 → 産出）"},
+    "evidence": {"en": "Evidence downloads", "ja": "エビデンスのダウンロード"},
+    "not_available": {"en": "not available", "ja": "利用できません"},
+    "no_data": {"en": "No data yet.", "ja": "データがまだありません。"},
+    "kind": {"en": "Kind", "ja": "種類"},
+    "where": {"en": "Where", "ja": "場所"},
+    "detail": {"en": "Detail", "ja": "詳細"},
+    "since": {"en": "Since", "ja": "発生時刻"},
+    "no_alarms": {"en": "No alarms.", "ja": "アラームはありません。"},
+    "alarm_spec": {"en": "spec exceedance", "ja": "仕様超過"},
+    "alarm_balance": {"en": "mass-balance violation", "ja": "マスバランス違反"},
+    "alarm_device": {"en": "device outage", "ja": "機器停止"},
+    "alarm_outbox": {"en": "outbox backlog", "ja": "送信滞留"},
+    "alarm_agent": {"en": "agent alarm", "ja": "エージェントアラーム"},
+    "observed": {"en": "Observed", "ja": "読取内容"},
+    "candidates": {"en": "Candidates", "ja": "候補"},
+    "confirm": {"en": "Confirm", "ja": "確定"},
+    "score": {"en": "Score", "ja": "スコア"},
+    "forbidden": {"en": "Your role may not see this page.", "ja": "このページを表示する権限がありません。"},
+    "login_failed": {"en": "Invalid or revoked token.", "ja": "トークンが無効または失効しています。"},
+    "too_many": {"en": "Too many failed attempts; wait a minute.",
+                 "ja": "失敗が多すぎます。1分後に再試行してください。"},
+    "dead_letters": {"en": "Rejected payloads (parse errors at the gateway)",
+                     "ja": "受信拒否（ゲートウェイでの解析エラー）"},
+    "reason": {"en": "Reason", "ja": "理由"},
+    "received": {"en": "Received", "ja": "受信時刻"},
+    "live": {"en": "live", "ja": "ライブ"},
+}
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """``t(key)`` for templates: the label in ``lang``, falling back to English, then to the key."""
+    lang = lang if lang in LANGS else "en"
+
+    def t(key: str) -> str:
+        entry = LABELS.get(key)
+        return entry.get(lang) or entry["en"] if entry else key
+
+    return t

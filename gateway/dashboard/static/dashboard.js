@@ -1,0 +1,138 @@
+// junkan dashboard: live line updates over Server-Sent Events and the few buttons that call the REST API.
+"use strict";
+
+(function () {
+  const fmt = (v) => (v === null || v === undefined ? "\u2014" : Number(v).toFixed(2));
+  let live = {};
+
+  async function api(method, url, body) {
+    const resp = await fetch(url, {
+      method, credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "Accept": "application/json"},
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await resp.text();
+    let data = null;
+    try { data = JSON.parse(text); } catch (e) { data = {detail: text}; }
+    if (!resp.ok) throw new Error((data && data.detail) || resp.statusText);
+    return data;
+  }
+
+  function applyLive(payload) {
+    live = payload;
+    for (const [line, v] of Object.entries(payload)) {
+      const section = document.querySelector(`section.line[data-line="${CSS.escape(line)}"]`);
+      if (!section) continue;
+      const set = (field, text) => {
+        const el = section.querySelector(`.lot-box [data-field="${field}"]`);
+        if (el) el.textContent = text;
+      };
+      set("live_mass_kg", fmt(v.live_mass_kg));
+      set("net_mass_kg", fmt(v.net_mass_kg));
+      set("n_weighings", v.n_weighings === null ? "\u2014" : String(v.n_weighings));
+      const lotEl = section.querySelector('.lot-box [data-field="lot_id"]');
+      if (lotEl && lotEl.dataset.current !== String(v.lot_id)) {
+        lotEl.dataset.current = String(v.lot_id);
+        lotEl.textContent = "";
+        if (v.lot_id) {
+          const a = document.createElement("a");
+          a.href = "/lots/" + encodeURIComponent(v.lot_id);
+          a.textContent = v.lot_id;
+          lotEl.appendChild(a);
+        } else {
+          lotEl.textContent = lotEl.closest(".lot-box").dataset.noLot || "\u2014";
+        }
+      }
+      for (const [key, d] of Object.entries(v.devices || {})) {
+        const row = section.querySelector(`tr[data-device="${CSS.escape(key)}"]`);
+        if (!row) continue;
+        const st = row.querySelector('[data-field="state"]');
+        if (st && st.dataset.state !== d.state) {
+          st.dataset.state = d.state;
+          st.className = "state " + d.state;
+          st.textContent = d.state;
+        }
+        const bad = row.querySelector('[data-field="frames_bad"]');
+        if (bad) bad.textContent = String(d.frames_bad);
+        const last = row.querySelector('[data-field="last_reading_at"]');
+        if (last && d.last_reading_at) last.textContent = d.last_reading_at.slice(0, 19);
+      }
+    }
+  }
+
+  function startLive() {
+    const initial = document.getElementById("live-initial");
+    if (!initial) return;
+    applyLive(JSON.parse(initial.textContent || "{}"));
+    const dot = document.getElementById("live-dot");
+    const source = new EventSource("/events");
+    source.addEventListener("lines", (ev) => {
+      applyLive(JSON.parse(ev.data));
+      if (dot) { dot.classList.add("on"); dot.dataset.updates = String(Number(dot.dataset.updates || 0) + 1); }
+    });
+    source.onerror = () => { if (dot) dot.classList.remove("on"); };
+  }
+
+  function wireLotButtons() {
+    for (const button of document.querySelectorAll("button.act")) {
+      button.addEventListener("click", async () => {
+        const line = button.dataset.line;
+        const action = button.dataset.action;
+        const out = button.parentElement.querySelector('[data-field="act_result"]');
+        const body = {action};
+        if (action === "close" && live[line] && live[line].lot_id) body.lot_id = live[line].lot_id;
+        button.disabled = true;
+        try {
+          const res = await api("POST", `/api/v1/lines/${encodeURIComponent(line)}/lots`, body);
+          if (out) { out.textContent = `${action} \u2192 ${res.lot_id || ""} (${(res.agents || []).join(", ")})`; out.dataset.ok = "1"; }
+        } catch (err) {
+          if (out) { out.textContent = String(err.message || err); out.dataset.ok = "0"; }
+        } finally {
+          button.disabled = false;
+        }
+      });
+    }
+  }
+
+  function wireAssign() {
+    for (const form of document.querySelectorAll("form.assign")) {
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const value = form.querySelector("input[name=recycler]").value.trim();
+        try {
+          const res = await api("PUT", `/api/v1/lots/${encodeURIComponent(form.dataset.lot)}/recycler`,
+                                {recycler: value || null});
+          const shown = document.querySelector('[data-test="recycler"]');
+          if (shown) shown.textContent = res.recycler || "\u2014";
+        } catch (err) {
+          alert(String(err.message || err));
+        }
+      });
+    }
+  }
+
+  function wireResolve() {
+    for (const button of document.querySelectorAll("button.resolve")) {
+      button.addEventListener("click", async () => {
+        const route = button.dataset.route
+          .replace("{agent}", encodeURIComponent(button.dataset.agent))
+          .replace("{msg_id}", encodeURIComponent(button.dataset.msg))
+          .replace("{idx}", encodeURIComponent(button.dataset.idx));
+        try {
+          await api("POST", route, {agent: button.dataset.agent, msg_id: button.dataset.msg,
+                                    idx: Number(button.dataset.idx), product_id: button.dataset.product});
+          button.closest("tr").remove();
+        } catch (err) {
+          alert(String(err.message || err));
+        }
+      });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    startLive();
+    wireLotButtons();
+    wireAssign();
+    wireResolve();
+  });
+})();

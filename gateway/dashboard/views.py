@@ -1,0 +1,238 @@
+"""Pure shaping of store rows into what the pages show: line overview, alarms, chart geometry.
+
+No I/O here: the router reads the store and hands rows in, so every rule is testable with plain dicts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+AGENT_SILENT_S = 30.0  # no status for this long: the agent's devices are shown stale
+BACKLOG_ALARM = 1000  # outbox messages waiting: raise an alarm
+BACKLOG_AGE_ALARM_S = 300.0  # oldest outbox message older than this: raise an alarm
+
+
+def parse_ts(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def age_s(value: Any, now: datetime) -> float | None:
+    ts = parse_ts(value)
+    return None if ts is None else max(0.0, (now - ts).total_seconds())
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def device_state(device: dict[str, Any], agent: dict[str, Any] | None, now: datetime) -> str:
+    """alive | stale | error | starting | offline, as an operator should read it now."""
+    if agent is not None and agent.get("state") == "offline":
+        return "offline"
+    silent = age_s(agent.get("at"), now) if agent else None
+    if silent is not None and silent > AGENT_SILENT_S:
+        return "stale"
+    state = device.get("state")
+    return state if state in ("alive", "stale", "error", "starting") else "stale"
+
+
+def open_lot_view(agent: dict[str, Any]) -> dict[str, Any] | None:
+    lot = agent.get("open_lot")
+    if not isinstance(lot, dict) or not lot.get("lot_id"):
+        return None
+    raw = lot.get("measurement")
+    measurement: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    return {"lot_id": lot["lot_id"], "opened_at": lot.get("opened_at"), "n_weighings": lot.get("n_weighings", 0),
+            "net_mass_kg": _num(lot.get("net_mass_kg")), "live_mass_kg": _num(measurement.get("live_mass_kg")),
+            "composition": measurement.get("composition")}
+
+
+def line_overview(agents: list[dict[str, Any]], devices: list[dict[str, Any]], now: datetime
+                  ) -> list[dict[str, Any]]:
+    """One entry per line: its agents (state, backlog, alarms, open lot) and devices (liveness, errors)."""
+    by_agent = {a["agent"]: a for a in agents}
+    lines: dict[str, dict[str, Any]] = {}
+    for agent in agents:
+        entry = lines.setdefault(agent["line"], {"line": agent["line"], "site": agent.get("site"), "agents": [],
+                                                 "devices": [], "open_lot": None})
+        lot = open_lot_view(agent) if agent.get("state") == "online" else None
+        entry["agents"].append({"agent": agent["agent"], "state": agent.get("state"), "at": agent.get("at"),
+                                "outbox_depth": agent.get("outbox_depth", 0),
+                                "outbox_oldest_age_s": agent.get("outbox_oldest_age_s", 0.0),
+                                "alarms": agent.get("alarms") or [], "open_lot": lot})
+        entry["open_lot"] = entry["open_lot"] or lot
+    for device in devices:
+        entry = lines.setdefault(device["line"], {"line": device["line"], "site": device.get("site"), "agents": [],
+                                                  "devices": [], "open_lot": None})
+        entry["devices"].append({**device, "view_state": device_state(device, by_agent.get(device["agent"]), now)})
+    return [lines[k] for k in sorted(lines)]
+
+
+def live_payload(agents: list[dict[str, Any]], devices: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """What the Lines page updates over Server-Sent Events, per line."""
+    out: dict[str, Any] = {}
+    for line in line_overview(agents, devices, now):
+        lot = line["open_lot"]
+        out[line["line"]] = {
+            "lot_id": lot["lot_id"] if lot else None,
+            "live_mass_kg": lot["live_mass_kg"] if lot else None,
+            "net_mass_kg": lot["net_mass_kg"] if lot else None,
+            "n_weighings": lot["n_weighings"] if lot else None,
+            "devices": {f"{d['agent']}/{d['device']}": {"state": d["view_state"], "frames_bad": d.get("frames_bad", 0),
+                                                       "last_reading_at": d.get("last_reading_at")}
+                        for d in line["devices"]},
+            "outbox_depth": sum(int(a.get("outbox_depth") or 0) for a in line["agents"]),
+        }
+    return out
+
+
+def contaminant_rows(measurement: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per (element, threshold), flagged: over (mean or p95 at/above), some (share above > 0), ok."""
+    rows: list[dict[str, Any]] = []
+    contaminants = measurement.get("contaminants") if isinstance(measurement, dict) else None
+    if not isinstance(contaminants, dict):
+        return rows
+    for element in sorted(contaminants):
+        c = contaminants[element] if isinstance(contaminants[element], dict) else {}
+        base = {"element": element, "n": c.get("n"), "mean_ppm": _num(c.get("mean_ppm")),
+                "p95_ppm": _num(c.get("p95_ppm")), "max_ppm": _num(c.get("max_ppm")), "method": c.get("method")}
+        raw = c.get("thresholds")
+        thresholds: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if not thresholds:
+            rows.append({**base, "threshold_ppm": None, "fraction_above": None, "ci95": None, "flag": None})
+        for key in sorted(thresholds, key=lambda k: _num(_float(k)) or 0.0):
+            limit = _float(key)
+            t = thresholds[key] if isinstance(thresholds[key], dict) else {}
+            rows.append({**base, "threshold_ppm": limit, "fraction_above": _num(t.get("fraction_above")),
+                         "ci95": t.get("ci95") if isinstance(t.get("ci95"), list) else None,
+                         "flag": flag(base["mean_ppm"], base["p95_ppm"], _num(t.get("fraction_above")), limit)})
+    return rows
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def flag(mean: float | None, p95: float | None, fraction_above: float | None, limit: float | None) -> str | None:
+    if limit is None or (mean is None and p95 is None and fraction_above is None):
+        return None
+    if (mean is not None and mean >= limit) or (p95 is not None and p95 >= limit):
+        return "over"
+    if fraction_above:
+        return "some"
+    return "ok"
+
+
+def composition_bars(measurement: dict[str, Any], basis: str = "by_mass", width: float = 420.0,
+                     row_h: float = 26.0, label_w: float = 90.0) -> dict[str, Any] | None:
+    """Geometry of a horizontal bar chart (share with its 95 % CI whisker) for an inline SVG, or None."""
+    composition = measurement.get("composition") if isinstance(measurement, dict) else None
+    shares = composition.get(basis) if isinstance(composition, dict) else None
+    if not isinstance(shares, dict) or not shares:
+        return None
+    bars = []
+    plot_w = width - label_w - 60
+    entries = sorted(((k, v) for k, v in shares.items() if isinstance(v, dict) and _num(v.get("share")) is not None),
+                     key=lambda kv: -float(kv[1]["share"]))
+    for i, (name, v) in enumerate(entries):
+        share = min(max(float(v["share"]), 0.0), 1.0)
+        ci = v.get("ci95") if isinstance(v.get("ci95"), list) and len(v["ci95"]) == 2 else None
+        lo, hi = (min(max(float(ci[0]), 0.0), 1.0), min(max(float(ci[1]), 0.0), 1.0)) if ci else (share, share)
+        y = 10 + i * row_h
+        bars.append({"name": name, "share": share, "ci95": [lo, hi] if ci else None, "n": v.get("n"),
+                     "y": y, "bar_w": round(share * plot_w, 2), "x0": label_w,
+                     "ci_x1": round(label_w + lo * plot_w, 2), "ci_x2": round(label_w + hi * plot_w, 2),
+                     "cy": y + row_h * 0.35, "text_x": round(label_w + max(hi, share) * plot_w + 6, 2)})
+    if not bars:
+        return None
+    return {"basis": basis, "bars": bars, "width": width, "height": 20 + len(bars) * row_h, "plot_w": plot_w,
+            "label_w": label_w, "row_h": row_h}
+
+
+def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: list[dict[str, Any]],
+           balance: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Everything an operator should act on: spec exceedances, balance violations, outages, backlogs."""
+    out: list[dict[str, Any]] = []
+    by_agent = {a["agent"]: a for a in agents}
+    for lot in lots:
+        for row in contaminant_rows(lot.get("measurement") or {}):
+            if row["flag"] == "over":
+                out.append({"kind": "spec", "where": lot["lot_id"],
+                            "since": lot.get("closed_at") or lot.get("opened_at"),
+                            "detail": f"{row['element']} mean {_fmt(row['mean_ppm'])} / p95 {_fmt(row['p95_ppm'])} ppm "
+                                      f"≥ {_fmt(row['threshold_ppm'])} ppm"})
+    for alarm in balance:
+        out.append({"kind": "balance", "where": f"{alarm.get('scope', '')} {alarm.get('ref', '')}".strip(),
+                    "since": alarm.get("raised_at"), "detail": str(alarm.get("detail", ""))[:300]})
+    for device in devices:
+        state = device_state(device, by_agent.get(device["agent"]), now)
+        if state in ("stale", "error", "offline"):
+            out.append({"kind": "device", "where": f"{device['line']} / {device['agent']} / {device['device']}",
+                        "since": device.get("last_reading_at") or device.get("updated_at"),
+                        "detail": f"{state}" + (f": {device['last_error']}" if device.get("last_error") else "")})
+    for agent in agents:
+        depth, oldest = int(agent.get("outbox_depth") or 0), float(agent.get("outbox_oldest_age_s") or 0.0)
+        if depth >= BACKLOG_ALARM or oldest >= BACKLOG_AGE_ALARM_S:
+            out.append({"kind": "outbox", "where": f"{agent['line']} / {agent['agent']}", "since": agent.get("at"),
+                        "detail": f"{depth} messages waiting, oldest {oldest:.0f} s"})
+        for text in agent.get("alarms") or []:
+            out.append({"kind": "agent", "where": f"{agent['line']} / {agent['agent']}", "since": agent.get("at"),
+                        "detail": str(text)})
+    return out
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def lineage_layout(lineage: dict[str, Any] | None, col_w: float = 200.0, row_h: float = 46.0
+                   ) -> dict[str, Any] | None:
+    """Columns for an inputs -> steps -> outputs SVG: each node's column is its distance from the source side."""
+    if not lineage or not lineage.get("flows"):
+        return None
+    flows = lineage["flows"]
+    edges = [(f"lot:{f['lot_id']}", f"step:{f['step_id']}") if f["direction"] == "in"
+             else (f"step:{f['step_id']}", f"lot:{f['lot_id']}") for f in flows]
+    nodes = {n for e in edges for n in e}
+    parents: dict[str, list[str]] = {n: [] for n in nodes}
+    for a, b in edges:
+        parents[b].append(a)
+    depth: dict[str, int] = {}
+
+    def level(node: str, seen: tuple[str, ...] = ()) -> int:
+        if node not in depth:
+            if node in seen:  # a cycle would be a data error upstream; draw it flat rather than recurse forever
+                return 0
+            depth[node] = 1 + max((level(p, (*seen, node)) for p in parents[node]), default=-1)
+        return depth[node]
+
+    for node in sorted(nodes):
+        level(node)
+    columns: dict[int, list[str]] = {}
+    for node in sorted(nodes):
+        columns.setdefault(depth[node], []).append(node)
+    mass = {f"lot:{f['lot_id']}": f["mass_kg"] for f in flows}
+    steps = {f"step:{s['step_id']}": s for s in lineage.get("steps", [])}
+    placed: dict[str, dict[str, Any]] = {}
+    for col, members in columns.items():
+        for row, node in enumerate(members):
+            kind, _, ident = node.partition(":")
+            step = steps.get(node, {})
+            placed[node] = {"id": ident, "kind": kind, "x": 10 + col * col_w, "y": 10 + row * row_h,
+                            "label": ident if kind == "lot" else f"{step.get('kind') or 'step'} {ident}",
+                            "mass_kg": mass.get(node), "balance_ok": step.get("balance_ok"),
+                            "self": kind == "lot" and ident == lineage.get("lot_id")}
+    lines = [{"x1": placed[a]["x"] + col_w - 40, "y1": placed[a]["y"] + 15,
+              "x2": placed[b]["x"], "y2": placed[b]["y"] + 15} for a, b in edges]
+    return {"nodes": list(placed.values()), "edges": lines, "box_w": col_w - 40,
+            "width": 20 + (max(columns) + 1) * col_w, "height": 20 + max(len(m) for m in columns.values()) * row_h}

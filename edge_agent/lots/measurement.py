@@ -67,6 +67,9 @@ class MeasurementParams(BaseModel):
         description="LOD used for a '<LOD' reading that carries neither a LOD nor an error.")
     lod_error_multiple: float = Field(default=3.0, gt=0,
                                       description="LOD = this x the 1-sigma error when a '<LOD' reading has one.")
+    nir_accuracy: float = Field(default=1.0, gt=0.5, le=1,
+                                description="Output NIR: probability of the right class (from its validation).")
+    nir_classes: int = Field(default=2, ge=2, description="Classes in the output NIR's library (for the correction).")
     expected_devices: dict[str, str] = Field(default_factory=dict,
                                              description="Devices that should contribute to a lot: name -> kind.")
     max_gap_s: float = Field(default=15.0, gt=0, description="A device silent this long during a lot is degraded.")
@@ -239,11 +242,15 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
         sums[polymer] = ShareSums(int(k), f * a1, f * f * a2)
     total = ShareSums(n, sum(s.s1 for s in sums.values()), sum(s.s2 for s in sums.values()))
     by_count, by_mass = {}, {}
+    fix = _misclassification(params)
     for polymer in sorted(sums):
         k = sums[polymer].n
-        by_count[polymer] = {"n": k, "share": round(k / n, 6) if n else 0.0, "ci95": _r(wilson(k, n))}
+        lo, hi = wilson(k, n)
+        by_count[polymer] = {"n": k, "share": round(fix(k / n), 6) if n else 0.0, "ci95": _r((fix(lo), fix(hi))),
+                             "observed_share": round(k / n, 6) if n else 0.0}
         share, ci = ratio_share(sums[polymer], total)
-        by_mass[polymer] = {"share": round(share, 6), "ci95": _r(ci), "est_mass_g": round(sums[polymer].s1, 3)}
+        by_mass[polymer] = {"share": round(fix(share), 6), "ci95": _r((fix(ci[0]), fix(ci[1]))),
+                            "est_mass_g": round(sums[polymer].s1, 3)}
     return {
         "n_objects": n,
         "n_unidentified": int(ev["unidentified"]),
@@ -251,10 +258,23 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
         "mass_method": ("piece mass = density x thickness x shape_factor x size^2 (params); ratio estimator, "
                         "CI: linearisation variance, Wilson at effective n"),
         "count_method": "Wilson score interval",
+        "misclassification": ("Rogan-Gladen correction for the output NIR's accuracy (params.nir_accuracy, errors "
+                              "spread evenly over params.nir_classes - 1 classes); interval bounds mapped alike"),
         "unobserved_ci95_upper": round(wilson(0, n)[1], 6) if n else 1.0,
         "by_count": by_count,
         "by_mass": by_mass,
     }
+
+
+def _misclassification(params: MeasurementParams) -> Any:
+    """p_true = (p_obs - e) / (a - e), e = (1 - a) / (K - 1): monotone, so bounds map to bounds."""
+    a = params.nir_accuracy
+    e = (1 - a) / (params.nir_classes - 1)
+
+    def fix(p: float) -> float:
+        return min(1.0, max(0.0, (p - e) / (a - e)))
+
+    return fix
 
 
 def _lod(element: str, ppm: float | None, err: float | None, params: MeasurementParams) -> float:

@@ -1,0 +1,1 @@
+"""Whole-line scenarios: products -> dismantling -> shredding -> NIR sorting -> output containers, with truth."""

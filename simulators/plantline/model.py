@@ -1,0 +1,182 @@
+"""The line as physics, seeded: which flakes end up in each output container, and what the sensors report.
+
+Pure apart from the random generator: ``plan_lots(scenario, seed, n)`` returns, per lot, the containers
+(tare, true net), the sensor events with their scenario time, and the truth. The runner plays the events
+through device simulators; ``offline`` feeds them straight into the measurement.
+
+Which sensor sees what: the QC NIR on the output belt sees a share of the output flakes (polymer through
+its own small confusion, black flakes as ``unknown``, size); the XRF spot-checks output flakes; the camera
+counts every output flake and its darkness; the sorter's counters report what it detected and ejected on
+its *input* (never used as the output's composition); the ident camera reads product models at
+dismantling. The truth is computed over every flake in the container.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edge_agent.lots.measurement import MeasurementParams
+from simulators.plantline.schema import ProductSpec, Scenario
+
+ELEMENTS = ("Br", "Cd", "Pb", "Hg", "Cr")
+SHAPE_FACTOR = 0.7  # mean projected area / size^2 of a flake; the truth varies it +-20 % per flake
+# Timing of one container on the platform (wall seconds: the scale needs real stable frames).
+PLACE_S, SETTLE_S, REMOVE_S, EMPTY_S, GAP_S = 0.6, 1.2, 0.5, 1.6, 1.0
+
+
+@dataclass
+class Event:
+    t: float  # scenario seconds from the start of the run
+    device: str
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass
+class ContainerPlan:
+    tare_kg: float
+    net_kg: float
+    fill_start: float  # scenario seconds
+    fill_end: float
+
+
+@dataclass
+class LotPlan:
+    lot_no: int
+    start: float
+    end: float
+    containers: list[ContainerPlan]
+    events: list[Event]
+    truth: dict[str, Any] = field(default_factory=dict)
+
+
+def density(polymer: str) -> float:
+    return MeasurementParams().density_g_cm3.get(polymer, MeasurementParams().default_density_g_cm3)
+
+
+def measurement_params(scenario: Scenario) -> MeasurementParams:
+    """The calibration an operator would set for this line: wall thickness per polymer of the parts."""
+    thickness: dict[str, list[float]] = {}
+    for product in scenario.products:
+        for part in product.parts:
+            thickness.setdefault(part.polymer, []).append(part.thickness_mm)
+    classes = {pt.polymer for p in scenario.products for pt in p.parts} | set(scenario.sorter.target)
+    return MeasurementParams(thickness_mm={p: float(np.mean(t)) for p, t in thickness.items()},
+                             shape_factor=SHAPE_FACTOR, nir_accuracy=scenario.sensors.qc_accuracy,
+                             nir_classes=max(2, len(classes)))
+
+
+class _Flakes:
+    """Column store of flakes (numpy arrays) appended part by part."""
+
+    def __init__(self) -> None:
+        self.cols: dict[str, list[np.ndarray]] = {k: [] for k in ("poly", "size", "mass", "dark", "prod", *ELEMENTS)}
+
+    def add(self, **cols: np.ndarray) -> None:
+        for k, v in cols.items():
+            self.cols[k].append(v)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.concatenate(v) if v else np.zeros(0) for k, v in self.cols.items()}
+
+
+class LineModel:
+    def __init__(self, scenario: Scenario, seed: int) -> None:
+        self.s, self.rng = scenario, np.random.default_rng(seed)
+        self.products = {p.category: p for p in scenario.products}
+        known = scenario.sorter.polymers or sorted({pt.polymer for p in scenario.products for pt in p.parts})
+        self.polymers = list(dict.fromkeys([*known, *scenario.sorter.target]))
+        self.index = {p: i for i, p in enumerate(self.polymers)}
+        self.confusion = self._confusion()
+
+    def _confusion(self) -> np.ndarray:
+        n, acc = len(self.polymers), self.s.sorter.accuracy
+        m = np.full((n, n), (1 - acc) / max(1, n - 1)) if n > 1 else np.ones((1, 1))
+        np.fill_diagonal(m, acc if n > 1 else 1.0)
+        for true, row in self.s.sorter.confusion.items():
+            if true in self.index:
+                m[self.index[true]] = 0.0
+                for det, p in row.items():
+                    m[self.index[true], self.index[det]] = p
+        return m / m.sum(axis=1, keepdims=True)
+
+    # -- material -------------------------------------------------------------------------------------
+    def _product(self, spec: ProductSpec, flakes: _Flakes, sorter: dict[str, Any], prod_no: int) -> None:
+        rng = self.rng
+        median, sigma = self.s.flake_size_mm
+        for part in spec.parts:
+            mass_g = rng.uniform(*part.mass_kg) * 1000
+            rho = density(part.polymer)
+            mean_flake = rho * 1e-3 * part.thickness_mm * SHAPE_FACTOR * median**2 * np.exp(sigma**2)
+            n = int(mass_g / mean_flake * 1.3) + 10
+            size = median * np.exp(rng.normal(0, sigma, n))
+            mass = rho * 1e-3 * part.thickness_mm * rng.uniform(0.85, 1.15, n) * SHAPE_FACTOR \
+                * rng.uniform(0.8, 1.2, n) * size**2
+            keep = np.cumsum(mass) <= mass_g
+            size, mass, n = size[keep], mass[keep], int(keep.sum())
+            dark = rng.random() < part.dark_prob
+            conc = {}
+            for el in ELEMENTS:
+                e = part.elements.get(el)
+                if e is None:
+                    conc[el] = np.zeros(n)
+                    continue
+                lo, hi = e.ppm if rng.random() < e.p else e.background
+                conc[el] = np.full(n, rng.uniform(lo, hi))
+            true_idx = self.index[part.polymer]
+            if dark:
+                detected = np.full(n, -1)
+            else:
+                detected = rng.choice(len(self.polymers), size=n, p=self.confusion[true_idx])
+            target = np.isin(detected, [self.index[t] for t in self.s.sorter.target])
+            ejected = (target & (rng.random(n) < self.s.sorter.ejection_efficiency)) | \
+                (~target & (rng.random(n) < self.s.sorter.co_ejection))
+            for d, cnt in zip(*np.unique(detected, return_counts=True), strict=True):
+                key = self.polymers[int(d)] if d >= 0 else "unknown"
+                sorter["counts"][key] = sorter["counts"].get(key, 0) + int(cnt)
+            sorter["ejected"] += int(ejected.sum())
+            flakes.add(poly=np.full(int(ejected.sum()), true_idx), size=size[ejected], mass=mass[ejected],
+                       dark=np.full(int(ejected.sum()), dark), prod=np.full(int(ejected.sum()), prod_no),
+                       **{el: conc[el][ejected] for el in ELEMENTS})
+
+    def container(self, batch: dict[str, float], fill_kg: float, models: list[str],
+                  sorter: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Products go through the line until the output container holds ``fill_kg``."""
+        flakes, got, cats = _Flakes(), 0.0, list(batch)
+        weights = np.array([batch[c] for c in cats]) / sum(batch.values())
+        while got < fill_kg * 1000:
+            spec = self.products[cats[self.rng.choice(len(cats), p=weights)]]
+            models.append(spec.models[self.rng.integers(len(spec.models))])
+            before = len(flakes.cols["mass"])
+            self._product(spec, flakes, sorter, len(models) - 1)
+            got += float(sum(m.sum() for m in flakes.cols["mass"][before:]))
+        a = flakes.arrays()
+        cut = int(np.searchsorted(np.cumsum(a["mass"]), fill_kg * 1000)) + 1  # the container is full
+        return {k: v[:cut] for k, v in a.items()}
+
+
+def _truth(model: LineModel, a: dict[str, np.ndarray], models: list[str]) -> dict[str, Any]:
+    mass = a["mass"]
+    total = float(mass.sum())
+    vis = ~a["dark"].astype(bool)
+    fr = {p: float(mass[a["poly"] == i].sum() / total) for i, p in enumerate(model.polymers)}
+    fr_vis = {p: float(mass[(a["poly"] == i) & vis].sum() / max(1e-9, mass[vis].sum()))
+              for i, p in enumerate(model.polymers)}
+    conc = {el: float((a[el] * mass).sum() / total) for el in ELEMENTS}
+    counts: dict[str, int] = {}
+    for m in models:
+        counts[m] = counts.get(m, 0) + 1
+    return {
+        "net_mass_kg": round(total / 1000, 3),
+        "n_flakes": len(mass),
+        "polymer_mass_fractions": {p: round(v, 6) for p, v in fr.items() if v > 0},
+        "polymer_mass_fractions_visible": {p: round(v, 6) for p, v in fr_vis.items() if v > 0},
+        "elements_ppm": {el: round(v, 2) for el, v in conc.items()},
+        "br_mass_share_above_2000": round(float(mass[a["Br"] > 2000].sum() / total), 6),
+        "dark_mass_share": round(float(mass[~vis].sum() / total), 6),
+        "dark_count_share": round(float((~vis).sum() / len(mass)), 6),
+        "product_models": counts,
+    }

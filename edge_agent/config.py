@@ -57,7 +57,9 @@ class OutboxConfig(_Model):
     window: int = Field(default=500, ge=1, description="Messages sent ahead of their acks.")
     ack_timeout_s: float = Field(default=10.0, gt=0, description="Resend unacked messages after this (s).")
     batch_size: int = Field(default=50, ge=1, le=1000, description="Readings per MQTT message at most.")
-    batch_max_delay_s: float = Field(default=0.25, ge=0, description="Longest a reading waits to fill a batch.")
+    batch_max_delay_s: float = Field(
+        default=0.0, ge=0,
+        description="Extra time a reading may wait in memory to fill a batch (0: batch only what already arrived).")
 
 
 class LotConfig(_Model):

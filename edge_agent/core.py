@@ -85,18 +85,35 @@ class AgentCore:
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
+        """Handle whatever is queued (up to one batch), then commit it to the outbox in one transaction.
+
+        Batches form from what has already arrived, so a reading waits in memory only while the
+        readings queued before it are handled (plus ``batch_max_delay_s`` if configured > 0)."""
         while not stop.is_set():
+            for kind, payload in self._drain(timeout=0.05):
+                try:
+                    self._handle(kind, payload)
+                except OutboxFull as exc:
+                    self._alarm(f"outbox full: {exc}; new lots are refused until it drains")
+                except Exception:
+                    log.exception("core failed on %s event; continuing", kind)
             try:
-                kind, payload = self.events.get(timeout=0.05)
-            except queue.Empty:
-                kind, payload = "tick", None
-            try:
-                self._handle(kind, payload)
+                self._flush_readings()
             except OutboxFull as exc:
                 self._alarm(f"outbox full: {exc}; new lots are refused until it drains")
-            except Exception:
-                log.exception("core failed on %s event; continuing", kind)
         self._flush_readings(force=True)
+
+    def _drain(self, timeout: float) -> list[tuple[str, Any]]:
+        try:
+            events = [self.events.get(timeout=timeout)]
+        except queue.Empty:
+            return [("tick", None)]
+        while len(events) < self.config.outbox.batch_size:
+            try:
+                events.append(self.events.get_nowait())
+            except queue.Empty:
+                break
+        return events
 
     def _handle(self, kind: str, payload: Any) -> None:
         now = self.clock()
@@ -106,7 +123,6 @@ class AgentCore:
         elif kind == "command":
             self._on_command(payload, now)
         self._emit_lot_events(self.lots.tick(now))
-        self._flush_readings()
 
     def _on_reading(self, device: str, reading: DeviceReading, now: datetime) -> None:
         ts = reading.ts or now

@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from gateway.commands import export, serve, users
+    from gateway.commands import export, mqtt_config, serve, users
 
-    for module in (serve, export, users):
+    for module in (serve, export, users, mqtt_config):
         module.register(sub)

@@ -42,13 +42,16 @@ def mosquitto_binary() -> str:
 
 
 class Mosquitto:
-    def __init__(self, workdir: Path, port: int | None = None, persistence: bool = False, extra_conf: str = "") -> None:
+    def __init__(self, workdir: Path, port: int | None = None, persistence: bool = False, extra_conf: str = "",
+                 conf_path: Path | None = None) -> None:
+        """``conf_path``: run a ready-made config (e.g. from `junkan gateway mqtt-config`) as it is."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.persistence = persistence
         self.extra_conf = extra_conf
-        self.conf_path = self.workdir / "mosquitto.conf"
+        self.own_conf = conf_path is None
+        self.conf_path = conf_path or self.workdir / "mosquitto.conf"
         self.log_path = self.workdir / "mosquitto.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -69,7 +72,7 @@ class Mosquitto:
         self.conf_path.write_text("\n".join(lines) + "\n" + self.extra_conf, encoding="utf-8")
 
     def start(self) -> Mosquitto:
-        if not self.conf_path.exists() or not self.extra_conf:
+        if self.own_conf:
             self.write_conf()
         self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf_path)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -77,7 +80,7 @@ class Mosquitto:
             wait_for_port(self.port)
         except TimeoutError:
             self.stop()
-            raise RuntimeError(f"mosquitto did not start; see {self.log_path}") from None
+            raise RuntimeError(f"mosquitto did not start with {self.conf_path}; see its log") from None
         return self
 
     def kill(self) -> None:

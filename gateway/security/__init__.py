@@ -1,0 +1,1 @@
+"""Production broker setup: TLS, per-agent credentials and ACLs."""

@@ -47,6 +47,65 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
 SQLITE_DIALECT = {"autoid": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB"}
 POSTGRES_DIALECT = {"autoid": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA"}
 
+# Traceability and composition evidence (gateway/composition, traceability, specs, evidence, upload).
+MIGRATIONS.append(("0100_traceability_evidence", [
+    """CREATE TABLE comp_products (
+        product_id TEXT PRIMARY KEY, model TEXT NOT NULL, model_norm TEXT NOT NULL, manufacturer TEXT,
+        category TEXT, mass_mg DOUBLE PRECISION, gtin TEXT, declaration_class TEXT, record TEXT NOT NULL,
+        source TEXT NOT NULL, source_sha256 TEXT, imported_at TEXT NOT NULL)""",
+    "CREATE INDEX comp_products_model ON comp_products (model_norm)",
+    "CREATE INDEX comp_products_gtin ON comp_products (gtin)",
+    """CREATE TABLE comp_substances (
+        product_id TEXT NOT NULL, part TEXT, material TEXT, material_class TEXT,
+        material_mass_mg DOUBLE PRECISION, substance TEXT NOT NULL, cas TEXT, mass_mg DOUBLE PRECISION,
+        fraction DOUBLE PRECISION, dsl_ref TEXT)""",
+    "CREATE INDEX comp_substances_product ON comp_substances (product_id)",
+    "CREATE INDEX comp_substances_cas ON comp_substances (cas)",
+    """CREATE TABLE comp_imports (
+        id {autoid}, source TEXT NOT NULL, format TEXT, sha256 TEXT, imported_at TEXT NOT NULL,
+        status TEXT NOT NULL, n_products INTEGER NOT NULL DEFAULT 0, n_skipped INTEGER NOT NULL DEFAULT 0,
+        report TEXT NOT NULL DEFAULT '{}')""",
+    """CREATE TABLE ident_matches (
+        agent TEXT NOT NULL, msg_id TEXT NOT NULL, idx INTEGER NOT NULL, lot_id TEXT, observed TEXT NOT NULL,
+        status TEXT NOT NULL, product_id TEXT, model TEXT, method TEXT, score DOUBLE PRECISION,
+        candidates TEXT NOT NULL DEFAULT '[]', resolved_by TEXT, updated_at TEXT NOT NULL,
+        PRIMARY KEY (agent, msg_id, idx))""",
+    "CREATE INDEX ident_matches_lot ON ident_matches (lot_id, status)",
+    """CREATE TABLE intake_lots (
+        lot_id TEXT PRIMARY KEY, site TEXT, plant TEXT, received_at TEXT NOT NULL, source_stream TEXT NOT NULL,
+        consumer TEXT NOT NULL, net_mass_kg DOUBLE PRECISION, doc TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
+    """CREATE TABLE intake_products (
+        lot_id TEXT NOT NULL, model TEXT NOT NULL, product_id TEXT, manufacturer TEXT, category TEXT,
+        n_items INTEGER NOT NULL, mass_kg DOUBLE PRECISION)""",
+    "CREATE INDEX intake_products_lot ON intake_products (lot_id)",
+    "CREATE INDEX intake_products_model ON intake_products (model)",
+    """CREATE TABLE process_steps (
+        step_id TEXT PRIMARY KEY, kind TEXT NOT NULL, site TEXT, plant TEXT, started_at TEXT NOT NULL,
+        ended_at TEXT NOT NULL, input_mass_kg DOUBLE PRECISION NOT NULL, output_mass_kg DOUBLE PRECISION NOT NULL,
+        declared_loss_kg DOUBLE PRECISION NOT NULL, unaccounted_kg DOUBLE PRECISION NOT NULL,
+        tolerance DOUBLE PRECISION NOT NULL, balance_ok INTEGER NOT NULL, doc TEXT NOT NULL,
+        recorded_at TEXT NOT NULL)""",
+    """CREATE TABLE process_flows (
+        step_id TEXT NOT NULL, direction TEXT NOT NULL, lot_id TEXT NOT NULL, mass_kg DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (step_id, direction, lot_id))""",
+    "CREATE INDEX process_flows_lot ON process_flows (lot_id, direction)",
+    """CREATE TABLE balance_alarms (
+        id {autoid}, scope TEXT NOT NULL, ref TEXT NOT NULL, raised_at TEXT NOT NULL, detail TEXT NOT NULL,
+        cleared_at TEXT)""",
+    """CREATE TABLE req_specs (spec_id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+    """CREATE TABLE rc_claims (
+        id {autoid}, manufacturer TEXT NOT NULL, category TEXT NOT NULL, period_start TEXT NOT NULL,
+        period_end TEXT NOT NULL, mass_kg DOUBLE PRECISION NOT NULL, reference TEXT, claimed_at TEXT NOT NULL)""",
+    """CREATE TABLE upload_outbox (
+        id {autoid}, kind TEXT NOT NULL, target TEXT NOT NULL, dedup_key TEXT NOT NULL UNIQUE, payload TEXT NOT NULL,
+        headers TEXT NOT NULL DEFAULT '{}', state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL, job_url TEXT, last_error TEXT, created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL)""",
+    "CREATE INDEX upload_outbox_due ON upload_outbox (state, next_attempt_at)",
+    """CREATE TABLE webhooks (
+        recycler TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL, created_at TEXT NOT NULL)""",
+]))
+
 # API users (token hashes only) and dashboard sessions (gateway/auth).
 MIGRATIONS.append(("0200_api_auth", [
     """CREATE TABLE api_users (

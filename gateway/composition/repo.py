@@ -1,0 +1,69 @@
+"""Composition records in the gateway database: upsert per product, one transaction per file."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+from typing import Any
+
+from gateway.composition.matching import normalise_model
+from gateway.composition.model import ParseResult, Product
+from gateway.traceability.db import Db, dumps, now_iso
+
+
+def save_products(db: Db, products: list[Product], source: str, data: bytes) -> None:
+    """Insert or replace each product and its substance rows (re-import updates, never duplicates)."""
+    sha = hashlib.sha256(data).hexdigest()
+    at = now_iso()
+    for p in products:
+        db.execute("DELETE FROM comp_substances WHERE product_id = ?", (p.product_id,))
+        db.execute("DELETE FROM comp_products WHERE product_id = ?", (p.product_id,))
+        db.execute(
+            "INSERT INTO comp_products (product_id, model, model_norm, manufacturer, category, mass_mg, gtin, "
+            "declaration_class, record, source, source_sha256, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (p.product_id, p.model, normalise_model(p.model), p.manufacturer, p.category, p.mass_mg, p.gtin,
+             p.declaration_class, dumps(p.to_dict()), source, sha, at))
+        rows = [(p.product_id, part.name, m.name, m.material_class, m.mass_mg, s.name, s.cas, s.mass_mg, s.fraction,
+                 s.dsl_ref) for part in p.parts for m in part.materials for s in m.substances]
+        for row in rows:
+            db.execute("INSERT INTO comp_substances (product_id, part, material, material_class, material_mass_mg, "
+                       "substance, cas, mass_mg, fraction, dsl_ref) VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+
+
+def log_import(db: Db, source: str, fmt: str | None, data: bytes, status: str, result: ParseResult | None,
+               error: str | None = None) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "source": source, "format": fmt, "status": status, "error": error,
+        "products": [p.product_id for p in result.products] if result else [],
+        "skipped": [asdict(s) for s in result.skipped] if result else [],
+        "warnings": [asdict(s) for s in result.warnings] if result else [],
+    }
+    db.execute("INSERT INTO comp_imports (source, format, sha256, imported_at, status, n_products, n_skipped, report) "
+               "VALUES (?,?,?,?,?,?,?,?)",
+               (source, fmt, hashlib.sha256(data).hexdigest(), now_iso(), status, len(report["products"]),
+                len(report["skipped"]), dumps(report)))
+    return report
+
+
+def get_product(db: Db, product_id: str) -> dict[str, Any] | None:
+    return db.one("SELECT * FROM comp_products WHERE product_id = ?", (product_id,), ("record",))
+
+
+def list_products(db: Db, q: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    cols = "product_id, model, manufacturer, category, mass_mg, gtin, declaration_class, source, imported_at"
+    if q:
+        like = f"%{q}%"
+        return db.rows(f"SELECT {cols} FROM comp_products WHERE model LIKE ? OR product_id LIKE ? "
+                       "OR manufacturer LIKE ? ORDER BY model LIMIT ?", (like, like, like, limit))
+    return db.rows(f"SELECT {cols} FROM comp_products ORDER BY model LIMIT ?", (limit,))
+
+
+def model_index(db: Db) -> list[dict[str, Any]]:
+    return db.rows("SELECT product_id, model, model_norm, gtin, manufacturer, category, mass_mg FROM comp_products")
+
+
+def substances_of(db: Db, product_ids: list[str]) -> list[dict[str, Any]]:
+    if not product_ids:
+        return []
+    marks = ",".join("?" * len(product_ids))
+    return db.rows(f"SELECT * FROM comp_substances WHERE product_id IN ({marks})", product_ids)

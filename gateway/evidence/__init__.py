@@ -1,0 +1,1 @@
+"""Composition evidence per output lot: build (JSON), render (HTML/PDF), map (EPCIS, UNTP, Catena-X), sign."""

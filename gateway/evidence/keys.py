@@ -1,0 +1,115 @@
+"""The plant's Ed25519 signing keys in a folder: generate, rotate (old public keys kept), load.
+
+Layout: ``keyring.json`` (issuer, active kid, history) + ``<kid>.key.pem`` (private, mode 0600) +
+``<kid>.pub.pem``. The kid is the RFC 7638 JWK thumbprint, so it is derived from the key itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from joserfc.jwk import OKPKey
+
+DEFAULT_ISSUER = {"name": "unconfigured plant", "id": "did:web:plant.invalid"}
+
+
+class KeyError_(Exception):
+    """Key folder missing, unreadable or inconsistent."""
+
+
+@dataclass
+class SigningKey:
+    kid: str
+    key: OKPKey
+    issuer: dict[str, Any]
+
+    @property
+    def header_kid(self) -> str:
+        return f"{self.issuer['id']}#{self.kid}"
+
+    def public_pem(self) -> bytes:
+        return bytes(self.key.as_pem(private=False))
+
+
+def _ring_path(folder: Path) -> Path:
+    return folder / "keyring.json"
+
+
+def load_ring(folder: str | Path) -> dict[str, Any]:
+    path = _ring_path(Path(folder))
+    if not path.exists():
+        raise KeyError_(f"no keyring in {folder}: run `junkan gateway keys generate --dir {folder}`")
+    try:
+        ring: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise KeyError_(f"{path}: unreadable keyring: {exc}") from None
+    return ring
+
+
+def _write_key(folder: Path, key: OKPKey) -> str:
+    kid = key.thumbprint()
+    priv = folder / f"{kid}.key.pem"
+    fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(bytes(key.as_pem(private=True)))
+    (folder / f"{kid}.pub.pem").write_bytes(bytes(key.as_pem(private=False)))
+    return kid
+
+
+def generate(folder: str | Path, issuer: dict[str, Any] | None = None, force: bool = False) -> SigningKey:
+    """Create the first key (refuses to overwrite an existing keyring unless ``force``)."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    if _ring_path(path).exists() and not force:
+        raise KeyError_(f"{path} already holds a keyring; use `keys rotate` to replace the active key")
+    key = OKPKey.generate_key("Ed25519")
+    kid = _write_key(path, key)
+    now = datetime.now(UTC).isoformat()
+    ring: dict[str, Any] = {"issuer": issuer or DEFAULT_ISSUER, "active": kid, "keys": [{"kid": kid, "created_at": now,
+                                                                          "retired_at": None}]}
+    _ring_path(path).write_text(json.dumps(ring, indent=2), encoding="utf-8")
+    return SigningKey(kid, key, ring["issuer"])
+
+
+def rotate(folder: str | Path) -> SigningKey:
+    """New active key; the old one is marked retired and its public key stays for verification."""
+    path = Path(folder)
+    ring = load_ring(path)
+    key = OKPKey.generate_key("Ed25519")
+    kid = _write_key(path, key)
+    now = datetime.now(UTC).isoformat()
+    for entry in ring["keys"]:
+        if entry["retired_at"] is None:
+            entry["retired_at"] = now
+    ring["keys"].append({"kid": kid, "created_at": now, "retired_at": None})
+    ring["active"] = kid
+    tmp = _ring_path(path).with_suffix(".tmp")
+    tmp.write_text(json.dumps(ring, indent=2), encoding="utf-8")
+    tmp.replace(_ring_path(path))
+    return SigningKey(kid, key, ring["issuer"])
+
+
+def active(folder: str | Path) -> SigningKey:
+    path = Path(folder)
+    ring = load_ring(path)
+    kid = ring["active"]
+    try:
+        key = OKPKey.import_key((path / f"{kid}.key.pem").read_bytes())
+    except (OSError, ValueError) as exc:
+        raise KeyError_(f"{path}: active key {kid} unreadable: {exc}") from None
+    return SigningKey(kid, key, ring["issuer"])
+
+
+def load_or_generate(folder: str | Path, issuer: dict[str, Any] | None = None) -> SigningKey:
+    return active(folder) if _ring_path(Path(folder)).exists() else generate(folder, issuer)
+
+
+def public_keys(folder: str | Path) -> dict[str, bytes]:
+    """kid -> public PEM for every key ever used here (active and retired)."""
+    path = Path(folder)
+    return {e["kid"]: (path / f"{e['kid']}.pub.pem").read_bytes() for e in load_ring(path)["keys"]}

@@ -1,0 +1,131 @@
+"""UNTP 0.6.1 credentials (unsigned payloads; signing wraps them as VC-JWT, see signing.py):
+DigitalConformityCredential for the lot's conformance and DigitalTraceabilityEvent mapped from EPCIS
+(lower-case action, full CBV URIs, Item / QuantityElement objects, per shared/reference/standards.md §2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.evidence.epcis import epcis_document
+from gateway.evidence.ids import device_uri, event_uri, lot_uri
+
+VC = "https://www.w3.org/ns/credentials/v2"
+DCC_CONTEXT = [VC, "https://test.uncefact.org/vocabulary/untp/dcc/0.6.1/"]
+DTE_CONTEXT = [VC, "https://test.uncefact.org/vocabulary/untp/dte/0.6.1/"]
+CBV = "https://ref.gs1.org/cbv/"
+
+
+def _issuer(ev: dict[str, Any]) -> dict[str, Any]:
+    return {"type": ["CredentialIssuer"], "id": ev["issuer"]["id"], "name": ev["issuer"]["name"]}
+
+
+def _z(ts: str) -> str:
+    return ts.replace("+00:00", "Z")
+
+
+def _metric(name: str, value: float, unit: str) -> dict[str, Any]:
+    return {"metricName": name, "metricValue": {"value": float(value), "unit": unit}}
+
+
+def dcc(ev: dict[str, Any]) -> dict[str, Any]:
+    lot = ev["lot"]
+    product = {"type": ["ProductVerification"],
+               "product": {"id": lot_uri(lot["lot_id"]), "name": f"Recycled material lot {lot['lot_id']}",
+                           "batchNumber": lot["lot_id"]}, "IDverifiedByCAB": False}
+    date = ev["issued_at"][:10]
+    assessments: list[dict[str, Any]] = []
+    for res in ev["conformance"]:
+        values = [_metric(c["analyte"] + (" share" if "ci95" in c else ""),
+                          c["value"] if "value" in c else c["value_ppm"], "P1" if "ci95" in c else "59")
+                  for c in res["checks"] if isinstance(c.get("value", c.get("value_ppm")), int | float)]
+        assessments.append({
+            "type": ["ConformityAssessment", "Declaration"], "id": event_uri("dcc", lot["lot_id"], res["spec_id"]),
+            "name": f"Conformance of lot {lot['lot_id']} to spec {res['spec_id']} ({res['buyer']})",
+            "description": f"result: {res['result']}" + ("; " + "; ".join(res["reasons"]) if res["reasons"] else ""),
+            "assessmentDate": date, "conformance": res["result"] == "conformant",
+            "conformityTopic": "governance.compliance", "declaredValue": values, "assessedProduct": [product],
+        })
+    share = ev["claims"]["recycled_content_share"]
+    content: dict[str, Any] = {
+        "type": ["ConformityAssessment", "Declaration"], "id": event_uri("dcc-content", lot["lot_id"]),
+        "name": f"Post-consumer recycled content of lot {lot['lot_id']}",
+        "description": f"chain of custody {ev['chain_of_custody']['model']} (ISO 22095); "
+                       + ("claims blocked: " + "; ".join(ev["claims"]["reasons"]) if ev["claims"]["blocked"]
+                          else "no blocking alarm"),
+        "assessmentDate": date, "conformance": not ev["claims"]["blocked"], "conformityTopic": "circularity.content",
+        "declaredValue": [_metric("post-consumer recycled content", 100 * share, "P1")] if share is not None else [],
+        "assessedProduct": [product],
+    }
+    assessments.append(content)
+    for c in ev["contaminants"]:
+        if isinstance(c.get("max_ppm"), int | float):
+            content["declaredValue"].append(_metric(f"{c['analyte']} max ({c.get('method') or 'method n/a'})",
+                                                    c["max_ppm"], "59"))
+    recycler = lot.get("recycler") or "unassigned"
+    return {
+        "type": ["DigitalConformityCredential", "VerifiableCredential"], "@context": DCC_CONTEXT,
+        "id": event_uri("dcc-credential", ev["evidence_id"]), "issuer": _issuer(ev), "validFrom": _z(ev["issued_at"]),
+        "credentialSubject": {
+            "type": ["ConformityAttestation", "Attestation"], "id": event_uri("attestation", ev["evidence_id"]),
+            "name": f"Composition evidence for lot {lot['lot_id']}", "assessorLevel": "Self",
+            "assessmentLevel": "Unspecified", "attestationType": "declaration",
+            "description": "Measured composition, contaminant screening, origin and mass balance of a recycled "
+                           "material lot (junkan composition evidence).",
+            "issuedToParty": {"id": f"urn:junkan:party:{recycler}", "name": recycler},
+            "assessment": assessments,
+        },
+    }
+
+
+def _item(uri: str, name: str) -> dict[str, Any]:
+    return {"type": ["Item"], "id": uri, "name": name}
+
+
+def _qe(q: dict[str, Any]) -> dict[str, Any]:
+    lot_id = q["epcClass"].rsplit(":", 1)[-1]
+    return {"type": ["QuantityElement"], "productId": q["epcClass"], "productName": f"lot {lot_id}",
+            "quantity": q["quantity"], "uom": q["uom"]}
+
+
+def dte(ev: dict[str, Any]) -> dict[str, Any]:
+    """EPCIS events mapped to UNTP DTE event objects (sensor data reduced to time/type/value/uom)."""
+    subjects: list[dict[str, Any]] = []
+    for e in epcis_document(ev)["epcisBody"]["eventList"]:
+        out: dict[str, Any] = {"type": [e["type"], "Event"], "id": e["eventID"], "eventTime": _z(e["eventTime"]),
+                               "action": (e.get("action") or "add").lower(),
+                               "bizStep": f"{CBV}BizStep-{e['bizStep']}",
+                               "processType": e.get("rcy:processType", e["bizStep"])}
+        if e.get("disposition"):
+            out["disposition"] = f"{CBV}Disp-{e['disposition']}"
+        if e["type"] == "TransformationEvent":
+            out["inputQuantityList"] = [_qe(q) for q in e.get("inputQuantityList", [])]
+            out["outputQuantityList"] = [_qe(q) for q in e.get("outputQuantityList", [])]
+        else:
+            out["quantityList"] = [_qe(q) for q in e.get("quantityList", [])]
+        if e.get("readPoint"):
+            out["bizLocation"] = e["readPoint"]["id"]
+        sensors = []
+        for element in e.get("sensorElementList", []):
+            reports = [{"type": ["SensorData"], "time": _z(r["time"]), "sensorType": _sensor_type(r),
+                        "value": r["value"], "uom": r["uom"]} for r in element["sensorReport"]
+                       if isinstance(r.get("value"), int | float)]
+            device = element.get("sensorMetadata", {}).get("deviceID") or device_uri(None, "unknown")
+            sensors.append({"type": ["SensorElement"], "sensorMetadata": {"type": ["Sensor"],
+                                                                          "device": _item(device, device)},
+                            "sensorReport": reports})
+        if sensors:
+            out["sensorElementList"] = sensors
+        subjects.append(out)
+    return {"type": ["DigitalTraceabilityEvent", "VerifiableCredential"], "@context": DTE_CONTEXT,
+            "id": event_uri("dte-credential", ev["evidence_id"]), "issuer": _issuer(ev),
+            "validFrom": _z(ev["issued_at"]), "credentialSubject": subjects}
+
+
+def _sensor_type(report: dict[str, Any]) -> str:
+    t = report["type"]
+    if ":" in t:
+        return t.replace("rcy:", "https://junkan.invalid/voc/") + (f"#{report.get('stringValue')}"
+                                                                  if report.get("stringValue") else "")
+    base = f"https://gs1.org/voc/{t}"
+    return base + (f"?chemicalSubstance={report['chemicalSubstance']}" if report.get("chemicalSubstance") else "")

@@ -1,0 +1,1 @@
+"""Buyers' requirement specifications for recycled material (RMP step ①) and lot conformance."""

@@ -1,0 +1,1 @@
+"""Process graph (intake, dismantling, shredding, sorting, regeneration), mass balance and lineage."""

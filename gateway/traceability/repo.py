@@ -1,0 +1,149 @@
+"""Recording the process graph: intake lots and steps, with the mass balance checked on the way in.
+
+A step whose balance fails is still stored (the facts are the facts) but raises a ``balance_alarms``
+row; claims over lots downstream of an uncleared alarm are blocked (see ``lineage.blocking_alarms``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gateway.composition.matching import normalise_model
+from gateway.store.base import Store
+from gateway.traceability.balance import Balance, balance
+from gateway.traceability.db import Db, dumps, now_iso
+from gateway.traceability.model import DEFAULT_TOLERANCE, IntakeIn, StepIn
+from junkan.ids import new_id
+
+
+def _product_row(db: Db, model: str, product_id: str | None) -> dict[str, Any] | None:
+    if product_id:
+        return db.one("SELECT * FROM comp_products WHERE product_id = ?", (product_id,))
+    rows = db.rows("SELECT * FROM comp_products WHERE model_norm = ?", (normalise_model(model),))
+    return rows[0] if len(rows) == 1 else None
+
+
+def record_intake(db: Db, intake: IntakeIn, store: Store | None = None) -> dict[str, Any]:
+    """Store (or replace) an intake lot and its products; product records are linked by model if known."""
+    net = intake.net_mass_kg
+    if net is None and store is not None:
+        lot = store.get_lot(intake.lot_id)
+        net = float(lot["net_mass_kg"]) if lot and lot.get("net_mass_kg") else None
+    doc = intake.model_dump(mode="json")
+    doc["net_mass_kg"] = net
+    with db.tx():
+        db.execute("DELETE FROM intake_products WHERE lot_id = ?", (intake.lot_id,))
+        db.execute("DELETE FROM intake_lots WHERE lot_id = ?", (intake.lot_id,))
+        db.execute("INSERT INTO intake_lots (lot_id, site, plant, received_at, source_stream, consumer, net_mass_kg, "
+                   "doc, recorded_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                   (intake.lot_id, intake.site, intake.plant, intake.received_at.isoformat(), intake.source_stream,
+                    intake.consumer, net, dumps(doc), now_iso()))
+        for p in intake.products:
+            rec = _product_row(db, p.model, p.product_id)
+            mass = p.mass_kg
+            if mass is None and rec is not None and rec.get("mass_mg"):
+                mass = rec["mass_mg"] / 1e6 * p.n_items
+            db.execute("INSERT INTO intake_products (lot_id, model, product_id, manufacturer, category, n_items, "
+                       "mass_kg) VALUES (?,?,?,?,?,?,?)",
+                       (intake.lot_id, p.model, rec["product_id"] if rec else p.product_id,
+                        rec.get("manufacturer") if rec else None, rec.get("category") if rec else None,
+                        p.n_items, mass))
+    return {"lot_id": intake.lot_id, "net_mass_kg": net, "products": len(intake.products)}
+
+
+def record_step(db: Db, step: StepIn, default_tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
+    """Store (or replace) a step; returns it with its balance. A violation raises an alarm row."""
+    step_id = step.step_id or f"step-{new_id()}"
+    tol = step.tolerance if step.tolerance is not None else default_tolerance
+    bal = balance(sum(f.mass_kg for f in step.inputs), sum(f.mass_kg for f in step.outputs),
+                  sum(loss.mass_kg for loss in step.losses), tol)
+    doc = step.model_dump(mode="json")
+    doc["step_id"] = step_id
+    with db.tx():
+        _check_no_cycle(db, step, step_id)
+        db.execute("DELETE FROM process_flows WHERE step_id = ?", (step_id,))
+        db.execute("DELETE FROM process_steps WHERE step_id = ?", (step_id,))
+        db.execute("INSERT INTO process_steps (step_id, kind, site, plant, started_at, ended_at, input_mass_kg, "
+                   "output_mass_kg, declared_loss_kg, unaccounted_kg, tolerance, balance_ok, doc, recorded_at) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   (step_id, step.kind, step.site, step.plant, step.started_at.isoformat(), step.ended_at.isoformat(),
+                    bal.input_kg, bal.output_kg, bal.declared_loss_kg, bal.unaccounted_kg, tol, int(bal.ok),
+                    dumps(doc), now_iso()))
+        for direction, flows in (("in", step.inputs), ("out", step.outputs)):
+            for f in flows:
+                db.execute("INSERT INTO process_flows (step_id, direction, lot_id, mass_kg) VALUES (?,?,?,?)",
+                           (step_id, direction, f.lot_id, f.mass_kg))
+        if not bal.ok:
+            raise_alarm(db, "step", step_id, {"balance": bal.to_dict(), "kind": step.kind})
+    return {"step_id": step_id, "balance": bal.to_dict()}
+
+
+def _check_no_cycle(db: Db, step: StepIn, step_id: str) -> None:
+    """An output of this step must not be an ancestor of one of its inputs (lots flow forwards only)."""
+    outputs = {f.lot_id for f in step.outputs}
+    frontier, seen = [f.lot_id for f in step.inputs], set()
+    while frontier:
+        lot = frontier.pop()
+        if lot in outputs:
+            raise ValueError(f"step {step_id} would make lot {lot} its own ancestor")
+        if lot in seen:
+            continue
+        seen.add(lot)
+        frontier += [r["lot_id"] for r in db.rows(
+            "SELECT i.lot_id FROM process_flows o JOIN process_flows i ON i.step_id = o.step_id AND i.direction = 'in' "
+            "WHERE o.direction = 'out' AND o.lot_id = ? AND o.step_id <> ?", (lot, step_id))]
+
+
+def raise_alarm(db: Db, scope: str, ref: str, detail: dict[str, Any]) -> None:
+    existing = db.one("SELECT id FROM balance_alarms WHERE scope = ? AND ref = ? AND cleared_at IS NULL", (scope, ref))
+    if existing:
+        db.execute("UPDATE balance_alarms SET detail = ?, raised_at = ? WHERE id = ?",
+                   (dumps(detail), now_iso(), existing["id"]))
+    else:
+        db.execute("INSERT INTO balance_alarms (scope, ref, raised_at, detail) VALUES (?,?,?,?)",
+                   (scope, ref, now_iso(), dumps(detail)))
+
+
+def clear_alarm(db: Db, alarm_id: int) -> bool:
+    with db.tx():
+        cur = db.execute("UPDATE balance_alarms SET cleared_at = ? WHERE id = ? AND cleared_at IS NULL",
+                         (now_iso(), alarm_id))
+    return bool(cur.rowcount)
+
+
+def alarms(db: Db, include_cleared: bool = False) -> list[dict[str, Any]]:
+    where = "" if include_cleared else "WHERE cleared_at IS NULL"
+    return db.rows(f"SELECT * FROM balance_alarms {where} ORDER BY id", (), ("detail",))
+
+
+def get_step(db: Db, step_id: str) -> dict[str, Any] | None:
+    return db.one("SELECT * FROM process_steps WHERE step_id = ?", (step_id,), ("doc",))
+
+
+def list_steps(db: Db, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+    where, params = ["1=1"], []
+    if since:
+        where.append("ended_at >= ?")
+        params.append(since)
+    if until:
+        where.append("ended_at < ?")
+        params.append(until)
+    return db.rows(f"SELECT * FROM process_steps WHERE {' AND '.join(where)} ORDER BY ended_at, step_id", params,
+                   ("doc",))
+
+
+def period_balance(db: Db, start: datetime, end: datetime, tolerance: float = DEFAULT_TOLERANCE,
+                   alarm: bool = True) -> dict[str, Any]:
+    """Balance of every step that ended in [start, end); a violation raises a 'period' alarm."""
+    steps = list_steps(db, start.isoformat(), end.isoformat())
+    bal: Balance = balance(sum(s["input_mass_kg"] for s in steps), sum(s["output_mass_kg"] for s in steps),
+                           sum(s["declared_loss_kg"] for s in steps), tolerance)
+    failing = [s["step_id"] for s in steps if not s["balance_ok"]]
+    ok = (bal.ok or not steps) and not failing
+    if alarm and steps and not ok:
+        with db.tx():
+            raise_alarm(db, "period", f"{start.isoformat()}/{end.isoformat()}",
+                        {"balance": bal.to_dict(), "failing_steps": failing})
+    return {"start": start.isoformat(), "end": end.isoformat(), "n_steps": len(steps), "ok": ok,
+            "balance": bal.to_dict() if steps else None, "failing_steps": failing}

@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from edge_agent.commands import decode, identify, run
+    from edge_agent.commands import capture, decode, identify, run
 
-    for module in (run, decode, identify):
+    for module in (run, decode, identify, capture):
         module.register(sub)

@@ -24,6 +24,9 @@ def register(top: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=int, default=1, help="Scenario seed.")
     p.add_argument("--speed", type=float, default=1.0, help="Time compression of the scenario.")
     p.add_argument("--port", type=int, help="API / dashboard port (default: a free one).")
+    p.add_argument("--protocol", default="mt-sics",
+                   choices=["mt-sics", "and-ad", "sartorius-sbi", "ohaus", "toledo"],
+                   help="Scale protocol: firmware_configs/lines/demo_line_<protocol>.yaml (mt-sics: demo_line.yaml).")
     p.set_defaults(func=run)
 
 
@@ -37,21 +40,21 @@ def fresh_workdir(workdir: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     from simulators.commands.scale import rest_operator
     from simulators.pty_port import PtyPort
-    from simulators.scales.mt_sics import MtSicsDevice
+    from simulators.scales.devices import make_device
     from simulators.scales.platform import ContainerScenario, PlatformScale
 
     console = Console()
     workdir = Path(args.workdir)
     fresh_workdir(workdir)
-    plant = Plant(workdir, api_port=args.port)
+    plant = Plant(workdir, line_config=demo_line_config(args.protocol), api_port=args.port)
     port = PtyPort()
     scenario = ContainerScenario(line="line-1", seed=args.seed, speed=args.speed)
     try:
         plant.start_broker()
         plant.start_gateway()
         scale = PlatformScale(seed=args.seed)
-        threading.Thread(target=MtSicsDevice(scale, port, seed=args.seed).serve, args=(plant.stop_event,),
-                         daemon=True).start()
+        threading.Thread(target=make_device(args.protocol, scale, port, seed=args.seed).serve,
+                         args=(plant.stop_event,), daemon=True).start()
         plant.start_agent(plant.agent_config({"scale-pp": port.path}))
         plant.wait_agent_online("agent-line-1")
         console.print(f"API: {plant.api}/docs")
@@ -86,6 +89,14 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"Left in {plant.workdir}: truth.jsonl, gateway.db "
                   f"(try: junkan gateway export --db {plant.db_path} lots)")
     return 0
+
+
+def demo_line_config(protocol: str) -> Path:
+    """The line config for a scale protocol: demo_line.yaml for MT-SICS, demo_line_<protocol>.yaml else."""
+    from junkan.plant import REPO_CONFIGS
+
+    name = "demo_line.yaml" if protocol == "mt-sics" else f"demo_line_{protocol.replace('-', '_')}.yaml"
+    return REPO_CONFIGS / "lines" / name
 
 
 def closed_lot_ids(plant: Plant) -> set[str]:

@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from simulators.commands import camera, scale
+    from simulators.commands import camera, replay, scale
 
-    for module in (scale, camera):
+    for module in (scale, camera, replay):
         module.register(sub)

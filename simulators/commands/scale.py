@@ -1,4 +1,5 @@
-"""`junkan sim scale --protocol mt-sics`: a platform scale on a PTY playing a container scenario."""
+"""`junkan sim scale --protocol mt-sics|and-ad|sartorius-sbi|ohaus|toledo`: a platform scale on a PTY
+playing a container scenario."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import threading
 import urllib.request
 from pathlib import Path
 
-PROTOCOLS = {"mt-sics": "simulators.scales.mt_sics"}
+PROTOCOLS = {"mt-sics": "simulators.scales.mt_sics", "and-ad": "simulators.scales.and_ad",
+             "sartorius-sbi": "simulators.scales.sartorius_sbi", "ohaus": "simulators.scales.ohaus",
+             "toledo": "simulators.scales.toledo"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,13 +41,13 @@ def rest_operator(gateway: str, line: str):  # type: ignore[no-untyped-def]
 
 def _run(args: argparse.Namespace) -> int:
     from simulators.pty_port import PtyPort
-    from simulators.scales.mt_sics import MtSicsDevice
+    from simulators.scales.devices import make_device
     from simulators.scales.platform import ContainerScenario, PlatformScale
 
     stop = threading.Event()
     port = PtyPort()
     scale = PlatformScale(division_kg=args.division, seed=args.seed)
-    device = MtSicsDevice(scale, port, noise_rate=args.noise_rate, seed=args.seed)
+    device = make_device(args.protocol, scale, port, noise_rate=args.noise_rate, seed=args.seed)
     print(port.path, flush=True)
     threading.Thread(target=device.serve, args=(stop,), daemon=True).start()
     scenario = ContainerScenario(line=args.line, lots=args.lots, speed=args.speed, seed=args.seed)

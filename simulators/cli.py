@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from simulators.commands import camera, replay, scale
+    from simulators.commands import camera, replay, scale, scenario, score
 
-    for module in (scale, camera, replay):
+    for module in (scale, camera, scenario, score, replay):
         module.register(sub)

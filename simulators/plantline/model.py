@@ -127,10 +127,7 @@ class LineModel:
                 lo, hi = e.ppm if rng.random() < e.p else e.background
                 conc[el] = np.full(n, rng.uniform(lo, hi))
             true_idx = self.index[part.polymer]
-            if dark:
-                detected = np.full(n, -1)
-            else:
-                detected = rng.choice(len(self.polymers), size=n, p=self.confusion[true_idx])
+            detected = np.full(n, -1) if dark else rng.choice(len(self.polymers), size=n, p=self.confusion[true_idx])
             target = np.isin(detected, [self.index[t] for t in self.s.sorter.target])
             ejected = (target & (rng.random(n) < self.s.sorter.ejection_efficiency)) | \
                 (~target & (rng.random(n) < self.s.sorter.co_ejection))

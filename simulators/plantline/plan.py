@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -103,7 +104,7 @@ def _events(model: LineModel, s: Scenario, a: dict[str, np.ndarray], c: Containe
     edges = np.arange(c.fill_start, c.fill_end + sens.camera_interval_s, sens.camera_interval_s)
     area = SHAPE_FACTOR * a["size"][order] ** 2
     dark = a["dark"][order].astype(bool)
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         m = (when >= lo) & (when < hi)
         cnt = int(m.sum())
         ar = float(area[m].sum())

@@ -1,0 +1,63 @@
+"""`junkan sim score --truth truth.jsonl --db gateway.db [--json FILE]`: measurement fidelity per lot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("score", help="Compare the gateway's lot measurements with a scenario's truth.")
+    p.add_argument("--truth", required=True, help="truth.jsonl written by `junkan sim scenario`.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--db", help="The gateway's SQLite store (gateway.db).")
+    src.add_argument("--measurements", help="measurements.jsonl from `junkan sim scenario --offline`.")
+    p.add_argument("--json", dest="json_out", help="Also write the summary as JSON to this file.")
+    p.set_defaults(func=_run)
+
+
+def read_lots(db: Path) -> dict[str, dict[str, Any]]:
+    """Lots as stored by the gateway (read-only)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT lot_id, status, net_mass_kg, measurement FROM lots").fetchall()
+    finally:
+        conn.close()
+    return {r[0]: {"lot_id": r[0], "status": r[1], "net_mass_kg": r[2], "measurement": json.loads(r[3] or "{}")}
+            for r in rows}
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from simulators.plantline.score import score
+
+    truth = [json.loads(line) for line in Path(args.truth).read_text(encoding="utf-8").splitlines() if line.strip()]
+    if args.db:
+        stored = read_lots(Path(args.db))
+    else:
+        lots = [json.loads(x) for x in Path(args.measurements).read_text(encoding="utf-8").splitlines() if x.strip()]
+        stored = {lot["lot_id"]: lot for lot in lots}
+    rows, summary = score(truth, stored)
+    table = Table(title="Lot measurement vs truth")
+    for col in ("lot", "true kg", "mass err %", "polymer err pp", "CI hits", "CI width pp", "true Br ppm",
+                "Br mean", "Br flag", "degraded/missing"):
+        table.add_column(col, justify="left" if col in ("lot", "degraded/missing") else "right")
+    for r in rows:
+        table.add_row(r["lot_id"], f"{r['true_mass_kg']:.2f}", _f(r["mass_error_pct"], 4), _f(r["polymer_error_pp"], 2),
+                      f"{r['ci_hits']}/{r['ci_n']}", _f(r["ci_width_pp_mean"], 2), _f(r["true_br_ppm"], 0),
+                      _f(r["br_mean_ppm"], 0), str(r["br_flag"]), ",".join(r["degraded"] + r["missing"]))
+    console = Console()
+    console.print(table)
+    console.print(json.dumps(summary, indent=1))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    return 0 if rows else 1
+
+
+def _f(x: float | None, digits: int) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"

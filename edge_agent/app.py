@@ -29,6 +29,9 @@ def run_agent(config: AgentConfig, stop: threading.Event | None = None,
     outbox = SqliteOutbox(Path(config.outbox.path), config.outbox.max_messages)  # 2. durable outbox
     core = AgentCore(config, outbox, topics, session)  # 3. lots and counters, resumed from the outbox
     runners = {d.name: DRIVERS[d.type].runner(d, (capture or {}).get(d.name)) for d in config.devices}
+    for name, runner in runners.items():  # resumable sources continue after what the outbox holds
+        if hasattr(runner, "checkpoint") and name in core.checkpoints:
+            runner.checkpoint = core.checkpoints[name]
     publisher = MqttPublisher(  # 4. delivery: outbox -> broker, retired on the gateway's ack
         config.mqtt, topics, outbox,
         status=lambda state: build_status(config, topics, session, state, runners, core, outbox),

@@ -42,6 +42,7 @@ _SEEN_COMMANDS = 200
 @dataclass
 class _Pending:
     readings: list[Reading] = field(default_factory=list)
+    checkpoints: dict[str, Any] = field(default_factory=dict)  # become committed with these readings
     since: float = 0.0
 
 
@@ -63,6 +64,7 @@ class AgentCore:
         self.seq: int = int(state.get("seq", 0))
         self.device_seq: dict[str, int] = dict(state.get("device_seq", {}))
         self.seen_commands: list[str] = list(state.get("seen_commands", []))
+        self.checkpoints: dict[str, Any] = dict(state.get("checkpoints", {}))  # committed source positions
         policy = LotPolicy(config.lots.max_mass_kg, config.lots.max_duration_s, config.lots.auto_open)
         self.lots = LotAggregator(policy, new_lot_id=self._new_lot_id)
         if state.get("open_lot"):
@@ -101,7 +103,10 @@ class AgentCore:
                 self._flush_readings()
             except OutboxFull as exc:
                 self._alarm(f"outbox full: {exc}; new lots are refused until it drains")
-        self._flush_readings(force=True)
+        try:
+            self._flush_readings(force=True)
+        except OutboxFull:
+            log.error("shutdown with a full outbox: %d readings not written", len(self._pending.readings))
 
     def _drain(self, timeout: float) -> list[tuple[str, Any]]:
         try:
@@ -126,6 +131,8 @@ class AgentCore:
 
     def _on_reading(self, device: str, reading: DeviceReading, now: datetime) -> None:
         ts = reading.ts or now
+        if reading.checkpoint is not None:
+            self._pending.checkpoints[device] = reading.checkpoint
         if reading.kind == "info":
             return
         if reading.kind == "weight":
@@ -199,10 +206,18 @@ class AgentCore:
             return
         full = len(pending.readings) >= self.config.outbox.batch_size
         late = time.monotonic() - pending.since >= self.config.outbox.batch_max_delay_s
-        if force or full or late:
-            batch, pending.readings = pending.readings, []
-            size = self.config.outbox.batch_size
+        if not (force or full or late):
+            return
+        seq, committed = self.seq, dict(self.checkpoints)
+        self.checkpoints.update(pending.checkpoints)
+        size = self.config.outbox.batch_size
+        batch = pending.readings
+        try:
             self._write([self._reading_message(batch[i : i + size]) for i in range(0, len(batch), size)])
+        except BaseException:  # e.g. OutboxFull: keep the readings (back-pressure), reuse the numbers
+            self.seq, self.checkpoints = seq, committed
+            raise
+        pending.readings, pending.checkpoints = [], {}
 
     def _emit_lot_events(self, events: list[LotEvent], force_state: bool = False) -> None:
         if not events:
@@ -253,8 +268,11 @@ class AgentCore:
             "device_seq": self.device_seq,
             "open_lot": self.lots.current.to_state() if self.lots.current else None,
             "seen_commands": self.seen_commands,
+            "checkpoints": self.checkpoints,
         }
         self.outbox.enqueue(messages, state)
+        if self.alarms:
+            self.alarms = [a for a in self.alarms if not a.startswith("outbox full")]
         self.on_enqueued()
 
     def _next_seq(self) -> int:

@@ -33,6 +33,10 @@ class DeviceReading:
     data: dict[str, Any] = field(default_factory=dict)
     ts: datetime | None = None  # filled by the runner when the decoder does not know the device time
     raw: bytes = b""
+    # A source position (e.g. last event id, file done) the agent persists in the same outbox transaction
+    # as this reading; given back to the runner after a restart so a resumable source neither loses nor
+    # repeats readings across an agent crash.
+    checkpoint: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The documented offline form printed by `junkan agent decode` and kept in golden cases."""

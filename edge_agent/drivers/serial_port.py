@@ -61,7 +61,11 @@ class SerialRunner:
         poll_command: bytes = b"",
         poll_interval_s: float = 0.2,
         capture_path: Path | None = None,
+        handshake: Any = None,
     ) -> None:
+        """``handshake(checkpoint) -> bytes`` is sent after every (re)connect, e.g. a resume request."""
+        self.handshake = handshake
+        self.checkpoint: dict[str, Any] | None = None  # last source position seen (resumed from the outbox)
         self.port_config = port
         self.decoder_factory = decoder_factory
         self.poll_command = poll_command
@@ -126,6 +130,9 @@ class SerialRunner:
         backoff: Backoff,
     ) -> None:
         decoder: Decoder = self.decoder_factory()
+        if self.handshake is not None:
+            with self._write_lock:
+                port.write(self.handshake(self.checkpoint))
         last_bytes = time.monotonic()
         next_poll = 0.0
         port.reset_input_buffer() if hasattr(port, "reset_input_buffer") else None
@@ -153,6 +160,8 @@ class SerialRunner:
                 continue
             self.counters.frames_ok += 1
             self.counters.last_reading_at = datetime.now(UTC)
+            if item.checkpoint is not None:
+                self.checkpoint = item.checkpoint
             backoff.reset()
             emit(item)
 

@@ -47,13 +47,22 @@ class BeltObject:
     def dark(self) -> bool:
         return self.colour in DARK_COLOURS
 
+    def extent(self) -> tuple[float, float]:
+        """Half width/height of the axis-aligned box around the rotated shape."""
+        c, s = abs(math.cos(math.radians(self.angle))), abs(math.sin(math.radians(self.angle)))
+        if self.cls in ("bottle", "cap"):  # ellipse
+            a, b = self.w / 2, self.h / 2
+            return math.sqrt((a * c) ** 2 + (b * s) ** 2), math.sqrt((a * s) ** 2 + (b * c) ** 2)
+        return (self.w * c + self.h * s) / 2, (self.w * s + self.h * c) / 2
+
     def truth(self) -> dict[str, Any]:
+        ex, ey = self.extent()
         return {
             "id": self.oid,
             "cls": self.cls,
             "colour": self.colour,
             "dark": self.dark,
-            "bbox": [round(self.x - self.w / 2), round(self.y - self.h / 2), self.w, self.h],
+            "bbox": [round(self.x - ex), round(self.y - ey), round(2 * ex), round(2 * ey)],
         }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,6 +70,9 @@ class PostgresStore(StoreReads):
 
     def __init__(self, url: str, pool_size: int = 4, connect_timeout_s: float = 30.0) -> None:
         self.url = url
+        self._local = threading.local()
+        self._own: list[psycopg.Connection[Any]] = []
+        self._own_lock = threading.Lock()
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url, min_size=1, max_size=pool_size, open=False, name="junkan-gateway",
             timeout=connect_timeout_s)
@@ -79,6 +83,18 @@ class PostgresStore(StoreReads):
         except BaseException:
             self.pool.close()
             raise
+
+    @property
+    def conn(self) -> psycopg.Connection[Any]:
+        """A connection of this thread's own (autocommit; ``conn.transaction()`` for atomic work), for
+        modules that run their own SQL over the store (traceability, evidence). Closed by ``close()``."""
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = psycopg.connect(self.url, autocommit=True)
+            self._local.conn = conn
+            with self._own_lock:
+                self._own.append(conn)
+        return conn
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
@@ -124,4 +140,8 @@ class PostgresStore(StoreReads):
             return row[0] if row else None
 
     def close(self) -> None:
+        with self._own_lock:
+            own, self._own = self._own, []
+        for conn in own:
+            conn.close()
         self.pool.close()

@@ -16,6 +16,8 @@ from gateway.store.base import DeadLetter, Incoming
 from junkan.wire.messages import AckItem, LotMessage, ReadingMessage, StatusMessage
 
 CLAIM_CHUNK = 500  # rows per multi-row INSERT (6 parameters each: far below both databases' limits)
+# json.dumps with non-default separators builds a new encoder per call; one reused encoder is ~4x faster.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 JSON_COLUMNS = ("devices", "measurement", "data", "open_lot", "alarms", "agents")
 
 
@@ -98,7 +100,7 @@ class BatchWriter:
     def _reading_rows(item: Incoming, msg: ReadingMessage) -> list[tuple[Any, ...]]:
         return [
             (msg.agent, msg.msg_id, idx, item.topic.site, item.topic.line, r.device, r.device_seq, iso(r.ts),
-             r.kind, r.value, r.unit, r.status, r.lot_id, json.dumps(r.data, separators=(",", ":")))
+             r.kind, r.value, r.unit, r.status, r.lot_id, _COMPACT.encode(r.data))
             for idx, r in enumerate(msg.body.readings)
         ]
 

@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from gateway.commands import export, mqtt_config, serve, users
+    from gateway.commands import evidence, export, import_composition, keys, lineage, mqtt_config, report, serve, users
 
-    for module in (serve, export, users, mqtt_config):
+    for module in (serve, export, users, mqtt_config, import_composition, evidence, keys, lineage, report):
         module.register(sub)

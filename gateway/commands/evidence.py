@@ -1,0 +1,48 @@
+"""`junkan gateway evidence LOT_ID --db PATH --format ... [--out FILE]`: composition evidence of a lot."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gateway.evidence.formats import FORMATS
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("evidence", help="Composition evidence of a lot (JSON, HTML, PDF, EPCIS, UNTP, Catena-X, JWS).")
+    p.add_argument("lot_id", help="Output lot id.")
+    p.add_argument("--db", required=True, help="Store: a SQLite file path or a postgresql:// URL.")
+    p.add_argument("--format", default="json", choices=FORMATS, help="Output format (default json).")
+    p.add_argument("--out", help="Write to this file (default: stdout; required for pdf on a terminal).")
+    p.add_argument("--keys", help="Signing key folder (default: $JUNKAN_KEYS_DIR or keys/ beside the database).")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gateway.commands.export import store_url
+    from gateway.evidence.formats import keys_dir_for, produce
+    from gateway.evidence.keys import KeyError_
+    from gateway.store import open_store
+
+    url = store_url(args.db)
+    store = open_store(url)
+    try:
+        data, _ = produce(store, args.lot_id, args.format, Path(args.keys) if args.keys else keys_dir_for(url))
+    except KeyError as exc:
+        print(f"evidence: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 1
+    except KeyError_ as exc:
+        print(f"evidence: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"wrote {args.out} ({len(data)} bytes)", file=sys.stderr)
+    elif args.format == "pdf" and sys.stdout.isatty():
+        print("evidence: refusing to write PDF to a terminal; use --out FILE", file=sys.stderr)
+        return 2
+    else:
+        sys.stdout.buffer.write(data)
+    return 0

@@ -1,0 +1,56 @@
+"""Durable upload outbox (table ``upload_outbox``): enqueue once per dedup key, deliver with retries.
+
+States: pending -> (polling ->) done | failed. Transient failures (connection, timeout, 408, 429, 5xx)
+retry with exponential backoff; a permanent refusal (other 4xx, capture job reporting failure) or
+``MAX_ATTEMPTS`` marks the row failed with the reason, kept for the operator.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gateway.traceability.db import Db, dumps, now_iso
+
+MAX_ATTEMPTS = 12
+MAX_BACKOFF_S = 600.0
+
+
+def backoff_s(attempts: int, base: float = 1.0) -> float:
+    return float(min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_S))
+
+
+def enqueue(db: Db, kind: str, target: str, dedup_key: str, payload: str, headers: dict[str, str] | None = None
+            ) -> int | None:
+    """Queue a delivery; returns its id (an existing one for a known dedup key)."""
+    with db.tx():
+        existing = db.one("SELECT id FROM upload_outbox WHERE dedup_key = ?", (dedup_key,))
+        if existing:
+            return int(existing["id"])
+        now = now_iso()
+        db.execute("INSERT INTO upload_outbox (kind, target, dedup_key, payload, headers, state, attempts, "
+                   "next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (kind, target, dedup_key, payload, dumps(headers or {}), "pending", 0, now, now, now))
+        row = db.one("SELECT id FROM upload_outbox WHERE dedup_key = ?", (dedup_key,))
+    return int(row["id"]) if row else None
+
+
+def due(db: Db, now: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    at = (now or datetime.now(UTC)).isoformat()
+    return db.rows("SELECT * FROM upload_outbox WHERE state IN ('pending', 'polling') AND next_attempt_at <= ? "
+                   "ORDER BY next_attempt_at, id LIMIT ?", (at, limit), ("headers",))
+
+
+def update(db: Db, row_id: int, *, state: str, attempts: int, delay_s: float = 0.0, error: str | None = None,
+           job_url: str | None = None) -> None:
+    nxt = (datetime.now(UTC) + timedelta(seconds=delay_s)).isoformat()
+    with db.tx():
+        db.execute("UPDATE upload_outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+                   "job_url = COALESCE(?, job_url), updated_at = ? WHERE id = ?",
+                   (state, attempts, nxt, error[:2000] if error else None, job_url, now_iso(), row_id))
+
+
+def rows(db: Db, state: str | None = None) -> list[dict[str, Any]]:
+    if state:
+        return db.rows("SELECT * FROM upload_outbox WHERE state = ? ORDER BY id", (state,), ("headers",))
+    return db.rows("SELECT * FROM upload_outbox ORDER BY id", (), ("headers",))

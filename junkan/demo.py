@@ -86,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         plant.stop()
         port.close()
+    from gateway.evidence.keys import write_plant_public_key
+
+    pub = write_plant_public_key(plant.workdir)  # evidence signing key: keys/ + the public half for recyclers
+    console.print(f"Plant signing key: {plant.workdir / 'keys'}; public key for verifiers: {pub}")
     console.print(f"Left in {plant.workdir}: truth.jsonl, gateway.db "
                   f"(try: junkan gateway export --db {plant.db_path} lots)")
     return 0

@@ -17,6 +17,52 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", help="Write to this file (default: stdout; required for pdf on a terminal).")
     p.add_argument("--keys", help="Signing key folder (default: $JUNKAN_KEYS_DIR or keys/ beside the database).")
     p.set_defaults(func=_run)
+    u = sub.add_parser("evidence-upload", help="Publish evidence (EPCIS capture, recycler webhooks) and deliver the "
+                       "upload outbox.")
+    u.add_argument("--db", required=True, help="Store: a SQLite file path or a postgresql:// URL.")
+    u.add_argument("--lot", action="append", default=[], help="Queue this lot's evidence (repeatable).")
+    u.add_argument("--capture-url", help="EPCIS repository base URL; /capture is appended.")
+    u.add_argument("--add-webhook", nargs=3, metavar=("RECYCLER", "URL", "SECRET"),
+                   help="Register (or replace) a recycler's webhook.")
+    u.add_argument("--keys", help="Signing key folder (default: $JUNKAN_KEYS_DIR or keys/ beside the database).")
+    u.add_argument("--timeout", type=float, default=60.0, help="Deliver until idle or this many seconds.")
+    u.set_defaults(func=_upload)
+
+
+def _upload(args: argparse.Namespace) -> int:
+    import json
+
+    import httpx
+
+    from gateway.commands.export import store_url
+    from gateway.evidence.formats import keys_dir_for
+    from gateway.evidence.keys import KeyError_
+    from gateway.store import open_store
+    from gateway.traceability.db import Db
+    from gateway.upload import outbox
+    from gateway.upload.publish import publish_evidence
+    from gateway.upload.sender import Sender, register_webhook
+
+    url = store_url(args.db)
+    store = open_store(url)
+    try:
+        db = Db.of(store)
+        if args.add_webhook:
+            register_webhook(db, *args.add_webhook)
+        for lot in args.lot:
+            print(json.dumps(publish_evidence(store, lot, Path(args.keys) if args.keys else keys_dir_for(url),
+                                              args.capture_url)))
+        with httpx.Client(timeout=30.0) as client:
+            counts = Sender(db, client).run_until_idle(args.timeout)
+        failed = outbox.rows(db, "failed")
+        print(json.dumps({"delivered": counts, "failed": [{"id": r["id"], "kind": r["kind"], "target": r["target"],
+                                                            "error": r["last_error"]} for r in failed]}))
+    except (KeyError, KeyError_, ValueError) as exc:
+        print(f"evidence-upload: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    return 1 if failed else 0
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -113,3 +113,16 @@ def public_keys(folder: str | Path) -> dict[str, bytes]:
     """kid -> public PEM for every key ever used here (active and retired)."""
     path = Path(folder)
     return {e["kid"]: (path / f"{e['kid']}.pub.pem").read_bytes() for e in load_ring(path)["keys"]}
+
+
+def write_plant_public_key(workdir: str | Path) -> Path:
+    """Demo/scenario hook: load (or create) ``workdir/keys`` and write ``workdir/plant_public_key.pem``.
+
+    ``junkan gateway evidence --db workdir/gateway.db --format jws`` signs with that key folder, and a
+    recycler checks the file with ``junkan verify FILE --key workdir/plant_public_key.pem``.
+    """
+    folder = Path(workdir)
+    key = load_or_generate(folder / "keys")
+    out = folder / "plant_public_key.pem"
+    out.write_bytes(key.public_pem())
+    return out

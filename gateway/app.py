@@ -9,7 +9,19 @@ import uvicorn
 from fastapi import Depends, FastAPI
 
 from gateway.api.deps import CommandSink
-from gateway.api.routes import auth, composition, devices, evidence, health, lines, lots, process, specs, users
+from gateway.api.routes import (
+    auth,
+    composition,
+    devices,
+    evidence,
+    health,
+    lines,
+    lots,
+    measurement,
+    process,
+    specs,
+    users,
+)
 from gateway.auth import authorize, install
 from gateway.dashboard import router as dashboard
 from gateway.ingest.consumer import Consumer, GatewayMetrics
@@ -20,7 +32,7 @@ from gateway.store.base import Store
 log = logging.getLogger("junkan.gateway")
 
 ROUTERS = [health.router, lots.router, devices.router, lines.router, auth.router, users.router, dashboard.router,
-           evidence.router, composition.router, process.router, specs.router]
+           evidence.router, composition.router, process.router, specs.router, measurement.router]
 
 
 def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | None = None,

@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitto),,mosquitto) \
                   $(if $(wildcard /usr/bin/chromium),,chromium))
 
-.PHONY: install demo test check lint typecheck unit faults bench clean system-packages browser
+.PHONY: scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
 
 install: $(STAMP)
 
@@ -49,3 +49,12 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-run
+
+# Whole-line scenarios (broker, gateway, agent, devices) with truth, then the fidelity score of each.
+scenarios: install
+	@for sc in appliance_pp_line:1 tv_housings_bfr:2 elv_bumpers:3 appliance_pp_faults:4; do \
+	  name=$${sc%%:*}; seed=$${sc##*:}; \
+	  $(BIN)/junkan sim scenario $$name --seed $$seed --duration $${DURATION:-120} --workdir scenario-run/$$name && \
+	  $(BIN)/junkan sim score --truth scenario-run/$$name/truth.jsonl --db scenario-run/$$name/gateway.db \
+	    --json scenario-run/$$name/score.json || exit 1; \
+	done

@@ -133,7 +133,8 @@ async def events(request: Request, principal: PrincipalDep) -> StreamingResponse
 
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
-        end, last, quiet_since = loop.time() + SSE_LIFETIME_S, None, loop.time()
+        lifetime = float(getattr(request.app.state, "sse_lifetime_s", SSE_LIFETIME_S))
+        end, last, quiet_since = loop.time() + lifetime, None, loop.time()
         yield "retry: 1000\n\n"
         while loop.time() < end and not await request.is_disconnected():
             payload = await run_in_threadpool(snapshot)

@@ -112,7 +112,8 @@ def contaminant_rows(measurement: dict[str, Any]) -> list[dict[str, Any]]:
             t = thresholds[key] if isinstance(thresholds[key], dict) else {}
             rows.append({**base, "threshold_ppm": limit, "fraction_above": _num(t.get("fraction_above")),
                          "ci95": t.get("ci95") if isinstance(t.get("ci95"), list) else None,
-                         "flag": flag(base["mean_ppm"], base["p95_ppm"], _num(t.get("fraction_above")), limit)})
+                         "flag": flag(base["mean_ppm"], base["p95_ppm"], _num(t.get("fraction_above")), limit)
+                         if c.get("n") != 0 else None})  # no measurements: no verdict, never "ok"
     return rows
 
 

@@ -1,0 +1,84 @@
+"""Pages rendered by the real app over a seeded store: content, "not available" fallbacks, locale, SSE."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gateway.auth import AuthRepo
+from tests.dashboard.seed import Seeder, bearer, client_for, seed_tenants
+
+
+@pytest.fixture
+def client(sqlite_store):  # type: ignore[no-untyped-def]
+    seeder = seed_tenants(sqlite_store)
+    seeder.status(open_lot="LIVE-1", live_mass=123.4, frames_bad=2)
+    return client_for(sqlite_store, "open")
+
+
+def test_lines_page_shows_devices_open_lot_and_buttons(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/lines")
+    assert page.status_code == 200
+    assert 'data-line="line-1"' in page.text and "LIVE-1" in page.text and "123.40" in page.text
+    assert 'data-device="agent-1/scale-1"' in page.text and 'class="warn"' in page.text  # parse errors shown
+    assert 'data-action="close"' not in page.text  # no MQTT connection: no buttons that cannot work
+
+
+def test_lot_page_has_chart_with_ci_contaminants_and_models(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/lots/A-1")
+    assert page.status_code == 200
+    text = page.text
+    assert text.count('class="bar"') == 4 and text.count('class="ci"') == 12  # 2 bases x 2 materials, 3 lines each
+    assert "75.0 % [68.0, 81.0]" in text
+    assert 'class="flag over"' in text and "2,000" in text
+    assert "KDL-40EX500" in text and "321.50" in text
+
+
+def test_lot_page_without_measurement_says_not_available(sqlite_store) -> None:  # type: ignore[no-untyped-def]
+    Seeder(sqlite_store).lot("BARE-1", measurement={})
+    page = client_for(sqlite_store, "open").get("/lots/BARE-1")
+    assert page.status_code == 200 and 'data-test="composition-na"' in page.text
+
+
+def test_lots_search_and_unknown_lot(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/lots?q=A-")
+    assert 'data-lot="A-1"' in page.text and 'data-lot="B-1"' not in page.text
+    assert client.get("/lots/NOPE").status_code == 404
+
+
+def test_alarms_page_lists_spec_exceedance_and_dead_letters(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/alarms")
+    assert page.status_code == 200 and "alarm-spec" in page.text and "Br mean 2,500" in page.text
+
+
+def test_japanese_locale(client) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get("/locale/ja?next=/lots", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == "/lots"
+    page = client.get("/lots")
+    assert '<html lang="ja">' in page.text and "正味質量" in page.text
+    assert client.get("/locale/en?next=https://evil.example", follow_redirects=False).headers["location"] == "/"
+
+
+def test_recycler_navigation_hides_plant_pages(sqlite_store) -> None:  # type: ignore[no-untyped-def]
+    seed_tenants(sqlite_store)
+    token = AuthRepo(sqlite_store).add_user("recycler-a", "recycler")
+    client = client_for(sqlite_store, "tokens")
+    home = client.get("/", headers=bearer(token), follow_redirects=False)
+    assert home.headers["location"] == "/lots"
+    page = client.get("/lots", headers=bearer(token))
+    assert 'href="/lines"' not in page.text and 'href="/lots"' in page.text
+
+
+def test_sse_sends_the_live_state(sqlite_store) -> None:  # type: ignore[no-untyped-def]
+    seeder = Seeder(sqlite_store)
+    seeder.status(open_lot="LIVE-7", live_mass=42.5)
+    client = client_for(sqlite_store, "open")
+    client.app.state.sse_lifetime_s = 1.0  # type: ignore[attr-defined]
+    with client.stream("GET", "/events") as resp:
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        body = "".join(resp.iter_text())
+    data = [line[len("data: "):] for line in body.splitlines() if line.startswith("data: ")]
+    assert data, body
+    assert json.loads(data[0])["line-1"] == {**json.loads(data[0])["line-1"], "lot_id": "LIVE-7",
+                                             "live_mass_kg": 42.5}

@@ -1,0 +1,92 @@
+"""Pure page logic: device liveness, alarms, chart geometry, contaminant flags, lineage columns, labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gateway.dashboard import views
+from gateway.dashboard.i18n import LABELS, LANGS, translator
+from tests.dashboard.seed import MEASUREMENT
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def agent(state: str = "online", at: datetime = NOW, **kw: object) -> dict[str, object]:
+    return {"agent": "ag-1", "site": "s", "line": "line-1", "state": state, "at": at.isoformat(),
+            "outbox_depth": 0, "outbox_oldest_age_s": 0.0, "alarms": [], "open_lot": None, **kw}
+
+
+def device(state: str = "alive", **kw: object) -> dict[str, object]:
+    return {"agent": "ag-1", "device": "scale-1", "site": "s", "line": "line-1", "state": state, "frames_ok": 5,
+            "frames_bad": 0, "last_reading_at": NOW.isoformat(), "last_error": None, **kw}
+
+
+def test_device_state_follows_the_agent() -> None:
+    assert views.device_state(device(), agent(), NOW) == "alive"
+    assert views.device_state(device(), agent("offline"), NOW) == "offline"
+    assert views.device_state(device(), agent(at=NOW - timedelta(minutes=5)), NOW) == "stale"
+    assert views.device_state(device("error"), agent(), NOW) == "error"
+    assert views.device_state(device("bogus"), agent(), NOW) == "stale"
+
+
+def test_line_overview_and_live_payload_show_the_open_lot() -> None:
+    lot = {"lot_id": "L-9", "net_mass_kg": 50.0, "n_weighings": 1, "measurement": {"live_mass_kg": 80.25}}
+    lines = views.line_overview([agent(open_lot=lot)], [device(frames_bad=3)], NOW)
+    assert [line["line"] for line in lines] == ["line-1"]
+    assert lines[0]["open_lot"]["live_mass_kg"] == 80.25
+    live = views.live_payload([agent(open_lot=lot)], [device(frames_bad=3)], NOW)
+    assert live["line-1"]["lot_id"] == "L-9" and live["line-1"]["devices"]["ag-1/scale-1"]["frames_bad"] == 3
+    offline = views.live_payload([agent("offline", open_lot=lot)], [device()], NOW)
+    assert offline["line-1"]["lot_id"] is None  # an offline agent's last open lot is not shown as live
+
+
+def test_contaminant_flags() -> None:
+    rows = {r["element"]: r for r in views.contaminant_rows(MEASUREMENT)}
+    assert rows["Br"]["flag"] == "over" and rows["Br"]["threshold_ppm"] == 2000.0
+    assert rows["Cd"]["flag"] == "ok"
+    assert views.flag(50.0, 90.0, 0.02, 100.0) == "some"
+    assert views.flag(None, None, None, 100.0) is None
+    assert views.contaminant_rows({}) == [] and views.contaminant_rows({"contaminants": "junk"}) == []
+    unmeasured = {"contaminants": {"Pb": {"n": 0, "mean_ppm": None, "thresholds": {"1000": {"fraction_above": 0.0}}}}}
+    assert views.contaminant_rows(unmeasured)[0]["flag"] is None
+
+
+def test_composition_bars_geometry_is_proportional_with_ci() -> None:
+    chart = views.composition_bars(MEASUREMENT, "by_count")
+    assert chart is not None
+    pp, abs_ = chart["bars"]
+    assert (pp["name"], abs_["name"]) == ("PP", "ABS")  # largest first
+    assert abs(pp["bar_w"] / abs_["bar_w"] - 0.8 / 0.2) < 1e-6
+    assert pp["ci_x1"] < pp["x0"] + pp["bar_w"] < pp["ci_x2"]
+    assert views.composition_bars({}, "by_mass") is None
+    assert views.composition_bars({"composition": {"by_mass": {"PP": {"share": "x"}}}}) is None
+
+
+def test_alarms_cover_spec_device_outbox_and_balance() -> None:
+    lots = [{"lot_id": "A-1", "opened_at": NOW.isoformat(), "closed_at": None, "measurement": MEASUREMENT}]
+    found = views.alarms([agent(outbox_depth=5000, alarms=["outbox full"])], [device("error", last_error="crc")],
+                         lots, [{"scope": "step", "ref": "S-1", "raised_at": NOW.isoformat(), "detail": "3 % lost"}],
+                         NOW)
+    kinds = sorted(a["kind"] for a in found)
+    assert kinds == ["agent", "balance", "device", "outbox", "spec"]
+    assert views.alarms([agent()], [device()], [], [], NOW) == []
+
+
+def test_lineage_layout_puts_sources_left_of_outputs() -> None:
+    lineage = {"lot_id": "OUT-1", "steps": [{"step_id": "S1", "kind": "shred", "balance_ok": 1}],
+               "flows": [{"step_id": "S1", "direction": "in", "lot_id": "IN-1", "mass_kg": 100.0},
+                         {"step_id": "S1", "direction": "in", "lot_id": "IN-2", "mass_kg": 50.0},
+                         {"step_id": "S1", "direction": "out", "lot_id": "OUT-1", "mass_kg": 140.0}]}
+    layout = views.lineage_layout(lineage)
+    assert layout is not None
+    x = {n["id"]: n["x"] for n in layout["nodes"]}
+    assert x["IN-1"] == x["IN-2"] < x["S1"] < x["OUT-1"]
+    assert len(layout["edges"]) == 3 and next(n for n in layout["nodes"] if n["self"])["id"] == "OUT-1"
+    assert views.lineage_layout(None) is None and views.lineage_layout({"error": "no steps"}) is None
+
+
+def test_every_label_has_both_languages() -> None:
+    missing = [key for key, entry in LABELS.items() for lang in LANGS if not entry.get(lang)]
+    assert missing == []
+    assert translator("ja")("lots") == "ロット" and translator("xx")("lots") == "Lots"
+    assert translator("en")("no-such-key") == "no-such-key"

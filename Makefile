@@ -11,6 +11,7 @@ APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitt
 .PHONY: scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
 
 install: $(STAMP)
+	@$(MAKE) --no-print-directory system-packages  # cheap check: chromium/mosquitto removed later still come back
 
 system-packages:
 	@if [ -n "$(APT_PKGS_NEEDED)" ]; then \
@@ -40,6 +41,10 @@ unit: install
 	$(BIN)/pytest -q -m "not slow"
 
 test: check unit
+
+# The dashboard in Debian's chromium (also part of `make test`); screenshots in test-artifacts/dashboard/.
+browser: install
+	$(BIN)/pytest -q -m browser
 
 faults: install
 	$(BIN)/pytest -q -m slow tests/faults

@@ -80,7 +80,8 @@ def test_modbus_capture_decodes_to_the_live_readings(tmp_path) -> None:  # type:
     thread.join(timeout=10)
     plc.stop()
     offline = nir_sorter_modbus.decoder(config).feed(capture.read_bytes())
-    assert [r.as_json() for r in offline] == [r.as_json() for r in got]
+    assert all(isinstance(r, DeviceReading) for r in offline)
+    assert [r.as_json() for r in offline if isinstance(r, DeviceReading)] == [r.as_json() for r in got]
 
 
 def test_object_events_over_tcp() -> None:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-FUZZY_ACCEPT = 0.88
+FUZZY_ACCEPT = 0.82
 FUZZY_MARGIN = 0.05
 _SEPARATORS = re.compile(r"[\s\-_./]+")
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1"})

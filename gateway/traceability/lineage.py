@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from gateway.composition.ident_repo import lot_products
+from gateway.composition.ident_repo import lot_products, match_lot, match_pending
 from gateway.store.base import Store
 from gateway.traceability.db import Db
 
@@ -41,6 +41,9 @@ def source_products(db: Db, store: Store | None, lot_id: str) -> tuple[dict[str,
     intake = db.one("SELECT * FROM intake_lots WHERE lot_id = ?", (lot_id,), ("doc",))
     products = db.rows("SELECT model, product_id, manufacturer, category, n_items, mass_kg FROM intake_products "
                        "WHERE lot_id = ? ORDER BY model", (lot_id,))
+    if not products and store is not None and db.one("SELECT agent FROM ident_matches WHERE lot_id = ?",
+                                                     (lot_id,)) is None:
+        match_lot(db, store, lot_id)  # camera identifications not matched yet: match (and remember) now
     if not products:
         products = [{"model": r["model"], "product_id": r["product_id"], "manufacturer": r["manufacturer"],
                      "category": r["category"], "n_items": r["n_items"],
@@ -168,6 +171,8 @@ def forward_model(db: Db, model: str, store: Store | None = None, terminal_only:
     from gateway.composition.matching import normalise_model
 
     norm = normalise_model(model)
+    if store is not None:
+        match_pending(db, store)
     intake_lots = {r["lot_id"] for r in db.rows("SELECT lot_id, model FROM intake_products") if
                    normalise_model(r["model"]) == norm}
     intake_lots |= {r["lot_id"] for r in db.rows(

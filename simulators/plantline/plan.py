@@ -43,7 +43,10 @@ def plan_lots(scenario: Scenario, seed: int, n_lots: int) -> list[LotPlan]:
         batch = scenario.batches[int(rng.choice(len(weights), p=weights / weights.sum()))].products
         start = t
         t += GAP_S * sp
-        containers, events, parts, models = [], [], [], []
+        containers: list[ContainerPlan] = []
+        events: list[Event] = []
+        parts: list[dict[str, np.ndarray]] = []
+        models: list[str] = []
         for _ in range(int(rng.integers(scenario.lots.containers[0], scenario.lots.containers[1] + 1))):
             sorter: dict[str, Any] = {"counts": {}, "ejected": 0}
             fill = float(rng.uniform(*scenario.lots.fill_kg))
@@ -119,9 +122,9 @@ def _events(model: LineModel, s: Scenario, a: dict[str, np.ndarray], c: Containe
             "counts": {p: int(v * share) for p, v in sorter["counts"].items()},
             "ejections": {"target": int(sorter["ejected"] * share)}, "alarms": []}))
     # Ident camera at dismantling: product models read off the rating plate.
-    for j, m_ in enumerate(models):
+    for k_, m_ in enumerate(models):
         if rng.random() < sens.ident_read_rate:
-            t = c.fill_start + (j + 0.5) / len(models) * (c.fill_end - c.fill_start)
+            t = c.fill_start + (k_ + 0.5) / len(models) * (c.fill_end - c.fill_start)
             events.append(Event(t, "ident", "ident", {"model_candidates": [{"model": m_, "confidence": 0.9}]}))
     return events
 

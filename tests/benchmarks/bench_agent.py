@@ -72,7 +72,7 @@ def p3(quick: bool, n_readings: int | None = None, per_message: int = 50) -> dic
                                           "--set", "share_group=p3"], work).start()
             wait_for_port(api, timeout=60)
             drained, rss = _child(["drain", str(work), str(broker.port), "drain-agent"])
-            idle, idle_rss = _child(["idle"])
+            _idle, idle_rss = _child(["idle"])
         finally:
             if gateway:
                 gateway.stop()
@@ -108,6 +108,7 @@ def agent_pipeline_cpu(n: int, port: int, workdir: Path) -> float:
     """CPU s: MT-SICS decode -> AgentCore (batches of 50) -> outbox -> MqttPublisher, acks from a gateway."""
     from edge_agent.config import AgentConfig
     from edge_agent.core import AgentCore
+    from edge_agent.drivers.base import DeviceReading
     from edge_agent.drivers.mt_sics import decoder
 
     config = AgentConfig.model_validate({
@@ -121,8 +122,10 @@ def agent_pipeline_cpu(n: int, port: int, workdir: Path) -> float:
     cpu0 = time.process_time()
     dec = decoder()
     for reading in dec.feed(_frames(n)):
+        if not isinstance(reading, DeviceReading):
+            raise AssertionError(f"bad frame in generated input: {reading}")
         # a stored reading per frame (weight frames would feed the weighing detector instead)
-        sample = dataclasses.replace(reading, kind="weight_sample", ts=now)  # type: ignore[type-var]
+        sample = dataclasses.replace(reading, kind="weight_sample", ts=now)
         core._on_reading("scale-1", sample, now)
         core._flush_readings()
     core._flush_readings(force=True)

@@ -20,8 +20,8 @@ from gateway.ingest.validate import validate
 from gateway.settings import GatewaySettings
 from gateway.store.base import Incoming
 from gateway.store.schema import MIGRATIONS, SQLITE_DIALECT
-from gateway.store.sqlite import SqliteStore, render
 from gateway.store.sql import BatchWriter
+from gateway.store.sqlite import SqliteStore, render
 from junkan.broker import Mosquitto
 from junkan.ids import new_id
 from junkan.wire.topics import AgentTopics

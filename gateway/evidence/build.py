@@ -40,7 +40,8 @@ def _measurement(lot: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def origin_section(lineage: dict[str, Any] | None) -> dict[str, Any]:
-    if lineage is None or not lineage["sources"]:
+    known = [s for s in (lineage or {}).get("sources", []) if s["source_stream"] is not None or s["products"]]
+    if lineage is None or not known:
         return {"status": "untraced", "post_consumer_share": None, "streams_kg": {}, "source_lots": [], "models": [],
                 "manufacturers": [], "categories": [], "plants": [], "received": None}
     total = lineage["source_input_mass_kg"] or 0.0

@@ -1,0 +1,147 @@
+"""EPCIS capture client and recycler webhooks against small endpoints started here (loopback only)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.evidence.keys import generate
+from gateway.evidence.signing import verify_token
+from gateway.traceability.db import Db
+from gateway.upload import outbox
+from gateway.upload.publish import publish_evidence
+from gateway.upload.sender import Sender, register_webhook, webhook_signature
+
+SECRET = "s3cret-for-recycler-a"
+
+
+class Endpoint:
+    """A capture endpoint (POST /capture -> 202, GET /capture/{id}) and a webhook receiver, with scripted faults."""
+
+    def __init__(self) -> None:
+        self.fail_next = 0  # answer 503 this many times
+        self.polls_running = 1
+        self.reject = False
+        self.captures: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.hooks: list[tuple[dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+
+
+def handler_for(ep: Endpoint) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, code: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+            raw = json.dumps(body).encode() if body is not None else b""
+            self.send_response(code)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with ep.lock:
+                if ep.fail_next:
+                    ep.fail_next -= 1
+                    return self._send(503, {"title": "busy"})
+                if self.path == "/hook":
+                    ep.hooks.append((dict(self.headers), body))
+                    return self._send(204)
+                if self.headers.get("GS1-EPCIS-Version") != "2.0.0":
+                    return self._send(406, {"title": "version"})
+                if ep.reject:
+                    return self._send(400, {"type": "epcisException:ValidationException", "title": "bad"})
+                ep.captures.append(json.loads(body))
+                ep.headers.append(dict(self.headers))
+                return self._send(202, headers={"Location": f"/capture/{len(ep.captures)}"})
+
+        def do_GET(self) -> None:
+            with ep.lock:
+                if ep.polls_running:
+                    ep.polls_running -= 1
+                    return self._send(200, {"running": True, "success": True, "captureErrorBehaviour": "rollback"})
+            return self._send(200, {"running": False, "success": True, "captureErrorBehaviour": "rollback"})
+
+    return Handler
+
+
+@pytest.fixture
+def endpoint() -> Iterator[tuple[Endpoint, str]]:
+    ep = Endpoint()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(ep))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield ep, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def world(plant: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    generate(tmp_path / "keys", {"name": "Plant A", "id": "did:web:plant-a.example"})
+    store = plant["store"]
+    store.conn.execute("UPDATE lots SET recycler = 'recycler-a' WHERE lot_id = 'PP-OUT-1'")
+    return {**plant, "keys": tmp_path / "keys"}
+
+
+def test_capture_with_retry_and_job_polling(world: dict[str, Any], endpoint: tuple[Endpoint, str]) -> None:
+    ep, base = endpoint
+    db: Db = world["db"]
+    ep.fail_next = 2
+    queued = publish_evidence(world["store"], "PP-OUT-1", world["keys"], base)
+    again = publish_evidence(world["store"], "PP-OUT-1", world["keys"], base)
+    assert queued["epcis"] == again["epcis"]  # same events: queued once
+    with httpx.Client(timeout=5) as client:
+        counts = Sender(db, client, backoff_base_s=0.01).run_until_idle(20)
+    assert counts.get("retry") == 2 and counts.get("done") == 1
+    (row,) = outbox.rows(db)
+    assert row["state"] == "done" and row["job_url"] == f"{base}/capture/1"
+    assert ep.headers[0]["GS1-EPCIS-Version"] == "2.0.0" and ep.headers[0]["GS1-CBV-Version"] == "2.0.0"
+    assert ep.captures[0]["type"] == "EPCISDocument" and ep.captures[0]["epcisBody"]["eventList"]
+
+
+def test_permanent_refusal_is_not_retried(world: dict[str, Any], endpoint: tuple[Endpoint, str]) -> None:
+    ep, base = endpoint
+    ep.reject = True
+    publish_evidence(world["store"], "PP-OUT-1", world["keys"], base)
+    with httpx.Client(timeout=5) as client:
+        Sender(world["db"], client, backoff_base_s=0.01).run_until_idle(10)
+    (row,) = outbox.rows(world["db"])
+    assert row["state"] == "failed" and "HTTP 400" in row["last_error"] and row["attempts"] == 1
+
+
+def test_endpoint_down_keeps_row_for_later(world: dict[str, Any]) -> None:
+    publish_evidence(world["store"], "PP-OUT-1", world["keys"], "http://127.0.0.1:9")  # nothing listens
+    with httpx.Client(timeout=1) as client:
+        counts = Sender(world["db"], client, backoff_base_s=30).run_once()
+    (row,) = outbox.rows(world["db"])
+    assert counts == {"retry": 1} and row["state"] == "pending" and row["attempts"] == 1
+    assert "ConnectError" in row["last_error"]
+
+
+def test_webhook_hmac_signed(world: dict[str, Any], endpoint: tuple[Endpoint, str]) -> None:
+    ep, base = endpoint
+    register_webhook(world["db"], "recycler-a", f"{base}/hook", SECRET)
+    with pytest.raises(ValueError):
+        register_webhook(world["db"], "recycler-b", "ftp://x", "short")
+    queued = publish_evidence(world["store"], "PP-OUT-1", world["keys"], None)
+    assert queued["webhook"] and queued["epcis"] is None
+    with httpx.Client(timeout=5) as client:
+        Sender(world["db"], client).run_until_idle(10)
+    ((headers, body),) = ep.hooks
+    assert headers["X-Junkan-Signature"] == webhook_signature(SECRET, headers["X-Junkan-Timestamp"], body)
+    assert headers["X-Junkan-Signature"] != webhook_signature("wrong-secret-value", headers["X-Junkan-Timestamp"], body)
+    msg = json.loads(body)
+    assert msg["event"] == "evidence.ready" and msg["lot_id"] == "PP-OUT-1"
+    assert verify_token(msg["jws"], None)["payload"]["credentialSubject"]["lot"]["lot_id"] == "PP-OUT-1"

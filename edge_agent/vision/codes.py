@@ -43,13 +43,11 @@ class Code:
 
 
 def format_set(names: Sequence[str]) -> Any:
-    """Config names -> zxing-cpp BarcodeFormats flag set (unknown names raise at config time)."""
-    flags = None
-    for name in names:
-        if name not in FORMATS:
-            raise ValueError(f"unknown barcode format {name!r}; known: {', '.join(FORMATS)}")
-        flags = FORMATS[name] if flags is None else flags | FORMATS[name]
-    return flags
+    """Config names -> tuple of zxing-cpp formats (unknown names raise at config time)."""
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown barcode format(s) {unknown}; known: {', '.join(FORMATS)}")
+    return tuple(FORMATS[n] for n in names)
 
 
 def _gs1_of(result: Any) -> dict[str, str] | None:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 from edge_agent.vision.conveyor import ConveyorAnalyzer  # noqa: E402
 from edge_agent.vision.detector import OnnxDetector, iou  # noqa: E402
 from edge_agent.vision.pipeline import detections_to_blobs  # noqa: E402
-from simulators.camera.conveyor import CLASSES, ConveyorScene  # noqa: E402
+from simulators.camera.conveyor import ConveyorScene  # noqa: E402
 
 SIZE, STRIDE, K, BOX_SCALE = 320, 16, 5, 64.0
 GRID = SIZE // STRIDE
@@ -90,7 +90,7 @@ def evaluate(model: Path, labels: Path, n_frames: int = 300, seed: int = 99) -> 
     by_cls_got: dict[str, int] = {}
     for frame, truth in scene.frames(n_frames):
         dets = det.detect(frame)
-        gts = [o for o in truth["objects"] if 0 <= o["bbox"][0] and o["bbox"][0] + o["bbox"][2] <= frame.shape[1]]
+        gts = [o for o in truth["objects"] if o["bbox"][0] >= 0 and o["bbox"][0] + o["bbox"][2] <= frame.shape[1]]
         used: set[int] = set()
         for d in dets:
             best, best_iou = None, 0.5

@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitto),,mosquitto) \
                   $(if $(wildcard /usr/bin/chromium),,chromium))
 
-.PHONY: scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
+.PHONY: devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
 
 install: $(STAMP)
 	@$(MAKE) --no-print-directory system-packages  # cheap check: chromium/mosquitto removed later still come back
@@ -51,6 +51,10 @@ faults: install
 
 bench: install
 	$(BIN)/python -m tests.benchmarks.run
+
+# The slow device tests: every other scale protocol end to end through the plant.
+devices: install
+	$(BIN)/pytest -q -m slow tests/devices
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-run

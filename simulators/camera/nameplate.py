@@ -178,20 +178,20 @@ def place(plate: np.ndarray, dist: Distortion, rng: random.Random, size: tuple[i
     ph, pw = plate.shape[:2]
     s = dist.scale * min(0.75 * fw / pw, 0.8 * fh / ph, 1.6)
     cx, cy = fw / 2 + rng.uniform(-60, 60), fh / 2 + rng.uniform(-40, 40)
-    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
-    half = np.float32([[-pw, -ph], [pw, -ph], [pw, ph], [-pw, ph]]) * s / 2
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+    half = np.array([[-pw, -ph], [pw, -ph], [pw, ph], [-pw, ph]], np.float32) * s / 2
     t = np.tan(np.radians(dist.tilt_deg)) * 0.5  # keystone: one side shorter
     half[0, 1] *= 1 - t
     half[3, 1] *= 1 - t
     half[1, 1] *= 1 + t
     half[2, 1] *= 1 + t
     a = np.radians(dist.angle_deg)
-    rot = np.float32([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    dst = (half @ rot.T + np.float32([cx, cy])).astype(np.float32)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], np.float32)
+    dst = (half @ rot.T + np.array([cx, cy], np.float32)).astype(np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     gen = np.random.default_rng(rng.randint(0, 2**31))
     bg_color = gen.integers(40, 120, 3)
-    frame = np.empty((fh, fw, 3), np.uint8)
+    frame: np.ndarray = np.empty((fh, fw, 3), np.uint8)
     frame[:] = bg_color
     frame = cv2.warpPerspective(plate, m, (fw, fh), dst=frame, borderMode=cv2.BORDER_TRANSPARENT)
     if dist.blur_sigma > 0.05:

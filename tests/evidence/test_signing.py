@@ -57,7 +57,7 @@ def test_every_flipped_byte_fails(signed: tuple[Path, Path], tmp_path: Path, cap
 
 def test_payload_swapped_and_resigned_with_other_key_fails(signed: tuple[Path, Path], tmp_path: Path) -> None:
     path, pub = signed
-    head, body, _ = path.read_text().strip().split(".")
+    _, body, _ = path.read_text().strip().split(".")
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     payload["credentialSubject"]["lot"]["net_mass_kg"] = 999.0
     forger = keys.generate(tmp_path / "forger", {"name": "Plant A", "id": "did:web:plant-a.example"})
@@ -68,7 +68,7 @@ def test_payload_swapped_and_resigned_with_other_key_fails(signed: tuple[Path, P
 
 
 def test_rotation_keeps_old_evidence_verifiable(signed: tuple[Path, Path], tmp_path: Path) -> None:
-    path, pub = signed
+    path, _ = signed
     new = keys.rotate(tmp_path / "keys")
     ring = keys.load_ring(tmp_path / "keys")
     assert ring["active"] == new.kid and len(ring["keys"]) == 2 and ring["keys"][0]["retired_at"]

@@ -36,8 +36,8 @@ def spec(**kw: object) -> RequirementSpec:
 
 def test_conformant_non_conformant_insufficient() -> None:
     today = date(2026, 6, 1)
-    ok = conformance(spec(min_purity=0.95, limits=[{"analyte": "Br", "max_ppm": 500}, {"analyte": "Cd", "max_ppm": 100}]),
-                     MEASUREMENT, today)
+    limits = [{"analyte": "Br", "max_ppm": 500}, {"analyte": "Cd", "max_ppm": 100}]
+    ok = conformance(spec(min_purity=0.95, limits=limits), MEASUREMENT, today)
     assert ok["result"] == "conformant" and not ok["reasons"]
     cd = next(c for c in ok["checks"] if c["analyte"] == "Cd")
     assert cd["statistic"].startswith("lod_ppm")  # all below LOD: LOD used as the upper value

@@ -1,0 +1,60 @@
+"""The commands a user runs, end to end on a real SQLite file: evidence in every format, verify, lineage, report.
+
+Run in-process through ``junkan.cli.main`` (the real argument parsing and wiring); the separate-process
+path is covered by test_signing.py and test_composition_import.py.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.evidence.formats import FORMATS, SUFFIX
+from junkan.cli import main
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def junkan(capfd: pytest.CaptureFixture[str]) -> Any:
+    def run(*args: str) -> Result:
+        try:
+            code = main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capfd.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+def test_cli_round_trip(plant: dict[str, Any], tmp_path: Path, junkan: Any) -> None:
+    db = str(plant["store"].path)
+    keys = junkan("gateway", "keys", "generate", "--db", db, "--plant-name", "Plant A", "--did",
+                  "did:web:plant-a.example", "--public-out", str(tmp_path / "plant_public_key.pem"))
+    assert keys.returncode == 0, keys.stderr
+    for fmt in FORMATS:
+        out = tmp_path / f"PP-OUT-1{SUFFIX[fmt]}"
+        res = junkan("gateway", "evidence", "PP-OUT-1", "--db", db, "--format", fmt, "--out", str(out))
+        assert res.returncode == 0 and out.stat().st_size > 500, (fmt, res.stderr)
+    ok = junkan("verify", str(tmp_path / "PP-OUT-1.jwt"), "--key", str(tmp_path / "plant_public_key.pem"))
+    assert ok.returncode == 0, ok.stderr
+    lin = junkan("gateway", "lineage", "PP-OUT-1", "--db", db)
+    assert lin.returncode == 0 and json.loads(lin.stdout)["plants"] == ["Plant A", "Plant B"]
+    fwd = junkan("gateway", "lineage", "--model", "AZ-50LX3", "--db", db)
+    assert "PP-RECYCLATE-1" in {o["lot_id"] for o in json.loads(fwd.stdout)["output_lots"]}
+    rep = junkan("gateway", "report", "recycled-content", "--db", db, "--from", "2026-03-01", "--to", "2026-04-01")
+    assert rep.returncode == 0 and rep.stdout.startswith("period_start,") and "Hoshi Appliances" in rep.stdout
+    long = junkan("gateway", "report", "recycled-content", "--db", db, "--from", "2026-01-01", "--to", "2026-06-01")
+    assert long.returncode == 2 and "3 months" in long.stderr
+    missing = junkan("gateway", "evidence", "NOPE", "--db", db)
+    assert missing.returncode == 1 and "not found" in missing.stderr

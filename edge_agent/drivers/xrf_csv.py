@@ -208,4 +208,14 @@ def xrf_runner(config: XrfConfigBase, decoder_factory: Callable[[], Decoder],
     if config.folder is not None:
         return FolderRunner(config.folder, decoder_factory, config.name, capture_path)
     assert config.port is not None
-    return SerialRunner(config.port, decoder_factory=decoder_factory, capture_path=capture_path)
+    last: list[Decoder] = []
+
+    def keep_header() -> Decoder:
+        """A new decoder per connection that remembers the last header: analysers send it once."""
+        fresh = decoder_factory()
+        if last and isinstance(fresh, XrfCsvDecoder) and isinstance(last[0], XrfCsvDecoder):
+            fresh.layout, fresh.delimiter = last[0].layout, last[0].delimiter
+        last[:] = [fresh]
+        return fresh
+
+    return SerialRunner(config.port, decoder_factory=keep_header, capture_path=capture_path)

@@ -89,3 +89,39 @@ def test_runner_thread_with_exporter(tmp_path: Path) -> None:
     t.join(timeout=5)
     assert sorted(r.data["reading_no"] for r in got) == list(range(1, 9))
     assert runner.counters.frames_ok == 8 and runner.counters.connected
+
+
+def test_line_stream_keeps_the_header_across_reconnects() -> None:
+    """Niton-style serial output: the header comes once; after a reconnect rows still decode."""
+    import random
+
+    from edge_agent.drivers import niton_csv
+    from simulators.pty_port import PtyPort
+    from simulators.xrf import niton_header, niton_row
+
+    port = PtyPort()
+    config = niton_csv.NitonCsvConfig.model_validate(
+        {"name": "xrf", "type": "niton_csv", "port": {"url": port.path, "no_data_timeout_s": 1.0}})
+    runner = niton_csv.runner(config)
+    got: list[DeviceReading] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(got.append, stop), daemon=True)
+    thread.start()
+    rng = random.Random(7)
+    deadline = time.monotonic() + 5
+    while not runner.counters.connected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    port.write((niton_header() + niton_row(random_sample(rng, 1))).encode())
+    while runner.counters.reconnects < 1 and time.monotonic() < deadline + 5:  # silence -> reopen
+        time.sleep(0.05)
+    time.sleep(0.9)  # reopened after the 0.5 s backoff, well before the next 1 s silence timeout
+    port.write(niton_row(random_sample(rng, 2)).encode())
+    while len(got) < 2 and time.monotonic() < deadline + 10:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(timeout=5)
+    port.close()
+    assert runner.counters.reconnects >= 1
+    assert [r.data["reading_no"] for r in got if r.kind == "xrf"] == [1, 2]
+    assert all(e["sigma"] == 2.0 for r in got for e in r.data["elements"].values())

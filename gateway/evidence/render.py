@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from xml.sax.saxutils import escape
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -43,23 +44,27 @@ def pdf(ev: dict[str, Any]) -> bytes:
     grid = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 8),
                        ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)])
 
+    def para(text: str, style: str = "Normal") -> Paragraph:
+        return Paragraph(escape(text), styles[style])  # reportlab parses markup: data must not inject tags
+
     def table(rows: list[list[Any]]) -> Table:
-        t = Table([[Paragraph(str(c), styles["BodyText"]) if isinstance(c, str) and len(c) > 40 else str(c)
+        t = Table([[Paragraph(escape(c), styles["BodyText"]) if isinstance(c, str) and len(c) > 40 else str(c)
                     for c in row] for row in rows], repeatRows=1)
         t.setStyle(grid)
         return t
 
     lot = ev["lot"]
     story: list[Any] = [
-        Paragraph(f"Composition evidence – lot {lot['lot_id']}", styles["Title"]),
-        Paragraph(f"Issued {ev['issued_at']} by {ev['issuer']['name']} ({ev['issuer']['id']})", styles["Normal"]),
-        Paragraph(f"Net mass {float(lot['net_mass_kg'] or 0):.3f} kg; chain of custody "
-                  f"{ev['chain_of_custody']['model']} (ISO 22095)", styles["Normal"]),
+        para(f"Composition evidence – lot {lot['lot_id']}", "Title"),
+        para(f"Issued {ev['issued_at']} by {ev['issuer']['name']} ({ev['issuer']['id']})"),
+        para(f"Net mass {float(lot['net_mass_kg'] or 0):.3f} kg; chain of custody "
+             f"{ev['chain_of_custody']['model']} (ISO 22095)"),
     ]
     if ev["claims"]["blocked"]:
-        story.append(Paragraph("<b>Claims blocked:</b> " + "; ".join(ev["claims"]["reasons"]), styles["Normal"]))
+        story.append(Paragraph("<b>Claims blocked:</b> " + escape("; ".join(ev["claims"]["reasons"])),
+                               styles["Normal"]))
     if ev["data_gaps"]:
-        story.append(Paragraph("<b>Insufficient data:</b> " + "; ".join(ev["data_gaps"]), styles["Normal"]))
+        story.append(Paragraph("<b>Insufficient data:</b> " + escape("; ".join(ev["data_gaps"])), styles["Normal"]))
     story += [Spacer(1, 4 * mm), Paragraph("Measured composition (mass share, %)", styles["Heading2"])]
     b = bars(ev)
     if b:
@@ -91,8 +96,8 @@ def pdf(ev: dict[str, Any]) -> bytes:
     story.append(table(rows) if len(rows) > 1 else Paragraph("No specification registered.", styles["Normal"]))
     story.append(Paragraph("Origin", styles["Heading2"]))
     origin = ev["origin"]
-    story.append(Paragraph(f"Status {origin['status']}; plants {', '.join(origin['plants']) or '–'}; "
-                           f"streams {origin['streams_kg']}", styles["Normal"]))
+    story.append(para(f"Status {origin['status']}; plants {', '.join(origin['plants']) or '–'}; "
+                      f"streams {origin['streams_kg']}"))
     if origin["models"]:
         story.append(table([["Model", "Manufacturer", "Category", "attributed kg", "share %"]] + [
             [m["model"], m.get("manufacturer") or "–", m.get("category") or "–", f"{m['attributed_kg']:.3f}",
@@ -107,7 +112,7 @@ def pdf(ev: dict[str, Any]) -> bytes:
     story.append(table([["Step", "Kind", "in kg", "out kg", "loss kg", "balance"]] + [
         [s["step_id"], s["kind"], s["input_mass_kg"], s["output_mass_kg"], s["declared_loss_kg"],
          "ok" if s["balance_ok"] else "VIOLATION"] for s in ev["mass_balance"]["steps"]]))
-    story.append(Paragraph(f"Evidence id {ev['evidence_id']}. Verify the signed (jws) copy with "
+    story.append(Paragraph(escape(f"Evidence id {ev['evidence_id']}.") + " Verify the signed (jws) copy with "
                            "<i>junkan verify FILE --key plant_public_key.pem</i>.", styles["Italic"]))
     doc.build(story)
     return buf.getvalue()

@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from starlette.routing import Match
 
 log = logging.getLogger("junkan.dashboard")
 
 EVIDENCE_ROUTE = "/api/v1/lots/{lot_id}/evidence"
 EVIDENCE_FORMATS = ("pdf", "json", "html", "epcis", "untp-dcc", "untp-dte", "catenax", "jws")
+RESOLVE_ROUTE = "/api/v1/composition/identifications/{agent}/{msg_id}/{idx}/resolve"
 
 
-def has_route(app: FastAPI, path: str, method: str = "GET") -> bool:
-    return any(isinstance(r, APIRoute) and r.path == path and method in (r.methods or ()) for r in app.routes)
-
-
-def routes_under(app: FastAPI, prefix: str) -> list[str]:
-    return sorted({r.path for r in app.routes if isinstance(r, APIRoute) and r.path.startswith(prefix)})
+def has_route(app: FastAPI, template: str, method: str = "GET") -> bool:
+    """Would ``method template`` reach a route? Asked through the router's own matching (``Route.matches``),
+    so it holds whatever way routers were included."""
+    path = re.sub(r"\{idx\}", "0", template)
+    path = re.sub(r"\{[a-z_]+\}", "probe", path)
+    scope = {"type": "http", "path": path, "method": method, "root_path": "", "headers": [], "query_string": b""}
+    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
 
 
 def _call(module: str, func: str, *args: Any, **kwargs: Any) -> Any:
@@ -52,6 +55,7 @@ def unmatched(store: Any, limit: int = 500) -> list[dict[str, Any]] | None:
     db = _of(store)
     if db is None:
         return None
+    _call("gateway.composition.ident_repo", "match_pending", db, store)  # new idents / newly imported records
     rows = _call("gateway.composition.ident_repo", "list_matches", db, status="unmatched", limit=limit)
     return rows if isinstance(rows, list) else None
 
@@ -87,9 +91,21 @@ def lineage(store: Any, lot_id: str) -> dict[str, Any] | None:
     return {**result, "flows": flows}
 
 
-def conformance(store: Any, lot_id: str) -> list[dict[str, Any]] | None:
+def conformance(store: Any, lot: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The lot's conformance to every stored buyer spec (None when specs are not installed)."""
     db = _of(store)
+    try:
+        specs = importlib.import_module("gateway.specs.repo")
+        check = importlib.import_module("gateway.specs.conformance")
+    except ImportError:
+        return None
     if db is None:
         return None
-    result = _call("gateway.specs.conformance", "lot_conformance", db, store, lot_id)
-    return result if isinstance(result, list) else None
+    from datetime import UTC, datetime
+
+    try:
+        return [check.conformance(spec, lot.get("measurement") or {}, datetime.now(UTC).date())
+                for spec in specs.list_specs(db)]
+    except Exception:
+        log.warning("dashboard: conformance of %s failed", lot.get("lot_id"), exc_info=True)
+        return None

@@ -179,7 +179,7 @@ def lot_page(lot_id: str, request: Request, principal: PrincipalDep) -> Response
         product_models=measurement.get("product_models") if isinstance(measurement.get("product_models"), list)
         else None,
         lot_devices=measurement.get("devices") if isinstance(measurement.get("devices"), dict) else None,
-        conformance=extras.conformance(store, lot_id) if staff else None,
+        conformance=extras.conformance(store, lot) if staff else None,
         lineage=lineage, lineage_graph=views.lineage_layout(lineage),
         evidence_formats=extras.EVIDENCE_FORMATS if extras.has_route(request.app, extras.EVIDENCE_ROUTE) else None,
     )
@@ -197,5 +197,5 @@ def alarms_page(request: Request, principal: PrincipalDep) -> Response:
 @router.get("/unmatched")
 def unmatched_page(request: Request, principal: PrincipalDep) -> Response:
     rows = extras.unmatched(request.app.state.store)
-    resolve_routes = [p for p in extras.routes_under(request.app, "/api/v1/") if "resolve" in p or "unmatched" in p]
-    return render(request, principal, "unmatched.html", rows=rows, resolve_routes=resolve_routes)
+    resolve = extras.RESOLVE_ROUTE if extras.has_route(request.app, extras.RESOLVE_ROUTE, "POST") else None
+    return render(request, principal, "unmatched.html", rows=rows, resolve_route=resolve)

@@ -119,8 +119,7 @@
           .replace("{msg_id}", encodeURIComponent(button.dataset.msg))
           .replace("{idx}", encodeURIComponent(button.dataset.idx));
         try {
-          await api("POST", route, {agent: button.dataset.agent, msg_id: button.dataset.msg,
-                                    idx: Number(button.dataset.idx), product_id: button.dataset.product});
+          await api("POST", route, {product_id: button.dataset.product, resolved_by: button.dataset.by || null});
           button.closest("tr").remove();
         } catch (err) {
           alert(String(err.message || err));

@@ -114,7 +114,7 @@ def test_markup_in_data_cannot_break_or_inject_into_html_pdf(sqlite_store: Any, 
     hostile = {"method": "XRF <b>fast</b> & <script>alert(1)</script>",
                "contaminants": {"Br": {"n": 3, "n_below_lod": 0, "max_ppm": 10.0, "method": "<para>x & y"}}}
     store_lot(sqlite_store, "ODD-1", 10.0, hostile, [], T0)
-    save_spec(Db.of(sqlite_store), RequirementSpec(spec_id="s<1>", buyer="A & B <Co>", material="PP"))
+    save_spec(Db.of(sqlite_store), RequirementSpec(spec_id="s1", buyer="A & B <Co>", material="PP"))
     pdf, _ = produce(sqlite_store, "ODD-1", "pdf", keys)
     assert pdf.startswith(b"%PDF-")
     html, _ = produce(sqlite_store, "ODD-1", "html", keys)

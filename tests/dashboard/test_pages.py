@@ -82,3 +82,25 @@ def test_sse_sends_the_live_state(sqlite_store) -> None:  # type: ignore[no-unty
     assert data, body
     assert json.loads(data[0])["line-1"] == {**json.loads(data[0])["line-1"], "lot_id": "LIVE-7",
                                              "live_mass_kg": 42.5}
+
+
+def test_lot_page_shows_lineage_graph_and_conformance_from_the_evidence_modules(client) -> None:  # type: ignore[no-untyped-def]
+    step = {"step_id": "SORT-1", "kind": "sorting", "plant": "demo-plant", "started_at": "2026-11-28T08:00:00Z",
+            "ended_at": "2026-11-28T08:30:00Z", "inputs": [{"lot_id": "IN-1", "mass_kg": 200.0},
+                                                           {"lot_id": "IN-2", "mass_kg": 140.0}],
+            "outputs": [{"lot_id": "A-1", "mass_kg": 321.5}], "losses": [{"kind": "dust", "mass_kg": 18.5}]}
+    assert client.post("/api/v1/process/steps", json=step).status_code == 201
+    spec = {"spec_id": "pp-1", "buyer": "Car Parts Co", "material": "PP", "min_purity": 0.95,
+            "limits": [{"analyte": "Br", "max_ppm": 100}]}
+    assert client.put("/api/v1/specs/pp-1", json=spec).status_code == 200
+    page = client.get("/lots/A-1")
+    assert page.status_code == 200
+    lineage = page.text[page.text.index('<svg class="lineage"'):]
+    assert 'href="/lots/IN-1"' in lineage and 'href="/lots/IN-2"' in lineage and "sorting SORT-1" in lineage
+    assert 'class="node lot self"' in lineage
+    assert 'class="conf non_conformant"' in page.text and "Car Parts Co" in page.text
+
+
+def test_unmatched_page_without_identifications(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/unmatched")
+    assert page.status_code == 200 and 'data-test="unmatched-na"' not in page.text  # the feature is installed

@@ -32,16 +32,24 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _child(args: list[str]) -> tuple[dict[str, Any], int]:
-    """Run ``python -m tests.benchmarks.bench_agent ARGS``; (its JSON stdout, its peak RSS in bytes)."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.bench_agent", *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
-    proc.stdout.close()  # type: ignore[union-attr]
-    proc.stderr.close()  # type: ignore[union-attr]
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"bench child {args} failed: {err.decode(errors='replace')[-2000:]}")
-    return json.loads(out), usage.ru_maxrss * 1024
+    """Run ``python -m tests.benchmarks.bench_agent ARGS``; (its JSON stdout, its peak RSS in bytes).
+
+    The peak is the child's own VmHWM: ``wait4``'s ru_maxrss would include this (bigger) process's
+    image, which Linux carries over fork+exec."""
+    proc = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_agent", *args], cwd=REPO,
+                          capture_output=True, timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench child {args} failed: {proc.stderr.decode(errors='replace')[-2000:]}")
+    result = json.loads(proc.stdout)
+    return result, int(result.pop("vm_hwm_kb")) * 1024
+
+
+def vm_hwm_kb() -> int:
+    """Peak resident set of this process (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def outbox_bytes(path: Path) -> int:
@@ -197,7 +205,7 @@ def main(argv: list[str]) -> int:
         result = {"cpu_s": naive_cpu(int(argv[2]), int(argv[1]))}
     else:
         raise SystemExit(f"unknown child command {argv[0]!r}")
-    print(json.dumps(result))
+    print(json.dumps({**result, "vm_hwm_kb": vm_hwm_kb()}))
     return 0
 
 

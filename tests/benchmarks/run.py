@@ -114,7 +114,7 @@ def render(results: dict[str, Any], console: Console) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     only = {s.strip().upper() for s in args.only.split(",") if s.strip()}
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     results: dict[str, Any] = {"_meta": {"quick": args.quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                          "python": platform.python_version(), "machine": platform.machine(),
                                          "cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()}}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 from simulators.nir_spectrometer import CLASSES, LED_NM, sample  # noqa: E402
 
-DATA = Path("/work/shared/data/nir")
+DATA = Path(os.environ.get("JUNKAN_NIR_DATA", "/work/shared/data/nir"))  # Plastic Scanner CSVs
 REAL_NAMES = {"HDPE": "PE", "LDPE": "PE", "PP": "PP", "PET": "PET", "PS": "PS"}
 
 

@@ -58,3 +58,23 @@ def test_cli_round_trip(plant: dict[str, Any], tmp_path: Path, junkan: Any) -> N
     assert long.returncode == 2 and "3 months" in long.stderr
     missing = junkan("gateway", "evidence", "NOPE", "--db", db)
     assert missing.returncode == 1 and "not found" in missing.stderr
+
+
+def test_cli_process_records_intake_and_steps(sqlite_store: Any, tmp_path: Path, junkan: Any) -> None:
+    doc = {"intake": [{"lot_id": "IN-7", "received_at": "2026-03-01T08:00:00Z", "source_stream": "weee",
+                       "net_mass_kg": 50.0, "products": [{"model": "X-1", "n_items": 5}]}],
+           "steps": [{"step_id": "S-7", "kind": "shredding", "started_at": "2026-03-01T09:00:00Z",
+                      "ended_at": "2026-03-01T10:00:00Z", "inputs": [{"lot_id": "IN-7", "mass_kg": 50.0}],
+                      "outputs": [{"lot_id": "F-7", "mass_kg": 49.5}]}]}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    db = str(sqlite_store.path)
+    assert junkan("gateway", "process", str(path), "--db", db).returncode == 0
+    lin = junkan("gateway", "lineage", "F-7", "--db", db)
+    assert json.loads(lin.stdout)["models"][0]["attributed_kg"] == 50.0
+    doc["steps"][0]["outputs"][0]["mass_kg"] = 40.0
+    path.write_text(json.dumps(doc))
+    bad = junkan("gateway", "process", str(path), "--db", db)
+    assert bad.returncode == 1 and "violate" in bad.stderr
+    path.write_text("{not json")
+    assert junkan("gateway", "process", str(path), "--db", db).returncode == 2

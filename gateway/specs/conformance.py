@@ -32,6 +32,8 @@ def check_limit(limit: Limit, contaminants: dict[str, Any]) -> dict[str, Any]:
     entry = contaminants.get(limit.analyte)
     if limit.analyte == "PBDE" and not isinstance(entry, dict):
         return out | _pbde_from_br(limit, contaminants.get("Br"))
+    if limit.analyte == "CrVI" and not isinstance(entry, dict) and isinstance(contaminants.get("Cr"), dict):
+        return out | _crvi_from_total_cr(limit, contaminants["Cr"])
     if not isinstance(entry, dict):
         return out | {"result": "insufficient_data", "reason": f"no {limit.analyte} measurement for the lot"}
     lod = entry.get("lod_ppm")
@@ -61,6 +63,19 @@ def _pbde_from_br(limit: Limit, br: Any) -> dict[str, Any]:
     return {"result": "insufficient_data", "statistic": f"upper bound from Br {used}", "value_ppm": round(bound, 3),
             "reason": f"Br screening ({value:g} mg/kg) cannot exclude PBDE above {limit.max_ppm:g} mg/kg; "
                       "confirm by GC-MS (IEC 62321-6)"}
+
+
+def _crvi_from_total_cr(limit: Limit, cr: dict[str, Any]) -> dict[str, Any]:
+    """Total Cr (XRF) bounds Cr(VI) from above; above the limit only a speciation test can decide."""
+    value, used = _stat(cr, "max")
+    if value is None:
+        return {"result": "insufficient_data", "reason": "total Cr screening reported no maximum"}
+    if value <= limit.max_ppm:
+        return {"result": "conformant", "value_ppm": value, "statistic": f"upper bound from total Cr {used}",
+                "reason": f"total Cr {used} {value:g} mg/kg bounds Cr(VI) <= {limit.max_ppm:g} mg/kg"}
+    return {"result": "insufficient_data", "value_ppm": value, "statistic": f"upper bound from total Cr {used}",
+            "reason": f"total Cr {value:g} mg/kg cannot exclude Cr(VI) above {limit.max_ppm:g} mg/kg; "
+                      "confirm by Cr(VI) speciation (IEC 62321-7)"}
 
 
 def check_purity(spec: RequirementSpec, composition: Any) -> dict[str, Any] | None:

@@ -62,3 +62,14 @@ def test_pbde_bounded_by_br_screening_or_needs_gc_ms() -> None:
     lab = copy.deepcopy(MEASUREMENT)
     lab["contaminants"]["PBDE"] = {"n": 3, "n_below_lod": 0, "max_ppm": 240.0, "lod_ppm": 5.0, "method": "GC-MS"}
     assert conformance(s, lab, today)["result"] == "non_conformant"
+
+
+def test_crvi_bounded_by_total_cr() -> None:
+    s = spec(limits=[{"analyte": "CrVI", "max_ppm": 1000, "basis": "max"}])
+    low = copy.deepcopy(MEASUREMENT)
+    low["contaminants"]["Cr"] = {"n": 10, "n_below_lod": 8, "max_ppm": 40.0, "lod_ppm": 5.0, "method": "XRF"}
+    assert conformance(s, low, date(2026, 6, 1))["result"] == "conformant"
+    low["contaminants"]["Cr"]["max_ppm"] = 1500.0
+    res = conformance(s, low, date(2026, 6, 1))
+    assert res["result"] == "insufficient_data" and "speciation" in res["reasons"][0]
+    assert conformance(s, MEASUREMENT, date(2026, 6, 1))["result"] == "insufficient_data"  # no Cr at all

@@ -12,8 +12,8 @@ import pytest
 from gateway.evidence.formats import FORMATS, produce
 from gateway.evidence.keys import generate
 from gateway.traceability.lineage import backward, forward_model
-from gateway.traceability.report import record_claim, recycled_content
 from gateway.traceability.repo import alarms
+from gateway.traceability.report import record_claim, recycled_content
 from gateway.upload.outbox import enqueue, rows
 from tests.evidence.plant import T0, build_plant
 

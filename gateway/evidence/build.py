@@ -39,11 +39,13 @@ def _measurement(lot: dict[str, Any] | None) -> dict[str, Any]:
     return meas if isinstance(meas, dict) else {}
 
 
-def origin_section(lineage: dict[str, Any] | None) -> dict[str, Any]:
+def origin_section(db: Db, lineage: dict[str, Any] | None) -> dict[str, Any]:
+    """Where the lot's material came from; ``identifications`` counts matches by method per source lot
+    (gtin / exact / normalised / fuzzy / operator, and unmatched / rejected), so no fuzzy match is hidden."""
     known = [s for s in (lineage or {}).get("sources", []) if s["source_stream"] is not None or s["products"]]
     if lineage is None or not known:
         return {"status": "untraced", "post_consumer_share": None, "streams_kg": {}, "source_lots": [], "models": [],
-                "manufacturers": [], "categories": [], "plants": [], "received": None}
+                "manufacturers": [], "categories": [], "plants": [], "received": None, "identifications": {}}
     total = lineage["source_input_mass_kg"] or 0.0
     streams: dict[str, float] = defaultdict(float)
     consumer: dict[str, float] = defaultdict(float)
@@ -60,6 +62,12 @@ def origin_section(lineage: dict[str, Any] | None) -> dict[str, Any]:
                 for k, v in sorted(d.items(), key=lambda kv: -kv[1])]
 
     dates = sorted(s["received_at"] for s in lineage["sources"] if s["received_at"])
+    idents: dict[str, dict[str, int]] = {}
+    for src in lineage["sources"]:
+        for row in db.rows("SELECT status, method, COUNT(*) AS n FROM ident_matches WHERE lot_id = ? "
+                           "GROUP BY status, method", (src["lot_id"],)):
+            key = row["method"] if row["status"] in ("matched", "resolved") else row["status"]
+            idents.setdefault(src["lot_id"], {})[key or row["status"]] = int(row["n"])
     untraced = sum(s["attributed_kg"] for s in lineage["sources"] if s["source_stream"] is None)
     return {
         "status": "traced" if untraced == 0 else "partly_traced",
@@ -70,6 +78,7 @@ def origin_section(lineage: dict[str, Any] | None) -> dict[str, Any]:
         "plants": lineage["plants"],
         "received": {"first": dates[0], "last": dates[-1]} if dates else None,
         "unattributed_kg": lineage["unattributed_kg"],
+        "identifications": idents,
     }
 
 
@@ -175,7 +184,7 @@ def build_evidence(store: Store, db: Db, lot_id: str, *, issuer: dict[str, Any] 
             raise KeyError(f"lot {lot_id!r} not found") from None
         lineage = None
     measurement = _measurement(lot)
-    origin = origin_section(lineage)
+    origin = origin_section(db, lineage)
     gaps = []
     if not measurement.get("composition"):
         gaps.append("composition: no measured composition for the lot")

@@ -80,7 +80,7 @@ def verify_token(token: str, public_pem: bytes | None) -> dict[str, Any]:
         raise VerifyError(f"unexpected header alg={header.get('alg')!r} typ={header.get('typ')!r}")
     try:
         key = OKPKey.import_key(public_pem) if public_pem is not None else OKPKey.import_key(header["jwk"])
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, JoseError) as exc:  # a tampered embedded JWK lands here
         raise VerifyError(f"no usable public key: {exc}") from None
     try:
         with warnings.catch_warnings():

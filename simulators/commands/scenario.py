@@ -42,6 +42,9 @@ def _run(args: argparse.Namespace) -> int:
     from simulators.plantline.runner import run_scenario
 
     truth = run_scenario(scenario, args.seed, args.duration, workdir)
+    from gateway.evidence.keys import write_plant_public_key
+
+    write_plant_public_key(workdir)  # keys/ + plant_public_key.pem: `junkan verify FILE --key ...`
     print(f"{len(truth)} closed lots; truth in {workdir}/truth.jsonl, gateway store {workdir}/gateway.db")
     print(f"score: junkan sim score --truth {workdir}/truth.jsonl --db {workdir}/gateway.db")
     return 0

@@ -108,6 +108,7 @@ def test_evidence_sections(plant: dict[str, Any]) -> None:
     assert {d["device"] for d in ev["devices"]} == {"scale-pp", "nir-1", "xrf-1"}
     assert all(d["calibration"] == {"status": "not_reported"} for d in ev["devices"])
     assert ev["mass_balance"]["ok"] and len(ev["mass_balance"]["steps"]) == 3
+    assert ev["origin"]["identifications"] == {"IN-1": {"gtin": 1, "exact": 2, "normalised": 2, "unmatched": 1}}
 
 
 def test_markup_in_data_cannot_break_or_inject_into_html_pdf(sqlite_store: Any, keys: Path) -> None:

@@ -53,6 +53,12 @@ def test_every_flipped_byte_fails(signed: tuple[Path, Path], tmp_path: Path, cap
         assert verify_file(str(tampered), str(pub)) == 1, pos
         assert verify_file(str(tampered), None) == 1, pos  # embedded key: integrity still checked
     assert "INVALID" in capsys.readouterr().err
+    head = original.split(b".")[0]
+    for pos in range(len(head)):  # every byte of the protected header (alg, typ, kid, embedded JWK)
+        data = bytearray(original)
+        data[pos] ^= 0x01
+        tampered.write_bytes(bytes(data))
+        assert verify_file(str(tampered), None) == 1, pos
 
 
 def test_payload_swapped_and_resigned_with_other_key_fails(signed: tuple[Path, Path], tmp_path: Path) -> None:

@@ -39,7 +39,13 @@ def parse_csv(data: bytes, source: str) -> ParseResult:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CsvFormatError(f"{source}: not UTF-8 text: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse_rows(csv.DictReader(io.StringIO(text)), source)
+    except csv.Error as exc:
+        raise CsvFormatError(f"{source}: not a readable CSV file: {exc}") from None
+
+
+def _parse_rows(reader: csv.DictReader[str], source: str) -> ParseResult:
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]
     if missing:

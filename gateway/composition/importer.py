@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ from gateway.composition.model import ParseResult
 from gateway.composition.repo import log_import, save_products
 from gateway.composition.xml_formats import FormatError, parse_shai, parse_xml_declaration
 from gateway.traceability.db import Db
+
+log = logging.getLogger("junkan.composition")
 
 
 def parse_file(data: bytes, source: str, category: str | None = None) -> tuple[str, ParseResult]:
@@ -37,6 +40,11 @@ def import_bytes(db: Db, data: bytes, source: str, category: str | None = None) 
     except FormatError as exc:
         with db.tx():
             return log_import(db, source, None, data, "rejected", None, str(exc))
+    except Exception as exc:  # a parser bug must reject this file, not abort a batch of imports
+        log.exception("composition parser failed on %s", source)
+        with db.tx():
+            return log_import(db, source, None, data, "rejected", None,
+                              f"{source}: unreadable ({type(exc).__name__}: {exc})")
     with db.tx():
         save_products(db, result.products, source, data)
         return log_import(db, source, fmt, data, "imported", result)

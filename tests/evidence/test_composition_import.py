@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.composition import importer, repo
 from gateway.composition.importer import import_path, parse_file
@@ -133,3 +135,21 @@ def test_cli_import_with_progress_and_exit_code(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "junkan.cli", "gateway", "import-composition",
                           str(DATA / "bad" / "xxe.xml"), "--db", str(db)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "REJECTED" in bad.stderr
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.binary(max_size=400), st.text(max_size=400).map(str.encode),
+                 st.sampled_from([b"<Main/>", b"PK\x03\x04junk", b"product_id,model\n\x00,\x00\n", b"<a><b></a>",
+                                  b"product_id,model\nA,\n"])))
+def test_any_bytes_import_or_reject_never_raise(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    from gateway.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path_factory.mktemp("fuzz") / "g.db")
+    try:
+        db = Db.of(store)
+        report = importer.import_bytes(db, data, "fuzz")
+        assert report["status"] in ("imported", "rejected")
+        if report["status"] == "rejected":
+            assert count(db, "comp_products") == 0 and report["error"]
+    finally:
+        store.close()

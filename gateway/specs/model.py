@@ -18,7 +18,7 @@ class Limit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     analyte: str = Field(min_length=1, max_length=32, description="Br, Cd, Pb, Hg, CrVI, PBDE, moisture, ...")
-    max_ppm: float = Field(gt=0, allow_inf_nan=False, description="Upper limit in mg/kg (ppm); % x 10000.")
+    max_ppm: float = Field(gt=0, le=1e6, allow_inf_nan=False, description="Upper limit in mg/kg (ppm); % x 10000.")
     basis: Literal["max", "p95", "mean"] = Field(default="p95", description="Lot statistic compared with the "
                                                  "limit (p95 of objects by default).")
     source: str = Field(default="buyer", max_length=200, description="Where the limit comes from.")

@@ -17,12 +17,14 @@ class _Model(BaseModel):
 
 class Flow(_Model):
     lot_id: str = Field(pattern=_ID, description="Lot entering or leaving the step.")
-    mass_kg: float = Field(ge=0, allow_inf_nan=False, description="Weighed mass of this lot in this step (kg).")
+    mass_kg: float = Field(ge=0, le=1e9, allow_inf_nan=False,
+                           description="Weighed mass of this lot in this step (kg).")
 
 
 class Loss(_Model):
     kind: str = Field(min_length=1, max_length=64, description="What was lost: dust, moisture, residue, ...")
-    mass_kg: float = Field(ge=0, allow_inf_nan=False, description="Weighed or declared mass of the loss (kg).")
+    mass_kg: float = Field(ge=0, le=1e9, allow_inf_nan=False,
+                           description="Weighed or declared mass of the loss (kg).")
     weighed: bool = Field(default=True, description="True if weighed, False if estimated.")
 
 
@@ -62,7 +64,7 @@ class ProductIn(_Model):
     model: str = Field(min_length=1, max_length=128, description="Model number as identified.")
     product_id: str | None = Field(default=None, max_length=256, description="Composition record id, if known.")
     n_items: int = Field(default=1, ge=1, description="How many items of this model.")
-    mass_kg: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+    mass_kg: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False,
                                   description="Weighed mass of these items (kg); else from the record.")
 
 
@@ -76,7 +78,7 @@ class IntakeIn(_Model):
     source_stream: Literal["weee", "elv", "other"] = Field(description="WEEE or end-of-life vehicles.")
     consumer: Literal["post_consumer", "pre_consumer"] = Field(default="post_consumer",
                                                                description="ISO 14021 origin class.")
-    net_mass_kg: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+    net_mass_kg: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False,
                                       description="Weighed net mass; default the line lot's mass if stored.")
     waste_code: str | None = Field(default=None, max_length=32, description="e.g. EWC 20 01 35*.")
     supplier: str | None = Field(default=None, max_length=256, description="Who delivered the lot.")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import StoreDep
@@ -71,7 +71,8 @@ def identifications(store: StoreDep, lot: str = Query(max_length=128)) -> list[d
 
 
 @router.post("/identifications/{agent}/{msg_id}/{idx}/resolve", summary="Operator decision on one identification")
-def resolve(agent: str, msg_id: str, idx: int, body: Resolution, store: StoreDep) -> dict[str, Any]:
+def resolve(agent: str, msg_id: str, idx: Annotated[int, Path(ge=0, le=2**31 - 1)], body: Resolution,
+            store: StoreDep) -> dict[str, Any]:
     try:
         return ident_repo.resolve(Db.of(store), agent, msg_id, idx, body.product_id, body.resolved_by)
     except KeyError as exc:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import StoreDep
@@ -26,7 +26,7 @@ class ClaimIn(BaseModel):
     category: str = Field(min_length=1, max_length=128, description="Product category.")
     period_start: datetime = Field(description="Balance period start.")
     period_end: datetime = Field(description="Balance period end (exclusive, <= 3 months).")
-    mass_kg: float = Field(gt=0, allow_inf_nan=False, description="Recycled plastic claimed (kg).")
+    mass_kg: float = Field(gt=0, le=1e9, allow_inf_nan=False, description="Recycled plastic claimed (kg).")
     reference: str | None = Field(default=None, max_length=256, description="Order / certificate reference.")
 
 
@@ -68,7 +68,7 @@ def get_alarms(store: StoreDep, include_cleared: bool = False) -> list[dict[str,
 
 
 @router.post("/alarms/{alarm_id}/clear", summary="Clear an alarm after investigation")
-def clear(alarm_id: int, store: StoreDep) -> dict[str, Any]:
+def clear(alarm_id: Annotated[int, Path(ge=1, le=2**63 - 1)], store: StoreDep) -> dict[str, Any]:
     if not repo.clear_alarm(Db.of(store), alarm_id):
         raise HTTPException(status_code=404, detail=f"no open alarm {alarm_id}")
     return {"cleared": alarm_id}

@@ -63,7 +63,7 @@ class StepIn(_Model):
 class ProductIn(_Model):
     model: str = Field(min_length=1, max_length=128, description="Model number as identified.")
     product_id: str | None = Field(default=None, max_length=256, description="Composition record id, if known.")
-    n_items: int = Field(default=1, ge=1, description="How many items of this model.")
+    n_items: int = Field(default=1, ge=1, le=10_000_000, description="How many items of this model.")
     mass_kg: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False,
                                   description="Weighed mass of these items (kg); else from the record.")
 

@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitto),,mosquitto) \
                   $(if $(wildcard /usr/bin/chromium),,chromium))
 
-.PHONY: devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
+.PHONY: evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
 
 install: $(STAMP)
 	@$(MAKE) --no-print-directory system-packages  # cheap check: chromium/mosquitto removed later still come back
@@ -45,6 +45,9 @@ test: check unit
 # The dashboard in Debian's chromium (also part of `make test`); screenshots in test-artifacts/dashboard/.
 browser: install
 	$(BIN)/pytest -q -m browser
+
+evidence-fuzz: install
+	$(BIN)/pytest -q -m slow tests/evidence
 
 faults: install
 	$(BIN)/pytest -q -m slow tests/faults

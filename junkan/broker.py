@@ -60,7 +60,9 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
             "max_queued_messages 0",
-            "max_inflight_messages 100",
+            # The gateway PUBACKs only after its commit: with 100 in flight the broker stalls while a batch
+            # commits; 1000 lets the next batch arrive meanwhile (measured: P1 0.52x -> 0.86x of bare paho).
+            "max_inflight_messages 1000",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.workdir}/",
             "autosave_interval 5",

@@ -7,6 +7,9 @@ counters and capture are the same as for scales). Line format (junkan's, documen
      "area_mm2": 1210.0, "ejected": true}
 
 ``t`` is optional (ISO 8601 or Unix seconds), ``class`` required, ``confidence`` 0..1, sizes ≥ 0.
+An optional integer ``id`` numbers events: on every connect the agent sends
+``{"resume_after": <last id it holds>}`` and a sorter that keeps a buffer replays from there, so an
+agent crash neither loses nor repeats objects (the id is committed with the readings).
 ``{"heartbeat": ...}`` lines keep an idle connection alive and are not readings. Anything else (not
 JSON, a missing class, confidence out of range, an over-long line) is a bad frame with the reason.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -38,6 +41,7 @@ class ObjectEvent(BaseModel):
     size_mm: float | None = Field(default=None, ge=0, le=10_000, description="Largest dimension (mm).")
     area_mm2: float | None = Field(default=None, ge=0, description="Projected area (mm²).")
     ejected: bool | None = Field(default=None, description="Whether the valve fired for it.")
+    id: int | None = Field(default=None, ge=0, description="Sorter's event counter; lets the agent resume.")
 
 
 class EventsPortConfig(SerialPortConfig):
@@ -83,7 +87,17 @@ def parse_line(text: str, raw: bytes) -> Decoded | None:
         data["area_mm2"] = event.area_mm2
     if event.ejected is not None:
         data["ejected"] = event.ejected
-    return DeviceReading(kind="nir_object", data=data, ts=ts, raw=raw)
+    if event.id is None:
+        return DeviceReading(kind="nir_object", data=data, ts=ts, raw=raw)
+    data["event_id"] = event.id
+    return DeviceReading(kind="nir_object", data=data, ts=ts, raw=raw, checkpoint={"last_id": event.id})
+
+
+def resume_request(checkpoint: dict[str, Any] | None) -> bytes:
+    """Sent on every connect: sorters that number their events replay those after ``resume_after``
+    (the last one the agent committed, or received in this process); others ignore the line."""
+    last = checkpoint.get("last_id") if checkpoint else None
+    return (json.dumps({"resume_after": last}) + "\n").encode()
 
 
 def decoder(config: NirEventsConfig | None = None) -> LineDecoder:
@@ -91,4 +105,5 @@ def decoder(config: NirEventsConfig | None = None) -> LineDecoder:
 
 
 def runner(config: NirEventsConfig, capture_path: Path | None = None) -> SerialRunner:
-    return SerialRunner(config.port, decoder_factory=lambda: decoder(config), capture_path=capture_path)
+    return SerialRunner(config.port, decoder_factory=lambda: decoder(config), capture_path=capture_path,
+                        handshake=resume_request)

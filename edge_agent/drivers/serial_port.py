@@ -135,7 +135,8 @@ class SerialRunner:
                 port.write(self.handshake(self.checkpoint))
         last_bytes = time.monotonic()
         next_poll = 0.0
-        port.reset_input_buffer() if hasattr(port, "reset_input_buffer") else None
+        if self.poll_command:  # request/response: drop stale replies; never discard a stream's data
+            port.reset_input_buffer()
         while not stop.is_set():
             now = time.monotonic()
             if self.poll_command and now >= next_poll:

@@ -26,8 +26,10 @@ def run_agent(config: AgentConfig, stop: threading.Event | None = None,
     stop = stop or threading.Event()
     session = new_id()  # 1. a new session id for this process: lets consumers tell restarts apart
     topics = AgentTopics(config.site, config.line, config.agent)
-    outbox = SqliteOutbox(Path(config.outbox.path), config.outbox.max_messages)  # 2. durable outbox
+    outbox = SqliteOutbox(Path(config.outbox.path), config.outbox.max_messages, config.outbox.max_bytes)  # 2.
     core = AgentCore(config, outbox, topics, session)  # 3. lots and counters, resumed from the outbox
+    if outbox.recovered_from:
+        core.alarms.append(f"outbox was corrupt: moved to {outbox.recovered_from}; counters restarted")
     runners = {d.name: DRIVERS[d.type].runner(d, (capture or {}).get(d.name)) for d in config.devices}
     for name, runner in runners.items():  # resumable sources continue after what the outbox holds
         if hasattr(runner, "checkpoint") and name in core.checkpoints:

@@ -54,6 +54,10 @@ class MqttConfig(_Model):
 class OutboxConfig(_Model):
     path: str = Field(default="var/agent-outbox.db", description="SQLite file of the durable outbox.")
     max_messages: int = Field(default=2_000_000, ge=100, description="Bound; critical data is never dropped.")
+    max_bytes: int | None = Field(
+        default=None, ge=1_000_000,
+        description="Disk budget of the outbox file; beyond it writes fail as on a full disk.",
+    )
     window: int = Field(default=500, ge=1, description="Messages sent ahead of their acks.")
     ack_timeout_s: float = Field(default=10.0, gt=0, description="Resend unacked messages after this (s).")
     batch_size: int = Field(default=50, ge=1, le=1000, description="Readings per MQTT message at most.")

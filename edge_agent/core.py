@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -76,6 +77,7 @@ class AgentCore:
             if hasattr(d, "division_kg")
         }
         self._pending = _Pending()
+        self._unwritten: list[OutgoingMessage] = []  # built (numbers assigned) but not yet committed
         self._telemetry_due: dict[str, float] = {}
 
     # -- inputs (any thread) ---------------------------------------------------------------------
@@ -92,21 +94,39 @@ class AgentCore:
         Batches form from what has already arrived, so a reading waits in memory only while the
         readings queued before it are handled (plus ``batch_max_delay_s`` if configured > 0)."""
         while not stop.is_set():
+            if self._unwritten and not self._retry_unwritten(stop):
+                continue  # back-pressure: leave device events queued until the outbox takes writes again
             for kind, payload in self._drain(timeout=0.05):
                 try:
                     self._handle(kind, payload)
-                except OutboxFull as exc:
-                    self._alarm(f"outbox full: {exc}; new lots are refused until it drains")
+                except (OutboxFull, sqlite3.Error, OSError) as exc:
+                    self._outbox_trouble(exc)
                 except Exception:
                     log.exception("core failed on %s event; continuing", kind)
             try:
                 self._flush_readings()
-            except OutboxFull as exc:
-                self._alarm(f"outbox full: {exc}; new lots are refused until it drains")
+            except (OutboxFull, sqlite3.Error, OSError) as exc:
+                self._outbox_trouble(exc)
         try:
             self._flush_readings(force=True)
-        except OutboxFull:
-            log.error("shutdown with a full outbox: %d readings not written", len(self._pending.readings))
+        except (OutboxFull, sqlite3.Error, OSError):
+            log.error("shutdown: %d messages could not be written to the outbox", len(self._unwritten))
+
+    def _retry_unwritten(self, stop: threading.Event) -> bool:
+        try:
+            self._write([])
+            return True
+        except (OutboxFull, sqlite3.Error, OSError) as exc:
+            self._outbox_trouble(exc)
+            stop.wait(0.5)
+            return False
+
+    def _outbox_trouble(self, exc: BaseException) -> None:
+        """Full, disk full, I/O error: the built messages wait in memory (in order, numbers kept)."""
+        if isinstance(exc, OutboxFull):
+            self._alarm(f"outbox full: {exc}; new lots are refused until it drains")
+        else:
+            self._alarm(f"outbox write failed: {exc}; retrying")
 
     def _drain(self, timeout: float) -> list[tuple[str, Any]]:
         try:
@@ -208,16 +228,11 @@ class AgentCore:
         late = time.monotonic() - pending.since >= self.config.outbox.batch_max_delay_s
         if not (force or full or late):
             return
-        seq, committed = self.seq, dict(self.checkpoints)
         self.checkpoints.update(pending.checkpoints)
         size = self.config.outbox.batch_size
         batch = pending.readings
-        try:
-            self._write([self._reading_message(batch[i : i + size]) for i in range(0, len(batch), size)])
-        except BaseException:  # e.g. OutboxFull: keep the readings (back-pressure), reuse the numbers
-            self.seq, self.checkpoints = seq, committed
-            raise
         pending.readings, pending.checkpoints = [], {}
+        self._write([self._reading_message(batch[i : i + size]) for i in range(0, len(batch), size)])
 
     def _emit_lot_events(self, events: list[LotEvent], force_state: bool = False) -> None:
         if not events:
@@ -263,6 +278,8 @@ class AgentCore:
                                data_class)
 
     def _write(self, messages: list[OutgoingMessage]) -> None:
+        """Commit messages (after any earlier ones that could not be written) with the agent's state."""
+        batch = self._unwritten + messages
         state = {
             "seq": self.seq,
             "device_seq": self.device_seq,
@@ -270,9 +287,14 @@ class AgentCore:
             "seen_commands": self.seen_commands,
             "checkpoints": self.checkpoints,
         }
-        self.outbox.enqueue(messages, state)
+        try:
+            self.outbox.enqueue(batch, state)
+        except BaseException:
+            self._unwritten = batch
+            raise
+        self._unwritten = []
         if self.alarms:
-            self.alarms = [a for a in self.alarms if not a.startswith("outbox full")]
+            self.alarms = [a for a in self.alarms if not a.startswith("outbox")]
         self.on_enqueued()
 
     def _next_seq(self) -> int:

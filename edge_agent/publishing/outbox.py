@@ -9,6 +9,7 @@ can never reuse a sequence number or forget a lot. The publisher thread reads, a
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -16,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("junkan.agent.outbox")
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS outbox (
@@ -49,15 +52,38 @@ class OutboxFull(Exception):
 class SqliteOutbox:
     """One file, one connection per thread."""
 
-    def __init__(self, path: Path, max_messages: int = 1_000_000) -> None:
+    def __init__(self, path: Path, max_messages: int = 1_000_000, max_bytes: int | None = None) -> None:
+        """``max_bytes`` caps the file (SQLite ``max_page_count``): a disk budget that fails like a full disk."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self.recovered_from: Path | None = None  # set when a corrupt file was moved aside at start
         self._local = threading.local()
+        try:
+            self._create()
+        except sqlite3.DatabaseError as exc:
+            self._move_aside(exc)
+            self._create()
+
+    def _create(self) -> None:
         conn = self._conn()
         with conn:
             for stmt in _SCHEMA:
                 conn.execute(stmt)
+        if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise sqlite3.DatabaseError("quick_check failed")
+
+    def _move_aside(self, exc: Exception) -> None:
+        """A corrupt outbox must not stop the agent: keep the file for forensics, start a new one."""
+        self.close()
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{self.path}{suffix}")
+            if src.exists():
+                src.rename(Path(f"{aside}{suffix}"))
+        self.recovered_from = aside
+        log.error("outbox %s is corrupt (%s): moved to %s, starting a new one", self.path, exc, aside)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -65,6 +91,9 @@ class SqliteOutbox:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            if self.max_bytes:
+                page = conn.execute("PRAGMA page_size").fetchone()[0]
+                conn.execute(f"PRAGMA max_page_count = {max(16, self.max_bytes // page)}")
             self._local.conn = conn
         return conn
 
@@ -103,7 +132,8 @@ class SqliteOutbox:
                 )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may already have rolled back (e.g. SQLITE_FULL)
+                conn.execute("ROLLBACK")
             raise
 
     # -- publisher side ------------------------------------------------------------------------------
@@ -135,7 +165,8 @@ class SqliteOutbox:
             conn.execute("DELETE FROM outbox WHERE msg_id=?", (msg_id,))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may already have rolled back (e.g. SQLITE_FULL)
+                conn.execute("ROLLBACK")
             raise
 
     def depth(self) -> tuple[int, float]:

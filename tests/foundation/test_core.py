@@ -73,3 +73,30 @@ def test_full_outbox_holds_critical_readings_until_there_is_room(tmp_path: Path)
     assert got == list(range(30))
     seqs = [m.seq for m in outbox.after(0, 1000)]
     assert seqs == list(range(101, 101 + len(seqs)))  # no sequence numbers burnt by the failed attempts
+
+
+def test_disk_full_outbox_keeps_agent_running_and_recovers(tmp_path: Path) -> None:
+    config = load_config(REPO / "firmware_configs/lines/demo_line.yaml", {"outbox.batch_size": 10})
+    outbox = SqliteOutbox(tmp_path / "o.db", max_bytes=1_000_000)
+    core = AgentCore(config, outbox, AgentTopics("s", "line-1", "a"), new_id())
+    big = "x" * 2000
+    for i in range(800):  # ~1.6 MB of readings into a 1 MB budget
+        core.submit_reading("nir", DeviceReading(kind="nir_object", data={"event_id": i, "pad": big}))
+    run_for(core, 1.5)
+    assert any("outbox write failed" in a and "full" in a for a in core.alarms)
+    written = readings_in(outbox)
+    assert 0 < len(written) < 800
+    outbox.delete([m.msg_id for m in outbox.after(0, 100_000)])  # acks free the pages
+    run_for(core, 2.0)
+    written += readings_in(outbox)
+    assert sorted(r["data"]["event_id"] for r in written) == list(range(800))  # nothing lost on the way
+    assert not core.alarms
+
+
+def test_corrupt_outbox_is_moved_aside_and_agent_starts(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xde\xad" * 4000)
+    outbox = SqliteOutbox(path)
+    assert outbox.recovered_from is not None and outbox.recovered_from.exists()
+    outbox.enqueue([OutgoingMessage(1, new_id(), "reading", "t", b"{}")])
+    assert outbox.depth()[0] == 1

@@ -60,6 +60,7 @@ class Consumer:
         self.metrics = metrics or GatewayMetrics()
         self._inbox: queue.Queue[_Received] = queue.Queue()
         self._pending_commands: list[tuple[float, CommandMessage, list[str]]] = []
+        self._dead_log_window: list[float] = [0.0, 0]  # window start, dead letters in it
         self._commands_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -169,8 +170,20 @@ class Consumer:
         self.metrics.readings.inc(sum(len(i.message.body.readings) for i, a in zip(incoming, acks, strict=True)
                                       if a.result == "stored" and hasattr(i.message.body, "readings")))
         self.metrics.dead.inc(len(dead))
+        self._log_dead(dead)
+
+    def _log_dead(self, dead: list[DeadLetter]) -> None:
+        """At most 10 warnings a minute: a flood of bad payloads must not become a flood of logs."""
+        now = time.monotonic()
+        if now - self._dead_log_window[0] > 60:
+            if self._dead_log_window[1] > 10:
+                log.warning("%d more payloads dead-lettered in the last minute (see /api/v1/dead-letters)",
+                            self._dead_log_window[1] - 10)
+            self._dead_log_window = [now, 0]
         for letter in dead:
-            log.warning("dead-lettered payload on %s: %s", letter.topic, letter.reason)
+            self._dead_log_window[1] += 1
+            if self._dead_log_window[1] <= 10:
+                log.warning("dead-lettered payload on %s: %s", letter.topic, letter.reason[:300])
 
     def _send_acks(self, incoming: list[Incoming], acks: list[AckItem],
                    rejected: list[tuple[str, AckItem]]) -> None:

@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge_agent.drivers.base import Backoff, BadFrame, Decoder, DeviceCounters, DeviceReading, Emit, log
 
 
+READ_CHUNK = 65536
+
+
 class SerialPortConfig(BaseModel):
     """How to reach the device. Defaults are the common 9600 8N1."""
 
@@ -29,7 +32,7 @@ class SerialPortConfig(BaseModel):
     bytesize: Literal[7, 8] = Field(default=8, description="Data bits.")
     parity: Literal["N", "E", "O"] = Field(default="N", description="Parity: N none, E even, O odd.")
     stopbits: Literal[1, 2] = Field(default=1, description="Stop bits.")
-    read_timeout_s: float = Field(default=0.05, gt=0, description="Blocking read timeout of one read call.")
+    read_timeout_s: float = Field(default=0.02, gt=0, description="Blocking read timeout of one read call.")
     no_data_timeout_s: float = Field(
         default=5.0, gt=0, description="No bytes for this long: count a timeout and reopen the port."
     )
@@ -143,7 +146,9 @@ class SerialRunner:
                 with self._write_lock:
                     port.write(self.poll_command)
                 next_poll = now + self.poll_interval_s
-            chunk = port.read(max(1, port.in_waiting or 1))
+            # Read big: returns what arrived within the read timeout. (pyserial's socket:// reports
+            # in_waiting as 0/1, so sizing reads by it meant one byte per call: ~500 events/s.)
+            chunk = port.read(READ_CHUNK)
             if chunk:
                 last_bytes = now
                 if capture:

@@ -12,6 +12,7 @@ from edge_agent.config import AgentConfig
 from edge_agent.core import AgentCore
 from edge_agent.drivers import DRIVERS
 from edge_agent.drivers.base import DeviceReading, Runner
+from edge_agent.metrics import AgentCollector, serve_metrics
 from edge_agent.publishing.mqtt_publisher import MqttPublisher
 from edge_agent.publishing.outbox import SqliteOutbox
 from junkan.ids import new_id
@@ -43,6 +44,8 @@ def run_agent(config: AgentConfig, stop: threading.Event | None = None,
     )
     core.on_enqueued = publisher.wake
     publisher.start()
+    if config.metrics_port is not None:  # observability: /metrics for Prometheus
+        serve_metrics(config.metrics_port, AgentCollector(runners, outbox, publisher.stats, lambda: core.alarms))
     threads = [start_device(name, runner, core, stop) for name, runner in runners.items()]  # 5. devices
     install_signal_handlers(stop)
     log.info("agent %s on %s/%s running with %d device(s), session %s",

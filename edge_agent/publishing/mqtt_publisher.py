@@ -66,8 +66,10 @@ class MqttPublisher:
         self.cfg, self.topics, self.outbox = cfg, topics, outbox
         self.status, self.on_command = status, on_command
         self.window, self.ack_timeout_s, self.status_interval_s = window, ack_timeout_s, status_interval_s
-        self.stats = {"published": 0, "acked": 0, "rejected": 0, "resend_rounds": 0, "bad_control": 0}
+        self.stats = {"published": 0, "acked": 0, "rejected": 0, "resend_rounds": 0, "bad_control": 0,
+                      "resend_requests": 0}
         self._acks: queue.Queue[AckMessage] = queue.Queue()
+        self._resend_from: int | None = None
         self._wake = threading.Event()
         self._connected = threading.Event()
         self._reconnected = threading.Event()
@@ -153,6 +155,10 @@ class MqttPublisher:
 
     def _pump_once(self, cursor: int, inflight: dict[str, float]) -> int:
         self._retire_acked(inflight)
+        if self._resend_from is not None:
+            self.stats["resend_requests"] += 1
+            cursor, self._resend_from = min(cursor, self._resend_from - 1), None
+            inflight.clear()
         if self._reconnected.is_set():
             self._reconnected.clear()
             cursor = 0
@@ -188,6 +194,8 @@ class MqttPublisher:
                 ack = self._acks.get_nowait()
             except queue.Empty:
                 break
+            if ack.resend_from_seq is not None:  # the gateway saw a gap: go back to it now
+                self._resend_from = ack.resend_from_seq
             for item in ack.acks:
                 inflight.pop(item.msg_id, None)
                 if item.result == "rejected":

@@ -19,6 +19,7 @@ import paho.mqtt.client as mqtt
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from edge_agent.publishing.mqtt_publisher import session_properties
+from gateway.ingest.gaps import GapTracker
 from gateway.ingest.validate import ack_target, validate
 from gateway.settings import GatewaySettings
 from gateway.store.base import DeadLetter, Incoming, Store
@@ -52,6 +53,8 @@ class GatewayMetrics:
                                    registry=self.registry)
         self.connected = Gauge("junkan_gateway_mqtt_connected", "1 when connected to the broker",
                                registry=self.registry)
+        self.seq_gaps = Gauge("junkan_gateway_seq_gaps_abandoned", "Sequence gaps that never closed",
+                              registry=self.registry)
 
 
 class Consumer:
@@ -61,6 +64,7 @@ class Consumer:
         self._inbox: queue.Queue[_Received] = queue.Queue()
         self._pending_commands: list[tuple[float, CommandMessage, list[str]]] = []
         self._dead_log_window: list[float] = [0.0, 0]  # window start, dead letters in it
+        self.gaps = GapTracker()
         self._commands_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -118,11 +122,14 @@ class Consumer:
 
     # -- the worker --------------------------------------------------------------------------------
     def _work(self) -> None:
-        next_resend = time.monotonic() + COMMAND_RESEND_S
+        next_resend = next_gap_check = time.monotonic() + COMMAND_RESEND_S
         while not self._stop.is_set():
             if time.monotonic() >= next_resend:
                 self._resend_unapplied_commands()
                 next_resend = time.monotonic() + COMMAND_RESEND_S
+            if time.monotonic() >= next_gap_check:
+                self._check_gaps()
+                next_gap_check = time.monotonic() + self.gaps.request_after_s
             try:
                 first = self._inbox.get(timeout=0.2)
             except queue.Empty:
@@ -196,6 +203,23 @@ class Consumer:
         for topic, items in by_topic.items():
             for i in range(0, len(items), 1000):
                 self.client.publish(topic, dump(AckMessage(acks=items[i : i + 1000])), qos=1)
+
+    # -- sequence gaps ---------------------------------------------------------------------------------
+    def _check_gaps(self) -> None:
+        try:
+            agents = self.store.list_agents()
+            for agent in agents:
+                name, session = agent["agent"], agent["session"]
+                above = self.store.session_seqs_above(name, session, self.gaps.watermark(name, session))
+                missing = self.gaps.update(name, session, above, time.monotonic())
+                if missing is not None and self.connected.is_set():
+                    log.warning("agent %s: seq %d missing while later ones are stored; asking for a resend",
+                                name, missing)
+                    target = topics.AgentTopics(agent["site"], agent["line"], name).topic(topics.Kind.ACK)
+                    self.client.publish(target, dump(AckMessage(acks=[], resend_from_seq=missing)), qos=1)
+            self.metrics.seq_gaps.set(len(self.gaps.abandoned))
+        except Exception:  # observability must never stop ingest
+            log.exception("gap check failed")
 
     # -- commands to agents ------------------------------------------------------------------------
     def _resend_unapplied_commands(self) -> None:

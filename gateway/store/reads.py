@@ -51,6 +51,12 @@ class StoreReads:
             return self._rows("SELECT * FROM readings WHERE lot_id = ? AND kind = ?" + order, (lot_id, kind))
         return self._rows("SELECT * FROM readings WHERE lot_id = ?" + order, (lot_id,))
 
+    def session_seqs_above(self, agent: str, session: str, seq: int, limit: int = 10_000) -> list[int]:
+        """Stored sequence numbers of one agent session above ``seq``, ascending (gap detection)."""
+        rows = self._rows("SELECT seq FROM messages WHERE agent = ? AND session = ? AND seq > ? ORDER BY seq LIMIT ?",
+                          (agent, session, seq, limit))
+        return [int(r["seq"]) for r in rows]
+
     def list_devices(self) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM devices ORDER BY line, agent, device")
 

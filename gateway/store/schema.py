@@ -29,7 +29,8 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         """CREATE TABLE agents (
             agent TEXT PRIMARY KEY, site TEXT NOT NULL, line TEXT NOT NULL, session TEXT NOT NULL,
             state TEXT NOT NULL, at TEXT NOT NULL, outbox_depth INTEGER NOT NULL DEFAULT 0,
-            outbox_oldest_age_s DOUBLE PRECISION NOT NULL DEFAULT 0, open_lot TEXT, alarms TEXT NOT NULL DEFAULT '[]')""",
+            outbox_oldest_age_s DOUBLE PRECISION NOT NULL DEFAULT 0, open_lot TEXT,
+            alarms TEXT NOT NULL DEFAULT '[]')""",
         """CREATE TABLE devices (
             agent TEXT NOT NULL, device TEXT NOT NULL, site TEXT NOT NULL, line TEXT NOT NULL,
             driver TEXT, state TEXT, last_reading_at TEXT, frames_ok BIGINT NOT NULL DEFAULT 0,

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.drivers.base import Backoff, BadFrame, Decoder, DeviceCounters, DeviceReading, Emit, log
 
-
 READ_CHUNK = 65536
 
 

@@ -41,7 +41,7 @@ def test_plans_are_seeded() -> None:
 
 def test_offline_fidelity_appliance_line() -> None:
     truth, stored = run_offline(load_scenario("appliance_pp_line"), 5, 8)
-    rows, summary = score(truth, stored)
+    _rows, summary = score(truth, stored)
     assert summary["lots"] == 8
     assert summary["mass_error_pct_max"] <= 0.1
     assert summary["polymer_error_pp_max"] <= 2.0
@@ -57,7 +57,7 @@ def test_offline_br_flags_tv_line() -> None:
 
 def test_nir_outage_is_flagged_not_filled() -> None:
     s = load_scenario("appliance_pp_faults")
-    truth, stored = run_offline(s, 1, 3)
+    _truth, stored = run_offline(s, 1, 3)
     hit = [lot for lot in stored.values() if any(d["device"] == "qc-nir" for d in lot["measurement"]["devices"]
                                                  ["degraded"])]
     assert hit, "the lot during the NIR outage must say the QC NIR was degraded"

@@ -63,7 +63,7 @@ def test_ratio_share_coverage_of_population_mass_share() -> None:
     for _ in range(reps):
         sample = rng.sample(population, 300)
         pp = [m for c, m in sample if c == "PP"]
-        share, (lo, hi) = ratio_share(ShareSums(len(pp), sum(pp), sum(m * m for m in pp)),
+        _share, (lo, hi) = ratio_share(ShareSums(len(pp), sum(pp), sum(m * m for m in pp)),
                                       ShareSums(300, sum(m for _, m in sample), sum(m * m for _, m in sample)))
         hits += lo <= true_share <= hi
         widths.append(hi - lo)

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge_agent.lots.stats import (
     Z95_ONE_SIDED,
     ShareSums,
+    factor_share_var,
     km_fraction_above,
     km_left_censored,
     mean_ci,
@@ -59,6 +60,19 @@ class MeasurementParams(BaseModel):
     default_thickness_mm: float = Field(default=2.5, gt=0, description="Thickness of polymers not listed (mm).")
     shape_factor: float = Field(default=0.7, gt=0, le=1,
                                 description="Projected area / size^2 of a flake (size = longest side).")
+    model_parts: dict[str, dict[str, list[float]]] = Field(
+        default_factory=dict,
+        description=("Per product model: polymer -> [NIR-visible part mass kg, wall thickness mm], from the "
+                     "products' material data. The lot's identified models then weight the thickness per "
+                     "polymer (mixed batches, e.g. 2.8 mm CRT vs 2.2 mm LCD back covers)."))
+    thickness_rel_sd: dict[str, float] = Field(
+        default_factory=dict,
+        description="Relative spread of the calibrated thickness per polymer when no product model is read.")
+    factor_rel_sd: float = Field(default=0.02, ge=0,
+                                 description="Relative error of each polymer's density x shape calibration.")
+    piece_mass_cv: float = Field(default=0.15, ge=0,
+                                 description="Relative scatter of a piece's mass around density x thickness x "
+                                             "shape x size^2 (thickness and outline vary per flake).")
     thresholds_ppm: dict[str, list[float]] = Field(
         default_factory=lambda: {"Br": [2000.0], "Cd": [100.0], "Pb": [1000.0], "Hg": [1000.0], "Cr": [1000.0]},
         description="Per element: concentrations whose exceedance is reported (RoHS, EN 50625 Br screen).")
@@ -226,21 +240,46 @@ def measure(ev: dict[str, Any], *, opened_at: datetime, closed_at: datetime,
     }
 
 
-def piece_factor(polymer: str, params: MeasurementParams) -> float:
+def lot_thickness(polymer: str, models: dict[str, int], params: MeasurementParams) -> tuple[float, float, str]:
+    """Effective wall thickness of a polymer's pieces in this lot, its relative uncertainty, and the source.
+
+    Pieces of a part of mass M and thickness t number ~ M / t, so the mass per size^2 of the mixed pieces is
+    sum M / sum (M / t) (mass-weighted harmonic mean) over the lot's identified products. The uncertainty is
+    the between-product spread of t divided by the effective number of products (the unread products are
+    assumed to follow the read ones).
+    """
+    entries = [(c, *params.model_parts[m][polymer][:2]) for m, c in models.items()
+               if polymer in params.model_parts.get(m, {})]
+    entries = [(c, mass, t) for c, mass, t in entries if c > 0 and mass > 0 and t > 0]
+    if not entries:
+        t = params.thickness_mm.get(polymer, params.default_thickness_mm)
+        return t, params.thickness_rel_sd.get(polymer, 0.0), "calibration"
+    w_sum = sum(c * mass for c, mass, _ in entries)
+    t_eff = w_sum / sum(c * mass / t for c, mass, t in entries)
+    cv2 = sum(c * mass * (t - t_eff) ** 2 for c, mass, t in entries) / w_sum / (t_eff * t_eff)
+    n_eff = w_sum * w_sum / sum(c * mass * mass for c, mass, _ in entries)  # products, weighted by mass
+    return t_eff, (cv2 / max(1.0, n_eff)) ** 0.5, "product models"
+
+
+def piece_factor(polymer: str, params: MeasurementParams, thickness_mm: float | None = None) -> float:
     """Grams per mm^2 of size^2: density * thickness * shape factor."""
     rho = params.density_g_cm3.get(polymer, params.default_density_g_cm3)
-    t = params.thickness_mm.get(polymer, params.default_thickness_mm)
+    t = thickness_mm if thickness_mm is not None else params.thickness_mm.get(polymer, params.default_thickness_mm)
     return rho * 1e-3 * t * params.shape_factor
 
 
 def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]:
     objects: dict[str, list[float]] = ev["objects"]
     n = int(sum(v[0] for v in objects.values()))
-    sums = {}
+    sums, rel_sd, thick = {}, {}, {}
     for polymer, (k, a1, a2) in objects.items():
-        f = piece_factor(polymer, params)
+        t, u, src = lot_thickness(polymer, ev["models"], params)
+        f = piece_factor(polymer, params, t)
         sums[polymer] = ShareSums(int(k), f * a1, f * f * a2)
+        rel_sd[polymer] = (u * u + params.factor_rel_sd ** 2) ** 0.5
+        thick[polymer] = {"mm": round(t, 4), "rel_sd": round(rel_sd[polymer], 5), "source": src}
     total = ShareSums(n, sum(s.s1 for s in sums.values()), sum(s.s2 for s in sums.values()))
+    sys_var = factor_share_var({p: s.s1 / total.s1 for p, s in sums.items()} if total.s1 > 0 else {}, rel_sd)
     by_count, by_mass = {}, {}
     fix = _misclassification(params)
     for polymer in sorted(sums):
@@ -248,15 +287,19 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
         lo, hi = wilson(k, n)
         by_count[polymer] = {"n": k, "share": round(fix(k / n), 6) if n else 0.0, "ci95": _r((fix(lo), fix(hi))),
                              "observed_share": round(k / n, 6) if n else 0.0}
-        share, ci = ratio_share(sums[polymer], total)
+        share, ci = ratio_share(sums[polymer], total, piece_cv=params.piece_mass_cv,
+                                extra_var=sys_var.get(polymer, 0.0))
         by_mass[polymer] = {"share": round(fix(share), 6), "ci95": _r((fix(ci[0]), fix(ci[1]))),
                             "est_mass_g": round(sums[polymer].s1, 3)}
     return {
         "n_objects": n,
         "n_unidentified": int(ev["unidentified"]),
         "scope": "NIR-identified pieces of the output stream; NIR-blind pieces are in nir_blind_share",
-        "mass_method": ("piece mass = density x thickness x shape_factor x size^2 (params); ratio estimator, "
-                        "CI: linearisation variance, Wilson at effective n"),
+        "mass_method": ("piece mass = density x thickness x shape_factor x size^2; thickness per polymer weighted "
+                        "by the lot's identified product models (params.model_parts) or calibrated; ratio "
+                        "estimator, CI: linearisation variance (x (1 + piece_mass_cv^2)) plus delta-method "
+                        "variance of the thickness/density calibration, Wilson at effective n"),
+        "thickness": thick,
         "count_method": "Wilson score interval",
         "misclassification": ("Rogan-Gladen correction for the output NIR's accuracy (params.nir_accuracy, errors "
                               "spread evenly over params.nir_classes - 1 classes); interval bounds mapped alike"),

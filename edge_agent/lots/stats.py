@@ -38,10 +38,14 @@ class ShareSums:
     s2: float
 
 
-def ratio_share(part: ShareSums, total: ShareSums, z: float = Z95) -> tuple[float, tuple[float, float]]:
+def ratio_share(part: ShareSums, total: ShareSums, z: float = Z95, piece_cv: float = 0.0,
+                extra_var: float = 0.0) -> tuple[float, tuple[float, float]]:
     """Mass share of a class and its CI from per-piece estimated masses (ratio estimator).
 
     Var(R) ~ sum_i (m_i y_i - R m_i)^2 / (n (n-1) mbar^2), which expands to the sums kept per class.
+    ``piece_cv``: relative scatter of a piece's true mass around its estimate (thickness, shape), which
+    inflates each squared residual by (1 + cv^2). ``extra_var``: variance of systematic errors (mass-model
+    calibration, see ``factor_share_var``) added to the sampling variance.
     The interval is Wilson at the effective sample size n_eff = R(1-R)/Var(R); at R in {0, 1} n_eff = n.
     """
     n = total.n
@@ -52,9 +56,23 @@ def ratio_share(part: ShareSums, total: ShareSums, z: float = Z95) -> tuple[floa
         return (r, wilson(r * n, n, z))
     mbar = total.s1 / n
     resid = (1 - r) ** 2 * part.s2 + r * r * (total.s2 - part.s2)
-    var = resid / (n * (n - 1) * mbar * mbar)
+    var = resid * (1 + piece_cv * piece_cv) / (n * (n - 1) * mbar * mbar) + max(0.0, extra_var)
     n_eff = n if var <= 0 else min(float(n), r * (1 - r) / var)
     return (r, wilson(r * n_eff, n_eff, z))
+
+
+def factor_share_var(shares: dict[str, float], rel_sd: dict[str, float]) -> dict[str, float]:
+    """Delta-method variance of each share R_p = F_p / sum F when every class factor f_q (grams per size^2)
+    carries an independent relative error u_q: Var(R_p) = R_p^2 [(1-R_p)^2 u_p^2 + sum_{q!=p} R_q^2 u_q^2].
+
+    Calibration errors are common to every piece of a class, so they do not average out with n; this is
+    why they are added to, not folded into, the sampling variance.
+    """
+    out = {}
+    for p, rp in shares.items():
+        s = sum((rq * rel_sd.get(q, 0.0)) ** 2 for q, rq in shares.items() if q != p)
+        out[p] = rp * rp * ((1 - rp) ** 2 * rel_sd.get(p, 0.0) ** 2 + s)
+    return out
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class LotPlan:
     containers: list[ContainerPlan]
     events: list[Event]
     truth: dict[str, Any] = field(default_factory=dict)
+    flows: list[dict[str, Any]] = field(default_factory=list)  # per product: masses through the line (kg)
 
 
 def density(polymer: str) -> float:
@@ -58,13 +59,41 @@ def density(polymer: str) -> float:
 
 
 def measurement_params(scenario: Scenario) -> MeasurementParams:
-    """The calibration an operator would set for this line: wall thickness per polymer of the parts."""
-    thickness: dict[str, list[float]] = {}
+    """The calibration an operator would set for this line, from the products' documented material data
+    (part masses, wall thicknesses, colours), never from lot truth.
+
+    Per product model: polymer -> [NIR-visible part mass, effective thickness]; black parts are left out
+    because the QC NIR never identifies them. The fallback thickness per polymer (no model read) is the
+    same harmonic mean over the scenario's average product mix, with its between-product spread.
+    """
+    per_product: dict[str, dict[str, list[float]]] = {}
     for product in scenario.products:
+        mass: dict[str, float] = {}
+        area: dict[str, float] = {}  # mass / thickness ~ number of flakes
         for part in product.parts:
-            thickness.setdefault(part.polymer, []).append(part.thickness_mm)
+            m = float(np.mean(part.mass_kg)) * (1 - part.dark_prob)
+            mass[part.polymer] = mass.get(part.polymer, 0.0) + m
+            area[part.polymer] = area.get(part.polymer, 0.0) + m / part.thickness_mm
+        per_product[product.category] = {p: [round(mass[p], 4), round(mass[p] / area[p], 4)]
+                                         for p in mass if area[p] > 0}
+    model_parts = {model: per_product[p.category] for p in scenario.products for model in p.models}
+    total_w = sum(b.weight for b in scenario.batches)
+    mix: dict[str, float] = {}
+    for b in scenario.batches:
+        for cat, share in b.products.items():
+            mix[cat] = mix.get(cat, 0.0) + b.weight / total_w * share / sum(b.products.values())
+    thickness, rel_sd = {}, {}
+    for polymer in {p for parts in per_product.values() for p in parts}:
+        rows = [(mix.get(cat, 0.0) * parts[polymer][0], parts[polymer][1])
+                for cat, parts in per_product.items() if polymer in parts]
+        w = sum(r[0] for r in rows)
+        if w <= 0:
+            continue
+        t = w / sum(m / tk for m, tk in rows)
+        thickness[polymer] = round(t, 4)
+        rel_sd[polymer] = round(float(np.sqrt(sum(m * (tk - t) ** 2 for m, tk in rows) / w)) / t, 4)
     classes = {pt.polymer for p in scenario.products for pt in p.parts} | set(scenario.sorter.target)
-    return MeasurementParams(thickness_mm={p: float(np.mean(t)) for p, t in thickness.items()},
+    return MeasurementParams(thickness_mm=thickness, thickness_rel_sd=rel_sd, model_parts=model_parts,
                              shape_factor=SHAPE_FACTOR, nir_accuracy=scenario.sensors.qc_accuracy,
                              nir_classes=max(2, len(classes)))
 
@@ -135,6 +164,9 @@ class LineModel:
                 key = self.polymers[int(d)] if d >= 0 else "unknown"
                 sorter["counts"][key] = sorter["counts"].get(key, 0) + int(cnt)
             sorter["ejected"] += int(ejected.sum())
+            # Mass flows of this part (kg) for the MES records (simulators/plantline/mes.py); no random draws.
+            sorter.setdefault("parts", []).append((prod_no, mass_g / 1000, float(mass.sum()) / 1000,
+                                                   float(mass[ejected].sum()) / 1000))
             flakes.add(poly=np.full(int(ejected.sum()), true_idx), size=size[ejected], mass=mass[ejected],
                        dark=np.full(int(ejected.sum()), dark), prod=np.full(int(ejected.sum()), prod_no),
                        **{el: conc[el][ejected] for el in ELEMENTS})

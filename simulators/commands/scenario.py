@@ -47,4 +47,9 @@ def _run(args: argparse.Namespace) -> int:
     write_plant_public_key(workdir)  # keys/ + plant_public_key.pem: `junkan verify FILE --key ...`
     print(f"{len(truth)} closed lots; truth in {workdir}/truth.jsonl, gateway store {workdir}/gateway.db")
     print(f"score: junkan sim score --truth {workdir}/truth.jsonl --db {workdir}/gateway.db")
+    if truth:
+        lot = truth[0]["lot_id"]
+        print(f"lineage: junkan gateway lineage {lot} --db {workdir}/gateway.db   (process records: "
+              f"{workdir}/process.jsonl)")
+        print(f"evidence: junkan gateway evidence {lot} --db {workdir}/gateway.db --format json|epcis|jws")
     return 0

@@ -47,11 +47,13 @@ def plan_lots(scenario: Scenario, seed: int, n_lots: int) -> list[LotPlan]:
         events: list[Event] = []
         parts: list[dict[str, np.ndarray]] = []
         models: list[str] = []
+        flows: list[dict[str, Any]] = []
         for _ in range(int(rng.integers(scenario.lots.containers[0], scenario.lots.containers[1] + 1))):
             sorter: dict[str, Any] = {"counts": {}, "ejected": 0}
             fill = float(rng.uniform(*scenario.lots.fill_kg))
             n_models = len(models)
             a = model.container(batch, fill, models, sorter)
+            flows += _product_flows(models, n_models, sorter, a)
             t += (PLACE_S + SETTLE_S) * sp
             c = ContainerPlan(round(float(rng.uniform(*scenario.lots.tare_kg)), 3),
                               round(float(a["mass"].sum()) / 1000, 3), t, t + scenario.lots.fill_s)
@@ -65,8 +67,22 @@ def plan_lots(scenario: Scenario, seed: int, n_lots: int) -> list[LotPlan]:
         truth["containers"] = [{"tare_kg": c.tare_kg, "net_kg": c.net_kg} for c in containers]
         truth["net_mass_kg"] = round(sum(c.net_kg for c in containers), 3)
         events = _apply_faults(scenario, sorted(events, key=lambda e: e.t))
-        plans.append(LotPlan(lot_no, start, t, containers, events, truth))
+        plans.append(LotPlan(lot_no, start, t, containers, events, truth, flows))
     return plans
+
+
+def _product_flows(models: list[str], first: int, sorter: dict[str, Any], a: dict[str, np.ndarray]
+                   ) -> list[dict[str, Any]]:
+    """Per product of one container: plastic part mass, flakes made, flakes ejected, flakes in the container."""
+    in_box = np.bincount(a["prod"].astype(int), weights=a["mass"], minlength=len(models)) / 1000
+    flows = {i: {"model": models[i], "parts_kg": 0.0, "flakes_kg": 0.0, "ejected_kg": 0.0,
+                 "in_container_kg": float(in_box[i])} for i in range(first, len(models))}
+    for prod, part_kg, flakes_kg, ejected_kg in sorter.get("parts", []):
+        f = flows[prod]
+        f["parts_kg"] += part_kg
+        f["flakes_kg"] += flakes_kg
+        f["ejected_kg"] += ejected_kg
+    return list(flows.values())
 
 
 def _events(model: LineModel, s: Scenario, a: dict[str, np.ndarray], c: ContainerPlan,

@@ -48,10 +48,13 @@ def n_lots_for(scenario: Scenario, duration_s: float) -> int:
     return max(1, int(duration_s / per_lot) + 1)
 
 
-def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path, log: Any = print) -> list[dict]:
+def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path, log: Any = print,
+                 record_process: bool = True) -> list[dict]:
+    """Run the line; with ``record_process`` the MES records intake and steps of every closed lot."""
     from junkan.demo import fresh_workdir
     from junkan.plant import Plant
     from simulators.commands.scale import rest_operator
+    from simulators.plantline.mes import Mes
     from simulators.pty_port import PtyPort
     from simulators.scales.mt_sics import MtSicsDevice
     from simulators.scales.platform import PlatformScale
@@ -68,6 +71,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
     truth_path = Path(workdir) / "truth.jsonl"
     stop = plant.stop_event
     sp = scenario.speed
+    mes = Mes(plant.api, scenario, seed, Path(workdir), log) if record_process else None
 
     def play_events(t0: float) -> None:
         events = sorted(((e.t, e) for p in plans for e in p.events), key=lambda x: x[0])
@@ -111,10 +115,15 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
             with truth_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
             log(f"lot {lid} closed (true net {record['net_mass_kg']:.2f} kg)")
+            if mes is not None:
+                mes.lot_closed(plan)
 
     try:
         plant.start_broker()
         plant.start_gateway()
+        if mes is not None:
+            mes.import_compositions()
+            mes.start()
         threading.Thread(target=MtSicsDevice(scale, pty, seed=seed).serve, args=(stop,), daemon=True).start()
         for port in (nir_port, xrf_port):  # accept the agent's connection; the device never reads
             threading.Thread(target=_drain, args=(port, stop), daemon=True).start()
@@ -148,6 +157,8 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
                            60, "every closed lot at the gateway")
         except TimeoutError as exc:
             log(f"warning: {exc}")
+        if mes is not None:
+            mes.finish()
     finally:
         plant.stop()
         pty.close()

@@ -172,8 +172,11 @@ class Consumer:
         for rec in batch:
             if rec.qos > 0:
                 self.client.ack(rec.mid, rec.qos)
+        per_result: dict[str, int] = defaultdict(int)  # one metric update per result, not per message
         for ack in acks:
-            self.metrics.messages.labels(ack.result).inc()
+            per_result[ack.result] += 1
+        for result_name, count in per_result.items():
+            self.metrics.messages.labels(result_name).inc(count)
         self.metrics.readings.inc(sum(len(i.message.body.readings) for i, a in zip(incoming, acks, strict=True)
                                       if a.result == "stored" and hasattr(i.message.body, "readings")))
         self.metrics.dead.inc(len(dead))
@@ -195,9 +198,14 @@ class Consumer:
     def _send_acks(self, incoming: list[Incoming], acks: list[AckItem],
                    rejected: list[tuple[str, AckItem]]) -> None:
         by_topic: dict[str, list[AckItem]] = defaultdict(list)
+        ack_topic: dict[tuple[str, str, str], str] = {}  # built once per agent per batch
         for item, ack in zip(incoming, acks, strict=True):
             t = item.topic
-            by_topic[topics.AgentTopics(t.site, t.line, t.agent).topic(topics.Kind.ACK)].append(ack)
+            key = (t.site, t.line, t.agent)
+            target = ack_topic.get(key)
+            if target is None:
+                target = ack_topic[key] = topics.AgentTopics(*key).topic(topics.Kind.ACK)
+            by_topic[target].append(ack)
         for topic, ack in rejected:
             by_topic[topic].append(ack)
         for topic, items in by_topic.items():

@@ -60,9 +60,21 @@ def _fast_durable(topic: str, payload: bytes, max_bytes: int) -> Incoming | None
     # readings[i].data sits 4 levels down (lot.measurement 3): the free part may use what is left.
     free = ([r.data for r in message.body.readings] if isinstance(message, ReadingMessage)
             else [message.body.lot.measurement])
-    if any(d and _depth(d, MAX_DEPTH - 4) > MAX_DEPTH - 4 for d in free):
+    if _too_deep(free, MAX_DEPTH - 4):
         return None
     return Incoming(parsed, message)
+
+
+def _too_deep(free: list[dict[str, object]], limit: int) -> bool:
+    """True when a free-form dict nests deeper than ``limit``. A dict of scalars (the usual reading
+    data) has depth 1 and is settled by one look at its values; only nested ones are walked."""
+    for d in free:
+        for value in d.values():
+            if isinstance(value, (dict, list)):
+                if _depth(d, limit) > limit:
+                    return True
+                break
+    return False
 
 
 def validate(topic: str, payload: bytes, max_bytes: int) -> Incoming | StatusMessage | DeadLetter:

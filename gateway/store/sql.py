@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pydantic_core
+
 from gateway.store.base import DeadLetter, Incoming
 from junkan.wire.messages import AckItem, LotMessage, ReadingMessage, StatusMessage
 
@@ -35,6 +37,27 @@ def json_columns(row: dict[str, Any]) -> dict[str, Any]:
 
 def iso(ts: datetime | None) -> str | None:
     return None if ts is None else ts.astimezone(UTC).isoformat()
+
+
+def utc_text(ts: datetime) -> str:
+    """``iso(ts)`` for a non-None timestamp, without the astimezone copy when it is already UTC
+    (what pydantic returns for a ``...Z`` timestamp): the same text, less work per reading."""
+    offset = ts.utcoffset()
+    if offset is not None and not offset:
+        return ts.isoformat()
+    return ts.astimezone(UTC).isoformat()
+
+
+def json_text(value: dict[str, Any]) -> str:
+    """Compact JSON of a validated free-form dict, serialised in Rust (pydantic-core): ~6x faster than
+    the stdlib encoder. Non-ASCII stays UTF-8 instead of \\u escapes (same JSON value); NaN/Infinity
+    are written as the stdlib writes them. Anything pydantic-core refuses goes the stdlib way."""
+    if not value:
+        return "{}"
+    try:
+        return pydantic_core.to_json(value, inf_nan_mode="constants").decode()
+    except (ValueError, TypeError, UnicodeError, pydantic_core.PydanticSerializationError):
+        return _COMPACT.encode(value)
 
 
 class BatchWriter:
@@ -98,9 +121,11 @@ class BatchWriter:
 
     @staticmethod
     def _reading_rows(item: Incoming, msg: ReadingMessage) -> list[tuple[Any, ...]]:
+        # Per-message values hoisted out of the per-reading loop (this list is the ingest hot path).
+        agent, msg_id, site, line = msg.agent, msg.msg_id, item.topic.site, item.topic.line
         return [
-            (msg.agent, msg.msg_id, idx, item.topic.site, item.topic.line, r.device, r.device_seq, iso(r.ts),
-             r.kind, r.value, r.unit, r.status, r.lot_id, _COMPACT.encode(r.data))
+            (agent, msg_id, idx, site, line, r.device, r.device_seq, utc_text(r.ts),
+             r.kind, r.value, r.unit, r.status, r.lot_id, json_text(r.data))
             for idx, r in enumerate(msg.body.readings)
         ]
 

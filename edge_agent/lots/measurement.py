@@ -22,6 +22,7 @@ constant, so the evidence keeps only n, sum s^2 and sum s^4 per polymer and the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,9 @@ from edge_agent.lots.stats import (
 )
 
 METHOD = "junkan.measurement/1"
+FLAG_RULE = ("flag: lot mean (Kaplan-Meier) above the limit, i.e. P(mean > limit) > 0.5; status indeterminate "
+             "when the 95 % CI of the mean straddles the limit; precautionary_flag: one-sided 95 % upper bound "
+             "above the limit; no XRF data: flagged")
 UNIDENTIFIED = frozenset({"", "unknown", "none", "black", "dark", "unidentified"})
 ELEMENTS = ("Br", "Cd", "Pb", "Hg", "Cr")
 
@@ -70,6 +74,10 @@ class MeasurementParams(BaseModel):
         description="Relative spread of the calibrated thickness per polymer when no product model is read.")
     factor_rel_sd: float = Field(default=0.02, ge=0,
                                  description="Relative error of each polymer's density x shape calibration.")
+    blind_mass_factor: float = Field(default=1.5, ge=1,
+                                     description="Bound on the mass per area of NIR-blind pieces relative to "
+                                                 "identified ones (turns the camera's dark area share into a "
+                                                 "mass share range).")
     piece_mass_cv: float = Field(default=0.15, ge=0,
                                  description="Relative scatter of a piece's mass around density x thickness x "
                                              "shape x size^2 (thickness and outline vary per flake).")
@@ -282,6 +290,7 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
     sys_var = factor_share_var({p: s.s1 / total.s1 for p, s in sums.items()} if total.s1 > 0 else {}, rel_sd)
     by_count, by_mass = {}, {}
     fix = _misclassification(params)
+    blind = blind_mass_range(ev, params)
     for polymer in sorted(sums):
         k = sums[polymer].n
         lo, hi = wilson(k, n)
@@ -289,8 +298,11 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
                              "observed_share": round(k / n, 6) if n else 0.0}
         share, ci = ratio_share(sums[polymer], total, piece_cv=params.piece_mass_cv,
                                 extra_var=sys_var.get(polymer, 0.0))
-        by_mass[polymer] = {"share": round(fix(share), 6), "ci95": _r((fix(ci[0]), fix(ci[1]))),
+        lo_m, hi_m = fix(ci[0]), fix(ci[1])
+        by_mass[polymer] = {"share": round(fix(share), 6), "ci95": _r((lo_m, hi_m)),
                             "est_mass_g": round(sums[polymer].s1, 3)}
+        if blind is not None:
+            by_mass[polymer]["ci95_all_pieces"] = _r((lo_m * (1 - blind[1]), hi_m * (1 - blind[0]) + blind[1]))
     return {
         "n_objects": n,
         "n_unidentified": int(ev["unidentified"]),
@@ -300,6 +312,10 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
                         "estimator, CI: linearisation variance (x (1 + piece_mass_cv^2)) plus delta-method "
                         "variance of the thickness/density calibration, Wilson at effective n"),
         "thickness": thick,
+        "blind_mass_share_range": _r(blind) if blind is not None else None,
+        "all_pieces_method": ("ci95_all_pieces bounds each polymer's share of ALL pieces, NIR-blind included: "
+                              "[lo x (1 - b_hi), hi x (1 - b_lo) + b_hi], b = camera dark area share x/÷ "
+                              "params.blind_mass_factor; absent when the camera saw nothing"),
         "count_method": "Wilson score interval",
         "misclassification": ("Rogan-Gladen correction for the output NIR's accuracy (params.nir_accuracy, errors "
                               "spread evenly over params.nir_classes - 1 classes); interval bounds mapped alike"),
@@ -307,6 +323,46 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
         "by_count": by_count,
         "by_mass": by_mass,
     }
+
+
+def threshold_decision(mean: float | None, sd: float | None, n: int, threshold: float) -> dict[str, Any]:
+    """Is the lot mean above a limit? A decision (``flag``), a status and the old precautionary flag.
+
+    flag: the point estimate is above the limit, i.e. P(true mean > limit) > 0.5 (normal approximation).
+    status: "above" / "below" when the two-sided 95 % interval of the mean is clear of the limit,
+    "indeterminate" when it straddles it (worth a re-test), "no_data" without readings (flagged: a lot
+    that was never checked cannot be released). precautionary_flag: one-sided 95 % upper bound above the
+    limit (flags every indeterminate lot; the rule used before).
+    """
+    if not n or mean is None:
+        return {"flag": True, "status": "no_data", "p_above": None, "precautionary_flag": True,
+                "flag_rule": FLAG_RULE}
+    ucl = mean_ci(mean, sd, n, Z95_ONE_SIDED)[1]
+    lo2, hi2 = mean_ci(mean, sd, n)
+    se = (ucl - mean) / Z95_ONE_SIDED if math.isfinite(ucl) else math.inf
+    if se == 0:
+        p_above = 1.0 if mean > threshold else 0.0
+    elif math.isinf(se):
+        p_above = 0.5
+    else:
+        p_above = 0.5 * (1 + math.erf((mean - threshold) / (se * math.sqrt(2))))
+    if lo2 > threshold:
+        status = "above"
+    elif hi2 <= threshold:
+        status = "below"
+    else:
+        status = "indeterminate"
+    return {"flag": bool(mean > threshold), "status": status, "p_above": round(p_above, 4),
+            "precautionary_flag": bool(ucl > threshold), "flag_rule": FLAG_RULE}
+
+
+def blind_mass_range(ev: dict[str, Any], params: MeasurementParams) -> tuple[float, float] | None:
+    """Range of the NIR-blind pieces' mass share: the camera's dark area share, its mass per area unknown."""
+    _, _, area, dark_area, intervals = ev["conveyor"]
+    if not intervals or area <= 0:
+        return None
+    b = dark_area / area
+    return (b / params.blind_mass_factor, min(1.0, b * params.blind_mass_factor))
 
 
 def _misclassification(params: MeasurementParams) -> Any:
@@ -351,16 +407,12 @@ def contaminants(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any
         if km.n and km.mean is not None:
             lo, hi = mean_ci(km.mean, km.sd, km.n)
             item["mean_ci95_ppm"] = [round(lo, 1), round(hi, 1) if hi != float("inf") else None]
-            ucl = mean_ci(km.mean, km.sd, km.n, Z95_ONE_SIDED)[1]
-        else:
-            ucl = float("inf")
         for threshold in params.thresholds_ppm.get(element, []):
             frac = km_fraction_above(values, cens, threshold)
             item["thresholds"][f"{threshold:g}"] = {
                 "fraction_above": round(frac, 6), "ci95": _r(wilson(frac * km.n, km.n)),
                 "mean_above": bool(km.mean is not None and km.mean > threshold),
-                "flag": bool(ucl > threshold),
-                "flag_rule": "one-sided 95% upper bound of the lot mean above the threshold (or no data)",
+                **threshold_decision(km.mean, km.sd, km.n, threshold),
             }
         out[element] = item
     return out

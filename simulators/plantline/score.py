@@ -14,30 +14,48 @@ def score_lot(truth: dict[str, Any], m: dict[str, Any], net_mass_kg: float) -> d
                            "mass_error_pct": 100 * (net_mass_kg - true_mass) / true_mass if true_mass else None}
     comp = (m or {}).get("composition") or {}
     by_mass = comp.get("by_mass") or {}
-    fractions = truth.get("polymer_mass_fractions", {})
     if comp.get("n_objects"):
-        upper0 = comp.get("unobserved_ci95_upper", 1.0)
-        errors, hits, widths = [], 0, []
-        for polymer in sorted(set(fractions) | set(by_mass)):
-            true = fractions.get(polymer, 0.0)
-            got = by_mass.get(polymer, {"share": 0.0, "ci95": [0.0, upper0]})
-            errors.append(abs(got["share"] - true) * 100)
-            lo, hi = got["ci95"]
-            hits += lo <= true <= hi
-            widths.append((hi - lo) * 100)
-        row.update(polymer_error_pp=max(errors), ci_hits=hits, ci_n=len(errors),
-                   ci_width_pp_mean=sum(widths) / len(widths))
+        all_pieces = _composition(truth.get("polymer_mass_fractions", {}), by_mass, comp, "ci95_all_pieces")
+        visible = _composition(truth.get("polymer_mass_fractions_visible", {}), by_mass, comp, "ci95")
+        row.update(polymer_error_pp=all_pieces[0], ci_hits=all_pieces[1], ci_n=all_pieces[2],
+                   ci_width_pp_mean=all_pieces[3], polymer_error_pp_visible=visible[0], ci_hits_visible=visible[1],
+                   ci_n_visible=visible[2], ci_width_pp_mean_visible=visible[3])
     else:
-        row.update(polymer_error_pp=None, ci_hits=0, ci_n=0, ci_width_pp_mean=None)
+        row.update(polymer_error_pp=None, ci_hits=0, ci_n=0, ci_width_pp_mean=None, polymer_error_pp_visible=None,
+                   ci_hits_visible=0, ci_n_visible=0, ci_width_pp_mean_visible=None)
     br = ((m or {}).get("contaminants") or {}).get("Br") or {}
     thr = (br.get("thresholds") or {}).get("2000")
     row["true_br_ppm"] = truth.get("elements_ppm", {}).get("Br")
     row["br_mean_ppm"] = br.get("mean_ppm")
     row["br_flag"] = bool(thr["flag"]) if thr else None
+    row["br_precautionary_flag"] = bool(thr.get("precautionary_flag", thr["flag"])) if thr else None
+    row["br_status"] = thr.get("status") if thr else None
+    row["br_flag_rule"] = thr.get("flag_rule") if thr else None
     row["br_true_above"] = row["true_br_ppm"] is not None and row["true_br_ppm"] > BR_LIMIT
     row["degraded"] = [d["device"] for d in ((m or {}).get("devices") or {}).get("degraded", [])]
     row["missing"] = ((m or {}).get("devices") or {}).get("missing", [])
     return row
+
+
+def _composition(fractions: dict[str, float], by_mass: dict[str, Any], comp: dict[str, Any], key: str
+                 ) -> tuple[float, int, int, float]:
+    """Max error (pp), interval hits, intervals, mean width (pp) of one lot against one truth.
+
+    A polymer the measurement never saw has share 0 and the interval [0, upper bound of an unseen class].
+    ``key`` picks the interval; measurements without it fall back to ``ci95``.
+    """
+    upper0 = comp.get("unobserved_ci95_upper", 1.0)
+    blind = comp.get("blind_mass_share_range")
+    errors, hits, widths = [], 0, []
+    for polymer in sorted(set(fractions) | set(by_mass)):
+        true = fractions.get(polymer, 0.0)
+        unseen_hi = upper0 + (blind[1] if blind and key == "ci95_all_pieces" else 0.0)
+        got = by_mass.get(polymer, {"share": 0.0, "ci95": [0.0, upper0], key: [0.0, unseen_hi]})
+        errors.append(abs(got["share"] - true) * 100)
+        lo, hi = got.get(key) or got["ci95"]
+        hits += lo <= true <= hi
+        widths.append((hi - lo) * 100)
+    return max(errors), hits, len(errors), sum(widths) / len(widths)
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -48,18 +66,39 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     widths = [r["ci_width_pp_mean"] for r in rows if r["ci_width_pp_mean"] is not None]
     pos = [r for r in rows if r["br_true_above"]]
     neg = [r for r in rows if not r["br_true_above"]]
+    neg_det = [r for r in neg if r.get("br_status") != "indeterminate"]
+    ci_vis = sum(r.get("ci_hits_visible", 0) for r in rows)
+    ci_n_vis = sum(r.get("ci_n_visible", 0) for r in rows)
+    widths_vis = [r["ci_width_pp_mean_visible"] for r in rows if r.get("ci_width_pp_mean_visible") is not None]
+    polys_vis = [r["polymer_error_pp_visible"] for r in rows if r.get("polymer_error_pp_visible") is not None]
+    rules = sorted({r["br_flag_rule"] for r in rows if r.get("br_flag_rule")})
     return {
         "lots": len(rows),
         "mass_error_pct_max": max(masses) if masses else None,
         "polymer_error_pp_max": max(polys) if polys else None,
         "lots_with_composition": len(polys),
+        "composition_truth": ("all pieces of the lot (NIR-blind included); intervals: ci95_all_pieces "
+                              "(falls back to ci95)"),
         "ci_coverage": sum(r["ci_hits"] for r in rows) / ci_n if ci_n else None,
         "ci_intervals": ci_n,
         "ci_width_pp_mean": sum(widths) / len(widths) if widths else None,
+        "polymer_error_pp_max_visible": max(polys_vis) if polys_vis else None,
+        "ci_coverage_visible": ci_vis / ci_n_vis if ci_n_vis else None,
+        "ci_width_pp_mean_visible": sum(widths_vis) / len(widths_vis) if widths_vis else None,
+        "br_flag_rule": rules[0] if len(rules) == 1 else rules,
         "br_lots_above": len(pos),
-        "br_flag_recall": sum(1 for r in pos if r["br_flag"]) / len(pos) if pos else None,
-        "br_false_flag_rate": sum(1 for r in neg if r["br_flag"]) / len(neg) if neg else None,
+        "br_flag_recall": _share(pos, "br_flag"),
+        "br_false_flag_rate": _share(neg, "br_flag"),
+        "br_indeterminate_lots": sum(1 for r in rows if r.get("br_status") == "indeterminate"),
+        "br_false_flag_rate_excl_indeterminate": _share(neg_det, "br_flag"),
+        "br_precautionary_recall": _share(pos, "br_precautionary_flag"),
+        "br_precautionary_false_flag_rate": _share(neg, "br_precautionary_flag"),
+        "br_precautionary_false_flag_rate_excl_indeterminate": _share(neg_det, "br_precautionary_flag"),
     }
+
+
+def _share(rows: list[dict[str, Any]], key: str) -> float | None:
+    return sum(1 for r in rows if r.get(key)) / len(rows) if rows else None
 
 
 def score(truth: list[dict[str, Any]], stored: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], dict]:

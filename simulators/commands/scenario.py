@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--offline", type=int, metavar="LOTS",
                    help="No processes: play LOTS lots straight into the measurement; writes truth.jsonl and "
                         "measurements.jsonl (score with --measurements).")
+    p.add_argument("--no-process-records", action="store_true",
+                   help="Do not import composition records or record intake/steps at the gateway (origin untraced).")
     p.set_defaults(func=_run)
 
 
@@ -41,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     from simulators.plantline.runner import run_scenario
 
-    truth = run_scenario(scenario, args.seed, args.duration, workdir)
+    truth = run_scenario(scenario, args.seed, args.duration, workdir, record_process=not args.no_process_records)
     from gateway.evidence.keys import write_plant_public_key
 
     write_plant_public_key(workdir)  # keys/ + plant_public_key.pem: `junkan verify FILE --key ...`

@@ -159,6 +159,8 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
             log(f"warning: {exc}")
         if mes is not None:
             mes.finish()
+            log(f"process records: {len(mes.recorded)} lots recorded at the gateway"
+                + (f", {len(mes.failed)} failed: {sorted(mes.failed)}" if mes.failed else ""))
     finally:
         plant.stop()
         pty.close()

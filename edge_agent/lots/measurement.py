@@ -22,7 +22,6 @@ constant, so the evidence keeps only n, sum s^2 and sum s^4 per polymer and the 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -30,20 +29,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.lots.stats import (
-    Z95_ONE_SIDED,
     ShareSums,
     factor_share_var,
     km_fraction_above,
     km_left_censored,
     mean_ci,
-    ratio_share,
+    ratio_var,
+    share_interval,
+    threshold_decision,
     wilson,
 )
 
 METHOD = "junkan.measurement/1"
-FLAG_RULE = ("flag: lot mean (Kaplan-Meier) above the limit, i.e. P(mean > limit) > 0.5; status indeterminate "
-             "when the 95 % CI of the mean straddles the limit; precautionary_flag: one-sided 95 % upper bound "
-             "above the limit; no XRF data: flagged")
 UNIDENTIFIED = frozenset({"", "unknown", "none", "black", "dark", "unidentified"})
 ELEMENTS = ("Br", "Cd", "Pb", "Hg", "Cr")
 
@@ -279,14 +276,21 @@ def piece_factor(polymer: str, params: MeasurementParams, thickness_mm: float | 
 def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]:
     objects: dict[str, list[float]] = ev["objects"]
     n = int(sum(v[0] for v in objects.values()))
-    sums, rel_sd, thick = {}, {}, {}
+    sums, observed, rel_sd, thick = {}, {}, {}, {}
+    a_all = sum(v[1] for v in objects.values())
+    acc, err = params.nir_accuracy, (1 - params.nir_accuracy) / (params.nir_classes - 1)
     for polymer, (k, a1, a2) in objects.items():
         t, u, src = lot_thickness(polymer, ev["models"], params)
         f = piece_factor(polymer, params, t)
-        sums[polymer] = ShareSums(int(k), f * a1, f * f * a2)
+        # Rogan-Gladen on the size^2 sums, before the polymer's mass factor: a misread piece carries the
+        # wrong density and thickness, so correcting the mass shares afterwards would leave a bias.
+        a1c = max(0.0, (a1 - err * a_all) / (acc - err))
+        sums[polymer] = ShareSums(int(k), f * a1c, f * f * a2 * (a1c / a1 if a1 > 0 else 0.0))
+        observed[polymer] = ShareSums(int(k), f * a1, f * f * a2)
         rel_sd[polymer] = (u * u + params.factor_rel_sd ** 2) ** 0.5
         thick[polymer] = {"mm": round(t, 4), "rel_sd": round(rel_sd[polymer], 5), "source": src}
     total = ShareSums(n, sum(s.s1 for s in sums.values()), sum(s.s2 for s in sums.values()))
+    total_obs = ShareSums(n, sum(s.s1 for s in observed.values()), sum(s.s2 for s in observed.values()))
     sys_var = factor_share_var({p: s.s1 / total.s1 for p, s in sums.items()} if total.s1 > 0 else {}, rel_sd)
     by_count, by_mass = {}, {}
     fix = _misclassification(params)
@@ -296,13 +300,16 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
         lo, hi = wilson(k, n)
         by_count[polymer] = {"n": k, "share": round(fix(k / n), 6) if n else 0.0, "ci95": _r((fix(lo), fix(hi))),
                              "observed_share": round(k / n, 6) if n else 0.0}
-        share, ci = ratio_share(sums[polymer], total, piece_cv=params.piece_mass_cv,
-                                extra_var=sys_var.get(polymer, 0.0))
-        lo_m, hi_m = fix(ci[0]), fix(ci[1])
-        by_mass[polymer] = {"share": round(fix(share), 6), "ci95": _r((lo_m, hi_m)),
+        share = sums[polymer].s1 / total.s1 if total.s1 > 0 else 0.0
+        # Sampling variance from the pieces actually seen (misread ones included), scaled by the correction.
+        r_obs, var_obs = ratio_var(observed[polymer], total_obs, params.piece_mass_cv)
+        var = var_obs / (acc - err) ** 2 + sys_var.get(polymer, 0.0)
+        lo_m, hi_m = share_interval(share, r_obs, var, n)
+        by_mass[polymer] = {"share": round(share, 6), "ci95": _r((lo_m, hi_m)),
                             "est_mass_g": round(sums[polymer].s1, 3)}
         if blind is not None:
-            by_mass[polymer]["ci95_all_pieces"] = _r((lo_m * (1 - blind[1]), hi_m * (1 - blind[0]) + blind[1]))
+            hi_all = min(1.0, hi_m * (1 - blind[0]) + blind[1])
+            by_mass[polymer]["ci95_all_pieces"] = _r((lo_m * (1 - blind[1]), hi_all))
     return {
         "n_objects": n,
         "n_unidentified": int(ev["unidentified"]),
@@ -318,42 +325,12 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
                               "params.blind_mass_factor; absent when the camera saw nothing"),
         "count_method": "Wilson score interval",
         "misclassification": ("Rogan-Gladen correction for the output NIR's accuracy (params.nir_accuracy, errors "
-                              "spread evenly over params.nir_classes - 1 classes); interval bounds mapped alike"),
+                              "spread evenly over params.nir_classes - 1 classes): by_count maps share and bounds, "
+                              "by_mass corrects each polymer's size^2 sum before its mass factor"),
         "unobserved_ci95_upper": round(wilson(0, n)[1], 6) if n else 1.0,
         "by_count": by_count,
         "by_mass": by_mass,
     }
-
-
-def threshold_decision(mean: float | None, sd: float | None, n: int, threshold: float) -> dict[str, Any]:
-    """Is the lot mean above a limit? A decision (``flag``), a status and the old precautionary flag.
-
-    flag: the point estimate is above the limit, i.e. P(true mean > limit) > 0.5 (normal approximation).
-    status: "above" / "below" when the two-sided 95 % interval of the mean is clear of the limit,
-    "indeterminate" when it straddles it (worth a re-test), "no_data" without readings (flagged: a lot
-    that was never checked cannot be released). precautionary_flag: one-sided 95 % upper bound above the
-    limit (flags every indeterminate lot; the rule used before).
-    """
-    if not n or mean is None:
-        return {"flag": True, "status": "no_data", "p_above": None, "precautionary_flag": True,
-                "flag_rule": FLAG_RULE}
-    ucl = mean_ci(mean, sd, n, Z95_ONE_SIDED)[1]
-    lo2, hi2 = mean_ci(mean, sd, n)
-    se = (ucl - mean) / Z95_ONE_SIDED if math.isfinite(ucl) else math.inf
-    if se == 0:
-        p_above = 1.0 if mean > threshold else 0.0
-    elif math.isinf(se):
-        p_above = 0.5
-    else:
-        p_above = 0.5 * (1 + math.erf((mean - threshold) / (se * math.sqrt(2))))
-    if lo2 > threshold:
-        status = "above"
-    elif hi2 <= threshold:
-        status = "below"
-    else:
-        status = "indeterminate"
-    return {"flag": bool(mean > threshold), "status": status, "p_above": round(p_above, 4),
-            "precautionary_flag": bool(ucl > threshold), "flag_rule": FLAG_RULE}
 
 
 def blind_mass_range(ev: dict[str, Any], params: MeasurementParams) -> tuple[float, float] | None:

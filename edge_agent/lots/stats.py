@@ -13,9 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 Z95 = 1.959963984540054
 Z95_ONE_SIDED = 1.6448536269514722
+FLAG_RULE = ("flag: lot mean (Kaplan-Meier) above the limit, i.e. P(mean > limit) > 0.5; status indeterminate "
+             "when the 95 % CI of the mean straddles the limit; precautionary_flag: one-sided 95 % upper bound "
+             "above the limit; no XRF data: flagged")
 
 
 def wilson(k: float, n: float, z: float = Z95) -> tuple[float, float]:
@@ -59,6 +63,32 @@ def ratio_share(part: ShareSums, total: ShareSums, z: float = Z95, piece_cv: flo
     var = resid * (1 + piece_cv * piece_cv) / (n * (n - 1) * mbar * mbar) + max(0.0, extra_var)
     n_eff = n if var <= 0 else min(float(n), r * (1 - r) / var)
     return (r, wilson(r * n_eff, n_eff, z))
+
+
+def ratio_var(part: ShareSums, total: ShareSums, piece_cv: float = 0.0) -> tuple[float, float]:
+    """Ratio estimate and its linearisation variance (see ``ratio_share``); variance 0 when undefined."""
+    n = total.n
+    if n < 2 or total.s1 <= 0:
+        return (part.s1 / total.s1 if total.s1 > 0 else 0.0, 0.0)
+    r = part.s1 / total.s1
+    mbar = total.s1 / n
+    resid = (1 - r) ** 2 * part.s2 + r * r * (total.s2 - part.s2)
+    return r, resid * (1 + piece_cv * piece_cv) / (n * (n - 1) * mbar * mbar)
+
+
+def share_interval(share: float, observed: float, var: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Interval of a corrected ``share`` whose pieces were seen at the ``observed`` share with variance ``var``.
+
+    Wilson at the effective sample size n_eff = q(1-q)/var around the observed share, shifted by the
+    correction (``share - observed``): this keeps Wilson's skew for rare classes, so a class seen only
+    through a few misreads keeps a lower bound of 0 and an upper bound above it.
+    """
+    if n <= 0:
+        return (0.0, 1.0)
+    q = min(max(observed, 1.0 / n), 1 - 1.0 / n) if n > 1 else 0.5
+    n_eff = float(n) if var <= 0 else min(float(n), q * (1 - q) / var)
+    lo, hi = wilson(observed * n_eff, n_eff, z)
+    return (max(0.0, share - (observed - lo)), min(1.0, share + (hi - observed)))
 
 
 def factor_share_var(shares: dict[str, float], rel_sd: dict[str, float]) -> dict[str, float]:
@@ -154,3 +184,34 @@ def _sd(xs: Sequence[float]) -> float | None:
         return None
     m = sum(xs) / n
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
+
+
+def threshold_decision(mean: float | None, sd: float | None, n: int, threshold: float) -> dict[str, Any]:
+    """Is the lot mean above a limit? A decision (``flag``), a status and the old precautionary flag.
+
+    flag: the point estimate is above the limit, i.e. P(true mean > limit) > 0.5 (normal approximation).
+    status: "above" / "below" when the two-sided 95 % interval of the mean is clear of the limit,
+    "indeterminate" when it straddles it (worth a re-test), "no_data" without readings (flagged: a lot
+    that was never checked cannot be released). precautionary_flag: one-sided 95 % upper bound above the
+    limit (flags every indeterminate lot; the rule used before).
+    """
+    if not n or mean is None:
+        return {"flag": True, "status": "no_data", "p_above": None, "precautionary_flag": True,
+                "flag_rule": FLAG_RULE}
+    ucl = mean_ci(mean, sd, n, Z95_ONE_SIDED)[1]
+    lo2, hi2 = mean_ci(mean, sd, n)
+    se = (ucl - mean) / Z95_ONE_SIDED if math.isfinite(ucl) else math.inf
+    if se == 0:
+        p_above = 1.0 if mean > threshold else 0.0
+    elif math.isinf(se):
+        p_above = 0.5
+    else:
+        p_above = 0.5 * (1 + math.erf((mean - threshold) / (se * math.sqrt(2))))
+    if lo2 > threshold:
+        status = "above"
+    elif hi2 <= threshold:
+        status = "below"
+    else:
+        status = "indeterminate"
+    return {"flag": bool(mean > threshold), "status": status, "p_above": round(p_above, 4),
+            "precautionary_flag": bool(ucl > threshold), "flag_rule": FLAG_RULE}

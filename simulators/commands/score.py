@@ -45,15 +45,22 @@ def _run(args: argparse.Namespace) -> int:
     rows, summary = score(truth, stored)
     table = Table(title="Lot measurement vs truth")
     for col in ("lot", "true kg", "mass err %", "polymer err pp", "CI hits", "CI width pp", "true Br ppm",
-                "Br mean", "Br flag", "degraded/missing"):
+                "Br mean", "Br flag", "Br status", "degraded/missing"):
         table.add_column(col, justify="left" if col in ("lot", "degraded/missing") else "right")
     for r in rows:
         table.add_row(r["lot_id"], f"{r['true_mass_kg']:.2f}", _f(r["mass_error_pct"], 4), _f(r["polymer_error_pp"], 2),
                       f"{r['ci_hits']}/{r['ci_n']}", _f(r["ci_width_pp_mean"], 2), _f(r["true_br_ppm"], 0),
-                      _f(r["br_mean_ppm"], 0), str(r["br_flag"]), ",".join(r["degraded"] + r["missing"]))
+                      _f(r["br_mean_ppm"], 0), str(r["br_flag"]), str(r.get("br_status") or "-"),
+                      ",".join(r["degraded"] + r["missing"]))
     console = Console()
     console.print(table)
     console.print(json.dumps(summary, indent=1))
+    console.print(f"coverage {_f(summary['ci_coverage'], 3)} at mean CI width {_f(summary['ci_width_pp_mean'], 2)} pp "
+                  f"(visible pieces: {_f(summary['ci_coverage_visible'], 3)} at "
+                  f"{_f(summary['ci_width_pp_mean_visible'], 2)} pp); Br false flags "
+                  f"{_f(summary['br_false_flag_rate'], 3)} (excl. indeterminate "
+                  f"{_f(summary['br_false_flag_rate_excl_indeterminate'], 3)}), precautionary rule "
+                  f"{_f(summary['br_precautionary_false_flag_rate'], 3)}")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return 0 if rows else 1

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from gateway.composition.csv_format import parse_csv
+from gateway.composition.matching import normalise_model
 from gateway.traceability.balance import balance
 from gateway.traceability.model import DEFAULT_TOLERANCE
 from junkan.cli import main
@@ -40,6 +41,11 @@ def test_shipped_composition_files_are_current_and_import_cleanly(name: str) -> 
     assert not parsed.skipped and not parsed.warnings
     assert sorted(p.model for p in parsed.products) == sorted(m for p in scenario.products for m in p.models)
     assert all(p.manufacturer and p.category and p.mass_mg for p in parsed.products)
+    # What the ident camera reads at dismantling (plan events, offline) names a record, exactly one each.
+    records = [normalise_model(p.model) for p in parsed.products]
+    read = {c["model"] for e in plan_lots(scenario, 1, 1)[0].events if e.device == "ident"
+            for c in e.data["model_candidates"]}
+    assert read and all(records.count(normalise_model(m)) == 1 for m in read)
 
 
 def test_tv_records_declare_decabde_in_brominated_back_covers_only() -> None:

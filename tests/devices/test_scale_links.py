@@ -29,6 +29,7 @@ def run_link(protocol: str, noise_rate: float, seconds: float, loads: list[float
     key = DRIVER_KEYS[protocol]
     port = PtyPort()
     scale = PlatformScale(division_kg=0.02, seed=3, noise_divisions=0.0)
+    scale.set(load_kg=loads[0], moving=False)  # before the device thread encodes its first frame
     device = make_device(protocol, scale, port, noise_rate=noise_rate, seed=5, interval_s=0.02)
     config = TypeAdapter(DeviceConfig).validate_python({"name": "s1", "type": key, "port": {"url": port.path}})
     runner = DRIVERS[key].runner(config, None)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge_agent.drivers import DRIVERS
 from edge_agent.lots.measurement import MeasurementParams
+from junkan.overrides import apply_overrides
 
 
 class _Model(BaseModel):
@@ -114,12 +115,10 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ag
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
-    for dotted, value in (overrides or {}).items():
-        node = raw
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[leaf] = value
+    try:
+        apply_overrides(raw, overrides)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     try:
         config = AgentConfig.model_validate(raw)
     except ValidationError as exc:

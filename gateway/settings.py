@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge_agent.config import MqttConfig, format_validation_error
+from junkan.overrides import apply_overrides
 
 
 class _Model(BaseModel):
@@ -76,12 +77,10 @@ def load_settings(path: str | Path | None, overrides: dict[str, Any] | None = No
         if not isinstance(loaded, dict):
             raise SettingsError(f"{path}: top level must be a mapping")
         raw = loaded
-    for dotted, value in (overrides or {}).items():
-        node = raw
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[leaf] = value
+    try:
+        apply_overrides(raw, overrides)
+    except ValueError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
     try:
         return GatewaySettings.model_validate(raw)
     except ValidationError as exc:

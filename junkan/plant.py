@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from junkan.broker import Mosquitto, free_port, wait_for_port
+from junkan.overrides import apply_overrides
 
 REPO_CONFIGS = Path(__file__).resolve().parent.parent / "firmware_configs"
 
@@ -95,12 +96,7 @@ class Plant:
 
         ``overrides`` maps dotted keys to values, e.g. ``{"devices.0.poll_interval_s": 0.05}``."""
         config = yaml.safe_load(self.line_config.read_text(encoding="utf-8"))
-        for dotted, value in (overrides or {}).items():
-            node: Any = config
-            *parents, leaf = dotted.split(".")
-            for key in parents:
-                node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
-            node[int(leaf) if isinstance(node, list) else leaf] = value
+        apply_overrides(config, overrides)
         config["mqtt"]["port"] = self.broker.port
         config["outbox"]["path"] = str(self.workdir / f"{config['agent']}-outbox.db")
         for device in config["devices"]:

@@ -56,3 +56,11 @@ def test_bad_topic_segment_rejected_at_start() -> None:
 
     with pytest.raises(ValueError, match="not a valid topic segment"):
         AgentTopics("site", "line/1", "agent")
+
+
+def test_set_overrides_reach_list_items_and_name_bad_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, demo())
+    config = load_config(path, {"devices.0.poll_interval_s": 0.05, "mqtt.port": 18830})
+    assert config.devices[0].poll_interval_s == 0.05 and config.mqtt.port == 18830
+    with pytest.raises(ConfigError, match="devices.5.name"):
+        load_config(path, {"devices.5.name": "x"})

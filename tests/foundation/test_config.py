@@ -62,5 +62,5 @@ def test_set_overrides_reach_list_items_and_name_bad_keys(tmp_path: Path) -> Non
     path = write(tmp_path, demo())
     config = load_config(path, {"devices.0.poll_interval_s": 0.05, "mqtt.port": 18830})
     assert config.devices[0].poll_interval_s == 0.05 and config.mqtt.port == 18830
-    with pytest.raises(ConfigError, match="devices.5.name"):
+    with pytest.raises(ConfigError, match=r"devices\.5\.name"):
         load_config(path, {"devices.5.name": "x"})

@@ -74,6 +74,7 @@ def decode(
     try_rotate: bool = True,
     try_invert: bool = False,
     deskew_linear: bool = True,
+    try_downscale: bool = True,
 ) -> list[Code]:
     """All readable codes in a BGR or grayscale frame (empty list when none is in view).
 
@@ -81,7 +82,7 @@ def decode(
     ``deskew_linear``: when the frame pass finds nothing and a 1-D format is wanted, retry 1-D formats on
     up to two upright crops of bar-like regions (~2 ms on 720p, plus ~1 ms per crop).
     """
-    kwargs: dict[str, Any] = {"try_rotate": try_rotate, "try_invert": try_invert}
+    kwargs: dict[str, Any] = {"try_rotate": try_rotate, "try_invert": try_invert, "try_downscale": try_downscale}
     if formats is not None:
         kwargs["formats"] = formats
     image = np.ascontiguousarray(frame)

@@ -21,7 +21,7 @@ def _rotated_code(angle_deg: float, center: tuple[int, int] = (600, 380)) -> tup
     h, w = code.shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), -angle_deg, 1.0)
     m[:, 2] += np.array(center) - np.array([w / 2, h / 2])
-    frame = np.full((720, 1280), 90, np.uint8)
+    frame: np.ndarray = np.full((720, 1280), 90, np.uint8)
     frame = cv2.warpAffine(code, m, (1280, 720), dst=frame, borderMode=cv2.BORDER_TRANSPARENT)
     frame = cv2.GaussianBlur(frame, (0, 0), 0.6)
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64) @ m[:, :2].T + m[:, 2]

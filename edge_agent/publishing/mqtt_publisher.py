@@ -70,6 +70,7 @@ class MqttPublisher:
                       "resend_requests": 0}
         self._acks: queue.Queue[AckMessage] = queue.Queue()
         self._resend_from: int | None = None
+        self._last_ack = 0.0  # monotonic time the last ack item arrived (pump thread only)
         self._wake = threading.Event()
         self._connected = threading.Event()
         self._reconnected = threading.Event()
@@ -168,7 +169,7 @@ class MqttPublisher:
             self._wake.clear()
             return cursor
         now = time.monotonic()
-        if inflight and now - min(inflight.values()) > self.ack_timeout_s:
+        if inflight and self._ack_overdue(now, min(inflight.values())):
             self.stats["resend_rounds"] += 1
             log.info("no ack for %d messages after %.1f s: sending again", len(inflight), self.ack_timeout_s)
             cursor = 0
@@ -187,6 +188,17 @@ class MqttPublisher:
             self._wake.clear()
         return cursor
 
+    def _ack_overdue(self, now: float, oldest_sent: float) -> bool:
+        """Go back N when the oldest unacked message has waited ``ack_timeout_s`` — unless acks are still
+        arriving (a deep window behind a busy gateway): then only after 3x that. Resending a backlog the
+        gateway is still working through doubles its work and can keep it behind for good (measured: a
+        1000-message window of 50 readings took > 10 s to ack at 4k readings/s)."""
+        waited = now - oldest_sent
+        if waited <= self.ack_timeout_s:
+            return False
+        acks_flowing = now - self._last_ack < self.ack_timeout_s
+        return not acks_flowing or waited > 3 * self.ack_timeout_s
+
     def _retire_acked(self, inflight: dict[str, float]) -> None:
         done: list[str] = []
         while True:
@@ -196,6 +208,8 @@ class MqttPublisher:
                 break
             if ack.resend_from_seq is not None:  # the gateway saw a gap: go back to it now
                 self._resend_from = ack.resend_from_seq
+            if ack.acks:
+                self._last_ack = time.monotonic()
             for item in ack.acks:
                 inflight.pop(item.msg_id, None)
                 if item.result == "rejected":

@@ -43,6 +43,8 @@ class Region:
 
 def linear_regions(gray: np.ndarray, max_regions: int = 2) -> list[Region]:
     """Strongest bar-like regions of a grayscale frame, best first (empty when nothing is bar-like)."""
+    if min(gray.shape[:2]) < 2 * _WINDOW / _SCALE:
+        return []  # smaller than two tensor windows: no room for a code that needs deskewing
     small = cv2.resize(gray, None, fx=_GRAD_SCALE, fy=_GRAD_SCALE, interpolation=cv2.INTER_AREA)
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)

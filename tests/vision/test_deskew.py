@@ -62,3 +62,9 @@ def test_linear_formats_of_config() -> None:
     assert codes._linear_formats(codes.format_set(["qr", "code128"])) == codes.format_set(["code128"])
     assert codes._linear_formats(codes.format_set(["qr"])) == ()
     assert set(codes._linear_formats(None)) == set(codes.format_set(list(codes.LINEAR)))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 300), (79, 2000)])
+def test_tiny_frames_decode_to_nothing(shape: tuple[int, int]) -> None:
+    assert deskew.linear_regions(np.zeros(shape, np.uint8)) == []
+    assert codes.decode(np.zeros(shape, np.uint8)) == []

@@ -1,4 +1,4 @@
-"""Gateway storage: one interface (``Store``), selected by URL (``sqlite:///path``; PostgreSQL later)."""
+"""Gateway storage: one interface (``Store``) selected by URL: ``sqlite:///path`` or ``postgresql://…``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def open_store(url: str) -> Store:
 
         return SqliteStore(url.removeprefix("sqlite:///"))
     if url.startswith(("postgresql://", "postgres://")):
-        from gateway.store.postgres import PostgresStore  # type: ignore[import-not-found]
+        from gateway.store.postgres import PostgresStore
 
-        return PostgresStore(url)  # type: ignore[no-any-return]
+        return PostgresStore(url)
     raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH or postgresql://...")

@@ -91,6 +91,12 @@ class DeviceCounters:
     last_error: str | None = None
     connected: bool = False
 
+    def fail(self, reason: str, context: str = "") -> None:
+        """The connection is lost or cannot be opened: shown as ``error`` in the status, logged once."""
+        self.connected = False
+        self.last_error = reason
+        log.warning("%s%s", f"{context}: " if context else "", reason)
+
     def state(self, stale_after_s: float, now: datetime | None = None) -> DeviceState:
         now = now or datetime.now(UTC)
         if not self.connected and self.last_error:

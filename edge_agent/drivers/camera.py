@@ -151,7 +151,7 @@ class CameraRunner:
         while not stop.is_set():
             cap = open_capture(self.config.source, self.config.backend)
             if not cap.isOpened():
-                self._fail(f"cannot open camera source {self.config.source!r}")
+                self.counters.fail(f"cannot open camera source {self.config.source!r}", f"camera {self.config.name}")
                 cap.release()
                 backoff.wait(stop)
                 continue
@@ -161,7 +161,7 @@ class CameraRunner:
                 ended = self._loop(cap, emit, stop)
             except Exception as exc:  # an analyzer bug must not kill the device thread
                 log.exception("camera %s failed", self.config.name)
-                self._fail(f"internal: {exc!r}")
+                self.counters.fail(f"internal: {exc!r}", f"camera {self.config.name}")
                 ended = False
             finally:
                 cap.release()
@@ -189,7 +189,8 @@ class CameraRunner:
                 if self.is_file:
                     return True
                 if now - last_frame > self.config.no_frame_timeout_s:
-                    self._fail(f"no frame for {self.config.no_frame_timeout_s:.1f} s")
+                    timeout = self.config.no_frame_timeout_s
+                    self.counters.fail(f"no frame for {timeout:.1f} s", f"camera {self.config.name}")
                     return False
                 stop.wait(0.05)
                 continue
@@ -232,10 +233,6 @@ class CameraRunner:
             )
         emit(item)
 
-    def _fail(self, reason: str) -> None:
-        self.counters.connected = False
-        self.counters.last_error = reason
-        log.warning("camera %s: %s", self.config.name, reason)
 
 
 def runner(config: CameraConfig, capture_path: Path | None = None) -> CameraRunner:

@@ -99,9 +99,7 @@ class FolderRunner:
                     self.scan(state, emit, capture)
                     self.counters.connected = True
                 except OSError as exc:
-                    self.counters.connected = False
-                    self.counters.last_error = f"folder {self.folder}: {exc}"
-                    log.warning("%s", self.counters.last_error)
+                    self.counters.fail(f"folder {self.folder}: {exc}")
                 stop.wait(self.config.poll_interval_s)
         finally:
             if capture:

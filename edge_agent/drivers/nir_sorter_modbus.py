@@ -243,10 +243,10 @@ class ModbusRunner:
                         backoff.reset()
                         stop.wait(self.config.interval_s)
                 except (ModbusException, OSError) as exc:
-                    self._fail(f"modbus {cfg.host}:{cfg.port}: {exc}")
+                    self.counters.fail(f"modbus {cfg.host}:{cfg.port}: {exc}")
                 except Exception as exc:  # a bug must not kill the device thread
                     log.exception("modbus loop failed")
-                    self._fail(f"internal: {exc!r}")
+                    self.counters.fail(f"internal: {exc!r}")
                 finally:
                     client.close()
                 if not stop.is_set():
@@ -282,10 +282,6 @@ class ModbusRunner:
         self.counters.last_error = reason
         log.warning("nir sorter: %s", reason)
 
-    def _fail(self, reason: str) -> None:
-        self.counters.connected = False
-        self.counters.last_error = reason
-        log.warning("%s", reason)
 
 
 def runner(config: NirSorterConfig, capture_path: Path | None = None) -> ModbusRunner:

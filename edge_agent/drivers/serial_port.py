@@ -103,17 +103,17 @@ class SerialRunner:
                 try:
                     self._port = self._open()
                 except (serial.SerialException, OSError, ValueError) as exc:
-                    self._fail(f"open {self.port_config.url}: {exc}")
+                    self.counters.fail(f"open {self.port_config.url}: {exc}")
                     backoff.wait(stop)
                     continue
                 self.counters.connected = True
                 try:
                     self._read_loop(self._port, emit, stop, capture, backoff)
                 except (serial.SerialException, OSError) as exc:
-                    self._fail(f"I/O on {self.port_config.url}: {exc}")
+                    self.counters.fail(f"I/O on {self.port_config.url}: {exc}")
                 except Exception as exc:  # a decoder bug must not kill the device thread
                     log.exception("device loop on %s failed", self.port_config.url)
-                    self._fail(f"internal: {exc!r}")
+                    self.counters.fail(f"internal: {exc!r}")
                 finally:
                     self._close()
                 if not stop.is_set():
@@ -169,11 +169,6 @@ class SerialRunner:
                 self.checkpoint = item.checkpoint
             backoff.reset()
             emit(item)
-
-    def _fail(self, reason: str) -> None:
-        self.counters.connected = False
-        self.counters.last_error = reason
-        log.warning("%s", reason)
 
     def _close(self) -> None:
         port, self._port = self._port, None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,30 @@ def shared_dir() -> Path:
     if not SHARED.exists():
         pytest.skip("../shared reference folder not present")
     return SHARED
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def junkan(capfd: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run `junkan ARGS…` in-process (real parsing and wiring); returns exit code and captured output."""
+    from junkan.cli import main
+
+    def run(*args: str) -> CliResult:
+        capfd.readouterr()  # drop what earlier steps printed
+        try:
+            code = main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capfd.readouterr()
+        return CliResult(code, out, err)
+
+    return run
 
 
 @pytest.fixture

@@ -7,34 +7,10 @@ path is covered by test_signing.py and test_composition_import.py.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from gateway.evidence.formats import FORMATS, SUFFIX
-from junkan.cli import main
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def junkan(capfd: pytest.CaptureFixture[str]) -> Any:
-    def run(*args: str) -> Result:
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capfd.readouterr()
-        return Result(code, out, err)
-
-    return run
 
 
 def test_cli_round_trip(plant: dict[str, Any], tmp_path: Path, junkan: Any) -> None:

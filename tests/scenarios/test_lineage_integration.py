@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from gateway.composition.csv_format import parse_csv
 from gateway.composition.matching import normalise_model
 from gateway.traceability.balance import balance
 from gateway.traceability.model import DEFAULT_TOLERANCE
-from junkan.cli import main
 from simulators.plantline.compositions import COMPOSITION_DIR, composition_csv
 from simulators.plantline.mes import process_records, product_flows
 from simulators.plantline.plan import plan_lots
@@ -90,27 +88,6 @@ def test_wrong_output_mass_breaks_the_sorting_balance() -> None:
     bal = balance(sum(f["mass_kg"] for f in step["inputs"]), sum(f["mass_kg"] for f in step["outputs"]),
                   sum(loss["mass_kg"] for loss in step["losses"]), DEFAULT_TOLERANCE)
     assert not bal.ok
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def junkan(capfd: pytest.CaptureFixture[str]) -> Any:
-    def run(*args: str) -> Result:
-        capfd.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capfd.readouterr()
-        return Result(code, out, err)
-
-    return run
 
 
 def _flip(token: str) -> str:

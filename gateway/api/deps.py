@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 from gateway.settings import GatewaySettings
 from gateway.store.base import Store
 
+MAX_OFFSET = 10_000_000  # paging bound: larger offsets are refused (422), not passed to the database
+
 
 class CommandSink(Protocol):
     def send_command(self, line: str, action: str, lot_id: str | None, issued_by: str | None) -> dict[str, Any]: ...

@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
+from gateway.api.deps import MAX_OFFSET
 from gateway.auth import PrincipalDep
 from gateway.auth.deps import end_session, login, start_session
 from gateway.auth.policy import allowed
@@ -154,7 +155,7 @@ async def events(request: Request, principal: PrincipalDep) -> StreamingResponse
 def lots_page(request: Request, principal: PrincipalDep, q: str | None = Query(default=None, max_length=100),
               line: str | None = Query(default=None, max_length=128),
               status: str | None = Query(default=None, pattern="^(open|closed)?$"),
-              offset: int = Query(default=0, ge=0)) -> Response:
+              offset: int = Query(default=0, ge=0, le=MAX_OFFSET)) -> Response:
     lots = request.app.state.store.list_lots(q=q or None, line=line or None, status=status or None, limit=100,
                                              offset=offset, recycler=principal.tenant)
     return render(request, principal, "lots.html", lots=lots, q=q or "", line=line or "", status=status or "",

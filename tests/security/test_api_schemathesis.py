@@ -68,3 +68,16 @@ def test_core_api_never_answers_5xx(tmp_path: Path) -> None:
     store.close()
     assert operations >= 8
     assert any(code < 300 for code in calls) and any(code in (404, 422) for code in calls)
+
+
+def test_huge_paging_offset_is_refused_not_a_server_error(tmp_path: Path) -> None:
+    """Found by the fuzzer: offset 2**63 reached SQLite and raised OverflowError (500)."""
+    from fastapi.testclient import TestClient
+
+    store = seeded_store(tmp_path / "gateway.db")
+    app = create_app(GatewaySettings(consume=False, db_url=f"sqlite:///{tmp_path / 'gateway.db'}"), store)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert client.get("/api/v1/lots", params={"offset": 2**63}).status_code == 422
+        assert client.get("/lots", params={"offset": 2**63}).status_code == 422
+        assert client.get("/api/v1/lots", params={"offset": 5}).status_code == 200
+    store.close()

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.api.deps import StoreDep
+from gateway.api.deps import MAX_OFFSET, StoreDep
 from gateway.auth import PrincipalDep
 
 router = APIRouter(prefix="/api/v1/lots", tags=["lots"])
@@ -21,7 +21,7 @@ def list_lots(
     status: str | None = Query(default=None, pattern="^(open|closed)$"),
     q: str | None = Query(default=None, max_length=100, description="Substring of lot id or line."),
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
     return store.list_lots(line=line, status=status, q=q, limit=limit, offset=offset, recycler=principal.tenant)
 

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from gateway.store.base import DeadLetter, Incoming
 from junkan.wire import topics
-from junkan.wire.messages import LotMessage, ReadingMessage, StatusMessage, durable_adapter
+from junkan.wire.messages import LotMessage, ReadingRecords, StatusMessage, ingest_adapter
 
-_EXPECTED = {topics.Kind.READING: ReadingMessage, topics.Kind.LOT: LotMessage}
+_EXPECTED = {topics.Kind.READING: ReadingRecords, topics.Kind.LOT: LotMessage}
 MAX_DEPTH = 32
 
 
@@ -52,13 +52,13 @@ def _fast_durable(topic: str, payload: bytes, max_bytes: int) -> Incoming | None
     if expected is None:
         return None
     try:
-        message = durable_adapter.validate_json(payload)
+        message = ingest_adapter.validate_json(payload)
     except ValidationError:
         return None
     if not isinstance(message, expected) or message.agent != parsed.agent:
         return None
     # readings[i].data sits 4 levels down (lot.measurement 3): the free part may use what is left.
-    free = ([r.data for r in message.body.readings] if isinstance(message, ReadingMessage)
+    free = ([r["data"] for r in message.body.readings if "data" in r] if isinstance(message, ReadingRecords)
             else [message.body.lot.measurement])
     if _too_deep(free, MAX_DEPTH - 4):
         return None
@@ -104,7 +104,7 @@ def validate(topic: str, payload: bytes, max_bytes: int) -> Incoming | StatusMes
         expected = _EXPECTED.get(parsed.kind)
         if expected is None:
             return DeadLetter(topic, payload, f"gateway does not consume kind {parsed.kind.value!r}")
-        message = durable_adapter.validate_python(obj)
+        message = ingest_adapter.validate_python(obj)
     except ValidationError as exc:
         return DeadLetter(topic, payload, f"schema: {short_errors(exc)}")
     if not isinstance(message, expected):

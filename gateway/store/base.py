@@ -5,16 +5,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from junkan.wire.messages import AckItem, CommandMessage, LotMessage, ReadingMessage, StatusMessage
+from junkan.wire.messages import (
+    AckItem,
+    CommandMessage,
+    LotMessage,
+    ReadingMessage,
+    ReadingRecords,
+    StatusMessage,
+    as_records,
+)
 from junkan.wire.topics import ParsedTopic
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Incoming:
-    """A validated durable message and the topic it came on."""
+    """A validated durable message and the topic it came on. A ``ReadingMessage`` built in-process is
+    turned into the ``ReadingRecords`` the wire path yields, so the writers see one shape."""
 
     topic: ParsedTopic
-    message: ReadingMessage | LotMessage
+    message: ReadingRecords | LotMessage
+
+    def __init__(self, topic: ParsedTopic, message: ReadingRecords | ReadingMessage | LotMessage) -> None:
+        object.__setattr__(self, "topic", topic)
+        object.__setattr__(self, "message", as_records(message) if isinstance(message, ReadingMessage) else message)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 import pydantic_core
 
 from gateway.store.base import DeadLetter, Incoming
-from junkan.wire.messages import AckItem, LotMessage, ReadingMessage, StatusMessage
+from junkan.wire.messages import AckItem, LotMessage, ReadingRecords, StatusMessage
 
 CLAIM_CHUNK = 500  # rows per multi-row INSERT (6 parameters each: far below both databases' limits)
 # json.dumps with non-default separators builds a new encoder per call; one reused encoder is ~4x faster.
@@ -81,7 +81,7 @@ class BatchWriter:
                 continue
             claimed.discard((msg.agent, msg.msg_id))  # the same message twice in one batch: the 2nd is a duplicate
             acks.append(AckItem(msg_id=msg.msg_id, result="stored"))
-            if isinstance(msg, ReadingMessage):
+            if isinstance(msg, ReadingRecords):
                 readings += self._reading_rows(item, msg)
             else:
                 self._apply_lot(msg, now)
@@ -110,7 +110,7 @@ class BatchWriter:
             params: list[Any] = []
             for item in chunk:
                 msg = item.message
-                kind = "reading" if isinstance(msg, ReadingMessage) else "lot"
+                kind = "reading" if isinstance(msg, ReadingRecords) else "lot"
                 params += [msg.agent, msg.msg_id, msg.session, msg.seq, kind, now]
             values = ",".join(["(?,?,?,?,?,?)"] * len(chunk))
             cursor = self.execute(self._sql(
@@ -120,14 +120,16 @@ class BatchWriter:
         return claimed
 
     @staticmethod
-    def _reading_rows(item: Incoming, msg: ReadingMessage) -> list[tuple[Any, ...]]:
+    def _reading_rows(item: Incoming, msg: ReadingRecords) -> list[tuple[Any, ...]]:
         # Per-message values hoisted out of the per-reading loop (this list is the ingest hot path).
         # utc_text inlined for the common UTC case: a function call per reading is a measurable share.
+        # Absent optional keys are the model's defaults (None, empty data).
         agent, msg_id, site, line = msg.agent, msg.msg_id, item.topic.site, item.topic.line
         return [
-            (agent, msg_id, idx, site, line, r.device, r.device_seq,
-             ts.isoformat() if (ts := r.ts).tzinfo is not None and not ts.utcoffset() else utc_text(ts),
-             r.kind, r.value, r.unit, r.status, r.lot_id, json_text(r.data) if r.data else "{}")
+            (agent, msg_id, idx, site, line, r["device"], r["device_seq"],
+             ts.isoformat() if (ts := r["ts"]).tzinfo is not None and not ts.utcoffset() else utc_text(ts),
+             r["kind"], r.get("value"), r.get("unit"), r.get("status"), r.get("lot_id"),
+             json_text(data) if (data := r.get("data")) else "{}")
             for idx, r in enumerate(msg.body.readings)
         ]
 

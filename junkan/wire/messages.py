@@ -9,9 +9,10 @@ Schema names end in ``/1``; an incompatible change gets ``/2`` and both are acce
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 MAX_PAYLOAD_BYTES = 1_000_000
 MAX_BATCH = 1000
@@ -27,22 +28,55 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A reading's fields, defined once: the model below (what agents build) and the record type the gateway
+# validates into (a plain dict per reading, ~3x cheaper at 1000 readings a message) share these types.
+DeviceName = Annotated[str, Field(pattern=_NAME, description="Device name from the agent config.")]
+DeviceSeq = Annotated[int, Field(ge=0, description="Per-device counter, persistent across agent restarts.")]
+ReadingTs = Annotated[datetime, Field(description="When the device produced the reading (agent clock, UTC).")]
+ReadingKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$",
+                                   description="weight, weighing, xrf, nir_counts ...")]
+ReadingValue = Annotated[float | None, Field(allow_inf_nan=False, description="Main value, if any.")]
+ReadingUnit = Annotated[str | None, Field(max_length=16)]
+ReadingStatus = Literal["ok", "unstable", "overload", "underload", "error"] | None
+ReadingLot = Annotated[str | None, Field(pattern=_NAME, description="Lot open on the line, if any.")]
+ReadingData = Annotated[dict[str, Any], Field(description="Kind-specific details.")]
+
+
 class Reading(_Strict):
     """One reading from one device, as the agent understood it."""
 
-    device: str = Field(pattern=_NAME, description="Device name from the agent config.")
-    device_seq: int = Field(ge=0, description="Per-device counter, persistent across agent restarts.")
-    ts: datetime = Field(description="When the device produced the reading (agent clock, UTC).")
-    kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="weight, weighing, xrf, nir_counts ...")
-    value: float | None = Field(default=None, allow_inf_nan=False, description="Main value, if any.")
-    unit: str | None = Field(default=None, max_length=16)
-    status: Literal["ok", "unstable", "overload", "underload", "error"] | None = None
-    lot_id: str | None = Field(default=None, pattern=_NAME, description="Lot open on the line, if any.")
-    data: dict[str, Any] = Field(default_factory=dict, description="Kind-specific details.")
+    device: DeviceName
+    device_seq: DeviceSeq
+    ts: ReadingTs
+    kind: ReadingKind
+    value: ReadingValue = None
+    unit: ReadingUnit = None
+    status: ReadingStatus = None
+    lot_id: ReadingLot = None
+    data: ReadingData = Field(default_factory=dict)
+
+
+class ReadingRecord(TypedDict):
+    """``Reading`` as a dict: same fields, same constraints; optional keys may be absent (= the default)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    device: DeviceName
+    device_seq: DeviceSeq
+    ts: ReadingTs
+    kind: ReadingKind
+    value: NotRequired[ReadingValue]
+    unit: NotRequired[ReadingUnit]
+    status: NotRequired[ReadingStatus]
+    lot_id: NotRequired[ReadingLot]
+    data: NotRequired[ReadingData]
 
 
 class ReadingBody(_Strict):
     readings: list[Reading] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ReadingRecordsBody(_Strict):
+    readings: list[ReadingRecord] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class Weighing(_Strict):
@@ -98,8 +132,22 @@ class LotMessage(_Envelope):
     body: LotBody
 
 
+class ReadingRecords(_Envelope):
+    """The gateway's reading of ``junkan.reading/1``: the same message, its readings as ``ReadingRecord``."""
+
+    schema_: Literal["junkan.reading/1"] = Field(default="junkan.reading/1", alias="schema")
+    body: ReadingRecordsBody
+
+
 DurableMessage = Annotated[ReadingMessage | LotMessage, Field(discriminator="schema_")]
 durable_adapter: TypeAdapter[ReadingMessage | LotMessage] = TypeAdapter(DurableMessage)
+IngestMessage = Annotated[ReadingRecords | LotMessage, Field(discriminator="schema_")]
+ingest_adapter: TypeAdapter[ReadingRecords | LotMessage] = TypeAdapter(IngestMessage)
+
+
+def as_records(message: ReadingMessage) -> ReadingRecords:
+    """A model-built message as the gateway reads it off the wire (for in-process producers and tests)."""
+    return ReadingRecords.model_validate_json(dump(message))
 
 
 class DeviceHealth(_Strict):

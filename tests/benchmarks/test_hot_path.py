@@ -18,6 +18,7 @@ from gateway.ingest.validate import MAX_DEPTH, _depth, _too_deep, validate
 from gateway.store.base import DeadLetter, Incoming
 from gateway.store.sql import _COMPACT, BatchWriter, iso, json_text, utc_text
 from junkan.ids import new_id
+from junkan.wire.messages import ReadingMessage
 from junkan.wire.topics import AgentTopics
 from tests.scaleout.load import reading_payloads
 
@@ -77,9 +78,10 @@ def test_deep_data_still_dead_lettered_and_rows_match_the_plain_build() -> None:
     inc = validate(msg.topic, msg.payload, 1_000_000)
     assert isinstance(inc, Incoming)
     rows = BatchWriter._reading_rows(inc, inc.message)  # type: ignore[arg-type]
+    models = ReadingMessage.model_validate_json(msg.payload).body.readings
     plain = [(inc.message.agent, inc.message.msg_id, i, "site-a", "line-1", r.device, r.device_seq, iso(r.ts),
               r.kind, r.value, r.unit, r.status, r.lot_id, _COMPACT.encode(r.data))
-             for i, r in enumerate(inc.message.body.readings)]  # type: ignore[union-attr]
+             for i, r in enumerate(models)]
     assert rows == plain
     deep = msg.payload.replace(b'"data":{"cu":0.12', b'"data":{"cu":' + json.dumps(_nested(MAX_DEPTH)).encode(), 1)
     assert deep != msg.payload

@@ -72,19 +72,25 @@ def random_truth(rng: random.Random, code: str | None = "random") -> PlateTruth:
     truth = PlateTruth(maker, model, serial, year)
     fmt = rng.choice(["qr", "datamatrix", "code128"]) if code == "random" else code
     if fmt:
-        body = f"{rng.randint(0, 10**11):011d}"
-        gtin = "0" + "45" + body[:10]
-        gtin += str(_check_digit(gtin))
-        truth.gs1 = {"01": gtin, "21": serial, "8013": model}
-        truth.code_format = fmt
-        if fmt == "qr":
-            truth.code_text = f"https://id.example-maker.jp/01/{gtin}/21/{serial}?8013={model}"
-        elif fmt == "code128":  # 1-D codes stay short: GTIN + serial only
-            truth.gs1 = {"01": gtin, "21": serial}
-            truth.code_text = f"(01){gtin}(21){serial}"
-        else:
-            truth.code_text = f"(01){gtin}(21){serial}(8013){model}"
+        _add_code(truth, fmt, rng)
     return truth
+
+
+def _add_code(truth: PlateTruth, fmt: str, rng: random.Random) -> None:
+    """GS1 code with GTIN, serial and (2-D codes) the model in AI 8013."""
+    serial, model = truth.serial, truth.model
+    body = f"{rng.randint(0, 10**11):011d}"
+    gtin = "0" + "45" + body[:10]
+    gtin += str(_check_digit(gtin))
+    truth.gs1 = {"01": gtin, "21": serial, "8013": model}
+    truth.code_format = fmt
+    if fmt == "qr":
+        truth.code_text = f"https://id.example-maker.jp/01/{gtin}/21/{serial}?8013={model}"
+    elif fmt == "code128":  # 1-D codes stay short: GTIN + serial only
+        truth.gs1 = {"01": gtin, "21": serial}
+        truth.code_text = f"(01){gtin}(21){serial}"
+    else:
+        truth.code_text = f"(01){gtin}(21){serial}(8013){model}"
 
 
 def _check_digit(body: str) -> int:
@@ -204,6 +210,18 @@ def place(plate: np.ndarray, dist: Distortion, rng: random.Random, size: tuple[i
         out += 255 * dist.glare * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * r * r))[..., None]
     out += gen.normal(0, dist.noise, out.shape)
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def model_plate_frame(
+    model: str, serial: str, seed: int, code: str = "datamatrix", maker: str = "JUNKAN SIM",
+    severity: str = "typical", size: tuple[int, int] = (1280, 720),
+) -> tuple[np.ndarray, PlateTruth]:
+    """A given product model's plate (a scenario's models follow no template), its code carrying AI 8013."""
+    rng = random.Random(seed)
+    truth = PlateTruth(maker, model, serial, rng.randint(2005, 2024))
+    _add_code(truth, code, rng)
+    dist = random_distortion(rng, severity)
+    return place(render_plate(truth, rng), dist, rng, size), truth
 
 
 def nameplate_frame(

@@ -25,6 +25,9 @@ ELEMENTS = ("Br", "Cd", "Pb", "Hg", "Cr")
 SHAPE_FACTOR = 0.7  # mean projected area / size^2 of a flake; the truth varies it +-20 % per flake
 # Timing of one container on the platform (wall seconds: the scale needs real stable frames).
 PLACE_S, SETTLE_S, REMOVE_S, EMPTY_S, GAP_S = 0.6, 1.2, 0.5, 1.6, 1.0
+# A device silent this long (wall s) during a lot is degraded: above the longest natural pause of the QC NIR
+# and the ident camera (no flakes between two containers: about 5 s), below the scenarios' faults (10 s).
+MAX_GAP_WALL_S = 8.0
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Event:
     device: str
     kind: str
     data: dict[str, Any]
+    sim: dict[str, Any] = field(default_factory=dict)  # for the live device simulators only, never a reading
 
 
 @dataclass
@@ -163,6 +167,8 @@ class LineModel:
             for d, cnt in zip(*np.unique(detected, return_counts=True), strict=True):
                 key = self.polymers[int(d)] if d >= 0 else "unknown"
                 sorter["counts"][key] = sorter["counts"].get(key, 0) + int(cnt)
+                n_ej = int(ejected[detected == d].sum())
+                sorter["ejected_by"][key] = sorter["ejected_by"].get(key, 0) + n_ej
             sorter["ejected"] += int(ejected.sum())
             # Mass flows of this part (kg) for the MES records (simulators/plantline/mes.py); no random draws.
             sorter.setdefault("parts", []).append((prod_no, mass_g / 1000, float(mass.sum()) / 1000,

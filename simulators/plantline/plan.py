@@ -25,6 +25,9 @@ from simulators.plantline.schema import Scenario
 
 DEVICES = {"scale": "scale-out", "qc_nir": "qc-nir", "sorter": "nir-sorter", "xrf": "xrf", "camera": "cam-out",
            "ident": "cam-ident"}
+# The live conveyor camera cannot be shown every flake (~13 000 a wall second); it is shown this many a wall
+# second, a representative subsample (see ``_render_sample``).
+RENDER_PER_WALL_S = 20.0
 
 
 def container_wall_s(scenario: Scenario) -> float:
@@ -39,6 +42,7 @@ def plan_lots(scenario: Scenario, seed: int, n_lots: int) -> list[LotPlan]:
     weights = np.array([b.weight for b in scenario.batches])
     t = 0.0
     plans = []
+    carry = {"dark": 0.0}  # error diffusion of the rendered dark count across containers
     for lot_no in range(1, n_lots + 1):
         batch = scenario.batches[int(rng.choice(len(weights), p=weights / weights.sum()))].products
         start = t
@@ -49,7 +53,7 @@ def plan_lots(scenario: Scenario, seed: int, n_lots: int) -> list[LotPlan]:
         models: list[str] = []
         flows: list[dict[str, Any]] = []
         for _ in range(int(rng.integers(scenario.lots.containers[0], scenario.lots.containers[1] + 1))):
-            sorter: dict[str, Any] = {"counts": {}, "ejected": 0}
+            sorter: dict[str, Any] = {"counts": {}, "ejected": 0, "ejected_by": {}}
             fill = float(rng.uniform(*scenario.lots.fill_kg))
             n_models = len(models)
             a = model.container(batch, fill, models, sorter)
@@ -57,7 +61,7 @@ def plan_lots(scenario: Scenario, seed: int, n_lots: int) -> list[LotPlan]:
             t += (PLACE_S + SETTLE_S) * sp
             c = ContainerPlan(round(float(rng.uniform(*scenario.lots.tare_kg)), 3),
                               round(float(a["mass"].sum()) / 1000, 3), t, t + scenario.lots.fill_s)
-            events += _events(model, scenario, a, c, sorter, models[n_models:])
+            events += _events(model, scenario, a, c, sorter, models[n_models:], carry)
             containers.append(c)
             parts.append(a)
             t = c.fill_end + (SETTLE_S + REMOVE_S + EMPTY_S) * sp
@@ -86,7 +90,7 @@ def _product_flows(models: list[str], first: int, sorter: dict[str, Any], a: dic
 
 
 def _events(model: LineModel, s: Scenario, a: dict[str, np.ndarray], c: ContainerPlan,
-            sorter: dict[str, Any], models: list[str]) -> list[Event]:
+            sorter: dict[str, Any], models: list[str], carry: dict[str, float]) -> list[Event]:
     rng, sens = model.rng, s.sensors
     n = len(a["mass"])
     when = np.sort(rng.uniform(c.fill_start, c.fill_end, n))
@@ -123,26 +127,53 @@ def _events(model: LineModel, s: Scenario, a: dict[str, np.ndarray], c: Containe
     edges = np.arange(c.fill_start, c.fill_end + sens.camera_interval_s, sens.camera_interval_s)
     area = SHAPE_FACTOR * a["size"][order] ** 2
     dark = a["dark"][order].astype(bool)
+    sample = _render_sample(a["size"][order], dark, round(RENDER_PER_WALL_S * (c.fill_end - c.fill_start) / s.speed),
+                            carry)
     for lo, hi in itertools.pairwise(edges):
         m = (when >= lo) & (when < hi)
         cnt = int(m.sum())
         ar = float(area[m].sum())
+        shown = [[round(float(when[j]), 3), round(float(a["size"][order[j]]), 2), bool(dark[j])]
+                 for j in sample if lo <= when[j] < hi]
         events.append(Event(float(hi), "camera", "conveyor", {
             "count": cnt, "occupancy_pct": round(min(100.0, ar / (1000 * 2500 * (hi - lo)) * 100), 3),
             "dark_count_share": round(float(dark[m].sum()) / cnt, 4) if cnt else 0.0,
             "dark_area_share": round(float(area[m & dark].sum()) / ar, 4) if ar else 0.0,
-            "interval_s": round(float(hi - lo), 3)}))
+            "interval_s": round(float(hi - lo), 3)}, {"flakes": shown}))
         share = (hi - lo) / (c.fill_end - c.fill_start)
         events.append(Event(float(hi), "sorter", "nir_counts", {
             "interval_s": round(float(hi - lo), 3), "running": True, "belt_speed_m_s": 2.5,
             "counts": {p: int(v * share) for p, v in sorter["counts"].items()},
-            "ejections": {"target": int(sorter["ejected"] * share)}, "alarms": []}))
-    # Ident camera at dismantling: product models read off the rating plate.
+            "ejections": {p: int(v * share) for p, v in sorter["ejected_by"].items()}, "alarms": []}))
+    # Ident camera at dismantling: product models read off the rating plate (a plate missing, dirty or out of
+    # view is not read); live, a plate is in view for the product's share of the filling time.
+    half = 0.5 * (c.fill_end - c.fill_start) / max(1, len(models))
     for k_, m_ in enumerate(models):
         if rng.random() < sens.ident_read_rate:
             t = c.fill_start + (k_ + 0.5) / len(models) * (c.fill_end - c.fill_start)
-            events.append(Event(t, "ident", "ident", {"model_candidates": [{"model": m_, "confidence": 0.9}]}))
+            events.append(Event(t, "ident", "ident", {"model_candidates": [{"model": m_, "confidence": 0.9}]},
+                                {"in_view": [round(t - half, 3), round(t + half, 3)]}))
     return events
+
+
+def _render_sample(size: np.ndarray, dark: np.ndarray, n: int, carry: dict[str, float]) -> list[int]:
+    """Arrival slots of ``n`` flakes standing in for all of a container's flakes on the live camera (no draws).
+
+    Stratified by colour: dark flakes get their count share of ``n`` (the remainder carried to the next
+    container, so the rendered share is unbiased over a run), and within each stratum the flakes at evenly
+    spaced size quantiles are taken, so the stratum's size (area) distribution is kept.
+    """
+    slots: list[int] = []
+    dark_idx, light_idx = np.flatnonzero(dark), np.flatnonzero(~dark)
+    x = n * len(dark_idx) / max(1, len(dark)) + carry["dark"]
+    n_dark = min(len(dark_idx), int(x))
+    carry["dark"] = x - n_dark
+    for idx, k in ((dark_idx, n_dark), (light_idx, min(len(light_idx), n - n_dark))):
+        if k <= 0:
+            continue
+        by_size = idx[np.argsort(size[idx], kind="stable")]
+        slots += [int(by_size[int((j + 0.5) * len(by_size) / k)]) for j in range(k)]
+    return sorted(slots)
 
 
 def _apply_faults(s: Scenario, events: list[Event]) -> list[Event]:

@@ -1,9 +1,12 @@
 """Run a scenario as a plant in a box: private broker, gateway and agent processes, device simulators.
 
-Devices driven through their real drivers: the output scale (MT-SICS on a PTY), the QC NIR on the output
-belt (``nir_events_tcp`` JSON lines over TCP) and the XRF (``vanta_csv`` rows streamed over TCP). The
-sorter's Modbus counters and the cameras are in the plan (and in ``--offline``) but not yet driven here;
-they are listed as expected devices so every lot reports them as missing instead of hiding the gap.
+Every device of the plan is driven through its real driver in the agent: the output scale (MT-SICS on a
+PTY), the QC NIR on the output belt (``nir_events_tcp`` JSON lines over TCP), the XRF (``vanta_csv`` rows
+streamed over TCP), and (``simulators/plantline/live.py``) the sorter's counters (pymodbus server,
+``nir_sorter_modbus``), the conveyor camera (rendered flake belt over MJPEG, ``camera`` + ``conveyor``)
+and the ident camera (rendered rating plates over MJPEG, ``camera`` + ``codes``). Faults act on the
+devices: scale drift, NIR outage (QC NIR silent, sorter PLC off the network), camera blackout (black
+frames), broker restart.
 """
 
 from __future__ import annotations
@@ -16,15 +19,23 @@ from typing import Any
 
 import yaml
 
-from simulators.plantline.model import EMPTY_S, GAP_S, PLACE_S, REMOVE_S, SETTLE_S, measurement_params
+from simulators.plantline.model import (
+    EMPTY_S,
+    GAP_S,
+    MAX_GAP_WALL_S,
+    PLACE_S,
+    REMOVE_S,
+    SETTLE_S,
+    measurement_params,
+)
 from simulators.plantline.offline import lot_id
 from simulators.plantline.plan import DEVICES, container_wall_s, plan_lots
 from simulators.plantline.schema import Scenario
 
 
-def line_config(scenario: Scenario, path: Path) -> Path:
+def line_config(scenario: Scenario, path: Path, live_devices: list[dict[str, Any]]) -> Path:
     params = measurement_params(scenario).model_copy(update={
-        "expected_devices": {name: key for key, name in DEVICES.items()}, "max_gap_s": 15.0})
+        "expected_devices": {name: key for key, name in DEVICES.items()}, "max_gap_s": MAX_GAP_WALL_S})
     config = {
         "site": "sim-plant", "line": scenario.line, "agent": f"agent-{scenario.line}",
         "mqtt": {"host": "127.0.0.1", "port": 1883},
@@ -37,6 +48,7 @@ def line_config(scenario: Scenario, path: Path) -> Path:
              "poll_interval_s": 0.1, "division_kg": 0.02, "stable_frames": 3},
             {"name": DEVICES["qc_nir"], "type": "nir_events_tcp", "port": {"url": "socket://127.0.0.1:1"}},
             {"name": DEVICES["xrf"], "type": "vanta_csv", "port": {"url": "socket://127.0.0.1:1"}},
+            *live_devices,
         ],
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -54,6 +66,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
     from junkan.demo import fresh_workdir
     from junkan.plant import Plant
     from simulators.commands.scale import rest_operator
+    from simulators.plantline.live import LiveDevices
     from simulators.plantline.mes import Mes
     from simulators.pty_port import PtyPort
     from simulators.scales.mt_sics import MtSicsDevice
@@ -63,7 +76,8 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
 
     fresh_workdir(workdir)
     plans = plan_lots(scenario, seed, n_lots_for(scenario, duration_s))
-    plant = Plant(workdir, line_config=line_config(scenario, Path(workdir) / "line.yaml"))
+    devices = LiveDevices(scenario, plans, seed)
+    plant = Plant(workdir, line_config=line_config(scenario, Path(workdir) / "line.yaml", devices.agent_devices()))
     pty, nir_port, xrf_port = PtyPort(), TcpServerPort(), TcpServerPort()
     scale = PlatformScale(seed=seed)
     scale.drift_kg_per_s = scenario.faults.scale_drift_kg_per_s * scenario.speed  # per scenario s -> per wall s
@@ -78,6 +92,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         for t, e in events:
             if stop.wait(max(0.0, t0 + t / sp - time.monotonic())):
                 return
+            devices.on_event(e)
             if e.device == "qc_nir":
                 d = e.data
                 nir_port.write((json.dumps({"class": d["polymer"], "confidence": d["confidence"],
@@ -127,6 +142,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         threading.Thread(target=MtSicsDevice(scale, pty, seed=seed).serve, args=(stop,), daemon=True).start()
         for port in (nir_port, xrf_port):  # accept the agent's connection; the device never reads
             threading.Thread(target=_drain, args=(port, stop), daemon=True).start()
+        devices.start()
         config = plant.agent_config({DEVICES["scale"]: pty.path, DEVICES["qc_nir"]: nir_port.url,
                                      DEVICES["xrf"]: xrf_port.url})
         plant.start_agent(config)
@@ -134,6 +150,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         log(f"API {plant.api}/docs  broker port {plant.broker.port}  folder {plant.workdir}")
         time.sleep(1.0)  # let the TCP devices accept the agent's connections
         t0 = time.monotonic()
+        devices.schedule(t0)
         threads = [threading.Thread(target=play_events, args=(t0,), daemon=True),
                    threading.Thread(target=play_scale, args=(t0, rest_operator(plant.api, scenario.line)),
                                     daemon=True)]
@@ -143,6 +160,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         deadline = t0 + duration_s
         while time.monotonic() < deadline:
             time.sleep(0.5)
+            devices.tick(time.monotonic() - t0, log)
             if restart_at is not None and time.monotonic() - t0 >= restart_at / sp:
                 log("fault: restarting the broker")
                 plant.broker.restart()
@@ -150,6 +168,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         stop.set()
         for th in threads:
             th.join(timeout=10)
+        log(f"live devices: {devices.summary()}")
         expected = {t["lot_id"] for t in truth}
         try:
             plant.wait_for(lambda: expected <= {lot["lot_id"] for lot in
@@ -163,6 +182,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
                 + (f", {len(mes.failed)} failed: {sorted(mes.failed)}" if mes.failed else ""))
     finally:
         plant.stop()
+        devices.close()
         pty.close()
         for port in (nir_port, xrf_port):
             port.close()

@@ -72,10 +72,14 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     widths_vis = [r["ci_width_pp_mean_visible"] for r in rows if r.get("ci_width_pp_mean_visible") is not None]
     polys_vis = [r["polymer_error_pp_visible"] for r in rows if r.get("polymer_error_pp_visible") is not None]
     rules = sorted({r["br_flag_rule"] for r in rows if r.get("br_flag_rule")})
+    unflagged = [abs(r["mass_error_pct"]) for r in rows
+                 if r["mass_error_pct"] is not None and not r.get("degraded") and not r.get("missing")]
     return {
         "lots": len(rows),
         "mass_error_pct_max": max(masses) if masses else None,
         "polymer_error_pp_max": max(polys) if polys else None,
+        "lots_flagged": sum(1 for r in rows if r.get("degraded") or r.get("missing")),
+        "mass_error_pct_max_unflagged": max(unflagged) if unflagged else None,
         "lots_with_composition": len(polys),
         "composition_truth": ("all pieces of the lot (NIR-blind included); intervals: ci95_all_pieces "
                               "(falls back to ci95)"),

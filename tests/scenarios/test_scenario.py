@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from simulators.plantline.offline import run_offline
-from simulators.plantline.plan import plan_lots
+from simulators.plantline.plan import DEVICES, plan_lots
 from simulators.plantline.schema import SCENARIO_DIR, load_scenario
 from simulators.plantline.score import score
+from tests.scenarios.measure_live import measure as measure_live
 
 NAMES = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
 
@@ -65,7 +66,8 @@ def test_nir_outage_is_flagged_not_filled() -> None:
 
 @pytest.mark.integration
 def test_short_whole_line_run(tmp_path: Path) -> None:
-    """Broker, gateway, agent and device simulators for one lot; the gateway's lot is scored."""
+    """Broker, gateway, agent and all six device simulators for one lot; the gateway's lot is scored and every
+    device, the Modbus sorter and both cameras included, contributed what the plan gave it."""
     work = tmp_path / "run"
     cmd = [sys.executable, "-m", "junkan.cli", "sim", "scenario", "appliance_pp_line", "--seed", "2",
            "--duration", "30", "--workdir", str(work)]
@@ -78,3 +80,14 @@ def test_short_whole_line_run(tmp_path: Path) -> None:
     assert summary["lots"] >= 1
     assert summary["mass_error_pct_max"] <= 0.1
     assert summary["lots_with_composition"] == summary["lots"]
+    live = measure_live(work, "appliance_pp_line", 2)
+    for lot in live["lots"]:
+        assert lot["missing"] == [] and lot["degraded"] == []
+        assert set(lot["contributed"]) == set(DEVICES.values())
+        assert lot["sorter_readings"] > 10
+        assert lot["sorter_counts_read"] == pytest.approx(lot["sorter_counts_plan"], rel=0.02)
+        assert lot["camera_readings"] > 10
+        assert lot["camera_counted"] == pytest.approx(lot["flakes_shown"], rel=0.05)
+        assert "product models" in lot["thickness_source"]  # the ident camera's models weight the thickness
+    assert live["models_wrong"] == 0
+    assert live["idents_read"] >= 0.8 * live["plates_shown"] > 0

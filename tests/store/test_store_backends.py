@@ -6,15 +6,17 @@ batches, dead letters with their raw bytes, late Wills ignored, and the read que
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
 import pytest
 
 from gateway.store import open_store
-from gateway.store.base import DeadLetter
+from gateway.store.base import DeadLetter, Incoming
 from junkan.ids import new_id
-from tests.store.factory import T0, incoming, lot_message, reading_message, readings, status
+from junkan.wire.topics import Kind
+from tests.store.factory import T0, agent_topics, incoming, lot_message, reading_message, readings, status
 
 
 def test_stored_once_then_acked_as_duplicate(store) -> None:  # type: ignore[no-untyped-def]
@@ -101,6 +103,24 @@ def test_failed_batch_writes_nothing_and_the_store_stays_usable(store) -> None: 
         store.commit_batch([good], [unstorable], [])
     assert store.counts()["messages"] == 0 and store.counts()["readings"] == 0
     assert [a.result for a in store.commit_batch([good], [], [])] == ["stored"]
+
+
+def test_text_with_nul_is_stored_not_a_batch_that_fails_forever(store) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL TEXT cannot hold NUL, which validation lets through in free text: before the fix one such
+    reading failed its batch on every retry (ingest wedged) on PostgreSQL while SQLite stored it."""
+    from gateway.ingest.validate import validate
+    from junkan.wire.messages import dump
+
+    wire = json.loads(dump(reading_message(1, readings([0]))))
+    wire["body"]["readings"][0]["unit"] = "k\x00g"
+    odd = validate(agent_topics().topic(Kind.READING), json.dumps(wire).encode(), 10**6)
+    assert isinstance(odd, Incoming), odd
+    good = incoming(reading_message(2, readings([1])))
+    assert [a.result for a in store.commit_batch([odd, good], [], [])] == ["stored", "stored"]
+    units = [r["unit"] for r in store.lot_readings("LOT-1")]
+    assert units[0] in ("k\x00g", "k\ufffdg") and units[1] == "%"  # PostgreSQL: U+FFFD stands in for NUL
+    assert store.get_lot("LOT\x00-1") is None and store.list_lots(q="\x00") == []  # a NUL key finds nothing
+    assert [a.result for a in store.commit_batch([odd], [], [])] == ["duplicate"]
 
 
 def test_reopening_applies_no_migration_twice(store_url: str) -> None:

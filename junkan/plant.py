@@ -62,7 +62,10 @@ class Service:
 
 
 class Plant:
-    def __init__(self, workdir: Path, line_config: Path | None = None, api_port: int | None = None) -> None:
+    def __init__(self, workdir: Path, line_config: Path | None = None, api_port: int | None = None,
+                 db_url: str | None = None) -> None:
+        """``db_url``: the gateway's store (default the SQLite file ``workdir/gateway.db``; tests pass a
+        PostgreSQL URL to run the same plant on the other backend)."""
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.line_config = line_config or REPO_CONFIGS / "lines" / "demo_line.yaml"
@@ -71,6 +74,7 @@ class Plant:
         self.stop_event = threading.Event()
         self.gateway: Service | None = None
         self.agents: list[Service] = []
+        self.db_url = db_url or f"sqlite:///{self.db_path}"
 
     @property
     def api(self) -> str:
@@ -85,7 +89,7 @@ class Plant:
 
     def start_gateway(self, extra: list[str] | None = None) -> Service:
         args = ["gateway", "serve", "--set", f"mqtt.port={self.broker.port}", "--set", f"api.port={self.api_port}",
-                "--set", f"db_url=sqlite:///{self.db_path}", *(extra or [])]
+                "--set", f"db_url={self.db_url}", *(extra or [])]
         self.gateway = Service("gateway", args, self.workdir).start()
         wait_for_port(self.api_port, timeout=30)
         return self.gateway

@@ -1,4 +1,9 @@
-"""Shared fixtures: a real Mosquitto per test on a free loopback port, temp stores, a plant in a box."""
+"""Shared fixtures: a real Mosquitto per test on a free loopback port, temp stores, a plant in a box.
+
+The gateway tests take ``gateway_store`` / ``gateway_db_url``: the backend comes from ``--gateway-db``
+(default ``$JUNKAN_TEST_GATEWAY_DB``, else sqlite), so the same suite runs on SQLite and on PostgreSQL
+(`make test-pg`). With ``--gateway-db=postgres`` only the tests that touch a gateway database are run.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,48 @@ from junkan.broker import Mosquitto
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 if not SHARED.exists():  # CI clones beside ../shared as well; allow an override
     SHARED = Path(os.environ.get("JUNKAN_SHARED", "../shared")).resolve()
+
+
+GATEWAY_DBS = ("sqlite", "postgres")
+ENV_GATEWAY_DB = "JUNKAN_TEST_GATEWAY_DB"
+# Fixtures whose tests follow --gateway-db; in a postgres run every other test is deselected.
+GATEWAY_DB_FIXTURES = ("gateway_db_url", "store_url")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--gateway-db", choices=GATEWAY_DBS, default=os.environ.get(ENV_GATEWAY_DB) or "sqlite",
+                     help=f"backend of the gateway tests' store (default ${ENV_GATEWAY_DB}, else sqlite)")
+
+
+def gateway_db(config: pytest.Config) -> str:
+    return str(config.getoption("gateway_db"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    choice = gateway_db(config)
+    if choice not in GATEWAY_DBS:
+        raise pytest.UsageError(f"{ENV_GATEWAY_DB}={choice!r}: expected one of {', '.join(GATEWAY_DBS)}")
+    if choice == "postgres":
+        from tests.pg import why_unavailable
+
+        reason = why_unavailable()
+        if reason:  # asked for explicitly: a skipped PostgreSQL run must not look like a passing one
+            raise pytest.UsageError(f"--gateway-db=postgres: {reason}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A postgres run keeps only the tests whose store follows the option (SQLite ran them already)."""
+    if gateway_db(config) != "postgres":
+        return
+    keep, drop = [], []
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        on_sqlite = callspec is not None and callspec.params.get("store_url") == "sqlite"
+        (keep if any(f in names for f in GATEWAY_DB_FIXTURES) and not on_sqlite else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture
@@ -57,6 +104,7 @@ def junkan(capfd: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
 
 @pytest.fixture
 def sqlite_store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A SqliteStore whatever --gateway-db says: only for tests that are about SQLite itself."""
     from gateway.store.sqlite import SqliteStore
 
     store = SqliteStore(tmp_path / "gateway.db")
@@ -99,5 +147,23 @@ def store(store_url: str):  # type: ignore[no-untyped-def]
     from gateway.store import open_store
 
     opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def gateway_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The gateway store URL on the --gateway-db backend: ``tmp_path/gateway.db`` or a fresh PG database."""
+    if gateway_db(request.config) == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'gateway.db'}"
+
+
+@pytest.fixture
+def gateway_store(gateway_db_url: str):  # type: ignore[no-untyped-def]
+    """An opened gateway store (migrations applied) on the --gateway-db backend."""
+    from gateway.store import open_store
+
+    opened = open_store(gateway_db_url)
     yield opened
     opened.close()

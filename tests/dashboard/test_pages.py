@@ -11,10 +11,10 @@ from tests.dashboard.seed import Seeder, bearer, client_for, seed_tenants
 
 
 @pytest.fixture
-def client(sqlite_store):  # type: ignore[no-untyped-def]
-    seeder = seed_tenants(sqlite_store)
+def client(gateway_store):  # type: ignore[no-untyped-def]
+    seeder = seed_tenants(gateway_store)
     seeder.status(open_lot="LIVE-1", live_mass=123.4, frames_bad=2)
-    return client_for(sqlite_store, "open")
+    return client_for(gateway_store, "open")
 
 
 def test_lines_page_shows_devices_open_lot_and_buttons(client) -> None:  # type: ignore[no-untyped-def]
@@ -35,9 +35,9 @@ def test_lot_page_has_chart_with_ci_contaminants_and_models(client) -> None:  # 
     assert "KDL-40EX500" in text and "321.50" in text
 
 
-def test_lot_page_without_measurement_says_not_available(sqlite_store) -> None:  # type: ignore[no-untyped-def]
-    Seeder(sqlite_store).lot("BARE-1", measurement={})
-    page = client_for(sqlite_store, "open").get("/lots/BARE-1")
+def test_lot_page_without_measurement_says_not_available(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    Seeder(gateway_store).lot("BARE-1", measurement={})
+    page = client_for(gateway_store, "open").get("/lots/BARE-1")
     assert page.status_code == 200 and 'data-test="composition-na"' in page.text
 
 
@@ -60,20 +60,20 @@ def test_japanese_locale(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/locale/en?next=https://evil.example", follow_redirects=False).headers["location"] == "/"
 
 
-def test_recycler_navigation_hides_plant_pages(sqlite_store) -> None:  # type: ignore[no-untyped-def]
-    seed_tenants(sqlite_store)
-    token = AuthRepo(sqlite_store).add_user("recycler-a", "recycler")
-    client = client_for(sqlite_store, "tokens")
+def test_recycler_navigation_hides_plant_pages(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    seed_tenants(gateway_store)
+    token = AuthRepo(gateway_store).add_user("recycler-a", "recycler")
+    client = client_for(gateway_store, "tokens")
     home = client.get("/", headers=bearer(token), follow_redirects=False)
     assert home.headers["location"] == "/lots"
     page = client.get("/lots", headers=bearer(token))
     assert 'href="/lines"' not in page.text and 'href="/lots"' in page.text
 
 
-def test_sse_sends_the_live_state(sqlite_store) -> None:  # type: ignore[no-untyped-def]
-    seeder = Seeder(sqlite_store)
+def test_sse_sends_the_live_state(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    seeder = Seeder(gateway_store)
     seeder.status(open_lot="LIVE-7", live_mass=42.5)
-    client = client_for(sqlite_store, "open")
+    client = client_for(gateway_store, "open")
     client.app.state.sse_lifetime_s = 1.0  # type: ignore[attr-defined]
     with client.stream("GET", "/events") as resp:
         assert resp.headers["content-type"].startswith("text/event-stream")

@@ -13,9 +13,9 @@ from tests.evidence.plant import build_plant
 
 
 @pytest.fixture
-def plant(sqlite_store: Any) -> dict[str, Any]:
-    world = build_plant(sqlite_store)
-    world["store"] = sqlite_store
+def plant(gateway_store: Any) -> dict[str, Any]:
+    world = build_plant(gateway_store)
+    world["store"] = gateway_store
     return world
 
 

@@ -15,15 +15,16 @@ from tests.evidence.plant import DATA
 
 
 @pytest.fixture
-def client(plant: dict[str, Any]) -> TestClient:
+def client(plant: dict[str, Any], gateway_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     store = plant["store"]
-    settings = GatewaySettings(consume=False, db_url=f"sqlite:///{store.path}")
+    monkeypatch.setenv("JUNKAN_KEYS_DIR", str(tmp_path / "keys"))  # PostgreSQL has no folder beside the db
+    settings = GatewaySettings(consume=False, db_url=gateway_db_url)
     return TestClient(create_app(settings, store), base_url="http://127.0.0.1", client=("127.0.0.1", 50000))
 
 
-def test_evidence_endpoint_every_format(client: TestClient, plant: dict[str, Any]) -> None:
+def test_evidence_endpoint_every_format(client: TestClient, tmp_path: Path) -> None:
     assert client.get("/api/v1/lots/PP-OUT-1/evidence?format=jws").status_code == 409  # no key yet
-    generate(Path(plant["store"].path).parent / "keys")
+    generate(tmp_path / "keys")
     for fmt, media in [("json", "application/json"), ("html", "text/html"), ("pdf", "application/pdf"),
                        ("epcis", "application/ld+json"), ("untp-dcc", "application/ld+json"),
                        ("untp-dte", "application/ld+json"), ("catenax", "application/json"),

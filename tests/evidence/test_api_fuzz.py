@@ -5,7 +5,6 @@ Slow (about two minutes): `pytest -m slow tests/evidence/test_api_fuzz.py`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +13,14 @@ from hypothesis import HealthCheck, given, settings
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from gateway.store.sqlite import SqliteStore
 from tests.evidence.plant import build_plant
 
 
 @pytest.mark.slow
-def test_no_server_error(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "gateway.db")
+def test_no_server_error(gateway_store: Any, gateway_db_url: str) -> None:
+    store = gateway_store
     build_plant(store)
-    app = create_app(GatewaySettings(consume=False, db_url=f"sqlite:///{tmp_path / 'gateway.db'}"), store)
+    app = create_app(GatewaySettings(consume=False, db_url=gateway_db_url), store)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(
         path_regex="^/api/v1/(process|specs|composition)|/evidence")
     n_operations = 0

@@ -1,4 +1,5 @@
-"""The commands a user runs, end to end on a real SQLite file: evidence in every format, verify, lineage, report.
+"""The commands a user runs, end to end on a real store (--gateway-db): evidence in every format, verify,
+lineage, report.
 
 Run in-process through ``junkan.cli.main`` (the real argument parsing and wiring); the separate-process
 path is covered by test_signing.py and test_composition_import.py.
@@ -10,11 +11,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gateway.evidence.formats import FORMATS, SUFFIX
 
 
-def test_cli_round_trip(plant: dict[str, Any], tmp_path: Path, junkan: Any) -> None:
-    db = str(plant["store"].path)
+def test_cli_round_trip(plant: dict[str, Any], gateway_db_url: str, tmp_path: Path, junkan: Any,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUNKAN_KEYS_DIR", str(tmp_path / "keys"))  # PostgreSQL has no folder beside the db
+    db = gateway_db_url
     keys = junkan("gateway", "keys", "generate", "--db", db, "--plant-name", "Plant A", "--did",
                   "did:web:plant-a.example", "--public-out", str(tmp_path / "plant_public_key.pem"))
     assert keys.returncode == 0, keys.stderr
@@ -36,7 +41,8 @@ def test_cli_round_trip(plant: dict[str, Any], tmp_path: Path, junkan: Any) -> N
     assert missing.returncode == 1 and "not found" in missing.stderr
 
 
-def test_cli_process_records_intake_and_steps(sqlite_store: Any, tmp_path: Path, junkan: Any) -> None:
+def test_cli_process_records_intake_and_steps(gateway_store: Any, gateway_db_url: str, tmp_path: Path, junkan: Any
+                                              ) -> None:
     doc = {"intake": [{"lot_id": "IN-7", "received_at": "2026-03-01T08:00:00Z", "source_stream": "weee",
                        "net_mass_kg": 50.0, "products": [{"model": "X-1", "n_items": 5}]}],
            "steps": [{"step_id": "S-7", "kind": "shredding", "started_at": "2026-03-01T09:00:00Z",
@@ -44,7 +50,7 @@ def test_cli_process_records_intake_and_steps(sqlite_store: Any, tmp_path: Path,
                       "outputs": [{"lot_id": "F-7", "mass_kg": 49.5}]}]}
     path = tmp_path / "p.json"
     path.write_text(json.dumps(doc))
-    db = str(sqlite_store.path)
+    db = gateway_db_url
     assert junkan("gateway", "process", str(path), "--db", db).returncode == 0
     lin = junkan("gateway", "lineage", "F-7", "--db", db)
     assert json.loads(lin.stdout)["models"][0]["attributed_kg"] == 50.0

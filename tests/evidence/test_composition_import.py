@@ -1,4 +1,4 @@
-"""Composition import: every format into the real SQLite store, hostile and messy input, re-import."""
+"""Composition import: every format into the real store (--gateway-db), hostile and messy input, re-import."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.composition import importer, repo
@@ -67,26 +67,26 @@ def test_chemsherpa_shai_is_a_zip_of_iec_articles() -> None:
 
 
 @pytest.mark.parametrize("name", ["xxe.xml", "billion_laughs.xml", "malformed.xml"])
-def test_hostile_or_malformed_xml_rejected_whole(sqlite_store: Any, name: str) -> None:
-    db = Db.of(sqlite_store)
+def test_hostile_or_malformed_xml_rejected_whole(gateway_store: Any, name: str) -> None:
+    db = Db.of(gateway_store)
     report = import_path(db, DATA / "bad" / name)
     assert report["status"] == "rejected" and report["error"]
     assert count(db, "comp_products") == 0
     assert "root:" not in report["error"]  # /etc/passwd never read into the report
 
 
-def test_messy_records_report_each_skip_with_reason(sqlite_store: Any) -> None:
-    report = import_path(Db.of(sqlite_store), DATA / "bad" / "messy_ipc.xml")
+def test_messy_records_report_each_skip_with_reason(gateway_store: Any) -> None:
+    report = import_path(Db.of(gateway_store), DATA / "bad" / "messy_ipc.xml")
     reasons = " | ".join(s["reason"] for s in report["skipped"])
     assert report["status"] == "imported" and report["products"] == ["MS-1"]
     assert "has no unit" in reasons and "check digit" in reasons and "furlong" in reasons
     assert "itemNumber missing" in reasons
-    subs = repo.substances_of(Db.of(sqlite_store), ["MS-1"])
+    subs = repo.substances_of(Db.of(gateway_store), ["MS-1"])
     assert [s["cas"] for s in subs] == ["50-00-0"]  # invalid CAS dropped, bad-unit one kept as presence
 
 
-def test_reimport_updates_never_duplicates(sqlite_store: Any, tmp_path: Path) -> None:
-    db = Db.of(sqlite_store)
+def test_reimport_updates_never_duplicates(gateway_store: Any, tmp_path: Path) -> None:
+    db = Db.of(gateway_store)
     import_path(db, DATA / "products.csv")
     n_subs = count(db, "comp_substances")
     import_path(db, DATA / "products.csv")
@@ -98,8 +98,8 @@ def test_reimport_updates_never_duplicates(sqlite_store: Any, tmp_path: Path) ->
     assert count(db, "comp_products") == 2
 
 
-def test_failure_mid_file_leaves_nothing(sqlite_store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = Db.of(sqlite_store)
+def test_failure_mid_file_leaves_nothing(gateway_store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = Db.of(gateway_store)
     real = repo.save_products
 
     def explode(db_: Db, products: list[Any], source: str, data: bytes) -> None:
@@ -110,6 +110,14 @@ def test_failure_mid_file_leaves_nothing(sqlite_store: Any, monkeypatch: pytest.
     with pytest.raises(RuntimeError):
         import_path(db, DATA / "products.csv")
     assert count(db, "comp_products") == 0 and count(db, "comp_substances") == 0
+
+
+def test_nul_in_a_cell_is_imported_on_either_store(gateway_store: Any) -> None:
+    """SQLite keeps the NUL; PostgreSQL TEXT cannot, so its store writes U+FFFD (was a DataError)."""
+    db = Db.of(gateway_store)
+    report = importer.import_bytes(db, b"product_id,model\nP-1,A\x00B\n", "nul.csv")
+    assert report["status"] == "imported", report
+    assert db.rows("SELECT model FROM comp_products")[0]["model"] in ("A\x00B", "A\ufffdB")
 
 
 def test_csv_with_unknown_columns_rejected() -> None:
@@ -125,8 +133,8 @@ def test_units_and_cas_helpers() -> None:
     assert cas_problem("7439-92-1") is None and cas_problem("7439-92-2") and cas_problem("74-3992-1")
 
 
-def test_cli_import_with_progress_and_exit_code(tmp_path: Path) -> None:
-    db = tmp_path / "g.db"
+def test_cli_import_with_progress_and_exit_code(gateway_db_url: str) -> None:
+    db = gateway_db_url
     ok = subprocess.run([sys.executable, "-m", "junkan.cli", "gateway", "import-composition",
                          str(DATA / "tv_ipc1752a_classD.xml"), str(DATA / "products.csv"), "--db", str(db)],
                         capture_output=True, text=True, timeout=120)
@@ -137,19 +145,16 @@ def test_cli_import_with_progress_and_exit_code(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "REJECTED" in bad.stderr
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(st.binary(max_size=400), st.text(max_size=400).map(str.encode),
                  st.sampled_from([b"<Main/>", b"PK\x03\x04junk", b"product_id,model\n\x00,\x00\n", b"<a><b></a>",
                                   b"product_id,model\nA,\n"])))
-def test_any_bytes_import_or_reject_never_raise(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    from gateway.store.sqlite import SqliteStore
-
-    store = SqliteStore(tmp_path_factory.mktemp("fuzz") / "g.db")
-    try:
-        db = Db.of(store)
-        report = importer.import_bytes(db, data, "fuzz")
-        assert report["status"] in ("imported", "rejected")
-        if report["status"] == "rejected":
-            assert count(db, "comp_products") == 0 and report["error"]
-    finally:
-        store.close()
+def test_any_bytes_import_or_reject_never_raise(gateway_store: Any, data: bytes) -> None:
+    db = Db.of(gateway_store)
+    with db.tx():  # one store for all examples (a database each would be slow on PostgreSQL): start empty
+        for table in ("comp_substances", "comp_products", "comp_imports"):
+            db.execute(f"DELETE FROM {table}")
+    report = importer.import_bytes(db, data, "fuzz")
+    assert report["status"] in ("imported", "rejected")
+    if report["status"] == "rejected":
+        assert count(db, "comp_products") == 0 and report["error"]

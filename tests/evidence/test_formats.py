@@ -45,16 +45,17 @@ def test_every_format_and_schemas(plant: dict[str, Any], schemas: dict[str, Any]
     assert (b"<svg" in html) == (lot == "PP-OUT-1")  # the composition chart needs a measured composition
 
 
-def test_demo_style_lot_without_lineage_still_validates(sqlite_store: Any, schemas: dict[str, Any], keys: Path) -> None:
-    store_lot(sqlite_store, "DEMO-1", 412.5, {}, [], T0)  # a scale-only lot, as `junkan demo` makes
-    ev = json.loads(produce(sqlite_store, "DEMO-1", "json", keys)[0])
+def test_demo_style_lot_without_lineage_still_validates(gateway_store: Any, schemas: dict[str, Any], keys: Path
+                                                        ) -> None:
+    store_lot(gateway_store, "DEMO-1", 412.5, {}, [], T0)  # a scale-only lot, as `junkan demo` makes
+    ev = json.loads(produce(gateway_store, "DEMO-1", "json", keys)[0])
     assert ev["origin"]["status"] == "untraced" and ev["composition"] == {"status": "insufficient_data"}
     assert ev["claims"]["blocked"] and ev["chain_of_custody"]["model"] == "mass_balance"
     assert len(ev["data_gaps"]) == 3
     for fmt in SCHEMA_FORMATS:
-        assert errors(schemas[fmt], json.loads(produce(sqlite_store, "DEMO-1", fmt, keys)[0])) == [], fmt
+        assert errors(schemas[fmt], json.loads(produce(gateway_store, "DEMO-1", fmt, keys)[0])) == [], fmt
     with pytest.raises(KeyError):
-        produce(sqlite_store, "NO-SUCH-LOT", "json", keys)
+        produce(gateway_store, "NO-SUCH-LOT", "json", keys)
 
 
 def test_epcis_content(plant: dict[str, Any]) -> None:
@@ -111,12 +112,12 @@ def test_evidence_sections(plant: dict[str, Any]) -> None:
     assert ev["origin"]["identifications"] == {"IN-1": {"gtin": 1, "exact": 2, "normalised": 2, "unmatched": 1}}
 
 
-def test_markup_in_data_cannot_break_or_inject_into_html_pdf(sqlite_store: Any, keys: Path) -> None:
+def test_markup_in_data_cannot_break_or_inject_into_html_pdf(gateway_store: Any, keys: Path) -> None:
     hostile = {"method": "XRF <b>fast</b> & <script>alert(1)</script>",
                "contaminants": {"Br": {"n": 3, "n_below_lod": 0, "max_ppm": 10.0, "method": "<para>x & y"}}}
-    store_lot(sqlite_store, "ODD-1", 10.0, hostile, [], T0)
-    save_spec(Db.of(sqlite_store), RequirementSpec(spec_id="s1", buyer="A & B <Co>", material="PP"))
-    pdf, _ = produce(sqlite_store, "ODD-1", "pdf", keys)
+    store_lot(gateway_store, "ODD-1", 10.0, hostile, [], T0)
+    save_spec(Db.of(gateway_store), RequirementSpec(spec_id="s1", buyer="A & B <Co>", material="PP"))
+    pdf, _ = produce(gateway_store, "ODD-1", "pdf", keys)
     assert pdf.startswith(b"%PDF-")
-    html, _ = produce(sqlite_store, "ODD-1", "html", keys)
+    html, _ = produce(gateway_store, "ODD-1", "html", keys)
     assert b"<script>" not in html and b"&lt;para&gt;x &amp; y" in html

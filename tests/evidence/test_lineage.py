@@ -63,21 +63,21 @@ def test_split_by_count_when_mass_unknown() -> None:
     assert basis.startswith("item count") and [p["attributed_kg"] for p in split] == [7.5, 2.5]
 
 
-def test_violation_alarms_and_blocks_until_cleared(sqlite_store: Any) -> None:
-    world = build_plant(sqlite_store, break_balance=True)
+def test_violation_alarms_and_blocks_until_cleared(gateway_store: Any) -> None:
+    world = build_plant(gateway_store, break_balance=True)
     db: Db = world["db"]
     shr = next(s for s in world["steps"] if s["step_id"] == "SHR-1")
     assert not shr["balance"]["ok"]
     (alarm,) = alarms(db)
     assert alarm["scope"] == "step" and alarm["ref"] == "SHR-1"
-    assert blocking_alarms(db, backward(db, "PP-OUT-1", sqlite_store))
-    assert not blocking_alarms(db, backward(db, "OTHER-1", sqlite_store))  # not downstream of SHR-1
+    assert blocking_alarms(db, backward(db, "PP-OUT-1", gateway_store))
+    assert not blocking_alarms(db, backward(db, "OTHER-1", gateway_store))  # not downstream of SHR-1
     start = T0
     period = period_balance(db, start, start + timedelta(days=30))
     assert not period["ok"] and period["failing_steps"] == ["SHR-1"]
     for a in alarms(db):
         assert clear_alarm(db, a["id"])
-    assert not blocking_alarms(db, backward(db, "PP-OUT-1", sqlite_store))
+    assert not blocking_alarms(db, backward(db, "PP-OUT-1", gateway_store))
 
 
 def test_cycles_and_bad_steps_rejected(plant: dict[str, Any]) -> None:

@@ -40,9 +40,9 @@ def test_claims_never_go_negative(plant: dict[str, Any]) -> None:
     assert after["claimed_kg"] == pytest.approx(row["claimable_kg"] / 2) and after["balance_ok"]
 
 
-def test_period_limit_and_alarm_blocks(sqlite_store: Any) -> None:
-    world = build_plant(sqlite_store, break_balance=True)
+def test_period_limit_and_alarm_blocks(gateway_store: Any) -> None:
+    world = build_plant(gateway_store, break_balance=True)
     with pytest.raises(PeriodError, match="3 months"):
-        recycled_content(world["db"], sqlite_store, START, START + timedelta(days=120))
-    rep = recycled_content(world["db"], sqlite_store, START, END)
+        recycled_content(world["db"], gateway_store, START, START + timedelta(days=120))
+    rep = recycled_content(world["db"], gateway_store, START, END)
     assert not rep["ok"] and all(r["claimable_kg"] == 0 and r["blocked_kg"] > 0 for r in rep["rows"])

@@ -1,7 +1,8 @@
 """Simulator -> agent -> real Mosquitto -> gateway -> REST, with the processes the demo runs.
 
 The lots the gateway stored must equal the simulator's truth, and every message must be stored exactly
-once — also when the broker is killed with SIGKILL mid-run and restarted.
+once — also when the broker is killed with SIGKILL mid-run and restarted. The gateway's store is the
+--gateway-db backend (SQLite file or a PostgreSQL database).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.store import open_store
+from gateway.traceability.db import Db
 from junkan.plant import Plant
 from simulators.commands.scale import rest_operator
 from simulators.pty_port import PtyPort
@@ -29,8 +32,8 @@ FAST = {"devices.0.poll_interval_s": 0.05, "outbox.ack_timeout_s": 2, "status_in
 class Line:
     """A plant with one MT-SICS scale, its scenario running in a thread."""
 
-    def __init__(self, workdir: Path, lots: int, speed: float = 2.5, seed: int = 7) -> None:
-        self.plant = Plant(workdir)
+    def __init__(self, workdir: Path, db_url: str, lots: int, speed: float = 2.5, seed: int = 7) -> None:
+        self.plant = Plant(workdir, db_url=db_url)
         self.port = PtyPort()
         self.scale = PlatformScale(seed=seed)
         self.scenario = ContainerScenario(line="line-1", lots=lots, speed=speed, seed=seed)
@@ -78,21 +81,25 @@ def assert_lots_match_truth(stored: list[dict], truth: list[dict]) -> None:  # t
         assert abs(lot["net_mass_kg"] - t["net_mass_kg"]) <= 0.001 * t["net_mass_kg"], (lot, t)
 
 
-def assert_exactly_once(workdir: Path) -> None:
+def assert_exactly_once(workdir: Path, db_url: str) -> None:
     """Every sequence number the agent assigned is stored once; per-device counters have no gap or repeat."""
     outbox = sqlite3.connect(workdir / "agent-line-1-outbox.db")
     last_seq = json.loads(outbox.execute("SELECT value FROM state WHERE key='seq'").fetchone()[0])
-    db = sqlite3.connect(workdir / "gateway.db")
-    seqs = [row[0] for row in db.execute("SELECT seq FROM messages WHERE agent='agent-line-1' ORDER BY seq")]
-    assert seqs == list(range(1, last_seq + 1)), "lost or duplicated messages"
-    for device, n, lo, hi in db.execute(
-            "SELECT device, COUNT(*), MIN(device_seq), MAX(device_seq) FROM readings GROUP BY device"):
-        assert (lo, hi) == (0, n - 1), f"{device}: readings lost or duplicated"
-    assert db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] == 0
+    store = open_store(db_url)
+    try:
+        db = Db.of(store)
+        seqs = [r["seq"] for r in db.rows("SELECT seq FROM messages WHERE agent = ? ORDER BY seq", ("agent-line-1",))]
+        assert seqs == list(range(1, last_seq + 1)), "lost or duplicated messages"
+        for r in db.rows("SELECT device, COUNT(*) AS n, MIN(device_seq) AS lo, MAX(device_seq) AS hi FROM readings "
+                         "GROUP BY device"):
+            assert (r["lo"], r["hi"]) == (0, r["n"] - 1), f"{r['device']}: readings lost or duplicated"
+        assert store.counts()["dead_letters"] == 0
+    finally:
+        store.close()
 
 
-def test_lots_arrive_once_and_match_truth(tmp_path: Path) -> None:
-    line = Line(tmp_path, lots=2)
+def test_lots_arrive_once_and_match_truth(tmp_path: Path, gateway_db_url: str) -> None:
+    line = Line(tmp_path, gateway_db_url, lots=2)
     try:
         line.start()
         stored = line.finish()
@@ -103,16 +110,16 @@ def test_lots_arrive_once_and_match_truth(tmp_path: Path) -> None:
     finally:
         line.stop()
     assert_lots_match_truth(stored, line.scenario.truth)
-    assert_exactly_once(tmp_path)
+    assert_exactly_once(tmp_path, gateway_db_url)
     export = subprocess.run([sys.executable, "-m", "junkan.cli", "gateway", "export", "--db",
-                             str(tmp_path / "gateway.db"), "lots"], capture_output=True, text=True, check=True)
+                             gateway_db_url, "lots"], capture_output=True, text=True, check=True)
     exported = [json.loads(line) for line in export.stdout.splitlines()]
     assert {e["lot_id"] for e in exported} == {s["lot_id"] for s in stored}
     assert all({"lot_id", "net_mass_kg", "status", "opened_at", "closed_at"} <= e.keys() for e in exported)
 
 
-def test_broker_killed_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    line = Line(tmp_path, lots=3, seed=11)
+def test_broker_killed_mid_run_loses_and_duplicates_nothing(tmp_path: Path, gateway_db_url: str) -> None:
+    line = Line(tmp_path, gateway_db_url, lots=3, seed=11)
     try:
         line.start()
         for _ in range(2):
@@ -124,4 +131,4 @@ def test_broker_killed_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> N
     finally:
         line.stop()
     assert_lots_match_truth(stored, line.scenario.truth)
-    assert_exactly_once(tmp_path)
+    assert_exactly_once(tmp_path, gateway_db_url)

@@ -51,39 +51,39 @@ def test_dead_lettered_durable_message_is_acked_as_rejected_to_its_agent() -> No
     assert ack_target(topic(Kind.READING), b"garbage") is None
 
 
-def test_redelivered_message_is_stored_once(sqlite_store) -> None:  # type: ignore[no-untyped-def]
+def test_redelivered_message_is_stored_once(gateway_store) -> None:  # type: ignore[no-untyped-def]
     msg = incoming(reading_message(1, [0, 1, 2]))
-    first = sqlite_store.commit_batch([msg], [], [])
-    again = sqlite_store.commit_batch([msg, msg], [], [])
+    first = gateway_store.commit_batch([msg], [], [])
+    again = gateway_store.commit_batch([msg, msg], [], [])
     assert [a.result for a in first] == ["stored"]
     assert [a.result for a in again] == ["duplicate", "duplicate"]
-    assert sqlite_store.counts()["readings"] == 3
-    assert sqlite_store.counts()["messages"] == 1
+    assert gateway_store.counts()["readings"] == 3
+    assert gateway_store.counts()["messages"] == 1
 
 
-def test_close_wins_over_open_whatever_the_arrival_order(sqlite_store) -> None:  # type: ignore[no-untyped-def]
+def test_close_wins_over_open_whatever_the_arrival_order(gateway_store) -> None:  # type: ignore[no-untyped-def]
     opened, closed = incoming(lot_message(1, "opened")), incoming(lot_message(2, "closed", net=512.25))
-    sqlite_store.commit_batch([closed], [], [])
-    sqlite_store.commit_batch([opened], [], [])
-    lot = sqlite_store.get_lot("LOT-1")
+    gateway_store.commit_batch([closed], [], [])
+    gateway_store.commit_batch([opened], [], [])
+    lot = gateway_store.get_lot("LOT-1")
     assert lot["status"] == "closed" and lot["net_mass_kg"] == 512.25 and lot["n_weighings"] == 2
 
 
-def test_dead_letters_are_stored_with_raw_bytes(sqlite_store) -> None:  # type: ignore[no-untyped-def]
-    sqlite_store.commit_batch([], [DeadLetter("t/x", b"\xff\x00raw", "not JSON: boom")], [])
-    (row,) = sqlite_store.dead_letters()
+def test_dead_letters_are_stored_with_raw_bytes(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    gateway_store.commit_batch([], [DeadLetter("t/x", b"\xff\x00raw", "not JSON: boom")], [])
+    (row,) = gateway_store.dead_letters()
     assert row["reason"] == "not JSON: boom" and row["topic"] == "t/x"
-    raw = sqlite_store.conn.execute("SELECT payload FROM dead_letters").fetchone()[0]
+    raw = gateway_store.conn.execute("SELECT payload FROM dead_letters").fetchone()[0]
     assert bytes(raw) == b"\xff\x00raw"
 
 
-def test_late_will_of_old_session_does_not_mark_new_session_offline(sqlite_store) -> None:  # type: ignore[no-untyped-def]
+def test_late_will_of_old_session_does_not_mark_new_session_offline(gateway_store) -> None:  # type: ignore[no-untyped-def]
     old, new = new_id(), new_id()
-    sqlite_store.commit_batch([], [], [status("online", old, T0)])
-    sqlite_store.commit_batch([], [], [status("online", new, T0 + timedelta(seconds=5))])
-    sqlite_store.commit_batch([], [], [status("offline", old, T0 + timedelta(seconds=6))])
-    (agent,) = sqlite_store.list_agents()
+    gateway_store.commit_batch([], [], [status("online", old, T0)])
+    gateway_store.commit_batch([], [], [status("online", new, T0 + timedelta(seconds=5))])
+    gateway_store.commit_batch([], [], [status("offline", old, T0 + timedelta(seconds=6))])
+    (agent,) = gateway_store.list_agents()
     assert agent["session"] == new and agent["state"] == "online"
-    sqlite_store.commit_batch([], [], [status("offline", new, T0 + timedelta(seconds=7))])
-    assert sqlite_store.list_agents()[0]["state"] == "offline"
+    gateway_store.commit_batch([], [], [status("offline", new, T0 + timedelta(seconds=7))])
+    assert gateway_store.list_agents()[0]["state"] == "offline"
     assert isinstance(status(), StatusMessage)

@@ -12,7 +12,6 @@ from edge_agent.publishing.outbox import OutgoingMessage, SqliteOutbox
 from gateway.ingest.consumer import Consumer
 from gateway.ingest.gaps import GapTracker, advance
 from gateway.settings import GatewaySettings
-from gateway.store.sqlite import SqliteStore
 from junkan.wire.messages import StatusMessage, dump
 from junkan.wire.topics import AgentTopics, Kind
 from tests.foundation.factories import SESSION, reading_message
@@ -32,7 +31,7 @@ def test_advance_and_tracker() -> None:
     assert tracker.update("a", "s", [8, 9], now=4.0) is None and tracker.watermark("a", "s") == 9
 
 
-def test_lost_message_is_resent_on_gap_request(mosquitto, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_lost_message_is_resent_on_gap_request(mosquitto, gateway_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     topics = AgentTopics("site-a", "line-1", "agent-1")
     outbox = SqliteOutbox(tmp_path / "o.db")
     messages = [reading_message(seq, [seq]) for seq in range(1, 7)]
@@ -42,7 +41,7 @@ def test_lost_message_is_resent_on_gap_request(mosquitto, tmp_path: Path) -> Non
         return StatusMessage(agent="agent-1", site="site-a", line="line-1", session=SESSION,
                              state="online" if state == "online" else "offline", at=datetime.now(UTC))
 
-    store = SqliteStore(tmp_path / "gw.db")
+    store = gateway_store
     consumer = Consumer(GatewaySettings.model_validate({"mqtt": {"port": mosquitto.port}}), store)
     consumer.gaps.request_after_s = 0.5
     publisher = MqttPublisher(MqttConfig(port=mosquitto.port), topics, outbox, status, lambda c: None,
@@ -63,11 +62,10 @@ def test_lost_message_is_resent_on_gap_request(mosquitto, tmp_path: Path) -> Non
         deadline = time.monotonic() + 30
         while store.counts()["messages"] < 6 and time.monotonic() < deadline:
             time.sleep(0.1)
-        stored = [r[0] for r in store.conn.execute("SELECT seq FROM messages ORDER BY seq")]
+        stored = store.session_seqs_above("agent-1", SESSION, 0)
     finally:
         publisher.stop()
         consumer.stop()
-        store.close()
     assert dropped, "the fault was not injected"
     assert stored == [1, 2, 3, 4, 5, 6]
     assert publisher.stats["resend_requests"] >= 1

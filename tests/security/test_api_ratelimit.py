@@ -37,21 +37,21 @@ def test_limiter_memory_is_bounded_under_address_spray() -> None:
     assert len(limiter._failures) <= 100
 
 
-def test_api_answers_429_after_ten_failures_even_for_a_good_token(sqlite_store) -> None:  # type: ignore[no-untyped-def]
-    token = AuthRepo(sqlite_store).add_user("admin", "admin")
-    attacker = client_for(sqlite_store, "tokens", ip="192.0.2.7")
+def test_api_answers_429_after_ten_failures_even_for_a_good_token(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    token = AuthRepo(gateway_store).add_user("admin", "admin")
+    attacker = client_for(gateway_store, "tokens", ip="192.0.2.7")
     codes = [attacker.get("/api/v1/lots", headers=bearer(f"jk_{i:012d}_{'x' * 43}")).status_code for i in range(10)]
     assert codes == [401] * 10
     blocked = attacker.get("/api/v1/lots", headers=bearer(token))
     assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
     login = attacker.post("/api/v1/auth/login", json={"token": token})
     assert login.status_code == 429
-    neighbour = client_for(sqlite_store, "tokens", ip="192.0.2.8")
+    neighbour = client_for(gateway_store, "tokens", ip="192.0.2.8")
     assert neighbour.get("/api/v1/lots", headers=bearer(token)).status_code == 200
 
 
-def test_login_form_failures_count_too(sqlite_store) -> None:  # type: ignore[no-untyped-def]
-    client = client_for(sqlite_store, "tokens", ip="198.51.100.1")
+def test_login_form_failures_count_too(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(gateway_store, "tokens", ip="198.51.100.1")
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     codes = [client.post("/login", content="token=guess", headers=form).status_code for _ in range(11)]
     assert codes[:10] == [401] * 10 and codes[10] == 429

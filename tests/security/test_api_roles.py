@@ -46,13 +46,13 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
 
 
 @pytest.fixture
-def world(sqlite_store):  # type: ignore[no-untyped-def]
-    seed_tenants(sqlite_store)
-    repo = AuthRepo(sqlite_store)
+def world(gateway_store):  # type: ignore[no-untyped-def]
+    seed_tenants(gateway_store)
+    repo = AuthRepo(gateway_store)
     tokens = {role: repo.add_user(role if role != "recycler" else "recycler-a", role)
               for role in ("operator", "engineer", "recycler", "admin")}
     commands = RecordingCommands()
-    return client_for(sqlite_store, "tokens", commands=commands, metrics="engineer"), tokens, commands
+    return client_for(gateway_store, "tokens", commands=commands, metrics="engineer"), tokens, commands
 
 
 @pytest.mark.parametrize(("method", "path", "body", "who"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
@@ -71,11 +71,11 @@ def test_roles_matrix(world, method: str, path: str, body: dict[str, Any] | None
         assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login?next=")
 
 
-def test_health_stays_open_and_metrics_can_be_open(sqlite_store) -> None:  # type: ignore[no-untyped-def]
-    closed = client_for(sqlite_store, "tokens", metrics="engineer")
+def test_health_stays_open_and_metrics_can_be_open(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    closed = client_for(gateway_store, "tokens", metrics="engineer")
     assert closed.get("/healthz").status_code == 200
     assert closed.get("/metrics").status_code == 401
-    assert client_for(sqlite_store, "tokens").get("/metrics").status_code == 200  # default: open to scrapers
+    assert client_for(gateway_store, "tokens").get("/metrics").status_code == 200  # default: open to scrapers
 
 
 def test_operator_commands_carry_the_operator_name(world) -> None:  # type: ignore[no-untyped-def]
@@ -101,14 +101,14 @@ def test_unknown_routes_default_to_admin_only_writes_and_staff_reads() -> None:
     assert not allowed("recycler", "GET", "/api/v1/lineage/{lot_id}")
 
 
-def test_open_mode_acts_as_admin_only_for_local_hosts(sqlite_store) -> None:  # type: ignore[no-untyped-def]
-    client = client_for(sqlite_store, "open")
+def test_open_mode_acts_as_admin_only_for_local_hosts(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(gateway_store, "open")
     assert client.get("/api/v1/auth/whoami").json()["role"] == "admin"
     assert client.get("/api/v1/users").status_code == 200
     rebound = client.get("/api/v1/lots", headers={"Host": "evil.example:8080"})  # DNS rebinding
     assert rebound.status_code == 401
     assert client.get("/api/v1/lots", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    token = AuthRepo(sqlite_store).add_user("recycler-a", "recycler")
+    token = AuthRepo(gateway_store).add_user("recycler-a", "recycler")
     assert client.get("/api/v1/auth/whoami", headers=bearer(token)).json()["role"] == "recycler"
 
 

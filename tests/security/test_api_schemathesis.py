@@ -5,7 +5,6 @@ The evidence routes have their own, longer run (`make evidence-fuzz`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import schemathesis
@@ -14,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from gateway.app import create_app
 from gateway.ingest.validate import validate
 from gateway.settings import GatewaySettings
-from gateway.store.base import Incoming
-from gateway.store.sqlite import SqliteStore
+from gateway.store.base import Incoming, Store
 from junkan.wire.topics import Kind
 from tests.foundation.factories import dump, lot_message, reading_message, status, topic
 
@@ -23,7 +21,7 @@ from tests.foundation.factories import dump, lot_message, reading_message, statu
 class RecordingCommands:
     """The MQTT command boundary, recorded: the real sink looks up the line's agents the same way."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.sent: list[tuple[str, str]] = []
 
@@ -34,8 +32,7 @@ class RecordingCommands:
         return {"cmd_id": "x", "action": action, "lot_id": lot_id, "agents": ["agent-1"]}
 
 
-def seeded_store(path: Path) -> SqliteStore:
-    store = SqliteStore(path)
+def seed(store: Store) -> Store:
     incoming = [validate(topic(Kind.READING), dump(reading_message(1, [0, 1])), 10**6),
                 validate(topic(Kind.LOT), dump(lot_message(2, "opened")), 10**6),
                 validate(topic(Kind.LOT), dump(lot_message(3, "closed", net=412.5)), 10**6)]
@@ -43,10 +40,10 @@ def seeded_store(path: Path) -> SqliteStore:
     return store
 
 
-def test_core_api_never_answers_5xx(tmp_path: Path) -> None:
-    store = seeded_store(tmp_path / "gateway.db")
+def test_core_api_never_answers_5xx(gateway_store: Store, gateway_db_url: str) -> None:
+    store = seed(gateway_store)
     commands = RecordingCommands(store)
-    app = create_app(GatewaySettings(consume=False, db_url=f"sqlite:///{tmp_path / 'gateway.db'}"), store, commands)
+    app = create_app(GatewaySettings(consume=False, db_url=gateway_db_url), store, commands)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(
         path_regex="^/(healthz|api/v1/(lots|devices|agents|dead-letters|lines|users))")
     calls: list[int] = []
@@ -65,19 +62,17 @@ def test_core_api_never_answers_5xx(tmp_path: Path) -> None:
             assert resp.status_code < 500, (case.method, case.formatted_path, resp.status_code, resp.text[:300])
 
         check()
-    store.close()
     assert operations >= 8
     assert any(code < 300 for code in calls) and any(code in (404, 422) for code in calls)
 
 
-def test_huge_paging_offset_is_refused_not_a_server_error(tmp_path: Path) -> None:
+def test_huge_paging_offset_is_refused_not_a_server_error(gateway_store: Store, gateway_db_url: str) -> None:
     """Found by the fuzzer: offset 2**63 reached SQLite and raised OverflowError (500)."""
     from fastapi.testclient import TestClient
 
-    store = seeded_store(tmp_path / "gateway.db")
-    app = create_app(GatewaySettings(consume=False, db_url=f"sqlite:///{tmp_path / 'gateway.db'}"), store)
+    store = seed(gateway_store)
+    app = create_app(GatewaySettings(consume=False, db_url=gateway_db_url), store)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.get("/api/v1/lots", params={"offset": 2**63}).status_code == 422
         assert client.get("/lots", params={"offset": 2**63}).status_code == 422
         assert client.get("/api/v1/lots", params={"offset": 5}).status_code == 200
-    store.close()

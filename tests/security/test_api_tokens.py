@@ -12,10 +12,14 @@ from hypothesis import strategies as st
 
 from gateway.auth import AuthRepo
 from gateway.auth import tokens as tk
+from gateway.store import open_store
+from gateway.store.base import Store
 from gateway.store.sqlite import SqliteStore
+from gateway.traceability.db import Db
 
 
 def test_token_is_never_stored_only_its_sha256(tmp_path: Path) -> None:
+    # SQLite on purpose: it greps the database files on disk (WAL included) for the secret.
     store = SqliteStore(tmp_path / "gateway.db")
     repo = AuthRepo(store)
     token = repo.add_user("alice", "operator")
@@ -29,8 +33,8 @@ def test_token_is_never_stored_only_its_sha256(tmp_path: Path) -> None:
     assert hashlib.sha256(secret.encode()).hexdigest().encode() in raw
 
 
-def test_authenticate_accepts_the_token_and_nothing_close_to_it(sqlite_store: SqliteStore) -> None:
-    repo = AuthRepo(sqlite_store)
+def test_authenticate_accepts_the_token_and_nothing_close_to_it(gateway_store: Store) -> None:
+    repo = AuthRepo(gateway_store)
     token = repo.add_user("bob", "recycler", "acme-recycling")
     principal = repo.authenticate(token)
     assert principal is not None and (principal.name, principal.role, principal.tenant) == (
@@ -41,8 +45,8 @@ def test_authenticate_accepts_the_token_and_nothing_close_to_it(sqlite_store: Sq
     assert repo.authenticate("") is None
 
 
-def test_rotate_and_revoke_end_the_old_token_and_its_sessions(sqlite_store: SqliteStore) -> None:
-    repo = AuthRepo(sqlite_store)
+def test_rotate_and_revoke_end_the_old_token_and_its_sessions(gateway_store: Store) -> None:
+    repo = AuthRepo(gateway_store)
     old = repo.add_user("carol", "engineer")
     session = repo.create_session(repo.authenticate(old), 3600)  # type: ignore[arg-type]
     assert repo.session(session) is not None
@@ -53,14 +57,14 @@ def test_rotate_and_revoke_end_the_old_token_and_its_sessions(sqlite_store: Sqli
     assert repo.authenticate(new) is None
 
 
-def test_sessions_are_stored_hashed_and_expire(sqlite_store: SqliteStore) -> None:
-    repo = AuthRepo(sqlite_store)
+def test_sessions_are_stored_hashed_and_expire(gateway_store: Store) -> None:
+    repo = AuthRepo(gateway_store)
     principal = repo.authenticate(repo.add_user("dave", "operator"))
     assert principal is not None
     value = repo.create_session(principal, ttl_s=3600)
-    stored = sqlite_store.conn.execute("SELECT session_hash FROM api_sessions").fetchall()
-    assert stored == [(hashlib.sha256(value.encode()).hexdigest(),)]
-    sqlite_store.conn.execute("UPDATE api_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+    stored = Db.of(gateway_store).rows("SELECT session_hash FROM api_sessions")
+    assert stored == [{"session_hash": hashlib.sha256(value.encode()).hexdigest()}]
+    Db.of(gateway_store).execute("UPDATE api_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
     assert repo.session(value) is None
 
 
@@ -70,8 +74,8 @@ def test_parse_never_raises_on_hostile_input(text: str) -> None:
     assert parsed is None or (len(parsed[0]) == 12 and len(parsed[1]) == 43)
 
 
-def test_cli_prints_the_token_once_and_list_never_shows_it(tmp_path: Path) -> None:
-    db = tmp_path / "gateway.db"
+def test_cli_prints_the_token_once_and_list_never_shows_it(gateway_db_url: str) -> None:
+    db = gateway_db_url
     run = [sys.executable, "-m", "junkan.cli", "gateway", "users"]
     added = subprocess.run([*run, "add", "eve", "--role", "admin", "--db", str(db)], capture_output=True, text=True,
                            timeout=60)
@@ -83,7 +87,7 @@ def test_cli_prints_the_token_once_and_list_never_shows_it(tmp_path: Path) -> No
     dup = subprocess.run([*run, "add", "eve", "--role", "admin", "--db", str(db)], capture_output=True, text=True,
                          timeout=60)
     assert dup.returncode == 2 and "exists" in dup.stderr
-    store = SqliteStore(db)
+    store = open_store(db)
     try:
         assert AuthRepo(store).authenticate(token) is not None
     finally:

@@ -6,7 +6,6 @@ import json
 import random
 import threading
 import time
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -89,14 +88,13 @@ def malformed_payloads(n: int, seed: int = 7) -> list[tuple[str, bytes]]:
 
 
 @pytest.mark.integration
-def test_ten_thousand_malformed_payloads_are_all_dead_lettered(mosquitto, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ten_thousand_malformed_payloads_are_all_dead_lettered(mosquitto, gateway_store) -> None:  # type: ignore[no-untyped-def]
     from gateway.ingest.consumer import Consumer
     from gateway.settings import GatewaySettings
-    from gateway.store.sqlite import SqliteStore
 
     n = 10_000
     settings_ = GatewaySettings.model_validate({"mqtt": {"port": mosquitto.port}, "max_payload_bytes": 65_536})
-    store = SqliteStore(tmp_path / "gw.db")
+    store = gateway_store
     consumer = Consumer(settings_, store)
     consumer.start()
     pub = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
@@ -124,7 +122,6 @@ def test_ten_thousand_malformed_payloads_are_all_dead_lettered(mosquitto, tmp_pa
     finally:
         pub.loop_stop()
         consumer.stop()
-        store.close()
     assert counts["dead_letters"] == n
     assert counts["readings"] == 2 and counts["messages"] == 1  # the gateway is still up and storing
     assert all(reasons)

@@ -122,10 +122,9 @@ def test_anonymous_and_wrong_password_are_refused(secure_broker) -> None:  # typ
             client.close()
 
 
-def test_real_gateway_over_tls_stores_own_message_but_nothing_forged(secure_broker, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_real_gateway_over_tls_stores_own_message_but_nothing_forged(secure_broker, gateway_store) -> None:  # type: ignore[no-untyped-def]
     from gateway.ingest.consumer import Consumer
     from gateway.settings import GatewaySettings
-    from gateway.store.sqlite import SqliteStore
     from junkan.wire.messages import dump
     from tests.foundation.factories import reading_message
 
@@ -133,7 +132,7 @@ def test_real_gateway_over_tls_stores_own_message_but_nothing_forged(secure_brok
     settings = GatewaySettings.model_validate({"mqtt": {
         "host": "127.0.0.1", "port": broker.port, "username": "junkan-gateway",
         "password_file": str(secrets["junkan-gateway"]), "tls": {"ca_file": str(ca)}}})
-    store = SqliteStore(tmp_path / "gw.db")
+    store = gateway_store
     consumer = Consumer(settings, store)
     consumer.start()
     agent1 = Client(broker.port, ca, "agent-1", secrets["agent-1"].read_text())
@@ -157,4 +156,3 @@ def test_real_gateway_over_tls_stores_own_message_but_nothing_forged(secure_brok
     finally:
         agent1.close()
         consumer.stop()
-        store.close()

@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitto),,mosquitto) \
                   $(if $(wildcard /usr/bin/chromium),,chromium))
 
-.PHONY: evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
+.PHONY: test-pg unit-pg evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
 
 install: $(STAMP)
 	@$(MAKE) --no-print-directory system-packages  # cheap check: chromium/mosquitto removed later still come back
@@ -40,7 +40,19 @@ check: lint typecheck
 unit: install
 	$(BIN)/pytest -q -m "not slow"
 
-test: check unit
+# `make test` includes the PostgreSQL pass (about 2 min on 2 cores) when a server can be had; else it says so.
+test: check unit unit-pg
+
+# The gateway suites again with every gateway store on PostgreSQL (a throwaway initdb/pg_ctl cluster, or
+# $JUNKAN_TEST_PG_URL); only tests that touch a gateway database run. Fails when no PostgreSQL can be had.
+GATEWAY_TESTS := tests/foundation tests/security tests/evidence tests/dashboard tests/store
+test-pg: install
+	$(BIN)/pytest -q -m "not slow" --gateway-db=postgres $(GATEWAY_TESTS)
+
+unit-pg: install
+	@reason=$$($(BIN)/python -c 'from tests.pg import why_unavailable; print(why_unavailable() or "")'); \
+	if [ -n "$$reason" ]; then echo "make test: PostgreSQL pass SKIPPED: $$reason"; \
+	else $(MAKE) --no-print-directory test-pg; fi
 
 # The dashboard in Debian's chromium (also part of `make test`); screenshots in test-artifacts/dashboard/.
 browser: install

@@ -118,7 +118,10 @@ class PgServer:
 
         name = f"{prefix}_{new_id().lower()}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            # PostgreSQL 15+ copies the template through the WAL by default: 40-300 ms a database here;
+            # FILE_COPY takes ~30 ms (its checkpoint is cheap with fsync off) and tests make one each.
+            strategy = " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+            conn.execute(f'CREATE DATABASE "{name}"{strategy}')  # type: ignore[arg-type]
         parts = urlsplit(self.admin_url)
         return urlunsplit(parts._replace(path="/" + name))
 

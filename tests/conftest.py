@@ -3,6 +3,7 @@
 The gateway tests take ``gateway_store`` / ``gateway_db_url``: the backend comes from ``--gateway-db``
 (default ``$JUNKAN_TEST_GATEWAY_DB``, else sqlite), so the same suite runs on SQLite and on PostgreSQL
 (`make test-pg`). With ``--gateway-db=postgres`` only the tests that touch a gateway database are run.
+A test about SQLite itself opens a ``SqliteStore`` directly and says why.
 """
 
 from __future__ import annotations
@@ -100,16 +101,6 @@ def junkan(capfd: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, out, err)
 
     return run
-
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A SqliteStore whatever --gateway-db says: only for tests that are about SQLite itself."""
-    from gateway.store.sqlite import SqliteStore
-
-    store = SqliteStore(tmp_path / "gateway.db")
-    yield store
-    store.close()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge_agent.publishing.mqtt_publisher import session_properties
 
@@ -106,6 +108,12 @@ class RawSubscriber:
             raise TimeoutError("raw subscriber: no SUBACK")
         self.disconnect()
 
-    def disconnect(self) -> None:
-        self.client.disconnect()
+    def disconnect(self, end_session: bool = False) -> None:
+        """Go offline; with ``end_session`` the broker drops the session. A kept session would go on
+        collecting copies of every later backlog on the same topics (and the next figure would pay)."""
+        props = None
+        if end_session:
+            props = Properties(PacketTypes.DISCONNECT)
+            props.SessionExpiryInterval = 0
+        self.client.disconnect(properties=props)
         self.client.loop_stop()

@@ -7,7 +7,6 @@ beside v1 on one broker during a migration.
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 from enum import StrEnum

@@ -34,8 +34,9 @@ def _stored(consumer: Consumer) -> float:
 
 
 def gateway_drain(broker: Mosquitto, db_url: str, messages: list[tuple[str, bytes]], worker_id: str = "bench",
-                  timeout: float = 300.0) -> float:
-    """Seconds for an in-process gateway consumer to drain a queued backlog (committed + acked)."""
+                  timeout: float = 300.0) -> tuple[float, float]:
+    """(wall s, CPU s of this process) for an in-process gateway consumer to drain a queued backlog
+    (committed + acked)."""
     from gateway.store import open_store
 
     settings = GatewaySettings(db_url=db_url, mqtt=MqttConfig(port=broker.port), share_group=f"g{new_id()[-6:]}",
@@ -50,32 +51,33 @@ def gateway_drain(broker: Mosquitto, db_url: str, messages: list[tuple[str, byte
         first.stop()
         publish_backlog(broker.port, messages)
         consumer = Consumer(settings, store)
-        started = time.perf_counter()
+        cpu0, started = time.process_time(), time.perf_counter()
         consumer.start()
         deadline = started + timeout
         while _stored(consumer) < len(messages):
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"gateway stored {_stored(consumer)}/{len(messages)} after {timeout} s")
             time.sleep(0.002)
-        took = time.perf_counter() - started
+        took, cpu = time.perf_counter() - started, time.process_time() - cpu0
         consumer.stop()
-        return took
+        return took, cpu
     finally:
         store.close()
 
 
-def raw_drain(broker: Mosquitto, messages: list[tuple[str, bytes]], timeout: float = 300.0) -> float:
+def raw_drain(broker: Mosquitto, messages: list[tuple[str, bytes]], timeout: float = 300.0) -> tuple[float, float]:
+    """(wall s, CPU s of this process) for a bare paho loop to receive a queued backlog."""
     raw = RawSubscriber(broker.port, f"$share/raw{new_id()[-6:]}/junkan/v1/+/+/+/reading", f"raw-{new_id()[-6:]}")
     raw.register()
     publish_backlog(broker.port, messages)
     raw.target = len(messages)
-    started = time.perf_counter()
+    cpu0, started = time.process_time(), time.perf_counter()
     raw.connect()
     if not raw.done.wait(timeout):
         raise TimeoutError(f"raw subscriber got {raw.count}/{len(messages)}")
-    took = time.perf_counter() - started
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu0
     raw.disconnect(end_session=True)
-    return took
+    return took, cpu
 
 
 def one_reading_messages(n: int, agent: str = "bench-agent") -> list[tuple[str, bytes]]:
@@ -88,21 +90,22 @@ def p1(quick: bool, n: int | None = None, rounds: int = 3) -> Figure:
     median ratio is reported and every pair is in the note. One pair is not enough on a shared machine:
     the same code gave 0.48x and 0.89x in two pairs a minute apart on the 2-core dev VM."""
     n = n or (5_000 if quick else 30_000)
-    pairs: list[tuple[float, float]] = []  # (gateway readings/s, raw readings/s)
+    pairs: list[tuple[float, float, float, float]] = []  # gateway readings/s, raw readings/s, CPU us/msg of each
     for i in range(rounds):
         with tempfile.TemporaryDirectory(prefix="junkan-bench-p1-") as tmp:
             broker = Mosquitto(Path(tmp) / "broker").start()
             try:
-                raw = raw_drain(broker, one_reading_messages(n, "raw-agent"))
-                gw = gateway_drain(broker, f"sqlite:///{tmp}/gateway-{i}.db", one_reading_messages(n))
+                raw, raw_cpu = raw_drain(broker, one_reading_messages(n, "raw-agent"))
+                gw, gw_cpu = gateway_drain(broker, f"sqlite:///{tmp}/gateway-{i}.db", one_reading_messages(n))
             finally:
                 broker.stop()
-        pairs.append((n / gw, n / raw))
+        pairs.append((n / gw, n / raw, gw_cpu / n * 1e6, raw_cpu / n * 1e6))
     pairs.sort(key=lambda pair: pair[0] / pair[1])
-    value, baseline = pairs[len(pairs) // 2]
+    value, baseline, gw_us, raw_us = pairs[len(pairs) // 2]
     return Figure(value, baseline, "readings/s", f"gateway (SQLite) drains {n} one-reading QoS1 messages",
                   "bare paho QoS1 loop, same broker and backlog",
-                  note=f"median of {rounds} pairs; ratios " + ", ".join(f"{g / r:.2f}" for g, r in pairs))
+                  note=f"median of {rounds} pairs; ratios " + ", ".join(f"{p[0] / p[1]:.2f}" for p in pairs)
+                  + f"; CPU per message (all threads, this pair): gateway {gw_us:.0f} us, bare loop {raw_us:.0f} us")
 
 
 def p2(quick: bool, n_readings: int | None = None, per_message: int = 1000) -> Figure:

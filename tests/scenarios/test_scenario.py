@@ -91,3 +91,18 @@ def test_short_whole_line_run(tmp_path: Path) -> None:
         assert "product models" in lot["thickness_source"]  # the ident camera's models weight the thickness
     assert live["models_wrong"] == 0
     assert live["idents_read"] >= 0.8 * live["plates_shown"] > 0
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_live_faults_are_reported(tmp_path: Path) -> None:
+    """appliance_pp_faults live (~80 s): NIR outage, camera blackout and scale drift show in the lot summaries."""
+    work = tmp_path / "run"
+    cmd = [sys.executable, "-m", "junkan.cli", "sim", "scenario", "appliance_pp_faults", "--seed", "2",
+           "--duration", "80", "--workdir", str(work), "--no-process-records"]
+    subprocess.run(cmd, check=True, timeout=240, capture_output=True)
+    lots = measure_live(work, "appliance_pp_faults", 2)["lots"]
+    degraded = {d.split(":")[0] for lot in lots for d in lot["degraded"]}
+    missing = {d for lot in lots for d in lot["missing"]}
+    assert {"qc-nir", "nir-sorter", "cam-out"} <= degraded
+    assert "scale-out" in degraded | missing

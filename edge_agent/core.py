@@ -161,8 +161,8 @@ class AgentCore:
                 weighing = detector.feed(ts, reading.value, bool(reading.stable), reading.status)
                 if weighing is not None:
                     self._on_weighing(weighing)
-                if reading.stable and reading.value is not None and abs(reading.value) < self.config.lots.zero_band_kg:
-                    self.lots.note_zero(device, ts, reading.value)
+                if reading.stable and reading.value is not None and detector.is_empty(reading.value):
+                    self.lots.note_zero(device, ts, reading.value)  # the lot's zero-drift evidence
             self._maybe_telemetry(device, reading, ts)
             return
         lot_id = self.lots.note_reading(device, reading.kind, ts, reading.data)
@@ -172,7 +172,7 @@ class AgentCore:
         lot_id, events = self.lots.add_weighing(weighing)
         reading = DeviceReading(
             kind="weighing", value=weighing.net_kg, unit="kg", status="ok", stable=True,
-            data={"tare_kg": weighing.tare_kg, "gross_kg": weighing.gross_kg,
+            data={"tare_kg": weighing.tare_kg, "gross_kg": weighing.gross_kg, "zero_kg": weighing.zero_kg,
                   "started_at": weighing.started_at.isoformat()},
         )
         self._emit_lot_events([e for e in events if isinstance(e, LotOpened)])
@@ -187,7 +187,10 @@ class AgentCore:
         self._telemetry_due[device] = mono + self.config.lots.telemetry_interval_s
         lot = self.lots.current
         detector = self.detectors.get(device)
-        data = {"stable": bool(reading.stable), "container_net_kg": detector.loaded_net_kg if detector else None}
+        data: dict[str, object] = {"stable": bool(reading.stable),
+                                   "container_net_kg": detector.loaded_net_kg if detector else None}
+        if detector is not None and reading.value is not None:
+            data["empty"] = detector.is_empty(reading.value)  # judged against the tracked zero
         wire = Reading(
             device=device, device_seq=self._next_device_seq(device), ts=ts, kind="weight",
             value=reading.value, unit=reading.unit, status=reading.status,

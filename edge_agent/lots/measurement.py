@@ -216,7 +216,8 @@ def evidence_from_readings(readings: Iterable[dict[str, Any]], zero_band_kg: flo
                 add_weighing(ev, r["device"], ts, float(r["value"]), float(data.get("tare_kg", 0.0)))
         elif r["kind"] == "weight":
             v = r.get("value")
-            if v is not None and data.get("stable") and abs(v) < zero_band_kg:
+            empty = data["empty"] if "empty" in data else (v is not None and abs(v) < zero_band_kg)  # older agents
+            if v is not None and data.get("stable") and empty:
                 add_zero(ev, r["device"], ts, float(v))
         else:
             add_reading(ev, r["device"], r["kind"], ts, data)

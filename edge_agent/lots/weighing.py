@@ -5,6 +5,11 @@ A platform scale under a chute sees: empty (≈0) -> container placed (stable ta
 with net = last stable gross - first stable tare. "Stable" means N consecutive frames the device marked
 stable that agree within ±1 division; their mean is the stable value. Overload, underload and error
 frames break a stable run and never become a mass.
+
+Zero tracking: "empty" is judged against the last stable empty reading, not against 0, so a scale whose
+zero drifts (temperature, material caked on the platform) still sees containers come and go. The net
+stays gross - tare of the same container; the drift itself is reported (``zero_kg`` on each weighing,
+and the agent records every empty reading) so the lot is flagged instead of silently corrected.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ class WeighingEvent:
     net_kg: float
     started_at: datetime
     ended_at: datetime
+    zero_kg: float = 0.0  # the tracked empty reading when the container was placed
 
 
 @dataclass
@@ -36,6 +42,8 @@ class WeighingDetector:
     _gross: float | None = None
     _started: datetime | None = None
     _last_stable: float | None = None
+    _zero: float = 0.0
+    _tare_zero: float = 0.0
 
     def feed(self, ts: datetime, value: float | None, stable: bool, status: str | None) -> WeighingEvent | None:
         """Take one frame; return a completed weighing when the container has just been removed."""
@@ -52,15 +60,20 @@ class WeighingDetector:
         self._run = self._run[-self.stable_frames :]
         return self._on_stable(ts, stable_value)
 
+    def is_empty(self, value: float) -> bool:
+        """Whether a reading counts as an empty platform (within ``zero_band_kg`` of the tracked zero)."""
+        return value - self._zero <= self.zero_band_kg
+
     def _on_stable(self, ts: datetime, value: float) -> WeighingEvent | None:
         self._last_stable = value
-        loaded = value > self.zero_band_kg
+        loaded = not self.is_empty(value)
         if loaded and self._tare is None:
-            self._tare, self._gross, self._started = value, value, ts
+            self._tare, self._gross, self._started, self._tare_zero = value, value, ts, self._zero
             return None
         if loaded:
             self._gross = value
             return None
+        self._zero = value  # stable and empty: the new zero reference
         if self._tare is not None and self._gross is not None and self._started is not None:
             event = WeighingEvent(
                 device=self.device,
@@ -69,10 +82,16 @@ class WeighingDetector:
                 net_kg=round(self._gross - self._tare, 6),
                 started_at=self._started,
                 ended_at=ts,
+                zero_kg=round(self._tare_zero, 6),
             )
             self._tare = self._gross = self._started = None
             return event
         return None
+
+    @property
+    def zero_kg(self) -> float:
+        """The tracked empty reading (0 for a scale that does not drift)."""
+        return self._zero
 
     @property
     def current_kg(self) -> float | None:

@@ -35,6 +35,21 @@ def test_container_cycle_gives_net_of_gross_minus_tare() -> None:
     assert event.net_kg == pytest.approx(200.5)
 
 
+def test_drifting_zero_is_tracked_so_containers_still_come_and_go() -> None:
+    """A zero that creeps up 0.3 kg per container cycle passes the 0.5 kg empty band after two cycles;
+    judged against the tracked zero, every container still yields its weighing, drift reported."""
+    det = WeighingDetector("s1", division_kg=0.02, stable_frames=3, zero_band_kg=0.5)
+    events = []
+    for k in range(6):
+        drift = 0.3 * k
+        seq = [(v + drift if stable else v, stable, status) for v, stable, status in cycle(30.0, 230.0)]
+        events += frames(det, seq, start=100 * k)
+    assert len(events) == 6
+    assert all(e.net_kg == pytest.approx(200.0) for e in events)
+    assert [round(e.zero_kg, 2) for e in events] == [0.0, 0.3, 0.6, 0.9, 1.2, 1.5]
+    assert det.is_empty(1.5 + 0.4) and not det.is_empty(1.5 + 0.6)
+
+
 def test_overload_and_unstable_frames_never_become_mass() -> None:
     det = WeighingDetector("s1", division_kg=0.02, stable_frames=3)
     seq = [(0.0, True, "ok")] * 4 + [(30.0, True, "ok")] * 3

@@ -92,6 +92,9 @@ class MeasurementParams(BaseModel):
     expected_devices: dict[str, str] = Field(default_factory=dict,
                                              description="Devices that should contribute to a lot: name -> kind.")
     max_gap_s: float = Field(default=15.0, gt=0, description="A device silent this long during a lot is degraded.")
+    max_gap_by_device: dict[str, float] = Field(
+        default_factory=dict, description="Per-device silence limit (s) overriding max_gap_s, for devices that "
+                                          "speak sparsely by design, e.g. XRF spot checks.")
     zero_drift_kg: float = Field(default=0.1, gt=0,
                                  description="Empty-scale readings spreading more than this flag zero drift.")
 
@@ -417,7 +420,7 @@ def device_quality(ev: dict[str, Any], params: MeasurementParams, t0: float, t1:
             continue  # a scale speaks when a container leaves; silence is not a fault
         gaps = [act["max_gap_s"], act["first"] - t0, t1 - act["last"]]
         worst = max(gaps)
-        if worst > params.max_gap_s:
+        if worst > params.max_gap_by_device.get(device, params.max_gap_s):
             degraded.append({"device": device, "reason": f"no readings for {worst:.0f} s during the lot"})
     sorter = ev["sorter"]
     for device in contributed:

@@ -26,6 +26,7 @@ from simulators.plantline.model import (
     PLACE_S,
     REMOVE_S,
     SETTLE_S,
+    XRF_MAX_GAP_WALL_S,
     measurement_params,
 )
 from simulators.plantline.offline import lot_id
@@ -35,7 +36,8 @@ from simulators.plantline.schema import Scenario
 
 def line_config(scenario: Scenario, path: Path, live_devices: list[dict[str, Any]]) -> Path:
     params = measurement_params(scenario).model_copy(update={
-        "expected_devices": {name: key for key, name in DEVICES.items()}, "max_gap_s": MAX_GAP_WALL_S})
+        "expected_devices": {name: key for key, name in DEVICES.items()}, "max_gap_s": MAX_GAP_WALL_S,
+        "max_gap_by_device": {DEVICES["xrf"]: XRF_MAX_GAP_WALL_S}})
     config = {
         "site": "sim-plant", "line": scenario.line, "agent": f"agent-{scenario.line}",
         "mqtt": {"host": "127.0.0.1", "port": 1883},

@@ -173,6 +173,7 @@ class AgentCore:
         reading = DeviceReading(
             kind="weighing", value=weighing.net_kg, unit="kg", status="ok", stable=True,
             data={"tare_kg": weighing.tare_kg, "gross_kg": weighing.gross_kg, "zero_kg": weighing.zero_kg,
+                  "zero_after_kg": weighing.zero_after_kg, "drift_kg": weighing.drift_kg,
                   "started_at": weighing.started_at.isoformat()},
         )
         self._emit_lot_events([e for e in events if isinstance(e, LotOpened)])

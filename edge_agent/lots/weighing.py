@@ -7,9 +7,11 @@ stable that agree within ±1 division; their mean is the stable value. Overload,
 frames break a stable run and never become a mass.
 
 Zero tracking: "empty" is judged against the last stable empty reading, not against 0, so a scale whose
-zero drifts (temperature, material caked on the platform) still sees containers come and go. The net
-stays gross - tare of the same container; the drift itself is reported (``zero_kg`` on each weighing,
-and the agent records every empty reading) so the lot is flagged instead of silently corrected.
+zero drifts (temperature, material caked on the platform) still sees containers come and go. When the
+empty readings before and after a container differ by more than one division, the zero is taken to move
+linearly between them and the part that moved between the tare and the gross instants (``drift_kg``) is
+taken off the net. Tare, gross, both zeros and the drift stay on the weighing, and the agent records every
+empty reading, so the lot is still flagged for zero drift; the correction is shown, never hidden.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class WeighingEvent:
     started_at: datetime
     ended_at: datetime
     zero_kg: float = 0.0  # the tracked empty reading when the container was placed
+    zero_after_kg: float = 0.0  # the empty reading once it was removed
+    drift_kg: float = 0.0  # zero movement between the tare and gross instants, taken off net_kg
 
 
 @dataclass
@@ -43,7 +47,9 @@ class WeighingDetector:
     _started: datetime | None = None
     _last_stable: float | None = None
     _zero: float = 0.0
-    _tare_zero: float = 0.0
+    _zero_at: datetime | None = None
+    _tare_zero: tuple[float, datetime | None] = (0.0, None)
+    _gross_at: datetime | None = None
 
     def feed(self, ts: datetime, value: float | None, stable: bool, status: str | None) -> WeighingEvent | None:
         """Take one frame; return a completed weighing when the container has just been removed."""
@@ -68,25 +74,41 @@ class WeighingDetector:
         self._last_stable = value
         loaded = not self.is_empty(value)
         if loaded and self._tare is None:
-            self._tare, self._gross, self._started, self._tare_zero = value, value, ts, self._zero
+            self._tare, self._gross, self._started = value, value, ts
+            self._tare_zero, self._gross_at = (self._zero, self._zero_at), ts
             return None
         if loaded:
-            self._gross = value
+            self._gross, self._gross_at = value, ts
             return None
-        self._zero = value  # stable and empty: the new zero reference
+        self._zero, self._zero_at = value, ts  # stable and empty: the new zero reference
         if self._tare is not None and self._gross is not None and self._started is not None:
+            drift = self._drift(value, ts)
             event = WeighingEvent(
                 device=self.device,
                 tare_kg=round(self._tare, 6),
                 gross_kg=round(self._gross, 6),
-                net_kg=round(self._gross - self._tare, 6),
+                net_kg=round(self._gross - self._tare - drift, 6),
                 started_at=self._started,
                 ended_at=ts,
-                zero_kg=round(self._tare_zero, 6),
+                zero_kg=round(self._tare_zero[0], 6),
+                zero_after_kg=round(value, 6),
+                drift_kg=round(drift, 6),
             )
             self._tare = self._gross = self._started = None
             return event
         return None
+
+    def _drift(self, zero_after: float, after_at: datetime) -> float:
+        """Zero movement between the tare and gross instants, assuming it moved linearly from the empty
+        reading before the container to the one after it; 0 within one division (that is noise)."""
+        zero_before, before_at = self._tare_zero
+        if (before_at is None or self._started is None or self._gross_at is None
+                or abs(zero_after - zero_before) <= self.division_kg + 1e-9):
+            return 0.0
+        span = (after_at - before_at).total_seconds()
+        if span <= 0:
+            return 0.0
+        return (zero_after - zero_before) * (self._gross_at - self._started).total_seconds() / span
 
     @property
     def zero_kg(self) -> float:

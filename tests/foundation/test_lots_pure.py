@@ -47,7 +47,22 @@ def test_drifting_zero_is_tracked_so_containers_still_come_and_go() -> None:
     assert len(events) == 6
     assert all(e.net_kg == pytest.approx(200.0) for e in events)
     assert [round(e.zero_kg, 2) for e in events] == [0.0, 0.3, 0.6, 0.9, 1.2, 1.5]
+    assert all(e.drift_kg == 0.0 for e in events)  # the zero stood still while each container was on
     assert det.is_empty(1.5 + 0.4) and not det.is_empty(1.5 + 0.6)
+
+
+def test_zero_moving_during_the_fill_is_taken_off_the_net_and_shown() -> None:
+    """Zero creeping 0.01 kg per frame all through the cycle: the raw gross - tare is off by the creep
+    between the tare and gross instants; the weighing removes it (linear between the zeros) and says so."""
+    det = WeighingDetector("s1", division_kg=0.02, stable_frames=3, zero_band_kg=0.5)
+    seq = cycle(30.0, 230.0)
+    (event,) = frames(det, [(v + 0.01 * i, True, status) if stable else (v, stable, status)
+                            for i, (v, stable, status) in enumerate(seq)])
+    creep = event.gross_kg - event.tare_kg - 200.0
+    assert creep > 0.05  # the raw net is visibly wrong
+    assert event.drift_kg == pytest.approx(creep, abs=0.011)
+    assert event.net_kg == pytest.approx(200.0, abs=0.011)
+    assert event.zero_after_kg - event.zero_kg > 0.2
 
 
 def test_overload_and_unstable_frames_never_become_mass() -> None:

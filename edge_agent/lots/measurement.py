@@ -128,7 +128,7 @@ def add_reading(ev: dict[str, Any], device: str, kind: str, ts: datetime, data: 
 
 
 def add_weighing(ev: dict[str, Any], device: str, ts: datetime, net_kg: float, tare_kg: float) -> None:
-    """A completed container weighing (net already = gross - tare)."""
+    """A completed container weighing (net already = gross - tare - zero drift during the fill)."""
     _touch(ev, device, "weighing", ts)
     ev["weighings"].append([round(net_kg, 6), round(tare_kg, 6)])
 

@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from edge_agent.lots.measurement import add_reading, add_weighing, add_zero, measure, new_evidence
-from simulators.plantline.model import MAX_GAP_WALL_S, XRF_MAX_GAP_WALL_S, measurement_params
-from simulators.plantline.plan import DEVICES, plan_lots
+from simulators.plantline.plan import DEVICES, line_measurement_params, plan_lots
 from simulators.plantline.schema import Scenario
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -33,9 +32,7 @@ def run_offline(scenario: Scenario, seed: int, n_lots: int, division_kg: float =
                 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """Truth records and measured lots (as the gateway would store them) for ``n_lots`` lots."""
     rng = np.random.default_rng(seed + 1000)
-    params = measurement_params(scenario).model_copy(
-        update={"expected_devices": {v: k for k, v in DEVICES.items()}, "max_gap_s": MAX_GAP_WALL_S * scenario.speed,
-                "max_gap_by_device": {DEVICES["xrf"]: XRF_MAX_GAP_WALL_S * scenario.speed}})
+    params = line_measurement_params(scenario, seconds_per_wall_s=scenario.speed)
     truth, stored = [], {}
     for plan in plan_lots(scenario, seed, n_lots):
         lid = lot_id(scenario, seed, plan.lot_no)

@@ -7,24 +7,40 @@ from typing import Any
 
 import numpy as np
 
+from edge_agent.lots.measurement import MeasurementParams
 from simulators.plantline.model import (
     ELEMENTS,
     EMPTY_S,
     GAP_S,
+    MAX_GAP_WALL_S,
     PLACE_S,
     REMOVE_S,
     SETTLE_S,
     SHAPE_FACTOR,
+    XRF_MAX_GAP_WALL_S,
     ContainerPlan,
     Event,
     LineModel,
     LotPlan,
     _truth,
+    measurement_params,
 )
 from simulators.plantline.schema import Scenario
 
 DEVICES = {"scale": "scale-out", "qc_nir": "qc-nir", "sorter": "nir-sorter", "xrf": "xrf", "camera": "cam-out",
            "ident": "cam-ident"}
+
+
+def line_measurement_params(scenario: Scenario, seconds_per_wall_s: float) -> MeasurementParams:
+    """The line's calibration plus which devices each lot expects and how long each may stay silent.
+    Silence limits are wall seconds; ``seconds_per_wall_s`` is 1 for live runs (agent clock) and the
+    scenario's speed offline (scenario clock)."""
+    return measurement_params(scenario).model_copy(update={
+        "expected_devices": {name: key for key, name in DEVICES.items()},
+        "max_gap_s": MAX_GAP_WALL_S * seconds_per_wall_s,
+        "max_gap_by_device": {DEVICES["xrf"]: XRF_MAX_GAP_WALL_S * seconds_per_wall_s}})
+
+
 # The live conveyor camera cannot be shown every flake (~13 000 a wall second); it is shown this many a wall
 # second, a representative subsample (see ``_render_sample``).
 RENDER_PER_WALL_S = 20.0

@@ -22,22 +22,17 @@ import yaml
 from simulators.plantline.model import (
     EMPTY_S,
     GAP_S,
-    MAX_GAP_WALL_S,
     PLACE_S,
     REMOVE_S,
     SETTLE_S,
-    XRF_MAX_GAP_WALL_S,
-    measurement_params,
 )
 from simulators.plantline.offline import lot_id
-from simulators.plantline.plan import DEVICES, container_wall_s, plan_lots
+from simulators.plantline.plan import DEVICES, container_wall_s, line_measurement_params, plan_lots
 from simulators.plantline.schema import Scenario
 
 
 def line_config(scenario: Scenario, path: Path, live_devices: list[dict[str, Any]]) -> Path:
-    params = measurement_params(scenario).model_copy(update={
-        "expected_devices": {name: key for key, name in DEVICES.items()}, "max_gap_s": MAX_GAP_WALL_S,
-        "max_gap_by_device": {DEVICES["xrf"]: XRF_MAX_GAP_WALL_S}})
+    params = line_measurement_params(scenario, seconds_per_wall_s=1.0)
     config = {
         "site": "sim-plant", "line": scenario.line, "agent": f"agent-{scenario.line}",
         "mqtt": {"host": "127.0.0.1", "port": 1883},

@@ -111,11 +111,6 @@ class WeighingDetector:
         return (zero_after - zero_before) * (self._gross_at - self._started).total_seconds() / span
 
     @property
-    def zero_kg(self) -> float:
-        """The tracked empty reading (0 for a scale that does not drift)."""
-        return self._zero
-
-    @property
     def current_kg(self) -> float | None:
         """Last stable value: what the dashboard shows as live mass."""
         return self._last_stable

@@ -139,8 +139,6 @@ class ReadingRecords(_Envelope):
     body: ReadingRecordsBody
 
 
-DurableMessage = Annotated[ReadingMessage | LotMessage, Field(discriminator="schema_")]
-durable_adapter: TypeAdapter[ReadingMessage | LotMessage] = TypeAdapter(DurableMessage)
 IngestMessage = Annotated[ReadingRecords | LotMessage, Field(discriminator="schema_")]
 ingest_adapter: TypeAdapter[ReadingRecords | LotMessage] = TypeAdapter(IngestMessage)
 

@@ -93,7 +93,8 @@ def test_records_accept_and_refuse_what_the_model_does(readings: list[dict[str, 
     model, records = _verdicts(payload)
     assert (model is None) == (records is None), (readings, model, records)
     if model is not None and records is not None:
-        from_model = BatchWriter._reading_rows(Incoming(_TOPIC, model), Incoming(_TOPIC, model).message)  # type: ignore[arg-type]
+        converted = Incoming(_TOPIC, model)  # the in-process path: model -> records
+        from_model = BatchWriter._reading_rows(converted, converted.message)  # type: ignore[arg-type]
         from_records = BatchWriter._reading_rows(Incoming(_TOPIC, records), records)
         assert from_model == from_records
 

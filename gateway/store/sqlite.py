@@ -54,7 +54,10 @@ class SqliteStore(StoreReads):
         if db is None:
             conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # FULL: an ack tells the agent to delete its copy, so a commit must survive a power cut, not
+            # only a crash (NORMAL in WAL mode may lose the last commits). With batched commits it costs
+            # ~0.1 ms per transaction (measured: 1.71 -> 1.84 ms per 500-row commit).
+            conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=30000")
             db = sqlite_utils.Database(conn)
             self._local.db = db

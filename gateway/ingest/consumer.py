@@ -4,12 +4,11 @@ Order per batch: validate -> one database transaction -> publish application ack
 PUBACK to the broker (paho ``manual_ack``). If the process dies anywhere before the commit, the broker
 redelivers (QoS1) or the agent resends after its ack timeout; the (agent, msg_id) key makes both harmless.
 
-One thread owns the connection: it runs paho's loop, validates, commits and acks. Measured on the 2-core
-dev VM (P1, one reading per message): handing each message from paho's thread to an ingest thread cost
-73-76 us CPU per message against 57-61 us in one thread; a writer thread taking whole batches (the
-databases release the GIL) was worse still, ~2x, from GIL contention with the receiving thread. Other
-threads (the API sending a command) only queue a publish: ``on_socket_register_write`` makes paho leave
-the socket write to the loop thread, which select() wakes through paho's socket pair.
+One thread owns the connection: it runs paho's loop, validates, commits and acks. Handing each message
+from paho's thread to an ingest thread cost ~1.5x the CPU per message, and a writer thread taking whole
+batches ~2x, from GIL contention (measured, docs/scaling.md "P1"). Other threads (the API sending a
+command) only queue a publish: ``on_socket_register_write`` makes paho leave the socket write to the loop
+thread, which select() wakes through paho's socket pair.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ class Consumer:
         self.settings, self.store = settings, store
         self.metrics = metrics or GatewayMetrics()
         # (mid, qos, topic, payload) since the last commit; loop thread only. Plain tuples: holding paho's
-        # message objects for a whole batch instead cost ~50% more CPU per message (measured, P1).
+        # message objects for a whole batch instead cost ~1.6x the CPU per message (measured, P1).
         self._received: list[tuple[int, int, str, bytes]] = []
         self._connection = 0  # counts CONNACKs: a PUBACK is only valid on the connection its message came on
         self._pending_commands: list[tuple[float, CommandMessage, list[str]]] = []
@@ -132,12 +131,13 @@ class Consumer:
                     delay = min(delay * 2, self.settings.mqtt.reconnect_max_s)
                     continue
                 delay = self.settings.mqtt.reconnect_min_s
-            held = len(self._received)
-            self.client.loop(timeout=0.0 if held else IDLE_WAIT_S)
-            # Commit when the batch is full or the socket had nothing more for us right now.
-            if self._received and (len(self._received) >= self.settings.batch_max or len(self._received) == held):
-                batch, self._received = self._received, []
-                self._process(batch)
+            try:
+                self._step()
+            except Exception:  # a bug must not end ingest, nor leave messages unacked on a live connection
+                log.exception("ingest loop failed; reconnecting so the broker redelivers what is unacknowledged")
+                self._disconnect()
+                self._stop.wait(delay)
+                continue
             now = time.monotonic()
             if now >= next_resend:
                 self._resend_unapplied_commands()
@@ -146,6 +146,14 @@ class Consumer:
                 self._check_gaps()
                 next_gap_check = now + self.gaps.request_after_s
         self._disconnect()
+
+    def _step(self) -> None:
+        held = len(self._received)
+        self.client.loop(timeout=0.0 if held else IDLE_WAIT_S)
+        # Commit when the batch is full or the socket had nothing more for us right now.
+        if self._received and (len(self._received) >= self.settings.batch_max or len(self._received) == held):
+            batch, self._received = self._received, []
+            self._process(batch)
 
     def _reconnect(self) -> bool:
         try:
@@ -157,6 +165,7 @@ class Consumer:
 
     def _disconnect(self) -> None:
         """Send what is queued (the last PUBACKs, then DISCONNECT) before the socket closes."""
+        self._received.clear()  # never acked: the broker redelivers them
         if self.client.socket() is not None:
             self.client.disconnect()
             deadline = time.monotonic() + 2.0

@@ -40,6 +40,7 @@ class LiveDevices:
         from simulators.nir_sorter import SorterPlc, SorterScenario
 
         self.scenario, self.plans, self.stop = scenario, plans, threading.Event()
+        self._streams: list[threading.Thread] = []
         self.channels = sorter_channels(plans)
         self.counters = SorterScenario(channels=self.channels, mix=[1.0] * len(self.channels), objects_per_s=0.0,
                                        seed=seed)
@@ -71,8 +72,10 @@ class LiveDevices:
 
         self.plc.start()
         for renderer, port, fps in ((self.belt, self.belt_port, BELT_FPS), (self.station, self.ident_port, IDENT_FPS)):
-            threading.Thread(target=serve_mjpeg, args=(_frames(renderer, self.stop), port, fps, self.stop),
-                             daemon=True, name=f"mjpeg-{port}").start()
+            thread = threading.Thread(target=serve_mjpeg, args=(_frames(renderer, self.stop), port, fps, self.stop),
+                                      daemon=True, name=f"mjpeg-{port}")
+            thread.start()
+            self._streams.append(thread)
 
     def schedule(self, t0: float) -> None:
         """Put every flake and plate of the run on the wall clock (``t0`` = scenario time 0)."""
@@ -121,8 +124,12 @@ class LiveDevices:
             self.outage_state = "after"
 
     def close(self) -> None:
+        """Stop and join the streams: a daemon thread still inside OpenCV when the interpreter exits can
+        abort the process ("terminate called without an active exception", seen once in CI-like runs)."""
         self.stop.set()
         self.plc.stop()
+        for thread in self._streams:
+            thread.join(timeout=5)
 
     def summary(self) -> dict[str, int]:
         return {"flakes_shown": self.belt.shown, "dark_flakes_shown": self.belt.shown_dark,

@@ -110,3 +110,35 @@ def test_a_command_from_another_thread_reaches_the_agent(mosquitto, gateway_stor
     command = json.loads(commands[0])
     assert command["cmd_id"] == sent["cmd_id"] and command["action"] == "open_lot" and command["lot_id"] == "LOT-9"
     assert took < 1.0, f"the command waited {took:.2f} s for the loop to wake up"
+
+
+def test_a_failure_after_the_commit_reconnects_and_loses_nothing(mosquitto, gateway_store) -> None:  # type: ignore[no-untyped-def]
+    """Committed but not acked (a bug in the ack path): the consumer reconnects, the broker redelivers,
+    the (agent, msg_id) key makes the second delivery a duplicate, and every message gets its ack."""
+    consumer = Consumer(GatewaySettings.model_validate({"mqtt": {"port": mosquitto.port}}), gateway_store)
+    real_send_acks, failed = consumer._send_acks, []
+
+    def send_acks_once_broken(*args: Any) -> None:
+        if not failed:
+            failed.extend(item.message.msg_id for item in args[0])  # the batch that was committed
+            raise RuntimeError("injected bug in the ack path")
+        real_send_acks(*args)
+
+    consumer._send_acks = send_acks_once_broken  # type: ignore[method-assign]
+    agent, acks = _client(mosquitto.port, "agent-1", TOPICS.topic(Kind.ACK))
+    consumer.start()
+    try:
+        assert consumer.connected.wait(10)
+        messages = [reading_message(seq, [seq]) for seq in range(1, 11)]
+        for m in messages:
+            agent.publish(TOPICS.topic(Kind.READING), dump(m), qos=1)
+        ids = {m.msg_id for m in messages}
+        assert _wait(lambda: ids <= {i["msg_id"] for a in acks for i in json.loads(a)["acks"]})
+    finally:
+        consumer.stop()
+        agent.disconnect()
+        agent.loop_stop()
+    assert failed, "the fault was not injected"
+    results = {i["msg_id"]: i["result"] for a in acks for i in json.loads(a)["acks"]}
+    assert all(results[msg_id] == "duplicate" for msg_id in failed), "the failed batch was not redelivered"
+    assert gateway_store.counts()["messages"] == 10 and gateway_store.counts()["readings"] == 10

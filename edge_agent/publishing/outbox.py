@@ -90,7 +90,10 @@ class SqliteOutbox:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a reading the agent has accepted must survive a power cut (plants lose power; NORMAL in
+            # WAL mode can lose the last commits, and the seq/device_seq state with them). Writes are
+            # batched (outbox.batch_size readings per message), so this is one fsync per batch.
+            conn.execute("PRAGMA synchronous=FULL")
             if self.max_bytes:
                 page = conn.execute("PRAGMA page_size").fetchone()[0]
                 conn.execute(f"PRAGMA max_page_count = {max(16, self.max_bytes // page)}")

@@ -209,7 +209,7 @@ class Consumer:
             except Exception:  # database busy/unavailable: hold the batch (no PUBACK) and retry
                 log.exception("commit failed; retrying in 1 s (nothing acknowledged)")
                 self._pump(1.0)
-                if self._stop.is_set() or connection != self._connection:
+                if self._stop.is_set() or connection != self._connection or self.client.socket() is None:
                     return  # unacked: the broker redelivers to this or the next worker
         self.metrics.batch_seconds.set(time.perf_counter() - started)
         self._send_acks(incoming, acks, rejected)

@@ -131,7 +131,7 @@ def p2(quick: bool, n_readings: int | None = None, per_message: int = 1000) -> F
             rows += BatchWriter._reading_rows(inc, inc.message)  # type: ignore[arg-type]
         conn = sqlite3.connect(Path(tmp) / "raw.db", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA synchronous=FULL")  # the store's durability (an ack survives a power cut)
         for _name, statements in MIGRATIONS[:1]:
             for stmt in statements:
                 conn.execute(render(stmt, SQLITE_DIALECT))

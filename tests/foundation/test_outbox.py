@@ -53,3 +53,19 @@ def test_rejected_messages_are_kept_locally(tmp_path: Path) -> None:
     assert box.after(0, 10) == []
     row = box._conn().execute("SELECT msg_id, reason FROM rejected").fetchone()
     assert row == (msg(1).msg_id, "schema: bad")
+
+
+def test_outbox_and_gateway_commit_durably(tmp_path: Path) -> None:
+    """synchronous=FULL on both SQLite files (2 = FULL): in WAL mode NORMAL loses the last commits on a
+    power cut, and an acked gateway commit is one the agent has already deleted."""
+    from gateway.store.sqlite import SqliteStore
+
+    outbox = SqliteOutbox(tmp_path / "o.db")
+    store = SqliteStore(tmp_path / "g.db")
+    try:
+        assert outbox._conn().execute("PRAGMA synchronous").fetchone()[0] == 2
+        assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        store.close()
+        outbox.close()

@@ -164,8 +164,8 @@ class Consumer:
             return False
 
     def _disconnect(self) -> None:
-        """Send what is queued (the last PUBACKs, then DISCONNECT) before the socket closes."""
-        self._received.clear()  # never acked: the broker redelivers them
+        """Send what is queued (the last PUBACKs, then DISCONNECT) before the socket closes; ``_on_disconnect``
+        drops what was received and not committed."""
         if self.client.socket() is not None:
             self.client.disconnect()
             deadline = time.monotonic() + 2.0

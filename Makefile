@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitto),,mosquitto) \
                   $(if $(wildcard /usr/bin/chromium),,chromium))
 
-.PHONY: test-pg unit-pg evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
+.PHONY: imports test-pg unit-pg evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
 
 install: $(STAMP)
 	@$(MAKE) --no-print-directory system-packages  # cheap check: chromium/mosquitto removed later still come back
@@ -35,7 +35,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy junkan edge_agent gateway simulators
 
-check: lint typecheck
+# Import-linter: the layering of the house (pyproject [tool.importlinter]).
+imports: install
+	$(BIN)/lint-imports
+
+check: lint typecheck imports
 
 unit: install
 	$(BIN)/pytest -q -m "not slow"

@@ -15,9 +15,9 @@ from edge_agent.drivers.base import DeviceReading, Runner
 from edge_agent.metrics import AgentCollector, serve_metrics
 from edge_agent.publishing.mqtt_publisher import MqttPublisher
 from edge_agent.publishing.outbox import SqliteOutbox
-from junkan.ids import new_id
-from junkan.wire.messages import DeviceHealth, StatusMessage
-from junkan.wire.topics import AgentTopics
+from junkan.core.ids import new_id
+from junkan.core.messages import DeviceHealth, StatusMessage
+from junkan.core.topics import AgentTopics
 
 log = logging.getLogger("junkan.agent")
 

@@ -7,49 +7,19 @@ from __future__ import annotations
 
 import functools
 import operator
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from edge_agent.drivers import DRIVERS
-from edge_agent.lots.measurement import MeasurementParams
-from junkan.overrides import apply_overrides
+from junkan.core.config import ConfigError, StrictConfig, format_validation_error
+from junkan.core.measurement import MeasurementParams
+from junkan.core.mqtt import MqttConfig
+from junkan.core.overrides import apply_overrides
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TlsConfig(_Model):
-    ca_file: str = Field(description="CA certificate (PEM) that signed the broker's certificate.")
-    cert_file: str | None = Field(default=None, description="Client certificate (PEM) when the broker requires one.")
-    key_file: str | None = Field(default=None, description="Client private key (PEM).")
-
-
-class MqttConfig(_Model):
-    host: str = Field(default="127.0.0.1", description="Broker host name or address.")
-    port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
-    username: str | None = Field(default=None, description="MQTT user name (usually the agent id).")
-    password_file: str | None = Field(default=None, description="File holding the MQTT password.")
-    password_env: str | None = Field(default=None, description="Environment variable holding the MQTT password.")
-    tls: TlsConfig | None = Field(default=None, description="TLS settings; omit for plain loopback brokers.")
-    keepalive_s: int = Field(default=15, ge=5, description="MQTT keepalive (s); the LWT fires after 1.5x this.")
-    session_expiry_s: int = Field(
-        default=86400, ge=0, description="Broker keeps the agent's session (commands, acks) this long offline."
-    )
-    reconnect_min_s: float = Field(default=0.2, gt=0, description="First reconnect delay (s).")
-    reconnect_max_s: float = Field(default=5.0, gt=0, description="Longest reconnect delay (s).")
-    max_inflight: int = Field(default=100, ge=1, description="MQTT QoS1 messages in flight at the paho level.")
-
-    def password(self) -> str | None:
-        if self.password_file:
-            return Path(self.password_file).read_text(encoding="utf-8").strip()
-        if self.password_env:
-            return os.environ.get(self.password_env)
-        return None
+_Model = StrictConfig
 
 
 class OutboxConfig(_Model):
@@ -103,10 +73,6 @@ class AgentConfig(_Model):
     metrics_port: int | None = Field(default=None, description="Serve Prometheus /metrics on this port.")
 
 
-class ConfigError(Exception):
-    """A config file is invalid; the message names the file and the key."""
-
-
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> AgentConfig:
     path = Path(path)
     try:
@@ -129,9 +95,4 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ag
     return config
 
 
-def format_validation_error(path: Path, exc: ValidationError) -> str:
-    lines = [f"{path}: invalid configuration"]
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
-        lines.append(f"  {where}: {err['msg']}")
-    return "\n".join(lines)
+__all__ = ["AgentConfig", "ConfigError", "MqttConfig", "load_config"]

@@ -19,12 +19,12 @@ from typing import Any
 
 from edge_agent.config import AgentConfig
 from edge_agent.drivers.base import DeviceReading
-from edge_agent.lots import measurement
 from edge_agent.lots.aggregator import LotAggregator, LotClosed, LotEvent, LotOpened, LotPolicy, OpenLot
 from edge_agent.lots.weighing import WeighingDetector, WeighingEvent
 from edge_agent.publishing.outbox import OutboxFull, OutgoingMessage, SqliteOutbox
-from junkan.ids import new_id
-from junkan.wire.messages import (
+from junkan.core import measurement
+from junkan.core.ids import new_id
+from junkan.core.messages import (
     CommandMessage,
     LotBody,
     LotMessage,
@@ -34,7 +34,7 @@ from junkan.wire.messages import (
     ReadingMessage,
     dump,
 )
-from junkan.wire.topics import AgentTopics, Kind
+from junkan.core.topics import AgentTopics, Kind
 
 log = logging.getLogger("junkan.agent.core")
 _SEEN_COMMANDS = 200

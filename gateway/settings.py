@@ -9,8 +9,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from edge_agent.config import MqttConfig, format_validation_error
-from junkan.overrides import apply_overrides
+from junkan.core.config import format_validation_error
+from junkan.core.mqtt import MqttConfig
+from junkan.core.overrides import apply_overrides
 
 
 class _Model(BaseModel):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     from edge_agent import cli as agent_cli
     from gateway import cli as gateway_cli
-    from junkan import demo, verify
+    from junkan import demo, scenario, verify
     from simulators import cli as sim_cli
 
     parser = argparse.ArgumentParser(prog="junkan", description="Edge data capture for recycling plants.")
@@ -25,8 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="agent_command", required=True, metavar="AGENT_COMMAND"))
     gateway_cli.register(top.add_parser("gateway", help="Run or query the gateway.").add_subparsers(
         dest="gateway_command", required=True, metavar="GATEWAY_COMMAND"))
-    sim_cli.register(top.add_parser("sim", help="Device and plant simulators.").add_subparsers(
-        dest="sim_command", required=True, metavar="SIM_COMMAND"))
+    sim = top.add_parser("sim", help="Device and plant simulators.").add_subparsers(
+        dest="sim_command", required=True, metavar="SIM_COMMAND")
+    sim_cli.register(sim)
+    scenario.register(sim)
     demo.register(top)
     verify.register(top)
     return parser

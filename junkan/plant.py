@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from junkan.broker import Mosquitto, free_port, wait_for_port
-from junkan.overrides import apply_overrides
+from junkan.core.overrides import apply_overrides
 
 REPO_CONFIGS = Path(__file__).resolve().parent.parent / "firmware_configs"
 

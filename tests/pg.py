@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from junkan.broker import free_port
-from junkan.ids import new_id
+from junkan.core.ids import new_id
 
 ENV_URL = "JUNKAN_TEST_PG_URL"
 

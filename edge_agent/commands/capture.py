@@ -26,8 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _run(args: argparse.Namespace) -> int:
     from edge_agent.app import run_agent
-    from edge_agent.commands.run import parse_overrides
     from edge_agent.config import ConfigError, load_config
+    from junkan.core.config import parse_overrides
 
     try:
         config = load_config(args.config, parse_overrides(args.set))

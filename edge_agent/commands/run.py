@@ -17,21 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_run)
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, object]:
-    import yaml
-
-    out: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
-        out[key] = yaml.safe_load(value)
-    return out
-
-
 def _run(args: argparse.Namespace) -> int:
     from edge_agent.app import run_agent
     from edge_agent.config import ConfigError, load_config
+    from junkan.core.config import parse_overrides
 
     try:
         config = load_config(args.config, parse_overrides(args.set))

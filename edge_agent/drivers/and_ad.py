@@ -22,7 +22,6 @@ from edge_agent.drivers.scale_base import ScaleConfigBase, info, no_mass, scale_
 from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
 from edge_agent.drivers.units import parse_number
 
-KEY = "and_ad"
 _FRAME = re.compile(
     r"^(?P<h1>ST|US|QT|OL)(?:,(?P<h2>GS|NT|TR|PT|OK|LO|HI|--))?,"
     r"(?P<data>[+\-]?[0-9 .,]*?)\s*(?P<unit>[A-Za-z%]{0,3})\s*$"

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from junkan.core.names import NAME_PATTERN
 
 Status = Literal["ok", "unstable", "overload", "underload", "error"]
 DeviceState = Literal["alive", "stale", "error", "starting"]
@@ -74,7 +75,7 @@ class DeviceConfigBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Device name, unique per agent.")
+    name: str = Field(pattern=NAME_PATTERN, description="Device name, unique per agent.")
     stale_after_s: float = Field(
         default=10.0, gt=0, description="No valid frame for this long marks the device stale in the status."
     )
@@ -133,10 +134,6 @@ class Backoff:
 
     def reset(self) -> None:
         self.current = self.first
-
-
-def monotonic_ms() -> int:
-    return int(time.monotonic() * 1000)
 
 
 log = logging.getLogger("junkan.drivers")

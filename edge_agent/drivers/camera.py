@@ -35,7 +35,6 @@ if TYPE_CHECKING:  # cv2/zxing/onnxruntime load only when a camera is actually u
 
     from edge_agent.vision.pipeline import FramePipeline
 
-KEY = "camera"
 Analyzer = Literal["codes", "ocr", "conveyor", "detector"]
 
 

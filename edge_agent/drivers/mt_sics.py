@@ -18,7 +18,6 @@ from edge_agent.drivers.lines import LineDecoder
 from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
 from edge_agent.drivers.units import parse_number, to_kg
 
-KEY = "mt_sics"
 _WEIGHT = re.compile(r"^S\s+([SD])\s+(\S+(?:\s\S+)?)\s+([A-Za-z]+)\s*$")
 _STATUS_ONLY = re.compile(r"^S\s+([I+\-])\s*$")
 _OTHER = re.compile(r"^(Z|ZI|T|TI|TA|TAC|I\d|@)\s+([A-Z+\-])(?:\s+(.*))?$")

@@ -27,8 +27,6 @@ from edge_agent.drivers.base import BadFrame, Decoded, DeviceConfigBase, DeviceR
 from edge_agent.drivers.lines import LineDecoder
 from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
 
-KEY = "nir_events_tcp"
-
 
 class ObjectEvent(BaseModel):
     """One detected object as the sorter reports it."""

@@ -53,7 +53,6 @@ from edge_agent.drivers.base import (
     log,
 )
 
-KEY = "nir_sorter_modbus"
 MAP_VERSION = 1
 HEADER = 10
 MAX_CHANNELS = 32

@@ -19,7 +19,6 @@ from edge_agent.drivers.base import BadFrame, Decoded, DeviceConfigBase, DeviceR
 from edge_agent.drivers.lines import LineDecoder
 from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
 
-KEY = "nir_spectrometer"
 _REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = _REPO / "models" / "nir_polymer" / "nir_polymer.onnx"
 DEFAULT_LABELS = _REPO / "models" / "nir_polymer" / "labels.txt"

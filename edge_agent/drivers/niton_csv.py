@@ -12,8 +12,6 @@ from pydantic import Field
 from edge_agent.drivers.base import Runner
 from edge_agent.drivers.xrf_csv import XrfConfigBase, XrfCsvDecoder, xrf_runner
 
-KEY = "niton_csv"
-
 
 class NitonCsvConfig(XrfConfigBase):
     """A Niton analyser's result export."""

@@ -22,7 +22,6 @@ from edge_agent.drivers.scale_base import ScaleConfigBase, info, no_mass, scale_
 from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
 from edge_agent.drivers.units import parse_number
 
-KEY = "ohaus"
 _FRAME = re.compile(
     r"^(?P<sign>[- ])\s*(?P<num>\d[\d.,]*)\s+(?P<unit>[A-Za-z]{1,5})\s*(?P<q>\?)?\s*"
     r"(?P<legend>G|NET|N|T|GROSS|TARE)?\s*$"

@@ -22,7 +22,6 @@ from edge_agent.drivers.scale_base import ScaleConfigBase, info, no_mass, scale_
 from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
 from edge_agent.drivers.units import parse_number
 
-KEY = "sartorius_sbi"
 _BODY = re.compile(r"^(?P<q>\?)?(?P<sign>[+\- ])\s*(?P<num>[0-9][0-9 .,]*?)\s(?P<unit>[ A-Za-z%/#]{3})$")
 _WIDTHS = (14, 20)  # 16 / 22 character frames without CR LF
 _OVER, _UNDER = {"H", "HH", "+H", "HHH"}, {"L", "LL", "-L", "LLL"}

@@ -27,7 +27,6 @@ from edge_agent.drivers.base import BadFrame, Decoded, DeviceReading
 from edge_agent.drivers.scale_base import ScaleConfigBase, no_mass, scale_runner, weight
 from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
 
-KEY = "toledo_continuous"
 STX, CR = 0x02, 0x0D
 _UNITS = {1: "g", 2: "t", 3: "oz"}
 

@@ -11,8 +11,6 @@ from pydantic import Field
 from edge_agent.drivers.base import Runner
 from edge_agent.drivers.xrf_csv import XrfConfigBase, XrfCsvDecoder, xrf_runner
 
-KEY = "vanta_csv"
-
 
 class VantaCsvConfig(XrfConfigBase):
     """A Vanta analyser's result export."""

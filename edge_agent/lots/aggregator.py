@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from edge_agent.lots import measurement
 from edge_agent.lots.weighing import WeighingEvent
+from junkan.core import measurement
 
 CloseReason = Literal["operator", "max_mass", "max_duration", "shutdown"]
 

@@ -17,38 +17,14 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
-from edge_agent.config import MqttConfig
 from edge_agent.publishing.outbox import SqliteOutbox
-from junkan.wire.messages import AckMessage, CommandMessage, StatusMessage, dump
-from junkan.wire.topics import AgentTopics, Kind
+from junkan.core.messages import AckMessage, CommandMessage, StatusMessage, dump
+from junkan.core.mqtt import MqttConfig, make_client, session_properties
+from junkan.core.topics import AgentTopics, Kind
 
 log = logging.getLogger("junkan.agent.publisher")
-
-
-def make_client(cfg: MqttConfig, client_id: str) -> mqtt.Client:
-    """A paho 2.x MQTT v5 client with credentials and TLS from the config."""
-    client = mqtt.Client(
-        callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=mqtt.MQTTv5,
-    )
-    if cfg.username:
-        client.username_pw_set(cfg.username, cfg.password())
-    if cfg.tls:
-        client.tls_set(ca_certs=cfg.tls.ca_file, certfile=cfg.tls.cert_file, keyfile=cfg.tls.key_file)
-    client.reconnect_delay_set(min_delay=cfg.reconnect_min_s, max_delay=cfg.reconnect_max_s)  # type: ignore[arg-type]  # floats work
-    client.max_inflight_messages_set(cfg.max_inflight)
-    return client
-
-
-def session_properties(expiry_s: int) -> Properties:
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = expiry_s
-    return props
 
 
 class MqttPublisher:

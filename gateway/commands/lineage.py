@@ -29,8 +29,8 @@ def _record(args: argparse.Namespace) -> int:
     from gateway.commands.export import store_url
     from gateway.store import open_store
     from gateway.traceability.db import Db
-    from gateway.traceability.model import IntakeIn, StepIn
     from gateway.traceability.repo import record_intake, record_step
+    from junkan.core.traceability import IntakeIn, StepIn
 
     try:
         doc = json.loads(Path(args.file).read_text(encoding="utf-8"))

@@ -15,9 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge_agent.commands.run import parse_overrides
     from gateway.app import serve
     from gateway.settings import SettingsError, load_settings
+    from junkan.core.config import parse_overrides
 
     try:
         settings = load_settings(args.config, parse_overrides(args.set))

@@ -21,10 +21,6 @@ def device_uri(agent: str | None, device: str) -> str:
     return f"urn:junkan:device:{quote(agent or 'unknown', safe='')}:{quote(device, safe='')}"
 
 
-def model_uri(model: str) -> str:
-    return f"urn:junkan:model:{quote(model, safe='')}"
-
-
 def event_uri(*parts: str) -> str:
     """Deterministic event id: the same lot and step always give the same URI."""
     return f"urn:uuid:{uuid.uuid5(_NS, '|'.join(parts))}"

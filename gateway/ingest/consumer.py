@@ -22,14 +22,14 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from edge_agent.publishing.mqtt_publisher import session_properties
 from gateway.ingest.gaps import GapTracker
 from gateway.ingest.validate import ack_target, validate
 from gateway.settings import GatewaySettings
 from gateway.store.base import DeadLetter, Incoming, Store
-from junkan.ids import new_id
-from junkan.wire import topics
-from junkan.wire.messages import AckItem, AckMessage, CommandMessage, StatusMessage, dump
+from junkan.core import topics
+from junkan.core.ids import new_id
+from junkan.core.messages import AckItem, AckMessage, CommandMessage, StatusMessage, dump
+from junkan.core.mqtt import make_client, session_properties
 
 log = logging.getLogger("junkan.gateway.consumer")
 COMMAND_RESEND_S = 3.0  # resend an operator command not yet reflected by a lot event
@@ -70,16 +70,7 @@ class Consumer:
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
         cfg = settings.mqtt
-        self.client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"junkan-gateway-{settings.worker_id}",
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
-        )
-        if cfg.username:
-            self.client.username_pw_set(cfg.username, cfg.password())
-        if cfg.tls:
-            self.client.tls_set(ca_certs=cfg.tls.ca_file, certfile=cfg.tls.cert_file, keyfile=cfg.tls.key_file)
+        self.client = make_client(cfg, f"junkan-gateway-{settings.worker_id}", manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message

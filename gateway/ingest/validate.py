@@ -10,8 +10,8 @@ import json
 from pydantic import ValidationError
 
 from gateway.store.base import DeadLetter, Incoming
-from junkan.wire import topics
-from junkan.wire.messages import LotMessage, ReadingRecords, StatusMessage, ingest_adapter
+from junkan.core import topics
+from junkan.core.messages import LotMessage, ReadingRecords, StatusMessage, ingest_adapter
 
 _EXPECTED = {topics.Kind.READING: ReadingRecords, topics.Kind.LOT: LotMessage}
 MAX_DEPTH = 32

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from junkan.wire.topics import PREFIX, AgentTopics, Kind
+from junkan.core.topics import PREFIX, AgentTopics, Kind
 
 GATEWAY_USER = "junkan-gateway"
 

@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+from junkan.core.names import ID_PATTERN
+
+_ID = ID_PATTERN
 
 # Analyte -> CAS (for EPCIS chemicalSubstance and UNTP); PBDE is a group, no single CAS.
 ANALYTE_CAS = {"Br": "7726-95-6", "Cd": "7440-43-9", "Pb": "7439-92-1", "Hg": "7439-97-6", "CrVI": "18540-29-9",

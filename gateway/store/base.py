@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from junkan.wire.messages import (
+from junkan.core.messages import (
     AckItem,
     CommandMessage,
     LotMessage,
@@ -14,7 +14,7 @@ from junkan.wire.messages import (
     StatusMessage,
     as_records,
 )
-from junkan.wire.topics import ParsedTopic
+from junkan.core.topics import ParsedTopic
 
 
 @dataclass(frozen=True, init=False)

@@ -31,7 +31,7 @@ from gateway.store.base import DeadLetter, Incoming
 from gateway.store.reads import StoreReads
 from gateway.store.schema import MIGRATIONS, POSTGRES_DIALECT
 from gateway.store.sql import BatchWriter, json_columns
-from junkan.wire.messages import AckItem, CommandMessage, StatusMessage
+from junkan.core.messages import AckItem, CommandMessage, StatusMessage
 
 log = logging.getLogger("junkan.gateway.store.postgres")
 

@@ -16,7 +16,7 @@ import pydantic_core
 from pydantic import TypeAdapter
 
 from gateway.store.base import DeadLetter, Incoming
-from junkan.wire.messages import AckItem, LotMessage, ReadingRecords, StatusMessage
+from junkan.core.messages import AckItem, LotMessage, ReadingRecords, StatusMessage
 
 CLAIM_CHUNK = 500  # rows per multi-row INSERT (6 parameters each: far below both databases' limits)
 # json.dumps with non-default separators builds a new encoder per call; one reused encoder is ~4x faster.

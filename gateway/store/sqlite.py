@@ -19,7 +19,7 @@ from gateway.store.base import DeadLetter, Incoming
 from gateway.store.reads import StoreReads
 from gateway.store.schema import MIGRATIONS, SQLITE_DIALECT
 from gateway.store.sql import BatchWriter, json_columns
-from junkan.wire.messages import AckItem, CommandMessage, StatusMessage
+from junkan.core.messages import AckItem, CommandMessage, StatusMessage
 
 
 def build_migrations(name: str, migrations: list[tuple[str, list[str]]], dialect: dict[str, str]) -> Migrations:

@@ -13,8 +13,8 @@ from gateway.composition.matching import normalise_model
 from gateway.store.base import Store
 from gateway.traceability.balance import Balance, balance
 from gateway.traceability.db import Db, dumps, now_iso
-from gateway.traceability.model import DEFAULT_TOLERANCE, IntakeIn, StepIn
-from junkan.ids import new_id
+from junkan.core.ids import new_id
+from junkan.core.traceability import DEFAULT_TOLERANCE, IntakeIn, StepIn
 
 
 def _product_row(db: Db, model: str, product_id: str | None) -> dict[str, Any] | None:

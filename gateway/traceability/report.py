@@ -17,8 +17,8 @@ from typing import Any
 from gateway.store.base import Store
 from gateway.traceability.db import Db, now_iso
 from gateway.traceability.lineage import backward, blocking_alarms
-from gateway.traceability.model import DEFAULT_TOLERANCE
 from gateway.traceability.repo import period_balance
+from junkan.core.traceability import DEFAULT_TOLERANCE
 
 MAX_PERIOD = timedelta(days=92)
 COLUMNS = ("manufacturer", "category", "supplied_kg", "blocked_kg", "claimed_kg", "claimable_kg", "n_lots",

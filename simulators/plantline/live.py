@@ -35,7 +35,7 @@ def sorter_channels(plans: list[LotPlan]) -> list[str]:
 
 class LiveDevices:
     def __init__(self, scenario: Scenario, plans: list[LotPlan], seed: int) -> None:
-        from junkan.broker import free_port
+        from junkan.core.net import free_port
         from simulators.camera.live import FlakeBelt, PlateStation
         from simulators.nir_sorter import SorterPlc, SorterScenario
 

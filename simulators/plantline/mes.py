@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from gateway.traceability.model import Flow, IntakeIn, Loss, ProductIn, StepIn
+from junkan.core.traceability import Flow, IntakeIn, Loss, ProductIn, StepIn
 from simulators.plantline.compositions import COMPOSITION_DIR, source_stream
 from simulators.plantline.model import LotPlan
 from simulators.plantline.schema import Scenario

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_agent.lots.measurement import MeasurementParams
+from junkan.core.measurement import MeasurementParams
 from simulators.plantline.schema import ProductSpec, Scenario
 
 ELEMENTS = ("Br", "Cd", "Pb", "Hg", "Cr")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_agent.lots.measurement import add_reading, add_weighing, add_zero, measure, new_evidence
+from junkan.core.measurement import add_reading, add_weighing, add_zero, measure, new_evidence
 from simulators.plantline.plan import DEVICES, line_measurement_params, plan_lots
 from simulators.plantline.schema import Scenario
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_agent.lots.measurement import MeasurementParams
+from junkan.core.measurement import MeasurementParams
 from simulators.plantline.model import (
     ELEMENTS,
     EMPTY_S,

@@ -22,7 +22,3 @@ def encode(r: ScaleReading, division_kg: float, with_id: bool = False) -> bytes:
         if with_id:
             body = f"{'N' if r.net else 'G#':<6}{body}"
     return f"{body}\r\n".encode()
-
-
-def encode_22(r: ScaleReading, division_kg: float) -> bytes:
-    return encode(r, division_kg, with_id=True)

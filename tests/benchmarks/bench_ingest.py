@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from edge_agent.config import MqttConfig
 from gateway.ingest.consumer import Consumer
 from gateway.ingest.validate import validate
 from gateway.settings import GatewaySettings
@@ -23,8 +22,9 @@ from gateway.store.schema import MIGRATIONS, SQLITE_DIALECT
 from gateway.store.sql import BatchWriter
 from gateway.store.sqlite import SqliteStore, render
 from junkan.broker import Mosquitto
-from junkan.ids import new_id
-from junkan.wire.topics import AgentTopics
+from junkan.core.ids import new_id
+from junkan.core.mqtt import MqttConfig
+from junkan.core.topics import AgentTopics
 from tests.benchmarks.common import Figure, RawSubscriber, publish_backlog
 from tests.scaleout.load import reading_payloads
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import psycopg
 
 from junkan.broker import Mosquitto, free_port, wait_for_port
-from junkan.ids import new_id
+from junkan.core.ids import new_id
+from junkan.core.topics import AgentTopics
 from junkan.plant import Service
-from junkan.wire.topics import AgentTopics
 from tests.benchmarks.common import Figure, publish_backlog
 from tests.pg import PgServer, why_unavailable
 from tests.scaleout.load import reading_payloads

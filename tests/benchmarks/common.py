@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge_agent.publishing.mqtt_publisher import session_properties
+from junkan.core.mqtt import session_properties
 
 
 @dataclass

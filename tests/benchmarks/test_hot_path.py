@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from gateway.ingest.validate import MAX_DEPTH, _depth, _too_deep, validate
 from gateway.store.base import DeadLetter, Incoming
 from gateway.store.sql import _COMPACT, BatchWriter, iso, json_text, utc_text
-from junkan.ids import new_id
-from junkan.wire.messages import ReadingMessage
-from junkan.wire.topics import AgentTopics
+from junkan.core.ids import new_id
+from junkan.core.messages import ReadingMessage
+from junkan.core.topics import AgentTopics
 from tests.scaleout.load import reading_payloads
 
 _zones = st.one_of(st.none(), st.just(UTC),

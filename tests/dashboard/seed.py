@@ -7,8 +7,8 @@ from typing import Any
 
 from gateway.ingest.validate import validate
 from gateway.store.base import Incoming
-from junkan.ids import new_id
-from junkan.wire.messages import (
+from junkan.core.ids import new_id
+from junkan.core.messages import (
     DeviceHealth,
     LotBody,
     LotMessage,
@@ -19,7 +19,7 @@ from junkan.wire.messages import (
     StatusMessage,
     dump,
 )
-from junkan.wire.topics import AgentTopics, Kind
+from junkan.core.topics import AgentTopics, Kind
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 TOPICS = AgentTopics("site-a", "line-1", "agent-1")

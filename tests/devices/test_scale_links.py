@@ -17,7 +17,7 @@ from edge_agent.app import build_status
 from edge_agent.config import DeviceConfig
 from edge_agent.drivers import DRIVERS
 from edge_agent.drivers.base import DeviceReading
-from junkan.wire.topics import AgentTopics
+from junkan.core.topics import AgentTopics
 from simulators.pty_port import PtyPort
 from simulators.scales.devices import DRIVER_KEYS, make_device
 from simulators.scales.platform import PlatformScale

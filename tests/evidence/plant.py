@@ -9,11 +9,11 @@ from typing import Any
 from gateway.composition.importer import import_path
 from gateway.store.base import Incoming
 from gateway.traceability.db import Db
-from gateway.traceability.model import IntakeIn, StepIn
 from gateway.traceability.repo import record_intake, record_step
-from junkan.ids import new_id
-from junkan.wire.messages import LotMessage, ReadingMessage
-from junkan.wire.topics import Kind, ParsedTopic
+from junkan.core.ids import new_id
+from junkan.core.messages import LotMessage, ReadingMessage
+from junkan.core.topics import Kind, ParsedTopic
+from junkan.core.traceability import IntakeIn, StepIn
 
 DATA = Path(__file__).parent / "data"
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pytest
 from gateway.traceability.balance import balance
 from gateway.traceability.db import Db
 from gateway.traceability.lineage import backward, blocking_alarms, forward_model, split_over_products
-from gateway.traceability.model import StepIn
 from gateway.traceability.repo import alarms, clear_alarm, period_balance, record_step
+from junkan.core.traceability import StepIn
 from tests.evidence.plant import T0, build_plant
 
 

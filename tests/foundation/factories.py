@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from junkan.ids import new_id
-from junkan.wire.messages import (
+from junkan.core.ids import new_id
+from junkan.core.messages import (
     LotBody,
     LotMessage,
     LotSummary,
@@ -15,7 +15,7 @@ from junkan.wire.messages import (
     StatusMessage,
     dump,
 )
-from junkan.wire.topics import AgentTopics, Kind
+from junkan.core.topics import AgentTopics, Kind
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 TOPICS = AgentTopics("site-a", "line-1", "agent-1")

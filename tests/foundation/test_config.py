@@ -52,7 +52,7 @@ def test_duplicate_device_names_rejected(tmp_path: Path) -> None:
 
 
 def test_bad_topic_segment_rejected_at_start() -> None:
-    from junkan.wire.topics import AgentTopics
+    from junkan.core.topics import AgentTopics
 
     with pytest.raises(ValueError, match="not a valid topic segment"):
         AgentTopics("site", "line/1", "agent")

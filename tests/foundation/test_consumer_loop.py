@@ -16,8 +16,8 @@ import paho.mqtt.client as mqtt
 from gateway.ingest.consumer import Consumer
 from gateway.settings import GatewaySettings
 from gateway.store.base import DeadLetter, Incoming, Store
-from junkan.wire.messages import AckItem, ReadingMessage, StatusMessage, dump
-from junkan.wire.topics import Kind
+from junkan.core.messages import AckItem, ReadingMessage, StatusMessage, dump
+from junkan.core.topics import Kind
 from tests.foundation.factories import SESSION, TOPICS, reading_message
 
 

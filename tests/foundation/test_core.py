@@ -12,8 +12,8 @@ from edge_agent.config import load_config
 from edge_agent.core import AgentCore
 from edge_agent.drivers.base import DeviceReading
 from edge_agent.publishing.outbox import OutgoingMessage, SqliteOutbox
-from junkan.ids import new_id
-from junkan.wire.topics import AgentTopics
+from junkan.core.ids import new_id
+from junkan.core.topics import AgentTopics
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from gateway.ingest.validate import ack_target, validate
 from gateway.store.base import DeadLetter, Incoming
-from junkan.ids import new_id
-from junkan.wire.messages import StatusMessage
-from junkan.wire.topics import Kind
+from junkan.core.ids import new_id
+from junkan.core.messages import StatusMessage
+from junkan.core.topics import Kind
 from tests.foundation.factories import T0, dump, lot_message, reading_message, status, topic
 
 MAX = 1_000_000

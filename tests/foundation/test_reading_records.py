@@ -14,9 +14,9 @@ from pydantic import ValidationError
 
 from gateway.store.base import Incoming
 from gateway.store.sql import BatchWriter
-from junkan.ids import new_id
-from junkan.wire import topics
-from junkan.wire.messages import Reading, ReadingMessage, ReadingRecord, ReadingRecords
+from junkan.core import topics
+from junkan.core.ids import new_id
+from junkan.core.messages import Reading, ReadingMessage, ReadingRecord, ReadingRecords
 
 _TOPIC = topics.parse(topics.AgentTopics("site-a", "line-1", "agent-1").topic(topics.Kind.READING))
 

@@ -6,14 +6,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge_agent.config import MqttConfig
 from edge_agent.publishing.mqtt_publisher import MqttPublisher
 from edge_agent.publishing.outbox import OutgoingMessage, SqliteOutbox
 from gateway.ingest.consumer import Consumer
 from gateway.ingest.gaps import GapTracker, advance
 from gateway.settings import GatewaySettings
-from junkan.wire.messages import StatusMessage, dump
-from junkan.wire.topics import AgentTopics, Kind
+from junkan.core.messages import StatusMessage, dump
+from junkan.core.mqtt import MqttConfig
+from junkan.core.topics import AgentTopics, Kind
 from tests.foundation.factories import SESSION, reading_message
 
 

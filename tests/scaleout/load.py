@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from edge_agent.config import MqttConfig
 from edge_agent.publishing.mqtt_publisher import MqttPublisher
 from edge_agent.publishing.outbox import OutgoingMessage, SqliteOutbox
-from junkan.ids import new_id
-from junkan.wire.messages import Reading, ReadingBody, ReadingMessage, StatusMessage, dump
-from junkan.wire.topics import AgentTopics, Kind
+from junkan.core.ids import new_id
+from junkan.core.messages import Reading, ReadingBody, ReadingMessage, StatusMessage, dump
+from junkan.core.mqtt import MqttConfig
+from junkan.core.topics import AgentTopics, Kind
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 

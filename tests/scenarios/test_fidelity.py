@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edge_agent.lots.measurement import MeasurementParams, add_reading, lot_thickness, measure, new_evidence
-from edge_agent.lots.stats import factor_share_var, share_interval, threshold_decision
+from junkan.core.measurement import MeasurementParams, add_reading, lot_thickness, measure, new_evidence
+from junkan.core.stats import factor_share_var, share_interval, threshold_decision
 from simulators.plantline.model import measurement_params
 from simulators.plantline.offline import run_offline
 from simulators.plantline.schema import load_scenario

@@ -18,7 +18,7 @@ import pytest
 from gateway.composition.csv_format import parse_csv
 from gateway.composition.matching import normalise_model
 from gateway.traceability.balance import balance
-from gateway.traceability.model import DEFAULT_TOLERANCE
+from junkan.core.traceability import DEFAULT_TOLERANCE
 from simulators.plantline.compositions import COMPOSITION_DIR, composition_csv
 from simulators.plantline.mes import process_records, product_flows
 from simulators.plantline.plan import plan_lots

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from edge_agent.lots.aggregator import LotAggregator, LotClosed, LotPolicy, OpenLot
-from edge_agent.lots.measurement import (
+from edge_agent.lots.weighing import WeighingEvent
+from junkan.core.measurement import (
     MeasurementParams,
     add_reading,
     add_weighing,
@@ -17,7 +18,6 @@ from edge_agent.lots.measurement import (
     measure,
     new_evidence,
 )
-from edge_agent.lots.weighing import WeighingEvent
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

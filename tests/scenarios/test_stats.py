@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from edge_agent.lots.stats import ShareSums, km_fraction_above, km_left_censored, mean_ci, ratio_share, wilson
+from junkan.core.stats import ShareSums, km_fraction_above, km_left_censored, mean_ci, ratio_share, wilson
 
 
 def test_wilson_known_values() -> None:

@@ -14,7 +14,7 @@ from gateway.app import create_app
 from gateway.ingest.validate import validate
 from gateway.settings import GatewaySettings
 from gateway.store.base import Incoming, Store
-from junkan.wire.topics import Kind
+from junkan.core.topics import Kind
 from tests.foundation.factories import dump, lot_message, reading_message, status, topic
 
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from gateway.ingest.validate import validate
 from gateway.store.base import DeadLetter, Incoming
-from junkan.wire.messages import StatusMessage
-from junkan.wire.topics import AgentTopics, Kind
+from junkan.core.messages import StatusMessage
+from junkan.core.topics import AgentTopics, Kind
 from tests.foundation.factories import dump, reading_message
 
 TOPICS = AgentTopics("site-a", "line-1", "agent-1")

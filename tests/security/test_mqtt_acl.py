@@ -125,7 +125,7 @@ def test_anonymous_and_wrong_password_are_refused(secure_broker) -> None:  # typ
 def test_real_gateway_over_tls_stores_own_message_but_nothing_forged(secure_broker, gateway_store) -> None:  # type: ignore[no-untyped-def]
     from gateway.ingest.consumer import Consumer
     from gateway.settings import GatewaySettings
-    from junkan.wire.messages import dump
+    from junkan.core.messages import dump
     from tests.foundation.factories import reading_message
 
     broker, secrets, ca = secure_broker

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gateway.store.base import Incoming
-from junkan.ids import new_id
-from junkan.wire import topics
-from junkan.wire.messages import (
+from junkan.core import topics
+from junkan.core.ids import new_id
+from junkan.core.messages import (
     LotBody,
     LotMessage,
     LotSummary,
@@ -16,7 +16,7 @@ from junkan.wire.messages import (
     ReadingMessage,
     StatusMessage,
 )
-from junkan.wire.topics import AgentTopics, Kind
+from junkan.core.topics import AgentTopics, Kind
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 

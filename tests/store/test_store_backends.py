@@ -14,8 +14,8 @@ import pytest
 
 from gateway.store import open_store
 from gateway.store.base import DeadLetter, Incoming
-from junkan.ids import new_id
-from junkan.wire.topics import Kind
+from junkan.core.ids import new_id
+from junkan.core.topics import Kind
 from tests.store.factory import T0, agent_topics, incoming, lot_message, reading_message, readings, status
 
 
@@ -109,7 +109,7 @@ def test_text_with_nul_is_stored_not_a_batch_that_fails_forever(store) -> None: 
     """PostgreSQL TEXT cannot hold NUL, which validation lets through in free text: before the fix one such
     reading failed its batch on every retry (ingest wedged) on PostgreSQL while SQLite stored it."""
     from gateway.ingest.validate import validate
-    from junkan.wire.messages import dump
+    from junkan.core.messages import dump
 
     wire = json.loads(dump(reading_message(1, readings([0]))))
     wire["body"]["readings"][0]["unit"] = "k\x00g"

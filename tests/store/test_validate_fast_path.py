@@ -8,8 +8,8 @@ import pytest
 
 from gateway.ingest import validate as v
 from gateway.store.base import DeadLetter, Incoming
-from junkan.wire.messages import dump
-from junkan.wire.topics import Kind
+from junkan.core.messages import dump
+from junkan.core.topics import Kind
 from tests.store.factory import agent_topics, lot_message, reading_message, readings
 
 TOPIC = agent_topics().topic(Kind.READING)

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import CommandsDep
 from gateway.auth import PrincipalDep
-from junkan.ids import new_id
+from junkan.core.ids import new_id
+from junkan.core.names import ID_PATTERN
 
 router = APIRouter(prefix="/api/v1/lines", tags=["lines"])
 
@@ -19,7 +20,7 @@ class LotAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["open", "close"] = Field(description="Open a new lot or close the open one.")
-    lot_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$",
+    lot_id: str | None = Field(default=None, pattern=ID_PATTERN,
                                description="Lot id; generated for 'open' when omitted.")
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import MAX_OFFSET, StoreDep
 from gateway.auth import PrincipalDep
+from junkan.core.names import NAME_PATTERN
 
 router = APIRouter(prefix="/api/v1/lots", tags=["lots"])
 
@@ -46,7 +47,7 @@ def lot_readings(lot_id: str, store: StoreDep, principal: PrincipalDep,
 class RecyclerAssignment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    recycler: str | None = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+    recycler: str | None = Field(pattern=NAME_PATTERN,
                                  description="Recycler the lot and its evidence are addressed to (null: nobody).")
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from edge_agent.lots.measurement import MeasurementParams, evidence_from_readings, measure
 from gateway.api.deps import StoreDep
+from junkan.core.measurement import MeasurementParams, evidence_from_readings, measure
 
 router = APIRouter(prefix="/api/v1/lots", tags=["lots"])
 

@@ -13,8 +13,8 @@ from gateway.composition.ident_repo import match_pending
 from gateway.traceability import repo
 from gateway.traceability.db import Db
 from gateway.traceability.lineage import LineageError, backward, forward_model
-from gateway.traceability.model import IntakeIn, StepIn
 from gateway.traceability.report import PeriodError, record_claim, recycled_content, to_csv
+from junkan.core.traceability import IntakeIn, StepIn
 
 router = APIRouter(prefix="/api/v1/process", tags=["process"])
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.auth import UserError
 from gateway.auth.policy import Role
+from junkan.core.names import NAME_PATTERN
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -16,9 +17,9 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 class NewUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", description="User (or machine) name.")
+    name: str = Field(pattern=NAME_PATTERN, description="User (or machine) name.")
     role: Role = Field(description="operator, engineer, recycler or admin.")
-    recycler: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+    recycler: str | None = Field(default=None, pattern=NAME_PATTERN,
                                  description="For role recycler: the recycler id lots are addressed to "
                                  "(default: the name).")
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge_agent.lots.stats import (
+from junkan.core.stats import (
     ShareSums,
     factor_share_var,
     km_fraction_above,

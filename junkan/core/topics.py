@@ -7,13 +7,14 @@ beside v1 on one broker during a migration.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from junkan.core.names import NAME_RE
+
 PREFIX = "junkan/v1"
 SHARE_GROUP = "junkan-gateway"
-_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_SEGMENT = NAME_RE
 
 
 class Kind(StrEnum):

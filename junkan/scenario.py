@@ -41,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
                                                     encoding="utf-8")
         print(f"{len(truth)} lots -> {workdir}/truth.jsonl, {workdir}/measurements.jsonl")
         return 0
-    from simulators.plantline.runner import run_scenario
+    from junkan.scenario_runner import run_scenario
 
     truth = run_scenario(scenario, args.seed, args.duration, workdir, record_process=not args.no_process_records)
     from gateway.evidence.keys import write_plant_public_key

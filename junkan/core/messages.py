@@ -8,20 +8,19 @@ Schema names end in ``/1``; an incompatible change gets ``/2`` and both are acce
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
+from junkan.core.names import ID_PATTERN, NAME_PATTERN, ULID_PATTERN
+
 MAX_PAYLOAD_BYTES = 1_000_000
 MAX_BATCH = 1000
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
-_ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+_NAME = NAME_PATTERN  # agents, devices, sites, lines: the same rule as a topic segment
+_ID = ID_PATTERN  # lot ids
+_ULID = ULID_PATTERN
 
 
 class _Strict(BaseModel):
@@ -38,7 +37,7 @@ ReadingKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$",
 ReadingValue = Annotated[float | None, Field(allow_inf_nan=False, description="Main value, if any.")]
 ReadingUnit = Annotated[str | None, Field(max_length=16)]
 ReadingStatus = Literal["ok", "unstable", "overload", "underload", "error"] | None
-ReadingLot = Annotated[str | None, Field(pattern=_NAME, description="Lot open on the line, if any.")]
+ReadingLot = Annotated[str | None, Field(pattern=_ID, description="Lot open on the line, if any.")]
 ReadingData = Annotated[dict[str, Any], Field(description="Kind-specific details.")]
 
 
@@ -79,21 +78,10 @@ class ReadingRecordsBody(_Strict):
     readings: list[ReadingRecord] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class Weighing(_Strict):
-    """A completed container weighing: stable tare, stable gross, net = gross - tare (kg)."""
-
-    device: str
-    tare_kg: float = Field(allow_inf_nan=False)
-    gross_kg: float = Field(allow_inf_nan=False)
-    net_kg: float = Field(allow_inf_nan=False)
-    started_at: datetime
-    ended_at: datetime
-
-
 class LotSummary(_Strict):
     """What the agent knows about a lot when it is opened or closed."""
 
-    lot_id: str = Field(pattern=_NAME)
+    lot_id: str = Field(pattern=_ID)
     site: str
     line: str
     agent: str
@@ -195,7 +183,7 @@ class CommandMessage(_Strict):
     cmd_id: str
     action: Literal["open_lot", "close_lot"]
     line: str
-    lot_id: str | None = Field(default=None, pattern=_NAME)
+    lot_id: str | None = Field(default=None, pattern=_ID)
     issued_at: datetime
     issued_by: str | None = None
 

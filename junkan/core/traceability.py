@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+from junkan.core.names import ID_PATTERN
+
+_ID = ID_PATTERN
 DEFAULT_TOLERANCE = 0.02
 
 

@@ -1,0 +1,70 @@
+"""MQTT settings and the one client factory the agent, the gateway and the tools use.
+
+paho 2.x, MQTT v5. Secrets (the password) come from a file or an environment variable, never from
+the YAML itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from pydantic import Field
+
+from junkan.core.config import StrictConfig
+
+
+class TlsConfig(StrictConfig):
+    ca_file: str = Field(description="CA certificate (PEM) that signed the broker's certificate.")
+    cert_file: str | None = Field(default=None, description="Client certificate (PEM) when the broker requires one.")
+    key_file: str | None = Field(default=None, description="Client private key (PEM).")
+
+
+class MqttConfig(StrictConfig):
+    host: str = Field(default="127.0.0.1", description="Broker host name or address.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
+    username: str | None = Field(default=None, description="MQTT user name (usually the agent id).")
+    password_file: str | None = Field(default=None, description="File holding the MQTT password.")
+    password_env: str | None = Field(default=None, description="Environment variable holding the MQTT password.")
+    tls: TlsConfig | None = Field(default=None, description="TLS settings; omit for plain loopback brokers.")
+    keepalive_s: int = Field(default=15, ge=5, description="MQTT keepalive (s); the LWT fires after 1.5x this.")
+    session_expiry_s: int = Field(
+        default=86400, ge=0, description="Broker keeps the agent's session (commands, acks) this long offline."
+    )
+    reconnect_min_s: float = Field(default=0.2, gt=0, description="First reconnect delay (s).")
+    reconnect_max_s: float = Field(default=5.0, gt=0, description="Longest reconnect delay (s).")
+    max_inflight: int = Field(default=100, ge=1, description="MQTT QoS1 messages in flight at the paho level.")
+
+    def password(self) -> str | None:
+        if self.password_file:
+            return Path(self.password_file).read_text(encoding="utf-8").strip()
+        if self.password_env:
+            return os.environ.get(self.password_env)
+        return None
+
+
+def make_client(cfg: MqttConfig, client_id: str, *, manual_ack: bool = False) -> mqtt.Client:
+    """A paho 2.x MQTT v5 client with credentials, TLS, reconnect delays and in-flight window from ``cfg``."""
+    client = mqtt.Client(
+        callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv5,
+        manual_ack=manual_ack,
+    )
+    if cfg.username:
+        client.username_pw_set(cfg.username, cfg.password())
+    if cfg.tls:
+        client.tls_set(ca_certs=cfg.tls.ca_file, certfile=cfg.tls.cert_file, keyfile=cfg.tls.key_file)
+    client.reconnect_delay_set(min_delay=cfg.reconnect_min_s, max_delay=cfg.reconnect_max_s)  # type: ignore[arg-type]  # floats work
+    client.max_inflight_messages_set(cfg.max_inflight)
+    return client
+
+
+def session_properties(expiry_s: int) -> Properties:
+    """CONNECT properties asking the broker to keep the session ``expiry_s`` seconds after a disconnect."""
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = expiry_s
+    return props

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _run(args: argparse.Namespace) -> int:
     from edge_agent.app import run_agent
     from edge_agent.config import ConfigError, load_config
+    from edge_agent.publishing.outbox import OutboxBusy, OutboxTooNew
     from junkan.core.config import parse_overrides
 
     try:
@@ -31,4 +32,8 @@ def _run(args: argparse.Namespace) -> int:
     for pair in args.capture:
         name, _, path = pair.partition("=")
         capture[name] = Path(path)
-    return run_agent(config, capture=capture)
+    try:
+        return run_agent(config, capture=capture)
+    except (OutboxBusy, OutboxTooNew) as exc:  # a second agent on the same outbox would reuse its seqs
+        print(f"agent: {exc}", file=sys.stderr)
+        return 2

@@ -4,12 +4,18 @@ gateway's application-level ack (sent after its database commit) comes back — 
 SQLite in WAL mode. The agent's core thread is the only writer of new messages; it persists the agent's
 counters (``seq``, per-device sequence numbers, the open lot) in the same transaction, so a crash
 can never reuse a sequence number or forget a lot. The publisher thread reads, and deletes on ack.
+
+Schema changes are ordered migrations numbered by ``PRAGMA user_version`` (append, never edit one): an
+outbox written by an older agent is upgraded in place when a newer one opens it, in one transaction.
+A running agent holds ``<outbox>.lock`` (flock): a second agent, or a restore, cannot use the file under it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -20,7 +26,9 @@ from typing import Any
 
 log = logging.getLogger("junkan.agent.outbox")
 
-_SCHEMA = [
+# MIGRATIONS[i] brings user_version i to i + 1. Version 1 is the schema of every outbox written before
+# versioning existed (release 0.1.0 left user_version at 0), hence IF NOT EXISTS in it.
+MIGRATIONS: list[list[str]] = [[
     """CREATE TABLE IF NOT EXISTS outbox (
         seq INTEGER PRIMARY KEY,
         msg_id TEXT NOT NULL UNIQUE,
@@ -32,7 +40,63 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS rejected (
         msg_id TEXT PRIMARY KEY, seq INTEGER, topic TEXT, payload BLOB, reason TEXT, rejected_at REAL)""",
-]
+]]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class OutboxTooNew(Exception):
+    """The file was written by a newer agent. Not a DatabaseError: it must stop the agent, never be moved
+    aside as corrupt."""
+
+
+class OutboxBusy(Exception):
+    """Another process (a running agent) holds the outbox's lock."""
+
+
+class OutboxLock:
+    """An exclusive flock on ``<outbox>.lock`` for as long as an agent runs on the outbox.
+
+    flock, not the SQLite file itself: SQLite's own locks are per transaction, and the lock must be
+    released by the kernel when the agent dies however it dies (SIGKILL included)."""
+
+    def __init__(self, outbox_path: Path) -> None:
+        self.path = lock_path(outbox_path)
+        self._fd: int | None = None
+
+    def acquire(self) -> OutboxLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise OutboxBusy(f"{self.path} is held by {holder or 'another process'}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def lock_path(outbox_path: Path) -> Path:
+    return Path(f"{outbox_path}.lock")
+
+
+def is_locked(outbox_path: Path) -> str | None:
+    """Who holds the outbox (a running agent), or None when nobody does."""
+    try:
+        lock = OutboxLock(outbox_path).acquire()
+    except OutboxBusy as exc:
+        return str(exc)
+    except FileNotFoundError:
+        return None
+    lock.release()
+    return None
 
 
 @dataclass(frozen=True)
@@ -47,6 +111,28 @@ class OutgoingMessage:
 
 class OutboxFull(Exception):
     """Critical data would exceed the configured bound: the agent raises an alarm instead of dropping."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the pending migrations in one transaction; returns the version the file is at."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise OutboxTooNew(f"outbox schema {version} is newer than this agent's {SCHEMA_VERSION}: "
+                               "a newer agent wrote it; run that release (a downgrade would lose data)")
+        for number in range(version, SCHEMA_VERSION):
+            for stmt in MIGRATIONS[number]:
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    if version < SCHEMA_VERSION:
+        log.info("outbox schema upgraded %d -> %d", version, SCHEMA_VERSION)
+    return SCHEMA_VERSION
 
 
 class SqliteOutbox:
@@ -68,11 +154,9 @@ class SqliteOutbox:
 
     def _create(self) -> None:
         conn = self._conn()
-        with conn:
-            for stmt in _SCHEMA:
-                conn.execute(stmt)
         if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise sqlite3.DatabaseError("quick_check failed")
+        migrate(conn)
 
     def _move_aside(self, exc: Exception) -> None:
         """A corrupt outbox must not stop the agent: keep the file for forensics, start a new one."""
@@ -99,6 +183,9 @@ class SqliteOutbox:
                 conn.execute(f"PRAGMA max_page_count = {max(16, self.max_bytes // page)}")
             self._local.conn = conn
         return conn
+
+    def schema_version(self) -> int:
+        return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
 
     # -- state persisted with the messages -------------------------------------------------------
     def load_state(self) -> dict[str, Any]:

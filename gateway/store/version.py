@@ -1,0 +1,35 @@
+"""What schema a store is at, for /readyz and `junkan --version`: an operator sees what is running.
+
+The store schema is the ordered migration list of ``schema.py`` (SQLite records applied names in
+sqlite-utils' ``_sqlite_migrations``, PostgreSQL in ``junkan_migrations``); its version is the name of
+the last migration. ``pending`` lists known migrations the database has not applied (normally none:
+``open_store`` applies them), ``unknown`` the applied ones this code does not know (a newer release wrote
+the database: running an older gateway on it is a downgrade).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.store.schema import MIGRATIONS
+
+MIGRATION_SET = "junkan-gateway"
+
+
+def code_schema() -> str:
+    """The store schema this code writes: the name of its last migration."""
+    return MIGRATIONS[-1][0]
+
+
+def applied_migrations(store: Any) -> list[str]:
+    """Migration names the database has applied, from the store's own bookkeeping table."""
+    table = "_sqlite_migrations" if type(store).__name__ == "SqliteStore" else "junkan_migrations"
+    rows = store._rows(f"SELECT name FROM {table} WHERE migration_set = ? ORDER BY name", (MIGRATION_SET,))
+    return [str(r["name"]) for r in rows]
+
+
+def store_schema(store: Any) -> dict[str, Any]:
+    known = [name for name, _ in MIGRATIONS]
+    applied = applied_migrations(store)
+    return {"version": code_schema(), "migrations": len(known),
+            "pending": [n for n in known if n not in applied], "unknown": [n for n in applied if n not in known]}

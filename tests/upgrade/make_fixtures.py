@@ -125,13 +125,14 @@ class Clock:
 def run_agent_history(outbox_path: Path, repo: Path) -> dict[str, Any]:
     """Drive the old agent core: lots A and B closed, C open; returns the messages it built, in order,
     and the seq after which nothing is 'delivered' (the rest stays unacked in the outbox)."""
+    from junkan.ids import new_id
+    from junkan.wire.messages import CommandMessage
+    from junkan.wire.topics import AgentTopics
+
     from edge_agent.config import load_config
     from edge_agent.core import AgentCore
     from edge_agent.drivers.base import DeviceReading
     from edge_agent.publishing.outbox import SqliteOutbox
-    from junkan.ids import new_id
-    from junkan.wire.messages import CommandMessage
-    from junkan.wire.topics import AgentTopics
 
     config = load_config(repo / "firmware_configs/lines/demo_line.yaml",
                          {"outbox.path": str(outbox_path), "outbox.batch_size": 20})
@@ -201,6 +202,11 @@ def ack_delivered(outbox_path: Path, history: dict[str, Any]) -> None:
 
 def populate_gateway(store: Any, history: dict[str, Any], repo: Path) -> dict[str, Any]:
     """Everything a plant's gateway store holds, written through the old code's own functions."""
+    from gateway.traceability.model import IntakeIn, StepIn
+    from junkan.ids import new_id
+    from junkan.wire.messages import CommandMessage, DeviceHealth, LotMessage, ReadingMessage, StatusMessage
+    from junkan.wire.topics import Kind, ParsedTopic
+
     from gateway.auth.repo import AuthRepo, Principal
     from gateway.composition.importer import import_bytes
     from gateway.ingest.validate import validate
@@ -208,13 +214,9 @@ def populate_gateway(store: Any, history: dict[str, Any], repo: Path) -> dict[st
     from gateway.specs.repo import save_spec
     from gateway.store.base import DeadLetter, Incoming
     from gateway.traceability.db import Db
-    from gateway.traceability.model import IntakeIn, StepIn
-    from gateway.traceability.repo import record_intake, record_step
+    from gateway.traceability.repo import get_step, record_intake, record_step
     from gateway.upload import outbox as upload_outbox
     from gateway.upload.sender import register_webhook
-    from junkan.ids import new_id
-    from junkan.wire.messages import CommandMessage, DeviceHealth, LotMessage, ReadingMessage, StatusMessage
-    from junkan.wire.topics import Kind, ParsedTopic
 
     # 1. the agent's delivered messages, validated as the consumer validates them, in two batches
     incoming: list[Incoming] = []
@@ -298,7 +300,8 @@ def populate_gateway(store: Any, history: dict[str, Any], repo: Path) -> dict[st
                outputs=[{"lot_id": "PP-RECYCLATE-1", "mass_kg": 6.8}],
                losses=[{"kind": "volatiles", "mass_kg": 0.15}]),
     ]
-    step_results = {s.step_id: record_step(db, s) for s in steps}
+    for step in steps:
+        record_step(db, step)
     line2_lot("PP-OUT-1", 7.0, PP_OUT_MEASUREMENT, [], t + timedelta(hours=5), 3)
     save_spec(db, RequirementSpec(spec_id="pp-auto", buyer="Car Parts Co", material="PP", min_purity=0.9))
     register_webhook(db, "recycler-kato", "https://recycler.invalid/junkan-hook", "fixture-webhook-secret-0001")
@@ -317,8 +320,9 @@ def populate_gateway(store: Any, history: dict[str, Any], repo: Path) -> dict[st
     session_value = auth.create_session(Principal("op-anna", "operator"), ttl_s=20 * 365 * 86400)
     assert auth.set_lot_recycler("PP-OUT-1", "recycler-kato")
     return {"users": users, "session": {"value": session_value, "user": "op-anna"},
-            "steps": {k: {"balance_ok": v.get("balance_ok"), "unaccounted_kg": v.get("unaccounted_kg")}
-                      for k, v in step_results.items()}}
+            "steps": {s.step_id: {k: row[k] for k in ("kind", "input_mass_kg", "output_mass_kg", "declared_loss_kg",
+                                                      "unaccounted_kg", "balance_ok")}
+                      for s in steps if s.step_id and (row := get_step(db, s.step_id))}}
 
 
 def lots_of(store: Any) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ from edge_agent.drivers import (
     nir_spectrometer,
     niton_csv,
     ohaus,
+    opcua,
     sartorius_sbi,
     toledo_continuous,
     vanta_csv,
@@ -31,7 +32,7 @@ class DriverSpec:
     runner: Callable[[Any, Path | None], Runner]
     decoder: Callable[[Any], Decoder]
     simulator: str  # module under simulators/ that speaks the same protocol
-    category: str  # scale, xrf, nir, camera
+    category: str  # scale, xrf, nir, camera, plc
 
 
 DRIVERS: dict[str, DriverSpec] = {
@@ -57,4 +58,5 @@ DRIVERS: dict[str, DriverSpec] = {
                                     nir_sorter_modbus.decoder, "simulators.nir_sorter", "nir"),
     "nir_events_tcp": DriverSpec("nir_events_tcp", nir_events_tcp.NirEventsConfig, nir_events_tcp.runner,
                                  nir_events_tcp.decoder, "simulators.nir_sorter_events", "nir"),
+    "opcua": DriverSpec("opcua", opcua.OpcUaConfig, opcua.runner, opcua.decoder, "simulators.opcua", "plc"),
 }

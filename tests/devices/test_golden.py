@@ -34,7 +34,7 @@ def test_golden_cases_cover_bad_input() -> None:
     from tests.devices.golden import bad_frames
 
     mine = ["mt_sics", "and_ad", "sartorius_sbi", "ohaus", "toledo_continuous", "vanta_csv", "niton_csv",
-            "nir_sorter_modbus", "nir_events_tcp"]
+            "nir_sorter_modbus", "nir_events_tcp", "opcua"]
     for key in mine:
         key_cases = [c for c in CASES if c.parent.name == key]
         assert key_cases, f"no golden case for {key}"

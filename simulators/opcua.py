@@ -171,7 +171,8 @@ class OpcUaPlant:
         from asyncua import Server, ua
 
         sec = self.security
-        server = Server(user_manager=_Users(sec.users) if sec else None)
+        users: Any = _Users(sec.users) if sec else None  # duck-typed asyncua UserManager
+        server = Server(user_manager=users)
         await server.init()
         server.set_endpoint(self.url)
         server.set_server_name("junkan OPC UA plant simulator")
@@ -187,8 +188,8 @@ class OpcUaPlant:
             server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         idx = await server.register_namespace(NAMESPACE)
         objects = server.nodes.objects
-        scale = await objects.add_object(ua.NodeId("Scale", idx), ua.QualifiedName("Scale", idx))
-        sorter = await objects.add_object(ua.NodeId("Sorter", idx), ua.QualifiedName("Sorter", idx))
+        scale = await objects.add_object(_nid("Scale", idx), _qn("Scale", idx))
+        sorter = await objects.add_object(_nid("Sorter", idx), _qn("Sorter", idx))
         specs: list[tuple[Any, str, Any, Any]] = [
             (scale, "Scale.NetWeight", float(self.weight), ua.VariantType.Double),
             (scale, "Scale.WeightStable", self.stable, ua.VariantType.Boolean),
@@ -200,7 +201,7 @@ class OpcUaPlant:
         for parent, name, value, vtype in specs:
             if name in self.removed:
                 continue
-            node = await parent.add_variable(ua.NodeId(name, idx), ua.QualifiedName(name.split(".")[1], idx),
+            node = await parent.add_variable(_nid(name, idx), _qn(name.split(".")[1], idx),
                                              ua.Variant(value, vtype))
             self._nodes[name] = node
         weight = self._nodes.get("Scale.NetWeight")
@@ -208,8 +209,8 @@ class OpcUaPlant:
             code = UNIT_CODES.get(self.unit, self.unit)  # an unknown unit is passed as its own "code"
             eu = ua.EUInformation(NamespaceUri=CEFACT, UnitId=unit_id(code),
                                   DisplayName=ua.LocalizedText(self.unit), Description=ua.LocalizedText(self.unit))
-            await weight.add_property(ua.NodeId("Scale.NetWeight.EngineeringUnits", idx),
-                                      ua.QualifiedName("EngineeringUnits", 0), eu)  # 0: the standard name
+            await weight.add_property(_nid("Scale.NetWeight.EngineeringUnits", idx),
+                                      _qn("EngineeringUnits", 0), eu)  # 0: the standard name
         await server.start()
         self._server = server
 
@@ -217,6 +218,18 @@ class OpcUaPlant:
         server, self._server = self._server, None
         self._nodes = {}
         await server.stop()
+
+
+def _nid(name: str, idx: int) -> Any:
+    from asyncua import ua
+
+    return ua.NodeId(name, idx)  # type: ignore[arg-type]  # asyncua's NewType aliases of str/int
+
+
+def _qn(name: str, idx: int) -> Any:
+    from asyncua import ua
+
+    return ua.QualifiedName(name, idx)  # type: ignore[arg-type]
 
 
 async def _trust_only(paths: list[Path]) -> Any:

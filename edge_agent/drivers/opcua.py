@@ -38,7 +38,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from edge_agent.drivers.base import BadFrame, Decoded, DeviceConfigBase, DeviceReading
 from edge_agent.drivers.units import to_kg
 
-KEY = "opcua"
 CEFACT = "http://www.opcfoundation.org/UA/units/un/cefact"
 _REC20 = {"KGM": "kg", "GRM": "g", "MGM": "mg", "LBR": "lb", "TNE": "t"}
 UNITS: dict[int, str] = {int.from_bytes(code.encode(), "big"): unit for code, unit in _REC20.items()}

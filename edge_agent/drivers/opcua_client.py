@@ -198,7 +198,8 @@ class OpcUaRunner:
     async def _read_all(self, client: Any, bound: dict[str, _Bound]) -> dict[str, Sample]:
         """One Read request for every resolved node (and stable flag); per-node status codes."""
         nodes = [(name, b.node) for name, b in bound.items() if b.node is not None and b.error is None]
-        nodes += [(f"{name}\0stable", b.stable) for name, b in bound.items() if b.stable is not None and b.error is None]
+        nodes += [(f"{name}\0stable", b.stable) for name, b in bound.items()
+                  if b.stable is not None and b.error is None]
         values = await client.read_attributes([n for _, n in nodes]) if nodes else []
         got = dict(zip([k for k, _ in nodes], values, strict=True))
         out = {}

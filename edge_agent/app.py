@@ -14,8 +14,9 @@ from edge_agent.drivers import DRIVERS
 from edge_agent.drivers.base import DeviceReading, Runner
 from edge_agent.metrics import AgentCollector, serve_metrics
 from edge_agent.publishing.mqtt_publisher import MqttPublisher
-from edge_agent.publishing.outbox import OutboxLock, SqliteOutbox
+from edge_agent.publishing.outbox import SqliteOutbox
 from junkan.core.ids import new_id
+from junkan.core.locks import FileLock, lock_file_for
 from junkan.core.messages import DeviceHealth, StatusMessage
 from junkan.core.topics import AgentTopics
 
@@ -27,7 +28,7 @@ def run_agent(config: AgentConfig, stop: threading.Event | None = None,
     stop = stop or threading.Event()
     session = new_id()  # 1. a new session id for this process: lets consumers tell restarts apart
     topics = AgentTopics(config.site, config.line, config.agent)
-    lock = OutboxLock(Path(config.outbox.path)).acquire()  # 2. one agent per outbox (OutboxBusy otherwise)
+    lock = FileLock(lock_file_for(config.outbox.path)).acquire()  # 2. one agent per outbox (else Busy)
     outbox = SqliteOutbox(Path(config.outbox.path), config.outbox.max_messages, config.outbox.max_bytes)
     core = AgentCore(config, outbox, topics, session)  # 3. lots and counters, resumed from the outbox
     if outbox.recovered_from:

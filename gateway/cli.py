@@ -6,7 +6,18 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from gateway.commands import evidence, export, import_composition, keys, lineage, mqtt_config, report, serve, users
+    from gateway.commands import (
+        backup,
+        evidence,
+        export,
+        import_composition,
+        keys,
+        lineage,
+        mqtt_config,
+        report,
+        serve,
+        users,
+    )
 
-    for module in (serve, export, users, mqtt_config, import_composition, evidence, keys, lineage, report):
+    for module in (serve, export, users, mqtt_config, import_composition, evidence, keys, lineage, report, backup):
         module.register(sub)

@@ -20,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _run(args: argparse.Namespace) -> int:
     from edge_agent.app import run_agent
     from edge_agent.config import ConfigError, load_config
-    from edge_agent.publishing.outbox import OutboxBusy, OutboxTooNew
+    from edge_agent.publishing.outbox import OutboxTooNew
     from junkan.core.config import parse_overrides
+    from junkan.core.locks import Busy
 
     try:
         config = load_config(args.config, parse_overrides(args.set))
@@ -34,6 +35,6 @@ def _run(args: argparse.Namespace) -> int:
         capture[name] = Path(path)
     try:
         return run_agent(config, capture=capture)
-    except (OutboxBusy, OutboxTooNew) as exc:  # a second agent on the same outbox would reuse its seqs
+    except (Busy, OutboxTooNew) as exc:  # a second agent on the same outbox would reuse its seqs
         print(f"agent: {exc}", file=sys.stderr)
         return 2

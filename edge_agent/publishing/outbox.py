@@ -7,15 +7,14 @@ can never reuse a sequence number or forget a lot. The publisher thread reads, a
 
 Schema changes are ordered migrations numbered by ``PRAGMA user_version`` (append, never edit one): an
 outbox written by an older agent is upgraded in place when a newer one opens it, in one transaction.
-A running agent holds ``<outbox>.lock`` (flock): a second agent, or a restore, cannot use the file under it.
+A running agent holds ``<outbox>.lock`` (``junkan.core.locks``): a second agent, or a restore, cannot use
+the file under it.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -47,56 +46,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 class OutboxTooNew(Exception):
     """The file was written by a newer agent. Not a DatabaseError: it must stop the agent, never be moved
     aside as corrupt."""
-
-
-class OutboxBusy(Exception):
-    """Another process (a running agent) holds the outbox's lock."""
-
-
-class OutboxLock:
-    """An exclusive flock on ``<outbox>.lock`` for as long as an agent runs on the outbox.
-
-    flock, not the SQLite file itself: SQLite's own locks are per transaction, and the lock must be
-    released by the kernel when the agent dies however it dies (SIGKILL included)."""
-
-    def __init__(self, outbox_path: Path) -> None:
-        self.path = lock_path(outbox_path)
-        self._fd: int | None = None
-
-    def acquire(self) -> OutboxLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-            os.close(fd)
-            raise OutboxBusy(f"{self.path} is held by {holder or 'another process'}") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-def lock_path(outbox_path: Path) -> Path:
-    return Path(f"{outbox_path}.lock")
-
-
-def is_locked(outbox_path: Path) -> str | None:
-    """Who holds the outbox (a running agent), or None when nobody does."""
-    try:
-        lock = OutboxLock(outbox_path).acquire()
-    except OutboxBusy as exc:
-        return str(exc)
-    except FileNotFoundError:
-        return None
-    lock.release()
-    return None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitto),,mosquitto) \
                   $(if $(wildcard /usr/bin/chromium),,chromium))
 
-.PHONY: imports test-pg unit-pg evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
+.PHONY: imports sim-venvs test-pg unit-pg evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
 
 install: $(STAMP)
 	@$(MAKE) --no-print-directory system-packages  # cheap check: chromium/mosquitto removed later still come back
@@ -41,7 +41,7 @@ imports: install
 
 check: lint typecheck imports
 
-unit: install
+unit: install sim-venvs
 	$(BIN)/pytest -q -m "not slow"
 
 # `make test` includes the PostgreSQL pass (about 2 min on 2 cores) when a server can be had; else it says so.
@@ -88,3 +88,13 @@ scenarios: install
 	  $(BIN)/junkan sim score --truth scenario-run/$$name/truth.jsonl --db scenario-run/$$name/gateway.db \
 	    --json scenario-run/$$name/score.json || exit 1; \
 	done
+
+# Simulators whose libraries cannot share the agent's venv get their own (the tests build them when missing).
+# pysparkplug pins paho-mqtt<2 (the agent needs 2.x): the Sparkplug B edge-node simulator runs in .venv-sparkplug.
+SPB_VENV := .venv-sparkplug
+sim-venvs: $(SPB_VENV)/.installed
+
+$(SPB_VENV)/.installed:
+	$(PY) -m venv $(SPB_VENV)
+	$(SPB_VENV)/bin/python -m pip install -q 'pysparkplug==0.6.1'
+	@touch $@

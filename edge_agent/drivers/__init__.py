@@ -19,6 +19,7 @@ from edge_agent.drivers import (
     ohaus,
     opcua,
     sartorius_sbi,
+    sparkplug_b,
     toledo_continuous,
     vanta_csv,
 )
@@ -59,4 +60,6 @@ DRIVERS: dict[str, DriverSpec] = {
     "nir_events_tcp": DriverSpec("nir_events_tcp", nir_events_tcp.NirEventsConfig, nir_events_tcp.runner,
                                  nir_events_tcp.decoder, "simulators.nir_sorter_events", "nir"),
     "opcua": DriverSpec("opcua", opcua.OpcUaConfig, opcua.runner, opcua.decoder, "simulators.opcua", "plc"),
+    "sparkplug_b": DriverSpec("sparkplug_b", sparkplug_b.SparkplugConfig, sparkplug_b.runner, sparkplug_b.decoder,
+                              "simulators.sparkplug_b", "scale"),
 }

@@ -1,0 +1,219 @@
+"""What the MQTT-speaking device drivers share (Sparkplug B edge nodes, ESPHome nodes).
+
+A device that publishes to a plant broker is read by subscribing, not by polling. The I/O half
+(``MqttSourceRunner``) holds one paho client per device, reconnects with backoff and hands every message
+to the driver's pure ``MessageSource`` (topic + payload bytes in, readings/bad frames out, never raises).
+The source may ask for messages to be published (a Sparkplug rebirth request) and says whether the
+device itself is online (its MQTT will/death), which the status shows as ``error`` with the reason.
+
+Offline form (``junkan agent capture`` / ``decode`` / golden cases): JSON lines, one per received message,
+``{"t": <unix s>, "topic": "...", "payload_b64": "..."}`` (or ``"payload": "<text>"`` for text payloads).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge_agent.drivers.base import Backoff, BadFrame, Decoded, DeviceCounters, DeviceReading, Emit, log
+
+MAX_CAPTURE_LINE = 1 << 20
+
+
+class BrokerConfig(BaseModel):
+    """The broker the devices publish to (often the site broker the agent also uses)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(default="127.0.0.1", description="Broker host name or address.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
+    username: str | None = Field(default=None, description="MQTT user name, if the broker wants one.")
+    password_file: str | None = Field(default=None, description="File holding the MQTT password.")
+    password_env: str | None = Field(default=None, description="Environment variable holding the MQTT password.")
+    ca_file: str | None = Field(default=None, description="CA certificate (PEM) to connect with TLS; omit for plain.")
+    client_id: str | None = Field(default=None, description="MQTT client id; default junkan-<device name>.")
+    keepalive_s: int = Field(default=15, ge=5, le=600, description="MQTT keepalive (s).")
+
+    def password(self) -> str | None:
+        if self.password_file:
+            return Path(self.password_file).read_text(encoding="utf-8").strip()
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+class MessageSource(Protocol):
+    """The pure half: what to subscribe to, and what each message means."""
+
+    online: bool | None  # None: not known yet (no birth / availability seen)
+    offline_reason: str | None
+
+    def subscriptions(self) -> list[str]: ...
+
+    def connected(self, t: float) -> None: ...  # our own (re)connect: state may have moved meanwhile
+
+    def message(self, topic: str, payload: bytes, t: float) -> list[Decoded]: ...
+
+    def take_commands(self) -> list[tuple[str, bytes]]: ...  # (topic, payload) to publish
+
+
+def capture_line(t: float, topic: str, payload: bytes) -> str:
+    return json.dumps({"t": round(t, 3), "topic": topic, "payload_b64": base64.b64encode(payload).decode()})
+
+
+class CaptureDecoder:
+    """Replays a capture (JSON lines of messages) through a ``MessageSource``: the offline decoder."""
+
+    def __init__(self, source: MessageSource) -> None:
+        self.source = source
+        self._buf = bytearray()
+
+    def feed(self, chunk: bytes) -> list[Decoded]:
+        self._buf.extend(chunk)
+        out: list[Decoded] = []
+        while (nl := self._buf.find(b"\n")) >= 0:
+            raw = bytes(self._buf[:nl]).strip()
+            del self._buf[: nl + 1]
+            if raw:
+                out += self._line(raw)
+        if len(self._buf) > MAX_CAPTURE_LINE:
+            out.append(BadFrame("capture line too long", bytes(self._buf[:64])))
+            self._buf.clear()
+        return out
+
+    def _line(self, raw: bytes) -> list[Decoded]:
+        try:
+            rec = json.loads(raw)
+            t, topic = float(rec.get("t", 0.0)), str(rec["topic"])
+            payload = base64.b64decode(rec["payload_b64"], validate=True) if "payload_b64" in rec \
+                else str(rec["payload"]).encode()
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return [BadFrame(f"not a message capture line: {exc!r}", raw[:256])]
+        return safe_message(self.source, topic, payload, t)
+
+
+def safe_message(source: MessageSource, topic: str, payload: bytes, t: float) -> list[Decoded]:
+    try:
+        return source.message(topic, payload, t)
+    except Exception as exc:  # a decoder bug is a bad frame, never an escaped exception
+        return [BadFrame(f"decoder error: {exc!r}", payload[:256])]
+
+
+class MqttSourceRunner:
+    """Subscribes for one device; reconnects with backoff; publishes what the source asks for."""
+
+    def __init__(self, name: str, broker: BrokerConfig, source: MessageSource, capture_path: Path | None = None,
+                 command_qos: int = 0) -> None:
+        self.name, self.broker, self.source, self.capture_path = name, broker, source, capture_path
+        self.command_qos = command_qos
+        self.counters = DeviceCounters()
+        self._broker_up = False
+
+    def send(self, command: bytes) -> None:
+        """Commands go through the source (e.g. a rebirth request), not raw bytes."""
+
+    def run(self, emit: Emit, stop: threading.Event) -> None:
+        backoff = Backoff()
+        capture = self.capture_path.open("a", encoding="utf-8") if self.capture_path else None
+        try:
+            while not stop.is_set():
+                try:
+                    self._session(emit, stop, capture, backoff)
+                except OSError as exc:
+                    self.counters.fail(f"mqtt {self.broker.host}:{self.broker.port}: {exc}", self.name)
+                except Exception as exc:  # a bug must not kill the device thread
+                    log.exception("%s: mqtt loop failed", self.name)
+                    self.counters.fail(f"internal: {exc!r}", self.name)
+                self._broker_up = False
+                if not stop.is_set():
+                    self.counters.reconnects += 1
+                    backoff.wait(stop)
+        finally:
+            if capture:
+                capture.close()
+
+    def _client(self) -> Any:
+        import paho.mqtt.client as mqtt
+
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.broker.client_id or f"junkan-{self.name}",
+                             protocol=mqtt.MQTTv311, clean_session=True)  # Sparkplug: clean sessions only
+        if self.broker.username:
+            client.username_pw_set(self.broker.username, self.broker.password())
+        if self.broker.ca_file:
+            client.tls_set(ca_certs=self.broker.ca_file)
+        return client
+
+    def _session(self, emit: Emit, stop: threading.Event, capture: Any, backoff: Backoff) -> None:
+        client = self._client()
+        state: dict[str, Any] = {"rc": None}
+        client.on_connect = lambda c, u, flags, rc, props=None: state.update(rc=rc)
+        client.on_message = lambda c, u, msg: self._on_message(msg.topic, bytes(msg.payload), emit, capture)
+        client.connect(self.broker.host, self.broker.port, self.broker.keepalive_s)
+        try:
+            deadline = time.monotonic() + 10
+            while state["rc"] is None and not stop.is_set():
+                if client.loop(0.1) != 0 or time.monotonic() > deadline:
+                    raise ConnectionError("no CONNACK")
+            if stop.is_set():
+                return
+            if getattr(state["rc"], "is_failure", False):
+                raise ConnectionError(f"broker refused: {state['rc']}")
+            for topic in self.source.subscriptions():
+                client.subscribe(topic, qos=0)
+            self._broker_up = True
+            self.source.connected(time.time())
+            backoff.reset()
+            while not stop.is_set():
+                for topic, payload in self.source.take_commands():
+                    client.publish(topic, payload, qos=self.command_qos)
+                self._update_state()
+                rc = client.loop(0.1)
+                if rc != 0:
+                    raise ConnectionError(f"connection lost (paho rc {rc})")
+        finally:
+            try:
+                client.disconnect()
+            except Exception:
+                pass
+            self._broker_up = False
+            self._update_state()
+
+    def _on_message(self, topic: str, payload: bytes, emit: Emit, capture: Any) -> None:
+        t = time.time()
+        if capture:
+            capture.write(capture_line(t, topic, payload) + "\n")
+            capture.flush()
+        for item in safe_message(self.source, topic, payload, t):
+            if isinstance(item, BadFrame):
+                self.counters.frames_bad += 1
+                self.counters.last_error = item.reason
+                log.warning("%s: %s", self.name, item.reason)
+                continue
+            if item.kind != "info":
+                self.counters.frames_ok += 1
+                self.counters.last_reading_at = datetime.now(UTC)
+            emit(item)
+        self._update_state()
+
+    def _update_state(self) -> None:
+        """Connected = our broker session is up and the device is not known to be offline."""
+        c, src = self.counters, self.source
+        if not self._broker_up:
+            c.connected = False
+            c.last_error = c.last_error or "not connected to the broker"
+        elif src.online is False:
+            c.connected = False
+            c.last_error = f"device offline: {src.offline_reason}"
+        else:
+            c.connected = True
+
+
+def event(name: str, status: str, **data: Any) -> DeviceReading:
+    """A source event (offline, back online, sequence gap) as a reading the lot keeps."""
+    return DeviceReading(kind="source_event", status=status, data={"event": name, **data})  # type: ignore[arg-type]

@@ -1,0 +1,94 @@
+"""Helpers for the MQTT-source drivers' tests: a simulator's own venv, a driver running in a thread."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge_agent.drivers.base import DeviceReading
+from edge_agent.lots.weighing import WeighingDetector
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sim_venv(name: str, requirement: str, probe: str) -> Path:
+    """``ROOT/.venv-<name>`` with ``requirement`` (what ``make .venv-<name>`` builds); built here when
+    missing. Skipped with the reason only when the package registry cannot be reached."""
+    venv = ROOT / f".venv-{name}"
+    python = venv / "bin" / "python"
+    stamp = venv / ".installed"
+    if not stamp.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = subprocess.run([str(python), "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
+        if pip.returncode != 0:
+            pytest.skip(f"cannot install {requirement} into {venv.name} (registry unreachable?): {pip.stderr[-300:]}")
+        stamp.touch()
+    check = subprocess.run([str(python), "-c", f"import {probe}"], capture_output=True, text=True)
+    assert check.returncode == 0, f"{venv.name} is broken: {check.stderr[-300:]}"
+    return python
+
+
+def run_module(python: Path, module: str, *args: str, **kw: Any) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([str(python), "-m", module, *args], env=env, text=True, **kw)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class DriverThread:
+    """A driver's runner in a thread, collecting what it emits (as the agent's device thread does)."""
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+        self.readings: list[DeviceReading] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=runner.run, args=(self.readings.append, self.stop), daemon=True)
+
+    def __enter__(self) -> DriverThread:
+        self.thread.start()
+        wait_until(lambda: self.runner.counters.connected or self.runner.source.online is not None, 10,
+                   "the driver to connect")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+    def kinds(self, kind: str) -> list[DeviceReading]:
+        return [r for r in list(self.readings) if r.kind == kind]
+
+    def events(self, name: str) -> list[DeviceReading]:
+        return [r for r in self.kinds("source_event") if r.data.get("event") == name]
+
+
+def weighings(readings: list[DeviceReading], division_kg: float = 0.02, stable_frames: int = 1) -> list[float]:
+    """Net masses the agent's weighing detector makes of these weight readings."""
+    detector = WeighingDetector("scale", division_kg, stable_frames, 0.5)
+    out = []
+    for r in readings:
+        if r.kind == "weight":
+            w = detector.feed(r.ts or time_now(), r.value, bool(r.stable), r.status)
+            if w is not None:
+                out.append(w.net_kg)
+    return out
+
+
+def time_now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

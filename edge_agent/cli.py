@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from edge_agent.commands import capture, decode, identify, run
+    from edge_agent.commands import capture, decode, identify, nir_classify, run
 
-    for module in (run, decode, identify, capture):
+    for module in (run, decode, identify, capture, nir_classify):
         module.register(sub)

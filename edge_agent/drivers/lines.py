@@ -17,8 +17,10 @@ class LineDecoder:
     7-bit links read as 8-bit.
     """
 
-    def __init__(self, parse_line: Callable[[str, bytes], Decoded | None], mask_parity: bool = False) -> None:
+    def __init__(self, parse_line: Callable[[str, bytes], Decoded | None], mask_parity: bool = False,
+                 max_line: int = MAX_LINE) -> None:
         self._parse_line = parse_line
+        self._max_line = max_line
         self._mask = mask_parity
         self._buf = bytearray()
         self._discarding = False
@@ -31,8 +33,8 @@ class LineDecoder:
         while True:
             nl = self._buf.find(b"\n")
             if nl < 0:
-                if len(self._buf) > MAX_LINE:
-                    out.append(BadFrame("line too long", bytes(self._buf[:MAX_LINE])))
+                if len(self._buf) > self._max_line:
+                    out.append(BadFrame("line too long", bytes(self._buf[: self._max_line])))
                     self._buf.clear()
                     self._discarding = True
                 return out

@@ -4,11 +4,14 @@ The sensor (e.g. the 8-LED Plastic Scanner board, or a spectrometer behind a sma
 line per object on serial or TCP: ``r1,r2,...,rN`` or ``<object id>,r1,...,rN`` (reflectances, or raw
 counts when ``white_reference`` is set). The classifier (``models/nir_polymer``) is checked against the
 configured wavelengths at start. Near-zero, flat reflectance is reported as dark: carbon-black plastics
-are NIR-blind and must not be guessed.
+are NIR-blind and must not be guessed. The model's card (``model.json`` beside the ``.onnx``) says whether it
+is fit for sorting; every classified reading carries that as ``model_fit_for_sorting`` (false when there is
+no card), so the lot measurement can flag composition from an unfit model instead of trusting it.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +25,17 @@ from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
 _REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = _REPO / "models" / "nir_polymer" / "nir_polymer.onnx"
 DEFAULT_LABELS = _REPO / "models" / "nir_polymer" / "labels.txt"
+
+
+def model_card(path: Path) -> dict[str, Any] | None:
+    """``model.json`` (path to it, or to the ``.onnx`` beside it) as a dict; None when there is none."""
+    card = path if path.suffix == ".json" else path.parent / "model.json"
+    if not card.exists():
+        return None
+    data = json.loads(card.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("model.json is not an object")
+    return data
 
 
 class NirSpectrometerConfig(DeviceConfigBase):
@@ -43,6 +57,9 @@ class NirSpectrometerConfig(DeviceConfigBase):
         default=0.05, ge=0, description="Mean reflectance at or below this: dark object, no polymer claimed."
     )
     min_confidence: float = Field(default=0.5, ge=0, le=1, description="Below this the reading is 'unstable'.")
+    max_line_bytes: int | None = Field(
+        default=None, ge=64, description="Longest accepted line; default 16 bytes per wavelength + 64 (a 180-pixel "
+                                         "spectrometer line is ~1.7 KB, far over the 256 of the scale protocols).")
 
 
 class PolymerClassifier:
@@ -81,7 +98,8 @@ def parse_values(text: str, channels: int) -> tuple[str | None, np.ndarray] | No
 
 
 def reading_from(
-    values: np.ndarray, obj_id: str | None, clf: PolymerClassifier, config: NirSpectrometerConfig, raw: bytes
+    values: np.ndarray, obj_id: str | None, clf: PolymerClassifier, config: NirSpectrometerConfig, raw: bytes,
+    fit_for_sorting: bool = False,
 ) -> DeviceReading:
     """One object's reflectance -> ``nir_object`` reading (polymer, confidence, all class probabilities)."""
     refl = values / np.array(config.white_reference) if config.white_reference else values
@@ -99,6 +117,7 @@ def reading_from(
         confidence=round(conf, 4),
         probs={label: round(float(p), 4) for label, p in zip(clf.labels, probs, strict=True)},
         dark=False,
+        model_fit_for_sorting=fit_for_sorting,
     )
     return DeviceReading(
         kind="nir_object", status="ok" if conf >= config.min_confidence else "unstable", data=data, raw=raw
@@ -114,6 +133,8 @@ def decoder(config: NirSpectrometerConfig | None = None) -> LineDecoder:
     if cfg.white_reference is not None and len(cfg.white_reference) != len(cfg.wavelengths_nm):
         raise ValueError("white_reference needs one value per wavelength")
     clf = PolymerClassifier(Path(cfg.model), Path(cfg.labels), len(cfg.wavelengths_nm))
+    card = model_card(Path(cfg.model))
+    fit = bool(card.get("fit_for_sorting", False)) if card else False
 
     def parse_line(text: str, raw: bytes) -> Decoded | None:
         parsed = parse_values(text, len(cfg.wavelengths_nm))
@@ -122,9 +143,9 @@ def decoder(config: NirSpectrometerConfig | None = None) -> LineDecoder:
         obj_id, values = parsed
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             return BadFrame("negative or non-finite reflectance", raw)
-        return reading_from(values, obj_id, clf, cfg, raw)
+        return reading_from(values, obj_id, clf, cfg, raw, fit)
 
-    return LineDecoder(parse_line)
+    return LineDecoder(parse_line, max_line=cfg.max_line_bytes or 16 * len(cfg.wavelengths_nm) + 64)
 
 
 def runner(config: NirSpectrometerConfig, capture_path: Path | None = None) -> SerialRunner:

@@ -1,8 +1,11 @@
 """Export weights.npz (from train.py) to nir_polymer.onnx, built by hand with onnx.helper.
 
-Graph: reflectance [N, 8] -> Log(max(x, 1e-3)) -> SNV (subtract row mean, divide by row RMS) -> MatMul
--> Add -> Softmax -> probs [N, 9]. The preprocessing lives in the graph so the agent feeds raw
-reflectances and cannot get it wrong. Run: ``.venv/bin/python models/nir_polymer/export_onnx.py``.
+Graph: reflectance [N, 8] (raw / the session's white reference) -> Clip [1e-3, 100] -> Log -> squared
+distances to every training row (|x|^2 - 2 x.T + |T|^2, one MatMul) -> TopK (k nearest) -> one-hot labels
+gathered and averaged (votes) ; mean distance of the k neighbours -> gate = Sigmoid(slope * (dist - thr)).
+probs = votes * (1 - gate) + gate * e_unknown -> [N, 6] in labels.txt order (PP, PE, PET, PS, PVC, unknown).
+The preprocessing lives in the graph so the agent feeds reflectances and cannot get it wrong.
+Run: ``.venv/bin/python models/nir_polymer/export_onnx.py`` (train.py calls ``export`` itself).
 """
 
 from __future__ import annotations
@@ -14,30 +17,53 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 HERE = Path(__file__).resolve().parent
+ONNX_NAME = "nir_polymer.onnx"
 
 
-def build(coef: np.ndarray, intercept: np.ndarray) -> onnx.ModelProto:
-    n_in = coef.shape[1]
-    n_out = coef.shape[0]
+def build(w: dict[str, np.ndarray]) -> onnx.ModelProto:
+    f32 = np.float32
+    train = w["train"].astype(f32)
+    onehot = w["onehot"].astype(f32)
+    n_in, n_out = train.shape[1], onehot.shape[1]
+    e_unk = np.zeros((1, n_out), f32)
+    e_unk[0, int(w["unknown_idx"])] = 1.0
     inits = [
-        numpy_helper.from_array(np.array(1e-3, np.float32), "eps_clip"),
-        numpy_helper.from_array(np.array(1e-6, np.float32), "eps_div"),
-        numpy_helper.from_array(coef.T.astype(np.float32), "W"),
-        numpy_helper.from_array(intercept.astype(np.float32), "b"),
+        numpy_helper.from_array(np.array(1e-3, f32), "r_lo"),
+        numpy_helper.from_array(np.array(100.0, f32), "r_hi"),
+        numpy_helper.from_array(train.T.copy(), "Tt"),
+        numpy_helper.from_array((train * train).sum(axis=1).astype(f32), "T2"),
+        numpy_helper.from_array(np.array(-2.0, f32), "minus2"),
+        numpy_helper.from_array(np.array(0.0, f32), "zero"),
+        numpy_helper.from_array(np.array(1.0, f32), "one"),
+        numpy_helper.from_array(np.array([int(w["k"])], np.int64), "k"),
+        numpy_helper.from_array(np.array([1], np.int64), "axes1"),
+        numpy_helper.from_array(onehot, "Y"),
+        numpy_helper.from_array(np.array(float(w["threshold"]), f32), "thr"),
+        numpy_helper.from_array(np.array(float(w["slope"]), f32), "slope"),
+        numpy_helper.from_array(e_unk, "e_unk"),
     ]
     nodes = [
-        helper.make_node("Max", ["reflectance", "eps_clip"], ["clipped"]),
-        helper.make_node("Log", ["clipped"], ["logr"]),
-        helper.make_node("ReduceMean", ["logr"], ["mu"], axes=[1], keepdims=1),
-        helper.make_node("Sub", ["logr", "mu"], ["centred"]),
-        helper.make_node("Mul", ["centred", "centred"], ["sq"]),
-        helper.make_node("ReduceMean", ["sq"], ["msq"], axes=[1], keepdims=1),
-        helper.make_node("Sqrt", ["msq"], ["rms"]),
-        helper.make_node("Add", ["rms", "eps_div"], ["rms_eps"]),
-        helper.make_node("Div", ["centred", "rms_eps"], ["snv"]),
-        helper.make_node("MatMul", ["snv", "W"], ["logits0"]),
-        helper.make_node("Add", ["logits0", "b"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
+        helper.make_node("Clip", ["reflectance", "r_lo", "r_hi"], ["r"]),
+        helper.make_node("Log", ["r"], ["x"]),
+        helper.make_node("Mul", ["x", "x"], ["x_sq"]),
+        helper.make_node("ReduceSum", ["x_sq", "axes1"], ["x2"], keepdims=1),
+        helper.make_node("MatMul", ["x", "Tt"], ["xt"]),
+        helper.make_node("Mul", ["xt", "minus2"], ["xt2"]),
+        helper.make_node("Add", ["xt2", "x2"], ["dpart"]),
+        helper.make_node("Add", ["dpart", "T2"], ["dist2_raw"]),
+        helper.make_node("Max", ["dist2_raw", "zero"], ["dist2"]),
+        helper.make_node("TopK", ["dist2", "k"], ["nn_d2", "nn_idx"], axis=1, largest=0, sorted=1),
+        helper.make_node("Gather", ["Y", "nn_idx"], ["nn_y"], axis=0),
+        helper.make_node("ReduceMean", ["nn_y"], ["votes"], axes=[1], keepdims=0),
+        helper.make_node("Sqrt", ["nn_d2"], ["nn_d"]),
+        helper.make_node("ReduceMean", ["nn_d"], ["dmean"], axes=[1], keepdims=1),
+        helper.make_node("Sub", ["dmean", "thr"], ["over"]),
+        helper.make_node("Mul", ["over", "slope"], ["over_s"]),
+        helper.make_node("Sigmoid", ["over_s"], ["gate"]),
+        helper.make_node("Sub", ["one", "gate"], ["keep"]),
+        helper.make_node("Mul", ["votes", "keep"], ["kept"]),
+        helper.make_node("Mul", ["gate", "e_unk"], ["unk"]),
+        helper.make_node("Add", ["kept", "unk"], ["probs"]),
     ]
     graph = helper.make_graph(
         nodes,
@@ -52,11 +78,15 @@ def build(coef: np.ndarray, intercept: np.ndarray) -> onnx.ModelProto:
     return model
 
 
+def export(weights: Path, out_dir: Path) -> Path:
+    path = out_dir / ONNX_NAME
+    onnx.save(build(dict(np.load(weights))), path)
+    return path
+
+
 def main() -> None:
-    w = np.load(HERE / "weights.npz")
-    model = build(w["coef"], w["intercept"])
-    onnx.save(model, HERE / "nir_polymer.onnx")
-    print(f"wrote {HERE / 'nir_polymer.onnx'} ({(HERE / 'nir_polymer.onnx').stat().st_size} bytes)")
+    path = export(HERE / "weights.npz", HERE)
+    print(f"wrote {path} ({path.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

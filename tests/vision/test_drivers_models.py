@@ -15,6 +15,7 @@ from edge_agent.drivers.camera import CameraConfig, CameraRunner
 from edge_agent.drivers.nir_spectrometer import PolymerClassifier
 from edge_agent.vision import snapshots
 from edge_agent.vision.detector import ModelError, OnnxDetector
+from tests.devices.golden import case_config
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -24,7 +25,7 @@ CASES = [d for key in ("camera", "nir_spectrometer") for d in sorted((GOLDEN / k
 @pytest.mark.parametrize("case", CASES, ids=lambda d: f"{d.parent.name}/{d.name}")
 def test_golden(case: Path) -> None:
     (inp,) = [p for p in case.iterdir() if p.name.startswith("input")]
-    dec = DRIVERS[case.parent.name].decoder(None)
+    dec = DRIVERS[case.parent.name].decoder(case_config(case))  # device.yaml when the case has one
     got = [r.as_json() for r in dec.feed(inp.read_bytes()) if not isinstance(r, BadFrame)]
     want = [json.loads(line) for line in (case / "expected.jsonl").read_text().splitlines() if line.strip()]
     assert got == want

@@ -24,6 +24,7 @@ from edge_agent.lots.weighing import WeighingDetector, WeighingEvent
 from edge_agent.publishing.outbox import OutboxFull, OutgoingMessage, SqliteOutbox
 from junkan.core import measurement
 from junkan.core.ids import new_id
+from junkan.core.measurement_model import LiveMass, Measurement, MeasurementFailure
 from junkan.core.messages import (
     CommandMessage,
     LotBody,
@@ -255,7 +256,7 @@ class AgentCore:
             closed_at=event.closed_at if isinstance(event, LotClosed) else None,
             close_reason=event.reason if isinstance(event, LotClosed) else None,
             net_mass_kg=round(lot.net_mass_kg, 6), n_weighings=lot.n_weighings, devices=sorted(lot.devices),
-            measurement=self._measure(lot, event.closed_at) if isinstance(event, LotClosed) else {},
+            measurement=self._measure(lot, event.closed_at) if isinstance(event, LotClosed) else LiveMass(),
         )
         log.info("lot %s %s net=%.3f kg weighings=%d", lot.lot_id, "closed" if closed else "opened",
                  lot.net_mass_kg, lot.n_weighings)
@@ -264,7 +265,7 @@ class AgentCore:
                          sent_at=self.clock(), body=LotBody(event="closed" if closed else "opened", lot=summary))
         return OutgoingMessage(seq, msg_id, Kind.LOT.value, self.topics.topic(Kind.LOT), dump(msg))
 
-    def _measure(self, lot: OpenLot, closed_at: datetime) -> dict[str, Any]:
+    def _measure(self, lot: OpenLot, closed_at: datetime) -> Measurement | MeasurementFailure:
         """The lot measurement at close; a failure is reported in the lot, never blocks its close."""
         expected = {d.name: d.type for d in self.config.devices} | self.config.measurement.expected_devices
         params = self.config.measurement.model_copy(update={"expected_devices": expected})
@@ -272,7 +273,7 @@ class AgentCore:
             return measurement.measure(lot.evidence, opened_at=lot.opened_at, closed_at=closed_at, params=params)
         except Exception as exc:
             log.exception("measurement of lot %s failed", lot.lot_id)
-            return {"method": measurement.METHOD, "error": repr(exc)}
+            return MeasurementFailure(error=repr(exc))
 
     def _reading_message(self, readings: list[Reading], data_class: str = "critical") -> OutgoingMessage:
         seq, msg_id = self._next_seq(), new_id()
@@ -327,5 +328,5 @@ class AgentCore:
             lot_id=lot.lot_id, site=self.topics.site, line=self.topics.line, agent=self.topics.agent,
             status="open", opened_at=lot.opened_at, net_mass_kg=round(lot.net_mass_kg, 6),
             n_weighings=lot.n_weighings, devices=sorted(lot.devices),
-            measurement={"live_mass_kg": round(lot.net_mass_kg + on_scale, 3)},
+            measurement=LiveMass(live_mass_kg=round(lot.net_mass_kg + on_scale, 3)),
         )

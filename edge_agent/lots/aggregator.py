@@ -2,7 +2,8 @@
 
 A weighing belongs to the lot that is open when the container is removed from the scale. Lots open and
 close by operator command, or close automatically at a configured mass or duration. Its state is a plain
-dict so the agent can persist it beside the outbox and resume an open lot after a restart.
+dict (the evidence as ``LotEvidence`` JSON) so the agent can persist it beside the outbox and resume an
+open lot after a restart.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Literal
 
 from edge_agent.lots.weighing import WeighingEvent
 from junkan.core import measurement
+from junkan.core.lot_evidence import LotEvidence
 
 CloseReason = Literal["operator", "max_mass", "max_duration", "shutdown"]
 
@@ -32,7 +34,7 @@ class OpenLot:
     n_weighings: int = 0
     devices: set[str] = field(default_factory=set)
     device_kinds: dict[str, int] = field(default_factory=dict)
-    evidence: dict[str, Any] = field(default_factory=measurement.new_evidence)  # what the measurement needs
+    evidence: LotEvidence = field(default_factory=measurement.new_evidence)  # what the measurement needs
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -42,7 +44,7 @@ class OpenLot:
             "n_weighings": self.n_weighings,
             "devices": sorted(self.devices),
             "device_kinds": self.device_kinds,
-            "evidence": self.evidence,
+            "evidence": self.evidence.model_dump(mode="json"),
         }
 
     @classmethod
@@ -54,7 +56,7 @@ class OpenLot:
             n_weighings=int(state["n_weighings"]),
             devices=set(state["devices"]),
             device_kinds=dict(state.get("device_kinds", {})),
-            evidence=state.get("evidence") or measurement.new_evidence(),
+            evidence=LotEvidence.model_validate(state.get("evidence") or {}),  # release 1 layout too
         )
 
 

@@ -57,9 +57,9 @@ def _fast_durable(topic: str, payload: bytes, max_bytes: int) -> Incoming | None
         return None
     if not isinstance(message, expected) or message.agent != parsed.agent:
         return None
-    # readings[i].data sits 4 levels down (lot.measurement 3): the free part may use what is left.
-    free = ([r["data"] for r in message.body.readings if "data" in r] if isinstance(message, ReadingRecords)
-            else [message.body.lot.measurement])
+    # readings[i].data sits 4 levels down: the free part may use what is left (a lot's measurement is typed,
+    # its schema bounds its depth).
+    free = [r["data"] for r in message.body.readings if "data" in r] if isinstance(message, ReadingRecords) else []
     if _too_deep(free, MAX_DEPTH - 4):
         return None
     return Incoming(parsed, message)

@@ -152,7 +152,7 @@ class BatchWriter:
         lot = msg.body.lot
         values = (lot.lot_id, lot.site, lot.line, lot.agent, lot.status, iso(lot.opened_at), iso(lot.closed_at),
                   lot.close_reason, lot.net_mass_kg, lot.n_weighings, json.dumps(lot.devices),
-                  json.dumps(lot.measurement), now)
+                  lot.measurement.model_dump_json(), now)
         insert = ("INSERT INTO lots (lot_id, site, line, agent, status, opened_at, closed_at, close_reason, "
                   "net_mass_kg, n_weighings, devices, measurement, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ")
         if msg.body.event == "opened":

@@ -1,8 +1,8 @@
 """Lot measurement: from the readings of one lot to composition, contaminants and data quality (pure).
 
 Two halves, both pure: ``add_reading``/``add_weighing``/``add_zero`` fold readings into a small
-JSON-serialisable *evidence* dict (kept in the open lot's state, persisted with the outbox), and
-``measure`` turns evidence into the ``LotSummary.measurement`` dict. The gateway re-computes a lot by
+``LotEvidence`` (kept in the open lot's state, persisted with the outbox), and ``measure`` turns it into
+the ``Measurement`` that ``LotSummary.measurement`` carries. The gateway re-computes a lot by
 replaying its stored readings through the same functions (``evidence_from_readings``).
 
 Which sensor sees what (see docs/scenarios.md):
@@ -22,12 +22,34 @@ constant, so the evidence keeps only n, sum s^2 and sum s^4 per polymer and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from junkan.core.lot_evidence import (
+    ContainerWeighing,
+    ConveyorSums,
+    DeviceActivity,
+    LotEvidence,
+    PolymerSums,
+    XrfSpot,
+    ZeroRange,
+)
+from junkan.core.measurement_model import (
+    METHOD,
+    BlindShare,
+    Composition,
+    Contaminant,
+    CountShare,
+    Degraded,
+    DeviceQuality,
+    MassShare,
+    Measurement,
+    MeasurementParams,
+    ProductCount,
+    Thickness,
+    ThresholdResult,
+)
 from junkan.core.stats import (
     ShareSums,
     factor_share_var,
@@ -40,76 +62,21 @@ from junkan.core.stats import (
     wilson,
 )
 
-METHOD = "junkan.measurement/1"
+__all__ = ["METHOD", "LotEvidence", "Measurement", "MeasurementParams", "add_reading", "add_weighing", "add_zero",
+           "evidence_from_readings", "measure", "new_evidence"]
 UNIDENTIFIED = frozenset({"", "unknown", "none", "black", "dark", "unidentified"})
 ELEMENTS = ("Br", "Cd", "Pb", "Hg", "Cr")
-
-
-class MeasurementParams(BaseModel):
-    """Calibration and rules of the lot measurement; embedded in each result so it can be re-computed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    density_g_cm3: dict[str, float] = Field(
-        default_factory=lambda: {"PP": 0.905, "PE": 0.95, "PS": 1.05, "HIPS": 1.04, "ABS": 1.05, "PC": 1.20,
-                                 "PC/ABS": 1.15, "PVC": 1.38, "PA": 1.14, "PET": 1.38, "EPDM": 0.86,
-                                 "PMMA": 1.18, "POM": 1.41, "PU": 1.20},
-        description="Density per polymer (g/cm3) used to turn piece size into mass.")
-    default_density_g_cm3: float = Field(default=1.05, gt=0, description="Density of polymers not listed.")
-    thickness_mm: dict[str, float] = Field(default_factory=dict,
-                                           description="Mean flake thickness per polymer (mm), from calibration.")
-    default_thickness_mm: float = Field(default=2.5, gt=0, description="Thickness of polymers not listed (mm).")
-    shape_factor: float = Field(default=0.7, gt=0, le=1,
-                                description="Projected area / size^2 of a flake (size = longest side).")
-    model_parts: dict[str, dict[str, list[float]]] = Field(
-        default_factory=dict,
-        description=("Per product model: polymer -> [NIR-visible part mass kg, wall thickness mm], from the "
-                     "products' material data. The lot's identified models then weight the thickness per "
-                     "polymer (mixed batches, e.g. 2.8 mm CRT vs 2.2 mm LCD back covers)."))
-    thickness_rel_sd: dict[str, float] = Field(
-        default_factory=dict,
-        description="Relative spread of the calibrated thickness per polymer when no product model is read.")
-    factor_rel_sd: float = Field(default=0.02, ge=0,
-                                 description="Relative error of each polymer's density x shape calibration.")
-    blind_mass_factor: float = Field(default=1.5, ge=1,
-                                     description="Bound on the mass per area of NIR-blind pieces relative to "
-                                                 "identified ones (turns the camera's dark area share into a "
-                                                 "mass share range).")
-    piece_mass_cv: float = Field(default=0.15, ge=0,
-                                 description="Relative scatter of a piece's mass around density x thickness x "
-                                             "shape x size^2 (thickness and outline vary per flake).")
-    thresholds_ppm: dict[str, list[float]] = Field(
-        default_factory=lambda: {"Br": [2000.0], "Cd": [100.0], "Pb": [1000.0], "Hg": [1000.0], "Cr": [1000.0]},
-        description="Per element: concentrations whose exceedance is reported (RoHS, EN 50625 Br screen).")
-    default_lod_ppm: dict[str, float] = Field(
-        default_factory=lambda: {"Br": 5.0, "Cd": 10.0, "Pb": 10.0, "Hg": 10.0, "Cr": 20.0},
-        description="LOD used for a '<LOD' reading that carries neither a LOD nor an error.")
-    lod_error_multiple: float = Field(default=3.0, gt=0,
-                                      description="LOD = this x the 1-sigma error when a '<LOD' reading has one.")
-    nir_accuracy: float = Field(default=1.0, gt=0.5, le=1,
-                                description="Output NIR: probability of the right class (from its validation).")
-    nir_classes: int = Field(default=2, ge=2, description="Classes in the output NIR's library (for the correction).")
-    expected_devices: dict[str, str] = Field(default_factory=dict,
-                                             description="Devices that should contribute to a lot: name -> kind.")
-    max_gap_s: float = Field(default=15.0, gt=0, description="A device silent this long during a lot is degraded.")
-    max_gap_by_device: dict[str, float] = Field(
-        default_factory=dict, description="Per-device silence limit (s) overriding max_gap_s, for devices that "
-                                          "speak sparsely by design, e.g. XRF spot checks.")
-    zero_drift_kg: float = Field(default=0.1, gt=0,
-                                 description="Empty-scale readings spreading more than this flag zero drift.")
 
 
 # -- evidence: folding readings in -----------------------------------------------------------------------
 
 
-def new_evidence() -> dict[str, Any]:
-    """Empty evidence of one lot (JSON-serialisable)."""
-    return {"v": 1, "objects": {}, "unidentified": 0, "xrf": {}, "conveyor": [0.0, 0.0, 0.0, 0.0, 0],
-            "models": {}, "sorter": {"intervals": 0, "not_running_s": 0.0, "alarms": []},
-            "activity": {}, "zero": {}, "weighings": []}
+def new_evidence() -> LotEvidence:
+    """Empty evidence of one lot."""
+    return LotEvidence()
 
 
-def add_reading(ev: dict[str, Any], device: str, kind: str, ts: datetime, data: dict[str, Any]) -> None:
+def add_reading(ev: LotEvidence, device: str, kind: str, ts: datetime, data: dict[str, Any]) -> None:
     """Fold one reading into the evidence. Never raises: odd data is skipped and counted."""
     _touch(ev, device, kind, ts)
     try:
@@ -118,97 +85,102 @@ def add_reading(ev: dict[str, Any], device: str, kind: str, ts: datetime, data: 
         elif kind == "xrf":
             _add_xrf(ev, data)
         elif kind == "conveyor":
-            _add_conveyor(ev, data)
+            _add_conveyor(ev.conveyor, data)
         elif kind == "ident":
             _add_ident(ev, data)
         elif kind == "nir_counts":
             _add_sorter(ev, data)
     except (TypeError, ValueError, KeyError, AttributeError):
-        ev["bad_readings"] = int(ev.get("bad_readings", 0)) + 1
+        ev.bad_readings += 1
 
 
-def add_weighing(ev: dict[str, Any], device: str, ts: datetime, net_kg: float, tare_kg: float) -> None:
+def add_weighing(ev: LotEvidence, device: str, ts: datetime, net_kg: float, tare_kg: float) -> None:
     """A completed container weighing (net already = gross - tare - zero drift during the fill)."""
     _touch(ev, device, "weighing", ts)
-    ev["weighings"].append([round(net_kg, 6), round(tare_kg, 6)])
+    ev.weighings.append(ContainerWeighing(net_kg=round(net_kg, 6), tare_kg=round(tare_kg, 6)))
 
 
-def add_zero(ev: dict[str, Any], device: str, ts: datetime, value_kg: float) -> None:
+def add_zero(ev: LotEvidence, device: str, ts: datetime, value_kg: float) -> None:
     """A stable reading of the empty platform: its spread over the lot reveals zero drift."""
     _touch(ev, device, "weighing", ts)
-    lo_hi = ev["zero"].get(device)
-    ev["zero"][device] = [value_kg, value_kg] if lo_hi is None else [min(lo_hi[0], value_kg), max(lo_hi[1], value_kg)]
+    z = ev.zero.get(device)
+    ev.zero[device] = ZeroRange(lo=value_kg, hi=value_kg) if z is None else \
+        ZeroRange(lo=min(z.lo, value_kg), hi=max(z.hi, value_kg))
 
 
-def _touch(ev: dict[str, Any], device: str, kind: str, ts: datetime) -> None:
+def _touch(ev: LotEvidence, device: str, kind: str, ts: datetime) -> None:
     t = ts.timestamp()
-    act = ev["activity"].get(device)
+    act = ev.activity.get(device)
     if act is None:
-        ev["activity"][device] = {"kind": kind, "n": 1, "first": t, "last": t, "max_gap_s": 0.0}
+        ev.activity[device] = DeviceActivity(kind=kind, n=1, first=t, last=t, max_gap_s=0.0)
         return
-    act["n"] += 1
-    if t > act["last"]:
-        act["max_gap_s"] = max(act["max_gap_s"], t - act["last"])
-        act["last"] = t
-    act["first"] = min(act["first"], t)
+    act.n += 1
+    if t > act.last:
+        act.max_gap_s = max(act.max_gap_s, t - act.last)
+        act.last = t
+    act.first = min(act.first, t)
 
 
-def _add_object(ev: dict[str, Any], data: dict[str, Any]) -> None:
+def _add_object(ev: LotEvidence, data: dict[str, Any]) -> None:
     polymer = str(data.get("polymer") or "").strip()
     size = data.get("size_mm")
     if polymer.lower() in UNIDENTIFIED:
-        ev["unidentified"] += 1
+        ev.unidentified += 1
         return
     s2 = float(size) ** 2 if size is not None else None
     if s2 is None or s2 <= 0:
         raise ValueError("nir_object without a size")
-    sums = ev["objects"].setdefault(polymer, [0, 0.0, 0.0])
-    sums[0] += 1
-    sums[1] += s2
-    sums[2] += s2 * s2
+    sums = ev.objects.get(polymer)
+    if sums is None:
+        sums = ev.objects[polymer] = PolymerSums()
+    sums.n += 1
+    sums.s2 += s2
+    sums.s4 += s2 * s2
 
 
-def _add_xrf(ev: dict[str, Any], data: dict[str, Any]) -> None:
+def _add_xrf(ev: LotEvidence, data: dict[str, Any]) -> None:
     for element, reading in (data.get("elements") or {}).items():
         if not isinstance(reading, dict):
             continue
         ppm, err = reading.get("ppm"), reading.get("error")
         below = bool(reading.get("below_lod")) or ppm is None
-        entry = [float(ppm) if ppm is not None else None, float(err) if err is not None else None, below]
-        ev["xrf"].setdefault(element, []).append(entry)
+        spot = XrfSpot(ppm=float(ppm) if ppm is not None else None, error=float(err) if err is not None else None,
+                       below_lod=below)
+        ev.xrf.setdefault(element, []).append(spot)
 
 
-def _add_conveyor(ev: dict[str, Any], data: dict[str, Any]) -> None:
+def _add_conveyor(c: ConveyorSums, data: dict[str, Any]) -> None:
     count = float(data["count"])
     area = float(data.get("occupancy_pct", 0.0)) * float(data.get("interval_s", 1.0))
-    c = ev["conveyor"]
-    c[0] += count
-    c[1] += count * float(data.get("dark_count_share", 0.0))
-    c[2] += area
-    c[3] += area * float(data.get("dark_area_share", 0.0))
-    c[4] += 1
+    dark_count = count * float(data.get("dark_count_share", 0.0))
+    dark_area = area * float(data.get("dark_area_share", 0.0))
+    c.count += count
+    c.dark_count += dark_count
+    c.area += area
+    c.dark_area += dark_area
+    c.intervals += 1
 
 
-def _add_ident(ev: dict[str, Any], data: dict[str, Any]) -> None:
+def _add_ident(ev: LotEvidence, data: dict[str, Any]) -> None:
     model = data.get("model")
     cands = data.get("model_candidates") or []
     if not model and cands:
         model = cands[0].get("model") if isinstance(cands[0], dict) else str(cands[0])
     if model:
-        ev["models"][str(model)] = ev["models"].get(str(model), 0) + 1
+        ev.models[str(model)] = ev.models.get(str(model), 0) + 1
 
 
-def _add_sorter(ev: dict[str, Any], data: dict[str, Any]) -> None:
-    s = ev["sorter"]
-    s["intervals"] += 1
+def _add_sorter(ev: LotEvidence, data: dict[str, Any]) -> None:
+    s = ev.sorter
+    s.intervals += 1
     if data.get("running") is False:
-        s["not_running_s"] += float(data.get("interval_s", 0.0))
+        s.not_running_s += float(data.get("interval_s", 0.0))
     for alarm in data.get("alarms") or []:
-        if str(alarm) not in s["alarms"] and len(s["alarms"]) < 20:
-            s["alarms"].append(str(alarm))
+        if str(alarm) not in s.alarms and len(s.alarms) < 20:
+            s.alarms.append(str(alarm))
 
 
-def evidence_from_readings(readings: Iterable[dict[str, Any]], zero_band_kg: float = 0.5) -> dict[str, Any]:
+def evidence_from_readings(readings: Iterable[dict[str, Any]], zero_band_kg: float = 0.5) -> LotEvidence:
     """Rebuild a lot's evidence from stored reading rows (the gateway's re-computation)."""
     ev = new_evidence()
     for r in readings:
@@ -230,26 +202,27 @@ def evidence_from_readings(readings: Iterable[dict[str, Any]], zero_band_kg: flo
 # -- measure: evidence out -------------------------------------------------------------------------------
 
 
-def measure(ev: dict[str, Any], *, opened_at: datetime, closed_at: datetime,
-            params: MeasurementParams | None = None) -> dict[str, Any]:
+def measure(ev: LotEvidence, *, opened_at: datetime, closed_at: datetime,
+            params: MeasurementParams | None = None) -> Measurement:
     """The lot's measurement (shape documented in docs/scenarios.md); missing data is flagged, not filled."""
     params = params or MeasurementParams()
     duration = max(0.0, (closed_at - opened_at).total_seconds())
-    return {
-        "method": METHOD,
-        "net_mass_kg": round(sum(w[0] for w in ev["weighings"]), 6),
-        "n_weighings": len(ev["weighings"]),
-        "composition": composition(ev, params),
-        "contaminants": contaminants(ev, params),
-        "nir_blind_share": blind_share(ev),
-        "product_models": [{"model": m, "count": c} for m, c in sorted(ev["models"].items(), key=lambda x: -x[1])],
-        "devices": device_quality(ev, params, opened_at.timestamp(), closed_at.timestamp()),
-        "duration_s": round(duration, 3),
-        "params": params.model_dump(),
-    }
+    return Measurement(
+        method=METHOD,
+        net_mass_kg=round(sum(w.net_kg for w in ev.weighings), 6),
+        n_weighings=len(ev.weighings),
+        composition=composition(ev, params),
+        contaminants=contaminants(ev, params),
+        nir_blind_share=blind_share(ev),
+        product_models=[ProductCount(model=m, count=c) for m, c in sorted(ev.models.items(), key=lambda x: -x[1])],
+        devices=device_quality(ev, params, opened_at.timestamp(), closed_at.timestamp()),
+        duration_s=round(duration, 3),
+        params=params.model_copy(deep=True),
+    )
 
 
-def lot_thickness(polymer: str, models: dict[str, int], params: MeasurementParams) -> tuple[float, float, str]:
+def lot_thickness(polymer: str, models: dict[str, int], params: MeasurementParams
+                  ) -> tuple[float, float, Literal["calibration", "product models"]]:
     """Effective wall thickness of a polymer's pieces in this lot, its relative uncertainty, and the source.
 
     Pieces of a part of mass M and thickness t number ~ M / t, so the mass per size^2 of the mixed pieces is
@@ -277,14 +250,15 @@ def piece_factor(polymer: str, params: MeasurementParams, thickness_mm: float | 
     return rho * 1e-3 * t * params.shape_factor
 
 
-def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]:
-    objects: dict[str, list[float]] = ev["objects"]
-    n = int(sum(v[0] for v in objects.values()))
+def composition(ev: LotEvidence, params: MeasurementParams) -> Composition:
+    objects = ev.objects
+    n = sum(v.n for v in objects.values())
     sums, observed, rel_sd, thick = {}, {}, {}, {}
-    a_all = sum(v[1] for v in objects.values())
+    a_all = sum(v.s2 for v in objects.values())
     acc, err = params.nir_accuracy, (1 - params.nir_accuracy) / (params.nir_classes - 1)
-    for polymer, (k, a1, a2) in objects.items():
-        t, u, src = lot_thickness(polymer, ev["models"], params)
+    for polymer, obj in objects.items():
+        k, a1, a2 = obj.n, obj.s2, obj.s4
+        t, u, src = lot_thickness(polymer, ev.models, params)
         f = piece_factor(polymer, params, t)
         # Rogan-Gladen on the size^2 sums, before the polymer's mass factor: a misread piece carries the
         # wrong density and thickness, so correcting the mass shares afterwards would leave a bias.
@@ -292,7 +266,7 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
         sums[polymer] = ShareSums(int(k), f * a1c, f * f * a2 * (a1c / a1 if a1 > 0 else 0.0))
         observed[polymer] = ShareSums(int(k), f * a1, f * f * a2)
         rel_sd[polymer] = (u * u + params.factor_rel_sd ** 2) ** 0.5
-        thick[polymer] = {"mm": round(t, 4), "rel_sd": round(rel_sd[polymer], 5), "source": src}
+        thick[polymer] = Thickness(mm=round(t, 4), rel_sd=round(rel_sd[polymer], 5), source=src)
     total = ShareSums(n, sum(s.s1 for s in sums.values()), sum(s.s2 for s in sums.values()))
     total_obs = ShareSums(n, sum(s.s1 for s in observed.values()), sum(s.s2 for s in observed.values()))
     sys_var = factor_share_var({p: s.s1 / total.s1 for p, s in sums.items()} if total.s1 > 0 else {}, rel_sd)
@@ -302,51 +276,52 @@ def composition(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]
     for polymer in sorted(sums):
         k = sums[polymer].n
         lo, hi = wilson(k, n)
-        by_count[polymer] = {"n": k, "share": round(fix(k / n), 6) if n else 0.0, "ci95": _r((fix(lo), fix(hi))),
-                             "observed_share": round(k / n, 6) if n else 0.0}
+        by_count[polymer] = CountShare(n=k, share=round(fix(k / n), 6) if n else 0.0, ci95=_r((fix(lo), fix(hi))),
+                                       observed_share=round(k / n, 6) if n else 0.0)
         share = sums[polymer].s1 / total.s1 if total.s1 > 0 else 0.0
         # Sampling variance from the pieces actually seen (misread ones included), scaled by the correction.
         r_obs, var_obs = ratio_var(observed[polymer], total_obs, params.piece_mass_cv)
         var = var_obs / (acc - err) ** 2 + sys_var.get(polymer, 0.0)
         lo_m, hi_m = share_interval(share, r_obs, var, n)
-        by_mass[polymer] = {"share": round(share, 6), "ci95": _r((lo_m, hi_m)),
-                            "est_mass_g": round(sums[polymer].s1, 3)}
+        all_pieces = None
         if blind is not None:
             hi_all = min(1.0, hi_m * (1 - blind[0]) + blind[1])
-            by_mass[polymer]["ci95_all_pieces"] = _r((lo_m * (1 - blind[1]), hi_all))
-    return {
-        "n_objects": n,
-        "n_unidentified": int(ev["unidentified"]),
-        "scope": "NIR-identified pieces of the output stream; NIR-blind pieces are in nir_blind_share",
-        "mass_method": ("piece mass = density x thickness x shape_factor x size^2; thickness per polymer weighted "
-                        "by the lot's identified product models (params.model_parts) or calibrated; ratio "
-                        "estimator, CI: linearisation variance (x (1 + piece_mass_cv^2)) plus delta-method "
-                        "variance of the thickness/density calibration, Wilson at effective n"),
-        "thickness": thick,
-        "blind_mass_share_range": _r(blind) if blind is not None else None,
-        "all_pieces_method": ("ci95_all_pieces bounds each polymer's share of ALL pieces, NIR-blind included: "
-                              "[lo x (1 - b_hi), hi x (1 - b_lo) + b_hi], b = camera dark area share x/÷ "
-                              "params.blind_mass_factor; absent when the camera saw nothing"),
-        "count_method": "Wilson score interval",
-        "misclassification": ("Rogan-Gladen correction for the output NIR's accuracy (params.nir_accuracy, errors "
-                              "spread evenly over params.nir_classes - 1 classes): by_count maps share and bounds, "
-                              "by_mass corrects each polymer's size^2 sum before its mass factor"),
-        "unobserved_ci95_upper": round(wilson(0, n)[1], 6) if n else 1.0,
-        "by_count": by_count,
-        "by_mass": by_mass,
-    }
+            all_pieces = _r((lo_m * (1 - blind[1]), hi_all))
+        by_mass[polymer] = MassShare(share=round(share, 6), ci95=_r((lo_m, hi_m)),
+                                     est_mass_g=round(sums[polymer].s1, 3), ci95_all_pieces=all_pieces)
+    return Composition(
+        n_objects=n,
+        n_unidentified=ev.unidentified,
+        scope="NIR-identified pieces of the output stream; NIR-blind pieces are in nir_blind_share",
+        mass_method=("piece mass = density x thickness x shape_factor x size^2; thickness per polymer weighted "
+                     "by the lot's identified product models (params.model_parts) or calibrated; ratio "
+                     "estimator, CI: linearisation variance (x (1 + piece_mass_cv^2)) plus delta-method "
+                     "variance of the thickness/density calibration, Wilson at effective n"),
+        thickness=thick,
+        blind_mass_share_range=_r(blind) if blind is not None else None,
+        all_pieces_method=("ci95_all_pieces bounds each polymer's share of ALL pieces, NIR-blind included: "
+                           "[lo x (1 - b_hi), hi x (1 - b_lo) + b_hi], b = camera dark area share x/÷ "
+                           "params.blind_mass_factor; absent when the camera saw nothing"),
+        count_method="Wilson score interval",
+        misclassification=("Rogan-Gladen correction for the output NIR's accuracy (params.nir_accuracy, errors "
+                           "spread evenly over params.nir_classes - 1 classes): by_count maps share and bounds, "
+                           "by_mass corrects each polymer's size^2 sum before its mass factor"),
+        unobserved_ci95_upper=round(wilson(0, n)[1], 6) if n else 1.0,
+        by_count=by_count,
+        by_mass=by_mass,
+    )
 
 
-def blind_mass_range(ev: dict[str, Any], params: MeasurementParams) -> tuple[float, float] | None:
+def blind_mass_range(ev: LotEvidence, params: MeasurementParams) -> tuple[float, float] | None:
     """Range of the NIR-blind pieces' mass share: the camera's dark area share, its mass per area unknown."""
-    _, _, area, dark_area, intervals = ev["conveyor"]
-    if not intervals or area <= 0:
+    c = ev.conveyor
+    if not c.intervals or c.area <= 0:
         return None
-    b = dark_area / area
+    b = c.dark_area / c.area
     return (b / params.blind_mass_factor, min(1.0, b * params.blind_mass_factor))
 
 
-def _misclassification(params: MeasurementParams) -> Any:
+def _misclassification(params: MeasurementParams) -> Callable[[float], float]:
     """p_true = (p_obs - e) / (a - e), e = (1 - a) / (K - 1): monotone, so bounds map to bounds."""
     a = params.nir_accuracy
     e = (1 - a) / (params.nir_classes - 1)
@@ -365,81 +340,78 @@ def _lod(element: str, ppm: float | None, err: float | None, params: Measurement
     return params.default_lod_ppm.get(element, 10.0)
 
 
-def contaminants(ev: dict[str, Any], params: MeasurementParams) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    elements = list(dict.fromkeys([*ELEMENTS, *ev["xrf"]]))
+def contaminants(ev: LotEvidence, params: MeasurementParams) -> dict[str, Contaminant]:
+    out: dict[str, Contaminant] = {}
+    elements = list(dict.fromkeys([*ELEMENTS, *ev.xrf]))
     for element in elements:
-        entries = ev["xrf"].get(element, [])
-        if not entries and element not in params.thresholds_ppm:
+        spots = ev.xrf.get(element, [])
+        if not spots and element not in params.thresholds_ppm:
             continue
-        values = [(_lod(element, p, e, params) if below else float(p)) for p, e, below in entries]
-        cens = [bool(below) for _, _, below in entries]
+        values = [(_lod(element, s.ppm, s.error, params) if s.below_lod else float(s.ppm or 0.0)) for s in spots]
+        cens = [s.below_lod for s in spots]
         km = km_left_censored(values, cens)
         lods = [v for v, c in zip(values, cens, strict=True) if c]
-        item: dict[str, Any] = {
-            "n": km.n, "n_below_lod": km.n_censored,
-            "mean_ppm": _r1(km.mean), "p95_ppm": _r1(km.p95), "max_ppm": _r1(km.max_detected),
-            "lod_ppm": _r1(max(lods)) if lods else None,
-            "mean_bounds_ppm": _r(km.mean_bounds) if km.mean_bounds else None,
-            "method": ("Kaplan-Meier for left-censored data (flipped; Helsel 2012); residual below the lowest "
-                       "detect at 1/2 LOD, bounds 0..LOD; '<LOD' never set to 0"),
-            "thresholds": {},
-        }
+        ci_of_mean = None
         if km.n and km.mean is not None:
             lo, hi = mean_ci(km.mean, km.sd, km.n)
-            item["mean_ci95_ppm"] = [round(lo, 1), round(hi, 1) if hi != float("inf") else None]
+            ci_of_mean = (round(lo, 1), round(hi, 1) if hi != float("inf") else None)
+        thresholds = {}
         for threshold in params.thresholds_ppm.get(element, []):
             frac = km_fraction_above(values, cens, threshold)
-            item["thresholds"][f"{threshold:g}"] = {
-                "fraction_above": round(frac, 6), "ci95": _r(wilson(frac * km.n, km.n)),
-                "mean_above": bool(km.mean is not None and km.mean > threshold),
-                **threshold_decision(km.mean, km.sd, km.n, threshold),
-            }
-        out[element] = item
+            thresholds[f"{threshold:g}"] = ThresholdResult(
+                fraction_above=round(frac, 6), ci95=_r(wilson(frac * km.n, km.n)),
+                mean_above=bool(km.mean is not None and km.mean > threshold),
+                **threshold_decision(km.mean, km.sd, km.n, threshold))
+        out[element] = Contaminant(
+            n=km.n, n_below_lod=km.n_censored,
+            mean_ppm=_r1(km.mean), p95_ppm=_r1(km.p95), max_ppm=_r1(km.max_detected),
+            lod_ppm=_r1(max(lods)) if lods else None,
+            mean_bounds_ppm=_r(km.mean_bounds) if km.mean_bounds else None,
+            method=("Kaplan-Meier for left-censored data (flipped; Helsel 2012); residual below the lowest "
+                    "detect at 1/2 LOD, bounds 0..LOD; '<LOD' never set to 0"),
+            thresholds=thresholds, mean_ci95_ppm=ci_of_mean)
     return out
 
 
-def blind_share(ev: dict[str, Any]) -> dict[str, Any] | None:
-    count, dark_count, area, dark_area, intervals = ev["conveyor"]
-    if not intervals:
+def blind_share(ev: LotEvidence) -> BlindShare | None:
+    c = ev.conveyor
+    if not c.intervals:
         return None
-    return {"by_count": round(dark_count / count, 6) if count else 0.0,
-            "by_area": round(dark_area / area, 6) if area else 0.0,
-            "n_objects": int(count), "intervals": int(intervals)}
+    return BlindShare(by_count=round(c.dark_count / c.count, 6) if c.count else 0.0,
+                      by_area=round(c.dark_area / c.area, 6) if c.area else 0.0,
+                      n_objects=int(c.count), intervals=c.intervals)
 
 
-def device_quality(ev: dict[str, Any], params: MeasurementParams, t0: float, t1: float) -> dict[str, Any]:
+def device_quality(ev: LotEvidence, params: MeasurementParams, t0: float, t1: float) -> DeviceQuality:
     """Which devices contributed, which never did, which had gaps, outages or drift during the lot."""
-    activity: dict[str, dict[str, Any]] = ev["activity"]
+    activity = ev.activity
     contributed = sorted(activity)
     missing = sorted(d for d in params.expected_devices if d not in activity)
-    degraded: list[dict[str, str]] = []
+    degraded: list[Degraded] = []
     for device in contributed:
         act = activity[device]
-        if act["kind"] == "weighing":
+        if act.kind == "weighing":
             continue  # a scale speaks when a container leaves; silence is not a fault
-        gaps = [act["max_gap_s"], act["first"] - t0, t1 - act["last"]]
-        worst = max(gaps)
+        worst = max(act.max_gap_s, act.first - t0, t1 - act.last)
         if worst > params.max_gap_by_device.get(device, params.max_gap_s):
-            degraded.append({"device": device, "reason": f"no readings for {worst:.0f} s during the lot"})
-    sorter = ev["sorter"]
+            degraded.append(Degraded(device=device, reason=f"no readings for {worst:.0f} s during the lot"))
+    sorter = ev.sorter
     for device in contributed:
-        if activity[device]["kind"] == "nir_counts" and sorter["not_running_s"] > 0:
-            degraded.append({"device": device,
-                             "reason": f"sorter not running for {sorter['not_running_s']:.0f} s"})
-        if activity[device]["kind"] == "nir_counts" and sorter["alarms"]:
-            degraded.append({"device": device, "reason": "alarms: " + ", ".join(sorter["alarms"][:5])})
-    for device, (lo, hi) in sorted(ev["zero"].items()):
-        if hi - lo > params.zero_drift_kg:
-            degraded.append({"device": device,
-                             "reason": f"empty-scale reading moved {hi - lo:.3f} kg during the lot (zero drift)"})
-    if ev.get("bad_readings"):
-        degraded.append({"device": "*", "reason": f"{ev['bad_readings']} readings could not be used"})
-    return {"contributed": contributed, "missing": missing, "degraded": degraded}
+        if activity[device].kind == "nir_counts" and sorter.not_running_s > 0:
+            degraded.append(Degraded(device=device, reason=f"sorter not running for {sorter.not_running_s:.0f} s"))
+        if activity[device].kind == "nir_counts" and sorter.alarms:
+            degraded.append(Degraded(device=device, reason="alarms: " + ", ".join(sorter.alarms[:5])))
+    for device, z in sorted(ev.zero.items()):
+        if z.hi - z.lo > params.zero_drift_kg:
+            degraded.append(Degraded(device=device, reason=f"empty-scale reading moved {z.hi - z.lo:.3f} kg during "
+                                                           "the lot (zero drift)"))
+    if ev.bad_readings:
+        degraded.append(Degraded(device="*", reason=f"{ev.bad_readings} readings could not be used"))
+    return DeviceQuality(contributed=contributed, missing=missing, degraded=degraded)
 
 
-def _r(pair: tuple[float, float] | list[float]) -> list[float]:
-    return [round(pair[0], 6), round(pair[1], 6)]
+def _r(pair: tuple[float, float] | list[float]) -> tuple[float, float]:
+    return (round(pair[0], 6), round(pair[1], 6))
 
 
 def _r1(x: float | None) -> float | None:

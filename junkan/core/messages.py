@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
+from junkan.core.measurement_model import LiveMass, LotMeasurement
 from junkan.core.names import ID_PATTERN, NAME_PATTERN, ULID_PATTERN
 
 MAX_PAYLOAD_BYTES = 1_000_000
@@ -92,8 +93,9 @@ class LotSummary(_Strict):
     net_mass_kg: float = Field(default=0.0, allow_inf_nan=False)
     n_weighings: int = Field(default=0, ge=0)
     devices: list[str] = Field(default_factory=list)
-    measurement: dict[str, Any] = Field(
-        default_factory=dict, description="Lot measurement (composition, contaminants...) when available."
+    measurement: LotMeasurement = Field(
+        default_factory=LiveMass, description="Lot measurement (composition, contaminants...) at close; while "
+        "open, at most the live mass ({} when nothing is known)."
     )
 
 

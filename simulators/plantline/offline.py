@@ -47,5 +47,6 @@ def run_offline(scenario: Scenario, seed: int, n_lots: int, division_kg: float =
         m = measure(ev, opened_at=T0 + timedelta(seconds=plan.start), closed_at=T0 + timedelta(seconds=plan.end),
                     params=params)
         truth.append({"lot_id": lid, "line": scenario.line, "seed": seed, **plan.truth})
-        stored[lid] = {"lot_id": lid, "status": "closed", "net_mass_kg": m["net_mass_kg"], "measurement": m}
+        stored[lid] = {"lot_id": lid, "status": "closed", "net_mass_kg": m.net_mass_kg,
+                       "measurement": m.model_dump(mode="json")}
     return truth, stored

@@ -2,57 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+from junkan.core.measurement_model import Composition, Measurement, read_measurement
 
 BR_LIMIT = 2000.0
 
 
-def score_lot(truth: dict[str, Any], m: dict[str, Any], net_mass_kg: float) -> dict[str, Any]:
-    """One lot: errors, interval hits, Br flag. ``m`` is the stored ``measurement``."""
+def score_lot(truth: dict[str, Any], m: Measurement | None, net_mass_kg: float) -> dict[str, Any]:
+    """One lot: errors, interval hits, Br flag. ``m`` is the stored measurement (None: the lot has none)."""
     true_mass = truth["net_mass_kg"]
     row: dict[str, Any] = {"lot_id": truth["lot_id"], "true_mass_kg": true_mass, "mass_kg": net_mass_kg,
                            "mass_error_pct": 100 * (net_mass_kg - true_mass) / true_mass if true_mass else None}
-    comp = (m or {}).get("composition") or {}
-    by_mass = comp.get("by_mass") or {}
-    if comp.get("n_objects"):
-        all_pieces = _composition(truth.get("polymer_mass_fractions", {}), by_mass, comp, "ci95_all_pieces")
-        visible = _composition(truth.get("polymer_mass_fractions_visible", {}), by_mass, comp, "ci95")
+    comp = m.composition if m is not None else None
+    if comp is not None and comp.n_objects:
+        all_pieces = _composition(truth.get("polymer_mass_fractions", {}), comp, "ci95_all_pieces")
+        visible = _composition(truth.get("polymer_mass_fractions_visible", {}), comp, "ci95")
         row.update(polymer_error_pp=all_pieces[0], ci_hits=all_pieces[1], ci_n=all_pieces[2],
                    ci_width_pp_mean=all_pieces[3], polymer_error_pp_visible=visible[0], ci_hits_visible=visible[1],
                    ci_n_visible=visible[2], ci_width_pp_mean_visible=visible[3])
     else:
         row.update(polymer_error_pp=None, ci_hits=0, ci_n=0, ci_width_pp_mean=None, polymer_error_pp_visible=None,
                    ci_hits_visible=0, ci_n_visible=0, ci_width_pp_mean_visible=None)
-    br = ((m or {}).get("contaminants") or {}).get("Br") or {}
-    thr = (br.get("thresholds") or {}).get("2000")
+    br = m.contaminants.get("Br") if m is not None else None
+    thr = br.thresholds.get("2000") if br is not None else None
     row["true_br_ppm"] = truth.get("elements_ppm", {}).get("Br")
-    row["br_mean_ppm"] = br.get("mean_ppm")
-    row["br_flag"] = bool(thr["flag"]) if thr else None
-    row["br_precautionary_flag"] = bool(thr.get("precautionary_flag", thr["flag"])) if thr else None
-    row["br_status"] = thr.get("status") if thr else None
-    row["br_flag_rule"] = thr.get("flag_rule") if thr else None
+    row["br_mean_ppm"] = br.mean_ppm if br is not None else None
+    row["br_flag"] = thr.flag if thr else None
+    row["br_precautionary_flag"] = thr.precautionary_flag if thr else None
+    row["br_status"] = thr.status if thr else None
+    row["br_flag_rule"] = thr.flag_rule if thr else None
     row["br_true_above"] = row["true_br_ppm"] is not None and row["true_br_ppm"] > BR_LIMIT
-    row["degraded"] = [d["device"] for d in ((m or {}).get("devices") or {}).get("degraded", [])]
-    row["missing"] = ((m or {}).get("devices") or {}).get("missing", [])
+    row["degraded"] = [d.device for d in m.devices.degraded] if m is not None else []
+    row["missing"] = list(m.devices.missing) if m is not None else []
     return row
 
 
-def _composition(fractions: dict[str, float], by_mass: dict[str, Any], comp: dict[str, Any], key: str
+def _composition(fractions: dict[str, float], comp: Composition, key: Literal["ci95", "ci95_all_pieces"]
                  ) -> tuple[float, int, int, float]:
     """Max error (pp), interval hits, intervals, mean width (pp) of one lot against one truth.
 
     A polymer the measurement never saw has share 0 and the interval [0, upper bound of an unseen class].
     ``key`` picks the interval; measurements without it fall back to ``ci95``.
     """
-    upper0 = comp.get("unobserved_ci95_upper", 1.0)
-    blind = comp.get("blind_mass_share_range")
+    upper0 = comp.unobserved_ci95_upper
+    blind = comp.blind_mass_share_range
     errors, hits, widths = [], 0, []
-    for polymer in sorted(set(fractions) | set(by_mass)):
+    for polymer in sorted(set(fractions) | set(comp.by_mass)):
         true = fractions.get(polymer, 0.0)
-        unseen_hi = upper0 + (blind[1] if blind and key == "ci95_all_pieces" else 0.0)
-        got = by_mass.get(polymer, {"share": 0.0, "ci95": [0.0, upper0], key: [0.0, unseen_hi]})
-        errors.append(abs(got["share"] - true) * 100)
-        lo, hi = got.get(key) or got["ci95"]
+        got = comp.by_mass.get(polymer)
+        if got is None:
+            share, (lo, hi) = 0.0, (0.0, upper0 + (blind[1] if blind and key == "ci95_all_pieces" else 0.0))
+        else:
+            share = got.share
+            lo, hi = (got.ci95_all_pieces if key == "ci95_all_pieces" else None) or got.ci95
+        errors.append(abs(share - true) * 100)
         hits += lo <= true <= hi
         widths.append((hi - lo) * 100)
     return max(errors), hits, len(errors), sum(widths) / len(widths)
@@ -112,7 +116,7 @@ def score(truth: list[dict[str, Any]], stored: dict[str, dict[str, Any]]) -> tup
         lot = stored.get(t["lot_id"])
         if lot is None or lot.get("status") != "closed":
             continue
-        rows.append(score_lot(t, lot.get("measurement") or {}, float(lot.get("net_mass_kg") or 0.0)))
+        rows.append(score_lot(t, read_measurement(lot.get("measurement")), float(lot.get("net_mass_kg") or 0.0)))
     summary = summarise(rows)
     summary["truth_lots"] = len(truth)
     return rows, summary

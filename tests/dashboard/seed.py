@@ -20,11 +20,12 @@ from junkan.core.messages import (
     dump,
 )
 from junkan.core.topics import AgentTopics, Kind
+from tests.measurements import wire_measurement
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 TOPICS = AgentTopics("site-a", "line-1", "agent-1")
 
-MEASUREMENT: dict[str, Any] = {
+MEASUREMENT: dict[str, Any] = wire_measurement(**{
     "composition": {
         "by_count": {"PP": {"n": 120, "share": 0.8, "ci95": [0.72, 0.86]},
                      "ABS": {"n": 30, "share": 0.2, "ci95": [0.14, 0.28]}},
@@ -38,7 +39,7 @@ MEASUREMENT: dict[str, Any] = {
     },
     "product_models": [{"model": "KDL-40EX500", "count": 7}],
     "devices": {"contributed": ["scale-1", "xrf-1"], "missing": [], "degraded": []},
-}
+})
 
 
 class Seeder:

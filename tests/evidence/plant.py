@@ -14,12 +14,12 @@ from junkan.core.ids import new_id
 from junkan.core.messages import LotMessage, ReadingMessage
 from junkan.core.topics import Kind, ParsedTopic
 from junkan.core.traceability import IntakeIn, StepIn
+from tests.measurements import wire_measurement
 
 DATA = Path(__file__).parent / "data"
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
-MEASUREMENT: dict[str, Any] = {
-    "method": "nir+xrf per object, scale per container",
+MEASUREMENT: dict[str, Any] = wire_measurement(**{
     "net_mass_kg": 7.0,
     "composition": {"n_objects": 1840, "mass_method": "area x density",
                     "by_count": {"PP": {"n": 1700, "share": 0.924, "ci95": [0.911, 0.935]},
@@ -34,7 +34,7 @@ MEASUREMENT: dict[str, Any] = {
     "nir_blind_share": {"by_count": 0.02, "by_area": 0.015},
     "product_models": [],
     "devices": {"contributed": ["scale-pp", "nir-1", "xrf-1"], "missing": [], "degraded": []},
-}
+})
 
 
 def _envelope(agent: str, seq: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.evidence.keys import generate
 from gateway.settings import GatewaySettings
-from tests.evidence.plant import DATA
+from tests.evidence.plant import DATA, MEASUREMENT
 
 
 @pytest.fixture
@@ -86,3 +86,12 @@ def test_specs_and_conformance(client: TestClient) -> None:
     assert ev["conformance"][0]["spec_id"] == "pp-1"
     assert client.delete("/api/v1/specs/pp-1").status_code == 200
     assert client.get("/api/v1/specs/pp-1").status_code == 404
+
+
+def test_measurement_route_returns_the_stored_document_or_a_recomputation(client: TestClient) -> None:
+    stored = client.get("/api/v1/lots/PP-OUT-1/measurement")
+    assert stored.status_code == 200 and stored.json() == MEASUREMENT  # as the agent sent it, key for key
+    again = client.get("/api/v1/lots/PP-OUT-1/measurement?recompute=true").json()
+    assert again["recomputed"] is True and again["params"] == MEASUREMENT["params"]
+    assert again["n_weighings"] == 0  # the fixture stored no readings for it: nothing is invented
+    assert client.get("/api/v1/lots/IN-1/measurement").json() == {}  # a lot without a measurement

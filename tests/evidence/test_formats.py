@@ -16,6 +16,7 @@ from gateway.specs.model import RequirementSpec
 from gateway.specs.repo import save_spec
 from gateway.traceability.db import Db
 from tests.evidence.plant import T0, store_lot
+from tests.measurements import wire_measurement
 
 SCHEMA_FORMATS = ("epcis", "untp-dcc", "untp-dte", "catenax")
 
@@ -113,8 +114,9 @@ def test_evidence_sections(plant: dict[str, Any]) -> None:
 
 
 def test_markup_in_data_cannot_break_or_inject_into_html_pdf(gateway_store: Any, keys: Path) -> None:
-    hostile = {"method": "XRF <b>fast</b> & <script>alert(1)</script>",
-               "contaminants": {"Br": {"n": 3, "n_below_lod": 0, "max_ppm": 10.0, "method": "<para>x & y"}}}
+    hostile = wire_measurement(contaminants={"Br": {"n": 3, "n_below_lod": 0, "max_ppm": 10.0,
+                                                    "method": "XRF <b>fast</b> <script>alert(1)</script> <para>x & y"}},
+                               composition={"scope": "<script>alert(2)</script>"})
     store_lot(gateway_store, "ODD-1", 10.0, hostile, [], T0)
     save_spec(Db.of(gateway_store), RequirementSpec(spec_id="s1", buyer="A & B <Co>", material="PP"))
     pdf, _ = produce(gateway_store, "ODD-1", "pdf", keys)

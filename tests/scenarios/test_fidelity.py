@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from junkan.core.lot_evidence import LotEvidence
 from junkan.core.measurement import MeasurementParams, add_reading, lot_thickness, measure, new_evidence
 from junkan.core.stats import factor_share_var, share_interval, threshold_decision
 from simulators.plantline.model import measurement_params
@@ -15,6 +17,11 @@ from simulators.plantline.score import score
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
+
+
+def measured(ev: LotEvidence, **kw: Any) -> dict[str, Any]:
+    """The lot's measurement as the wire carries it (JSON types)."""
+    return measure(ev, **kw).model_dump(mode="json")
 
 def test_calibration_spread_widens_shares_by_the_delta_method() -> None:
     var = factor_share_var({"A": 0.5, "B": 0.5}, {"A": 0.1, "B": 0.0})
@@ -63,7 +70,7 @@ def test_misread_pieces_do_not_bias_the_mass_share() -> None:
     for i in range(1000):  # 99 % PP, 1 % misread as PC (a = 0.99, K = 2); no PC in the lot
         add_reading(ev, "n", "nir_object", T0, {"polymer": "PC" if i % 100 == 0 else "PP", "size_mm": 20})
     params = MeasurementParams(nir_accuracy=0.99, nir_classes=2, thickness_mm={"PP": 2.0, "PC": 4.0})
-    pc = measure(ev, opened_at=T0, closed_at=T0 + timedelta(seconds=1), params=params)["composition"]["by_mass"]["PC"]
+    pc = measured(ev, opened_at=T0, closed_at=T0 + timedelta(seconds=1), params=params)["composition"]["by_mass"]["PC"]
     assert pc["share"] == pytest.approx(0.0, abs=1e-9)
     assert pc["ci95"][0] == pytest.approx(0.0, abs=1e-9) and pc["ci95"][1] > 0.0
 
@@ -74,7 +81,7 @@ def test_all_pieces_interval_includes_the_nir_blind_share() -> None:
         add_reading(ev, "n", "nir_object", T0, {"polymer": "PP", "size_mm": 20})
     add_reading(ev, "cam", "conveyor", T0, {"count": 1000, "occupancy_pct": 5, "dark_count_share": 0.05,
                                             "dark_area_share": 0.04, "interval_s": 1})
-    comp = measure(ev, opened_at=T0, closed_at=T0 + timedelta(seconds=1))["composition"]
+    comp = measured(ev, opened_at=T0, closed_at=T0 + timedelta(seconds=1))["composition"]
     lo, hi = comp["by_mass"]["PP"]["ci95_all_pieces"]
     assert lo <= 1 - 0.04 and hi == 1.0  # bounded by 1 even with the blind share added
     assert comp["blind_mass_share_range"] == pytest.approx([0.04 / 1.5, 0.06], abs=1e-6)

@@ -38,13 +38,16 @@ def reading_message(seq: int, rows: list[Reading], agent: str = "agent-1", sessi
                           body=ReadingBody(readings=rows))
 
 
+FAILED_MEASUREMENT = {"method": "junkan.measurement/1", "error": "ZeroDivisionError()"}  # what a failed close sends
+
+
 def lot_message(seq: int, event: str, lot_id: str = "LOT-1", net: float = 0.0, agent: str = "agent-1",
                 line: str = "line-1") -> LotMessage:
     closed = event == "closed"
     lot = LotSummary(lot_id=lot_id, site="site-a", line=line, agent=agent, status="closed" if closed else "open",
                      opened_at=T0, closed_at=T0 + timedelta(minutes=5) if closed else None,
                      close_reason="operator" if closed else None, net_mass_kg=net, n_weighings=2 if closed else 0,
-                     devices=["scale-1"], measurement={"cu_pct": 0.12} if closed else {})
+                     devices=["scale-1"], measurement=FAILED_MEASUREMENT if closed else {})
     return LotMessage(msg_id=new_id(), agent=agent, session=new_id(), seq=seq, sent_at=T0,
                       body=LotBody(event=event, lot=lot))  # type: ignore[arg-type]
 

@@ -8,9 +8,9 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge_agent.config import AgentConfig
+from edge_agent.config import AgentConfig, ConfigError
 from edge_agent.core import AgentCore
-from edge_agent.drivers import DRIVERS
+from edge_agent.drivers import DRIVERS, missing_requirements
 from edge_agent.drivers.base import DeviceReading, Runner
 from edge_agent.metrics import AgentCollector, serve_metrics
 from edge_agent.publishing.mqtt_publisher import MqttPublisher
@@ -26,6 +26,9 @@ log = logging.getLogger("junkan.agent")
 def run_agent(config: AgentConfig, stop: threading.Event | None = None,
               capture: dict[str, Path] | None = None) -> int:
     stop = stop or threading.Event()
+    missing = missing_requirements(config.devices)  # 0. every configured driver can run on this machine
+    if missing:
+        raise ConfigError("; ".join(missing))
     session = new_id()  # 1. a new session id for this process: lets consumers tell restarts apart
     topics = AgentTopics(config.site, config.line, config.agent)
     lock = FileLock(lock_file_for(config.outbox.path)).acquire()  # 2. one agent per outbox (else Busy)
@@ -34,9 +37,10 @@ def run_agent(config: AgentConfig, stop: threading.Event | None = None,
     if outbox.recovered_from:
         core.alarms.append(f"outbox was corrupt: moved to {outbox.recovered_from}; counters restarted")
     runners = {d.name: DRIVERS[d.type].runner(d, (capture or {}).get(d.name)) for d in config.devices}
+    by_type = {d.name: d.type for d in config.devices}
     for name, runner in runners.items():  # resumable sources continue after what the outbox holds
-        if hasattr(runner, "checkpoint") and name in core.checkpoints:
-            runner.checkpoint = core.checkpoints[name]
+        if DRIVERS[by_type[name]].resumable and name in core.checkpoints:
+            runner.checkpoint = core.checkpoints[name]  # type: ignore[attr-defined]
     publisher = MqttPublisher(  # 4. delivery: outbox -> broker, retired on the gateway's ack
         config.mqtt, topics, outbox,
         status=lambda state: build_status(config, topics, session, state, runners, core, outbox),

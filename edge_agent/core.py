@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge_agent.config import AgentConfig
+from edge_agent.drivers import DRIVERS
 from edge_agent.drivers.base import DeviceReading
 from edge_agent.lots.aggregator import LotAggregator, LotClosed, LotEvent, LotOpened, LotPolicy, OpenLot
 from edge_agent.lots.weighing import WeighingDetector, WeighingEvent
@@ -75,7 +76,7 @@ class AgentCore:
         self.detectors = {
             d.name: WeighingDetector(d.name, d.division_kg, d.stable_frames, config.lots.zero_band_kg)
             for d in config.devices
-            if hasattr(d, "division_kg")
+            if DRIVERS[d.type].weighs
         }
         self._pending = _Pending()
         self._unwritten: list[OutgoingMessage] = []  # built (numbers assigned) but not yet committed

@@ -69,7 +69,8 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
     from simulators.scales.mt_sics import MtSicsDevice
     from simulators.scales.platform import PlatformScale
     from simulators.tcp_port import TcpServerPort
-    from simulators.xrf import XrfSample, vanta_header, vanta_row
+    from simulators.xrf.samples import XrfSample
+    from simulators.xrf.vanta_csv import vanta_header, vanta_row
 
     fresh_workdir(workdir)
     plans = plan_lots(scenario, seed, n_lots_for(scenario, duration_s))

@@ -46,4 +46,8 @@ def _run(args: argparse.Namespace) -> int:
         timer.daemon = True
         timer.start()
     print(f"capturing {args.device} to {out}", file=sys.stderr)
-    return run_agent(config, stop=stop, capture={args.device: out})
+    try:
+        return run_agent(config, stop=stop, capture={args.device: out})
+    except ConfigError as exc:  # a driver whose pip extra is not installed: one line, no traceback
+        print(exc, file=sys.stderr)
+        return 2

@@ -38,3 +38,6 @@ def _run(args: argparse.Namespace) -> int:
     except (Busy, OutboxTooNew) as exc:  # a second agent on the same outbox would reuse its seqs
         print(f"agent: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:  # e.g. a driver whose pip extra is not installed: one line, no traceback
+        print(exc, file=sys.stderr)
+        return 2

@@ -42,7 +42,7 @@ class AndPortConfig(SerialPortConfig):
     parity: Literal["N", "E", "O"] = Field(default="E", description="Parity (A&D default even).")
 
 
-class AndConfig(ScaleConfigBase):
+class AndAdConfig(ScaleConfigBase):
     """An A&D balance or weighing indicator."""
 
     type: Literal["and_ad"] = Field(description="Driver key.")
@@ -72,9 +72,9 @@ def parse_line(text: str, raw: bytes) -> Decoded | None:
     return reading if reading is not None else BadFrame(f"not a mass unit {unit!r}", raw)
 
 
-def decoder(config: AndConfig | None = None) -> LineDecoder:
+def decoder(config: AndAdConfig | None = None) -> LineDecoder:
     return LineDecoder(parse_line, mask_parity=True)
 
 
-def runner(config: AndConfig, capture_path: Path | None = None) -> SerialRunner:
+def runner(config: AndAdConfig, capture_path: Path | None = None) -> SerialRunner:
     return scale_runner(config, config.port, lambda: decoder(config), capture_path)

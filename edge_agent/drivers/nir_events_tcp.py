@@ -50,7 +50,7 @@ class EventsPortConfig(SerialPortConfig):
     )
 
 
-class NirEventsConfig(DeviceConfigBase):
+class NirEventsTcpConfig(DeviceConfigBase):
     """An NIR sorter streaming one JSON line per detected object."""
 
     type: Literal["nir_events_tcp"] = Field(description="Driver key.")
@@ -98,10 +98,10 @@ def resume_request(checkpoint: dict[str, Any] | None) -> bytes:
     return (json.dumps({"resume_after": last}) + "\n").encode()
 
 
-def decoder(config: NirEventsConfig | None = None) -> LineDecoder:
+def decoder(config: NirEventsTcpConfig | None = None) -> LineDecoder:
     return LineDecoder(parse_line)
 
 
-def runner(config: NirEventsConfig, capture_path: Path | None = None) -> SerialRunner:
+def runner(config: NirEventsTcpConfig, capture_path: Path | None = None) -> SerialRunner:
     return SerialRunner(config.port, decoder_factory=lambda: decoder(config), capture_path=capture_path,
                         handshake=resume_request)

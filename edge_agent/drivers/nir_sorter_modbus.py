@@ -72,7 +72,7 @@ class ModbusTcpConfig(BaseModel):
     timeout_s: float = Field(default=2.0, gt=0, description="Request timeout.")
 
 
-class NirSorterConfig(DeviceConfigBase):
+class NirSorterModbusConfig(DeviceConfigBase):
     """An NIR sorter's counters read over Modbus TCP."""
 
     type: Literal["nir_sorter_modbus"] = Field(description="Driver key.")
@@ -187,7 +187,7 @@ class DumpDecoder:
         return None if prev is None else interval_reading(prev, snap)
 
 
-def decoder(config: NirSorterConfig | None = None) -> DumpDecoder:
+def decoder(config: NirSorterModbusConfig | None = None) -> DumpDecoder:
     if config is None:
         return DumpDecoder()
     return DumpDecoder(config.channels, config.word_order)
@@ -196,7 +196,7 @@ def decoder(config: NirSorterConfig | None = None) -> DumpDecoder:
 class ModbusRunner:
     """Polls the register map every interval with pymodbus' sync TCP client; reconnects with backoff."""
 
-    def __init__(self, config: NirSorterConfig, capture_path: Path | None = None) -> None:
+    def __init__(self, config: NirSorterModbusConfig, capture_path: Path | None = None) -> None:
         self.config, self.capture_path = config, capture_path
         self.counters = DeviceCounters()
         self.decoder = decoder(config)  # holds the last snapshot across reconnects
@@ -283,5 +283,5 @@ class ModbusRunner:
 
 
 
-def runner(config: NirSorterConfig, capture_path: Path | None = None) -> ModbusRunner:
+def runner(config: NirSorterModbusConfig, capture_path: Path | None = None) -> ModbusRunner:
     return ModbusRunner(config, capture_path)

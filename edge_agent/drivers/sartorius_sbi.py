@@ -36,7 +36,7 @@ class SbiPortConfig(SerialPortConfig):
     parity: Literal["N", "E", "O"] = Field(default="O", description="Parity (default odd).")
 
 
-class SbiConfig(ScaleConfigBase):
+class SartoriusSbiConfig(ScaleConfigBase):
     """A Sartorius balance or indicator printing SBI frames."""
 
     type: Literal["sartorius_sbi"] = Field(description="Driver key.")
@@ -89,9 +89,9 @@ class SbiParser:
         return weight(value, self.unit, stable, raw)
 
 
-def decoder(config: SbiConfig | None = None) -> LineDecoder:
+def decoder(config: SartoriusSbiConfig | None = None) -> LineDecoder:
     return LineDecoder(SbiParser(config.default_unit if config else "kg"), mask_parity=True)
 
 
-def runner(config: SbiConfig, capture_path: Path | None = None) -> SerialRunner:
+def runner(config: SartoriusSbiConfig, capture_path: Path | None = None) -> SerialRunner:
     return scale_runner(config, config.port, lambda: decoder(config), capture_path)

@@ -73,7 +73,7 @@ class MetricMap(BaseModel):
         return self
 
 
-class SparkplugConfig(DeviceConfigBase):
+class SparkplugBConfig(DeviceConfigBase):
     """A Sparkplug B edge node (or one of its devices) on an MQTT broker."""
 
     type: Literal["sparkplug_b"] = Field(description="Driver key.")
@@ -91,7 +91,7 @@ class SparkplugConfig(DeviceConfigBase):
                                  "exception: an idle line is silent).")
 
     @model_validator(mode="after")
-    def _one_weight(self) -> SparkplugConfig:
+    def _one_weight(self) -> SparkplugBConfig:
         if sum(m.kind == "weight" for m in self.metrics) > 1:
             raise ValueError("at most one weight metric per device (one weighing detector per device)")
         return self
@@ -119,7 +119,7 @@ def _ts(ms: int | None) -> datetime | None:
 class SparkplugSession:
     """The host's state machine for one configured device. Pure: messages in, readings out."""
 
-    def __init__(self, config: SparkplugConfig) -> None:
+    def __init__(self, config: SparkplugBConfig) -> None:
         self.config = config
         self.scope = config.device_id or ""
         self.node = _Node()
@@ -339,17 +339,17 @@ class SparkplugSession:
         self._commands.append((f"{NAMESPACE}/{c.group_id}/NCMD/{c.edge_node_id}", spb.rebirth_request(int(t * 1000))))
 
 
-def decoder(config: SparkplugConfig | None = None) -> CaptureDecoder:
+def decoder(config: SparkplugBConfig | None = None) -> CaptureDecoder:
     return CaptureDecoder(SparkplugSession(config or example_config()))
 
 
-def runner(config: SparkplugConfig, capture_path: Path | None = None) -> MqttSourceRunner:
+def runner(config: SparkplugBConfig, capture_path: Path | None = None) -> MqttSourceRunner:
     return MqttSourceRunner(config.name, config.broker, SparkplugSession(config), capture_path)
 
 
-def example_config() -> SparkplugConfig:
+def example_config() -> SparkplugBConfig:
     """The settings of firmware_configs/devices/sparkplug_b.example.yaml (used when decoding without one)."""
-    return SparkplugConfig.model_validate({
+    return SparkplugBConfig.model_validate({
         "type": KEY, "name": "scale-spb", "group_id": "plant1", "edge_node_id": "line1-edge", "device_id": "scale1",
         "metrics": [{"metric": "Scale/Weight", "kind": "weight", "unit": "kg", "stable_metric": "Scale/Stable"},
                     {"metric": "Scale/Containers", "kind": "counter"},

@@ -38,7 +38,7 @@ class ToledoPortConfig(SerialPortConfig):
     parity: Literal["N", "E", "O"] = Field(default="E", description="Parity (usually even).")
 
 
-class ToledoConfig(ScaleConfigBase):
+class ToledoContinuousConfig(ScaleConfigBase):
     """An indicator sending Toledo continuous frames (Mettler, Ohaus, Rice Lake, Cardinal, Fairbanks ...)."""
 
     type: Literal["toledo_continuous"] = Field(description="Driver key.")
@@ -132,11 +132,11 @@ class ToledoDecoder:
                 del self._buf[:1]
 
 
-def decoder(config: ToledoConfig | None = None) -> ToledoDecoder:
+def decoder(config: ToledoContinuousConfig | None = None) -> ToledoDecoder:
     if config is None:
         return ToledoDecoder()
     return ToledoDecoder(config.tare_field, config.checksum)
 
 
-def runner(config: ToledoConfig, capture_path: Path | None = None) -> SerialRunner:
+def runner(config: ToledoContinuousConfig, capture_path: Path | None = None) -> SerialRunner:
     return scale_runner(config, config.port, lambda: decoder(config), capture_path)

@@ -21,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from simulators.nir_sorter import SorterPlc, SorterScenario
-    from simulators.nir_sorter_events import ObjectStream
+    from simulators.nir_events_tcp import ObjectStream
+    from simulators.nir_sorter_modbus import SorterPlc, SorterScenario
     from simulators.tcp_port import TcpServerPort
 
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 PROTOCOLS = {"mt-sics": "simulators.scales.mt_sics", "and-ad": "simulators.scales.and_ad",
              "sartorius-sbi": "simulators.scales.sartorius_sbi", "ohaus": "simulators.scales.ohaus",
-             "toledo": "simulators.scales.toledo"}
+             "toledo": "simulators.scales.toledo_continuous"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

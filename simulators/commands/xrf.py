@@ -27,7 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _run(args: argparse.Namespace) -> int:
     from simulators.pty_port import PtyPort
-    from simulators.xrf import XrfExporter, niton_header, niton_row, random_sample, vanta_header, vanta_row
+    from simulators.xrf.exporter import XrfExporter
+    from simulators.xrf.niton_csv import niton_header, niton_row
+    from simulators.xrf.samples import random_sample
+    from simulators.xrf.vanta_csv import vanta_header, vanta_row
 
     stop = threading.Event()
     truth = Path(args.truth)

@@ -1,9 +1,9 @@
 """The line's Modbus sorter and both cameras as live devices, fed from the plans (whole-line runner).
 
-- Sorter PLC (``nir-sorter``): the pymodbus simulator server of ``simulators/nir_sorter.py`` on a free
+- Sorter PLC (``nir-sorter``): the pymodbus simulator server of ``simulators/nir_sorter_modbus.py`` on a free
   loopback port, its counters advanced by the plan's ``nir_counts`` events (one channel per detected class,
   ``unknown`` = NIR-blind), read by the ``nir_sorter_modbus`` driver. NIR outage: the PLC drops off the
-  network for the outage window (``SorterPlc.stop``/``start``), as ``simulators/nir_sorter.py`` does.
+  network for the outage window (``SorterPlc.stop``/``start``), as ``simulators/nir_sorter_modbus.py`` does.
 - Conveyor camera (``cam-out``): the plan's representative flakes (``sim.flakes`` of the camera events,
   at their arrival time) rendered on a belt (``simulators/camera/live.FlakeBelt``), served as MJPEG over
   HTTP and read by the ``camera`` driver with the ``conveyor`` analyzer. Camera blackout: black frames.
@@ -37,7 +37,7 @@ class LiveDevices:
     def __init__(self, scenario: Scenario, plans: list[LotPlan], seed: int) -> None:
         from junkan.core.net import free_port
         from simulators.camera.live import FlakeBelt, PlateStation
-        from simulators.nir_sorter import SorterPlc, SorterScenario
+        from simulators.nir_sorter_modbus import SorterPlc, SorterScenario
 
         self.scenario, self.plans, self.stop = scenario, plans, threading.Event()
         self._streams: list[threading.Thread] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulators.scales import and_ad, ohaus, sartorius_sbi, toledo
+from simulators.scales import and_ad, ohaus, sartorius_sbi, toledo_continuous
 from simulators.scales.mt_sics import MtSicsDevice
 from simulators.scales.platform import PlatformScale
 from simulators.scales.stream import BytePort, StreamingScale
@@ -16,7 +16,7 @@ from simulators.scales.stream import BytePort, StreamingScale
 DRIVER_KEYS = {"mt-sics": "mt_sics", "and-ad": "and_ad", "sartorius-sbi": "sartorius_sbi", "ohaus": "ohaus",
                "toledo": "toledo_continuous"}
 _ENCODERS = {"and-ad": and_ad.encode_indicator, "sartorius-sbi": sartorius_sbi.encode, "ohaus": ohaus.encode,
-             "toledo": toledo.encode_7e1}
+             "toledo": toledo_continuous.encode_7e1}
 
 
 def make_device(protocol: str, scale: PlatformScale, port: BytePort, noise_rate: float = 0.0, seed: int = 1,

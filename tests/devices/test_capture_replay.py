@@ -22,7 +22,7 @@ from simulators.scales.platform import PlatformScale
 
 
 def collect(url: str, seconds_or_until, capture: Path | None = None):  # type: ignore[no-untyped-def]
-    config = toledo_continuous.ToledoConfig.model_validate(
+    config = toledo_continuous.ToledoContinuousConfig.model_validate(
         {"name": "floor", "type": "toledo_continuous", "port": {"url": url}})
     runner = toledo_continuous.runner(config, capture)
     got: list[DeviceReading] = []

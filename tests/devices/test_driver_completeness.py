@@ -1,7 +1,9 @@
-"""The contract for every registered driver: module, simulator, example config, golden cases.
+"""The contract for every registered driver: module, simulator, example config, golden cases, one name.
 
-Fails when a driver in ``DRIVERS`` lacks any of the four pieces, or when a simulator imports the agent's
-drivers (simulators encode, drivers decode; each would hide the other's mistakes otherwise).
+Fails when a driver in ``DRIVERS`` lacks any of the four pieces, when one of them is not named by the
+driver key (module, simulator module, example config, golden folder, ``<Key>Config``), when a declared
+capability disagrees with the config, or when a simulator imports the agent's drivers (simulators encode,
+drivers decode; each would hide the other's mistakes otherwise).
 """
 
 from __future__ import annotations
@@ -9,6 +11,10 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import os
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -77,3 +83,65 @@ def test_golden_cases_exist(key: str) -> None:
     for case in cases:
         assert any(p.name.startswith("input.") for p in case.iterdir()), f"{case}: no input.* file"
         assert (case / "expected.jsonl").is_file(), f"{case}: no expected.jsonl"
+
+
+def _camel(key: str) -> str:
+    return "".join(part.capitalize() for part in key.split("_"))
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_one_name_per_device(key: str) -> None:
+    """driver key = driver module = simulator module = example config = golden folder = <Key>Config."""
+    spec = DRIVERS[key]
+    module = f"edge_agent.drivers.{key}"
+    for part, obj in (("runner", spec.runner), ("decoder", spec.decoder), ("config", spec.config)):
+        assert obj.__module__ == module, f"{key}: {part} lives in {obj.__module__}, not {module}"
+    # letter case may follow the product's own spelling (OpcUaConfig for opcua)
+    assert spec.config.__name__.lower() == f"{_camel(key)}Config".lower(), f"{key}: config {spec.config.__name__}"
+    assert spec.simulator.rsplit(".", 1)[-1] == key, f"{key}: simulator module {spec.simulator} is not named {key}"
+    assert (ROOT / "firmware_configs" / "devices" / f"{key}.example.yaml").is_file()
+    assert (ROOT / "tests" / "golden" / key).is_dir()
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_declared_capabilities(key: str) -> None:
+    """``weighs`` matches the config (the weighing detector needs division_kg and stable_frames); every
+    required module is one the declared extra of pyproject.toml installs here."""
+    spec = DRIVERS[key]
+    fields = spec.config.model_fields
+    assert spec.weighs == ("division_kg" in fields and "stable_frames" in fields), f"{key}: weighs={spec.weighs}"
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert spec.extra in extras, f"{key}: extra {spec.extra!r} is not in pyproject.toml"
+    for name in spec.requires:
+        importlib.import_module(name)  # the dev install has every extra
+
+
+_HIDE_CV2 = """
+import importlib.abc, sys
+class Hide(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "cv2" or name.startswith("cv2."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Hide())
+from junkan.cli import main
+sys.exit(main(["agent", "run", "--config", sys.argv[1]]))
+"""
+
+
+def test_missing_extra_fails_at_start_with_one_line(tmp_path: Path) -> None:
+    """A camera configured on a machine without OpenCV: exit 2 and one line naming the extra to install,
+    not a ModuleNotFoundError traceback from the device thread."""
+    config = tmp_path / "line.yaml"
+    config.write_text(yaml.safe_dump({
+        "site": "s", "line": "l", "agent": "a", "outbox": {"path": str(tmp_path / "outbox.db")},
+        "mqtt": {"host": "127.0.0.1", "port": 1},
+        "devices": [{"name": "cam-1", "type": "camera", "source": "0"}]}), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", _HIDE_CV2, str(config)], capture_output=True, text=True,
+                          timeout=60, env=env, cwd=tmp_path)
+    err = proc.stderr.strip()
+    assert proc.returncode == 2, (proc.returncode, err)
+    assert len(err.splitlines()) == 1, err
+    assert "pip install 'junkan[vision]'" in err and "cam-1" in err and "Traceback" not in err
+    assert not (tmp_path / "outbox.db").exists()  # refused before anything was opened

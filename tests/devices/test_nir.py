@@ -12,8 +12,8 @@ import time
 from edge_agent.drivers import nir_events_tcp, nir_sorter_modbus
 from edge_agent.drivers.base import DeviceReading
 from junkan.broker import free_port
-from simulators.nir_sorter import SorterPlc, SorterScenario
-from simulators.nir_sorter_events import ObjectStream
+from simulators.nir_events_tcp import ObjectStream
+from simulators.nir_sorter_modbus import SorterPlc, SorterScenario
 from simulators.tcp_port import TcpServerPort
 
 
@@ -29,7 +29,7 @@ def test_modbus_counts_equal_truth_across_wrap_and_outage() -> None:
     scenario = SorterScenario(objects_per_s=400, counter_offset=(1 << 32) - 300, running=False, seed=9)
     scenario.alarms.add("sensor_dirty")
     plc = SorterPlc(scenario, port, tick_s=0.05).start()
-    config = nir_sorter_modbus.NirSorterConfig.model_validate(
+    config = nir_sorter_modbus.NirSorterModbusConfig.model_validate(
         {"name": "nir", "type": "nir_sorter_modbus", "modbus": {"host": "127.0.0.1", "port": port},
          "interval_s": 0.25})
     runner = nir_sorter_modbus.runner(config)
@@ -66,7 +66,7 @@ def test_modbus_capture_decodes_to_the_live_readings(tmp_path) -> None:  # type:
     port = free_port()
     scenario = SorterScenario(objects_per_s=200, seed=2)
     plc = SorterPlc(scenario, port, tick_s=0.05).start()
-    config = nir_sorter_modbus.NirSorterConfig.model_validate(
+    config = nir_sorter_modbus.NirSorterModbusConfig.model_validate(
         {"name": "nir", "type": "nir_sorter_modbus", "modbus": {"host": "127.0.0.1", "port": port},
          "interval_s": 0.2})
     capture = tmp_path / "nir.jsonl"
@@ -88,7 +88,7 @@ def test_object_events_over_tcp() -> None:
     server = TcpServerPort()
     scenario = SorterScenario(objects_per_s=300, seed=4)
     stream = ObjectStream(scenario, server, heartbeat_s=0.1)
-    config = nir_events_tcp.NirEventsConfig.model_validate(
+    config = nir_events_tcp.NirEventsTcpConfig.model_validate(
         {"name": "objects", "type": "nir_events_tcp", "port": {"url": server.url}})
     runner = nir_events_tcp.runner(config)
     got: list[DeviceReading] = []

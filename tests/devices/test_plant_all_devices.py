@@ -18,13 +18,14 @@ import yaml
 from junkan.broker import free_port
 from junkan.plant import Plant
 from simulators.commands.scale import rest_operator
-from simulators.nir_sorter import SorterPlc, SorterScenario
-from simulators.nir_sorter_events import ObjectStream
+from simulators.nir_events_tcp import ObjectStream
+from simulators.nir_sorter_modbus import SorterPlc, SorterScenario
 from simulators.pty_port import PtyPort
 from simulators.scales.devices import make_device
 from simulators.scales.platform import PlatformScale
 from simulators.tcp_port import TcpServerPort
-from simulators.xrf import encode_file, export_file, random_sample
+from simulators.xrf.exporter import encode_file
+from simulators.xrf.samples import export_file, random_sample
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from edge_agent.drivers import sparkplug_proto
-from edge_agent.drivers.sparkplug_b import SparkplugConfig, SparkplugSession, example_config, runner
+from edge_agent.drivers.sparkplug_b import SparkplugBConfig, SparkplugSession, example_config, runner
 from junkan.broker import Mosquitto
 from tests.devices.mqtt_sources import DriverThread, run_module, sim_venv, wait_until, weighings
 
@@ -29,10 +29,10 @@ def spb_python() -> Path:
     return sim_venv("sparkplug", "pysparkplug==0.6.1", "pysparkplug")
 
 
-def config(broker: Mosquitto, **kw: Any) -> SparkplugConfig:
+def config(broker: Mosquitto, **kw: Any) -> SparkplugBConfig:
     data = example_config().model_dump(exclude_none=True)
     data["broker"] = {"host": "127.0.0.1", "port": broker.port}
-    return SparkplugConfig.model_validate({**data, "rebirth_min_interval_s": 0.5, **kw})
+    return SparkplugBConfig.model_validate({**data, "rebirth_min_interval_s": 0.5, **kw})
 
 
 def sim(python: Path, broker: Mosquitto, tmp: Path, *args: str) -> subprocess.Popen[str]:

@@ -9,7 +9,8 @@ from pathlib import Path
 from edge_agent.drivers import vanta_csv
 from edge_agent.drivers.base import DeviceReading
 from edge_agent.drivers.folder_watch import FolderRunner, FolderState, FolderWatchConfig
-from simulators.xrf import XrfExporter, encode_file, export_file, random_sample
+from simulators.xrf.exporter import XrfExporter, encode_file
+from simulators.xrf.samples import export_file, random_sample
 
 
 def watcher(folder: Path, state: Path, settle_s: float = 0.0) -> FolderRunner:
@@ -97,7 +98,7 @@ def test_line_stream_keeps_the_header_across_reconnects() -> None:
 
     from edge_agent.drivers import niton_csv
     from simulators.pty_port import PtyPort
-    from simulators.xrf import niton_header, niton_row
+    from simulators.xrf.niton_csv import niton_header, niton_row
 
     port = PtyPort()
     config = niton_csv.NitonCsvConfig.model_validate(

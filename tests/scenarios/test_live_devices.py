@@ -9,7 +9,7 @@ from edge_agent.drivers.base import BadFrame
 from edge_agent.drivers.camera import CameraConfig, build_pipeline
 from edge_agent.drivers.nir_sorter_modbus import parse_registers
 from simulators.camera.live import FlakeBelt, PlateStation
-from simulators.nir_sorter import SorterScenario
+from simulators.nir_sorter_modbus import SorterScenario
 from simulators.plantline.live import LiveDevices, sorter_channels
 from simulators.plantline.plan import _render_sample, plan_lots
 from simulators.plantline.schema import load_scenario

@@ -1,6 +1,6 @@
 """An NIR sorter's per-object event stream on TCP (encoder only): JSON lines, heartbeats when idle.
 
-Objects are drawn from the same class mix as ``simulators.nir_sorter.SorterScenario``; the truth
+Objects are drawn from the same class mix as ``simulators.nir_sorter_modbus.SorterScenario``; the truth
 (objects sent per class) is kept in ``sent``.
 """
 
@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from simulators.nir_sorter import SorterScenario
+from simulators.nir_sorter_modbus import SorterScenario
 from simulators.scales.stream import BytePort
 
 

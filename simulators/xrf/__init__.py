@@ -1,0 +1,1 @@
+"""Handheld XRF analysers: one simulator module per driver (``vanta_csv``, ``niton_csv``)."""

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from junkan.core.names import NAME_PATTERN
 
 Status = Literal["ok", "unstable", "overload", "underload", "error"]
-DeviceState = Literal["alive", "stale", "error", "starting"]
+DeviceState = Literal["alive", "stale", "error", "starting", "unavailable"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,9 @@ class DeviceCounters:
     last_reading_at: datetime | None = None
     last_error: str | None = None
     connected: bool = False
+    # Set while another process holds the device (a serial port locked by someone else): the device is
+    # "unavailable", and ``alarm`` (naming the holder) goes into the agent's alarms.
+    alarm: str | None = None
 
     def fail(self, reason: str, context: str = "") -> None:
         """The connection is lost or cannot be opened: shown as ``error`` in the status, logged once."""
@@ -98,8 +101,17 @@ class DeviceCounters:
         self.last_error = reason
         log.warning("%s%s", f"{context}: " if context else "", reason)
 
+    def held_elsewhere(self, alarm: str) -> None:
+        """Another process holds the device: nothing is read; logged when it starts, not on every retry."""
+        self.connected = False
+        if self.alarm != alarm:
+            log.error("%s", alarm)
+        self.alarm = self.last_error = alarm
+
     def state(self, stale_after_s: float, now: datetime | None = None) -> DeviceState:
         now = now or datetime.now(UTC)
+        if self.alarm is not None:
+            return "unavailable"
         if not self.connected and self.last_error:
             return "error"
         if self.last_reading_at is None:

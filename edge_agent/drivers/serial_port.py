@@ -2,11 +2,19 @@
 
 The port is always opened with ``serial.serial_for_url`` so simulators and tests take the same code path
 as hardware. Request/response protocols set a poll command; continuous ones leave it empty.
+
+Device paths are opened ``exclusive=True`` (pyserial's flock): two readers of one port each get part of
+the bytes, and the agent would decode half-frames into light lots. A port another process holds makes
+the device ``unavailable`` with an alarm naming the holder (from /proc), retried with backoff; it is
+never read shared. ``/dev/ttyUSB*``/``ttyACM*`` names follow enumeration order, so the agent warns about
+them at start: ``/dev/serial/by-id/...`` names the adapter itself (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -17,8 +25,10 @@ import serial
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.drivers.base import Backoff, BadFrame, Decoder, DeviceCounters, DeviceReading, Emit, log
+from junkan.core.locks import describe, holders
 
 READ_CHUNK = 65536
+ENUMERATED = re.compile(r"^/dev/tty(USB|ACM)\d+$")  # names handed out in plug-in order
 
 
 class SerialPortConfig(BaseModel):
@@ -76,11 +86,16 @@ class SerialRunner:
         self.counters = DeviceCounters()
         self._port: serial.SerialBase | None = None
         self._write_lock = threading.Lock()
+        if ENUMERATED.match(port.url):
+            log.warning("%s: a /dev/ttyUSB*/ttyACM* name goes to whichever adapter enumerates first; after a "
+                        "re-plug or reboot it may be another device. Use its /dev/serial/by-id/... path",
+                        port.url)
 
     def _open(self) -> serial.SerialBase:
         cfg = self.port_config
         return serial.serial_for_url(
             cfg.url,
+            exclusive=True,  # flock: never share the port with another reader (ignored by socket://, loop://)
             baudrate=cfg.baudrate,
             bytesize=cfg.bytesize,
             parity=cfg.parity,
@@ -103,9 +118,18 @@ class SerialRunner:
                 try:
                     self._port = self._open()
                 except (serial.SerialException, OSError, ValueError) as exc:
-                    self.counters.fail(f"open {self.port_config.url}: {exc}")
+                    if held_elsewhere(exc):
+                        found = holders(self.port_config.url)
+                        self.counters.held_elsewhere(f"{self.port_config.url} is held by {describe(found)}: "
+                                                     "not reading it shared; retrying")
+                    else:
+                        self.counters.alarm = None
+                        self.counters.fail(f"open {self.port_config.url}: {exc}")
                     backoff.wait(stop)
                     continue
+                if self.counters.alarm is not None:
+                    log.info("%s: got the port", self.port_config.url)
+                self.counters.alarm = None
                 self.counters.connected = True
                 try:
                     self._read_loop(self._port, emit, stop, capture, backoff)
@@ -177,3 +201,9 @@ class SerialRunner:
                 port.close()
             except Exception:
                 pass
+
+
+def held_elsewhere(exc: BaseException) -> bool:
+    """pyserial's exclusive open failed because another process holds the port's flock."""
+    return isinstance(exc, serial.SerialException) and (
+        getattr(exc, "errno", None) in (errno.EWOULDBLOCK, errno.EAGAIN) or "exclusively lock" in str(exc))

@@ -26,6 +26,7 @@ LABELS: dict[str, dict[str, str]] = {
     "stale": {"en": "stale", "ja": "応答なし"},
     "error": {"en": "error", "ja": "エラー"},
     "starting": {"en": "starting", "ja": "起動中"},
+    "unavailable": {"en": "in use elsewhere", "ja": "他プロセス使用中"},
     "offline": {"en": "offline", "ja": "オフライン"},
     "online": {"en": "online", "ja": "オンライン"},
     "last_reading": {"en": "Last reading", "ja": "最終読取"},

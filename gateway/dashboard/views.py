@@ -33,14 +33,14 @@ def _num(value: Any) -> float | None:
 
 
 def device_state(device: dict[str, Any], agent: dict[str, Any] | None, now: datetime) -> str:
-    """alive | stale | error | starting | offline, as an operator should read it now."""
+    """alive | stale | error | starting | unavailable | offline, as an operator should read it now."""
     if agent is not None and agent.get("state") == "offline":
         return "offline"
     silent = age_s(agent.get("at"), now) if agent else None
     if silent is not None and silent > AGENT_SILENT_S:
         return "stale"
     state = device.get("state")
-    return state if state in ("alive", "stale", "error", "starting") else "stale"
+    return state if state in ("alive", "stale", "error", "starting", "unavailable") else "stale"
 
 
 def open_lot_view(agent: dict[str, Any]) -> dict[str, Any] | None:

@@ -141,7 +141,7 @@ def as_records(message: ReadingMessage) -> ReadingRecords:
 class DeviceHealth(_Strict):
     device: str
     driver: str
-    state: Literal["alive", "stale", "error", "starting"]
+    state: Literal["alive", "stale", "error", "starting", "unavailable"]
     last_reading_at: datetime | None = None
     frames_ok: int = 0
     frames_bad: int = 0

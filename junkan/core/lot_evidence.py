@@ -93,6 +93,9 @@ class LotEvidence(_Acc):
     zero: dict[str, ZeroRange] = Field(default_factory=dict, description="Per scale.")
     weighings: list[ContainerWeighing] = Field(default_factory=list, description="In order.")
     bad_readings: int = Field(default=0, ge=0, description="Readings that could not be used.")
+    nir_model_not_fit: dict[str, int] = Field(
+        default_factory=dict, exclude_if=lambda v: not v,
+        description="Per NIR device: classifications whose model card marks the model not fit for sorting.")
 
     @model_validator(mode="before")
     @classmethod

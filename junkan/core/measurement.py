@@ -81,6 +81,8 @@ def add_reading(ev: LotEvidence, device: str, kind: str, ts: datetime, data: dic
     _touch(ev, device, kind, ts)
     try:
         if kind == "nir_object":
+            if data.get("model_fit_for_sorting") is False:  # its model card says: not fit for sorting
+                ev.nir_model_not_fit[device] = ev.nir_model_not_fit.get(device, 0) + 1
             _add_object(ev, data)
         elif kind == "xrf":
             _add_xrf(ev, data)
@@ -292,6 +294,7 @@ def composition(ev: LotEvidence, params: MeasurementParams) -> Composition:
     return Composition(
         n_objects=n,
         n_unidentified=ev.unidentified,
+        model_not_fit=dict(sorted(ev.nir_model_not_fit.items())) or None,
         scope="NIR-identified pieces of the output stream; NIR-blind pieces are in nir_blind_share",
         mass_method=("piece mass = density x thickness x shape_factor x size^2; thickness per polymer weighted "
                      "by the lot's identified product models (params.model_parts) or calibrated; ratio "
@@ -405,6 +408,9 @@ def device_quality(ev: LotEvidence, params: MeasurementParams, t0: float, t1: fl
         if z.hi - z.lo > params.zero_drift_kg:
             degraded.append(Degraded(device=device, reason=f"empty-scale reading moved {z.hi - z.lo:.3f} kg during "
                                                            "the lot (zero drift)"))
+    for device, n in sorted(ev.nir_model_not_fit.items()):
+        degraded.append(Degraded(device=device, reason=f"model_not_fit: {n} NIR classifications from a model whose "
+                                                       "card marks it not fit for sorting"))
     if ev.bad_readings:
         degraded.append(Degraded(device="*", reason=f"{ev.bad_readings} readings could not be used"))
     return DeviceQuality(contributed=contributed, missing=missing, degraded=degraded)

@@ -111,6 +111,10 @@ class Composition(_Doc):
 
     n_objects: int = Field(ge=0, description="NIR-identified pieces.")
     n_unidentified: int = Field(ge=0, description="Pieces the NIR could not identify.")
+    model_not_fit: dict[str, int] | None = Field(
+        default=None, exclude_if=_absent,
+        description="Per NIR device: pieces classified by a model whose card marks it not fit for sorting "
+                    "(the lot is flagged in devices.degraded); absent when none.")
     scope: str = Field(description="What the shares are shares of.")
     mass_method: str = Field(description="How piece masses and the mass CI are computed.")
     thickness: dict[str, Thickness] = Field(description="Per polymer.")

@@ -43,6 +43,12 @@ class LotConfig(_Model):
     auto_open: bool = Field(default=True, description="Open a lot by itself when a weighing arrives and none is open.")
     zero_band_kg: float = Field(default=0.5, ge=0, description="Below this the platform counts as empty.")
     telemetry_interval_s: float = Field(default=2.0, gt=0, description="Live weight telemetry period per scale.")
+    frame_gap_s: float = Field(
+        default=5.0, gt=0, description="A scale silent this long has a gap: a container seen loaded after it has an "
+        "unknown tare unless the load is explained (docs/reliability.md 'Weighing across restarts').")
+    empty_container_tare_kg: tuple[float, float] | None = Field(
+        default=None, description="[min, max] tare of the plant's empty containers: a load in this range after a "
+        "gap is taken as a container just placed (its tare is then known).")
 
 
 def _device_union() -> Any:

@@ -40,6 +40,7 @@ from junkan.core.topics import AgentTopics, Kind
 
 log = logging.getLogger("junkan.agent.core")
 _SEEN_COMMANDS = 200
+_MAX_ALARMS = 20
 
 
 @dataclass
@@ -74,10 +75,15 @@ class AgentCore:
             self.lots.current = OpenLot.from_state(state["open_lot"])
             log.info("resuming open lot %s", self.lots.current.lot_id)
         self.detectors = {
-            d.name: WeighingDetector(d.name, d.division_kg, d.stable_frames, config.lots.zero_band_kg)
+            d.name: WeighingDetector(d.name, d.division_kg, d.stable_frames, config.lots.zero_band_kg,
+                                     config.lots.empty_container_tare_kg)
             for d in config.devices
             if DRIVERS[d.type].weighs
         }
+        for name, det_state in dict(state.get("detectors") or {}).items():
+            if name in self.detectors:
+                self.detectors[name].restore(det_state)  # a restart is a gap: see WeighingDetector
+        self._heard: dict[str, float] = {}  # monotonic time each scale was last heard
         self._pending = _Pending()
         self._unwritten: list[OutgoingMessage] = []  # built (numbers assigned) but not yet committed
         self._telemetry_due: dict[str, float] = {}
@@ -160,9 +166,17 @@ class AgentCore:
         if reading.kind == "weight":
             detector = self.detectors.get(device)
             if detector is not None:
+                mono = time.monotonic()
+                last = self._heard.get(device)
+                if last is not None and mono - last > self.config.lots.frame_gap_s:
+                    detector.gap()
+                self._heard[device] = mono
+                holding = detector.holding
                 weighing = detector.feed(ts, reading.value, bool(reading.stable), reading.status)
                 if weighing is not None:
                     self._on_weighing(weighing)
+                elif detector.holding != holding:  # a container was placed: checkpoint its tare now
+                    self._checkpoint_now()
                 if reading.stable and reading.value is not None and detector.is_empty(reading.value):
                     self.lots.note_zero(device, ts, reading.value)  # the lot's zero-drift evidence
             self._maybe_telemetry(device, reading, ts)
@@ -172,11 +186,16 @@ class AgentCore:
 
     def _on_weighing(self, weighing: WeighingEvent) -> None:
         lot_id, events = self.lots.add_weighing(weighing)
+        data: dict[str, Any] = {"tare_kg": weighing.tare_kg, "gross_kg": weighing.gross_kg,
+                                "zero_kg": weighing.zero_kg, "zero_after_kg": weighing.zero_after_kg,
+                                "drift_kg": weighing.drift_kg, "started_at": weighing.started_at.isoformat()}
+        if weighing.status != "ok":  # mass unknown: no value, the reason and the bound instead
+            data.update(reason=weighing.reason, net_upper_kg=weighing.net_upper_kg)
+            self._alarm(f"{weighing.device}: weighing {weighing.reason} at {weighing.ended_at:%H:%M:%S}; "
+                        "its mass is not in the lot")
         reading = DeviceReading(
-            kind="weighing", value=weighing.net_kg, unit="kg", status="ok", stable=True,
-            data={"tare_kg": weighing.tare_kg, "gross_kg": weighing.gross_kg, "zero_kg": weighing.zero_kg,
-                  "zero_after_kg": weighing.zero_after_kg, "drift_kg": weighing.drift_kg,
-                  "started_at": weighing.started_at.isoformat()},
+            kind="weighing", value=weighing.net_kg if weighing.status == "ok" else None, unit="kg",
+            status=weighing.status, stable=True, data=data,
         )
         self._emit_lot_events([e for e in events if isinstance(e, LotOpened)])
         self._add_reading(weighing.device, weighing.ended_at, reading, lot_id)
@@ -240,6 +259,13 @@ class AgentCore:
         pending.readings, pending.checkpoints = [], {}
         self._write([self._reading_message(batch[i : i + size]) for i in range(0, len(batch), size)])
 
+    def _checkpoint_now(self) -> None:
+        """Commit the pending readings and the agent state now (one transaction)."""
+        if self._pending.readings:
+            self._flush_readings(force=True)
+        else:
+            self._write([])
+
     def _emit_lot_events(self, events: list[LotEvent], force_state: bool = False) -> None:
         if not events:
             if force_state:
@@ -292,6 +318,7 @@ class AgentCore:
             "open_lot": self.lots.current.to_state() if self.lots.current else None,
             "seen_commands": self.seen_commands,
             "checkpoints": self.checkpoints,
+            "detectors": {name: d.to_state() for name, d in self.detectors.items()},
         }
         try:
             self.outbox.enqueue(batch, state)
@@ -316,7 +343,7 @@ class AgentCore:
 
     def _alarm(self, text: str) -> None:
         if text not in self.alarms:
-            self.alarms.append(text)
+            self.alarms = [*self.alarms[-(_MAX_ALARMS - 1):], text]  # the newest few; the log has them all
             log.error("ALARM %s", text)
 
     def live_lot(self) -> LotSummary | None:

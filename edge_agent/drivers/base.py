@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from junkan.core.names import NAME_PATTERN
 
-Status = Literal["ok", "unstable", "overload", "underload", "error"]
+Status = Literal["ok", "unstable", "overload", "underload", "error", "degraded"]
 DeviceState = Literal["alive", "stale", "error", "starting", "unavailable"]
 
 

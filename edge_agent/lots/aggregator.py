@@ -106,10 +106,15 @@ class LotAggregator:
             events += self.open(weighing.ended_at)
         lot = self.current
         assert lot is not None
-        lot.net_mass_kg = round(lot.net_mass_kg + weighing.net_kg, 6)
-        lot.n_weighings += 1
         lot.devices.add(weighing.device)
-        measurement.add_weighing(lot.evidence, weighing.device, weighing.ended_at, weighing.net_kg, weighing.tare_kg)
+        if weighing.status == "ok":
+            lot.net_mass_kg = round(lot.net_mass_kg + weighing.net_kg, 6)
+            lot.n_weighings += 1
+            measurement.add_weighing(lot.evidence, weighing.device, weighing.ended_at, weighing.net_kg,
+                                     weighing.tare_kg)
+        else:  # its mass is not known: kept out of the lot's mass, and the lot says so
+            measurement.add_weighing_issue(lot.evidence, weighing.device, weighing.ended_at,
+                                           weighing.reason or "degraded", weighing.net_upper_kg)
         lot_id = lot.lot_id
         events += self.tick(weighing.ended_at)
         return lot_id, events

@@ -12,12 +12,21 @@ empty readings before and after a container differ by more than one division, th
 linearly between them and the part that moved between the tare and the gross instants (``drift_kg``) is
 taken off the net. Tare, gross, both zeros and the drift stay on the weighing, and the agent records every
 empty reading, so the lot is still flagged for zero drift; the correction is shown, never hidden.
+
+Continuity: a tare is only a tare if the detector saw the platform empty just before, without a gap in
+the frames (agent restart, serial link lost, frames stolen). A container already on the platform when
+the frames come back has an unknown tare: unless the load is explained (the checkpointed container,
+still filling; or a load within the configured empty-container tare), its weighing is ``degraded`` with
+reason ``tare_unknown`` and counts for nothing in the lot's mass — never a 0 kg or a gross-as-net "ok".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+WeighingStatus = Literal["ok", "degraded"]
 
 
 @dataclass(frozen=True)
@@ -31,16 +40,23 @@ class WeighingEvent:
     zero_kg: float = 0.0  # the tracked empty reading when the container was placed
     zero_after_kg: float = 0.0  # the empty reading once it was removed
     drift_kg: float = 0.0  # zero movement between the tare and gross instants, taken off net_kg
+    status: WeighingStatus = "ok"
+    reason: str | None = None  # why a weighing is degraded: tare_unknown, gross_unknown, no_net_mass
+    net_upper_kg: float | None = None  # for a degraded weighing: the most its net can be (gross - zero)
 
 
 @dataclass
 class WeighingDetector:
-    """State machine over one scale's frames. ``zero_band_kg`` separates "empty" from "loaded"."""
+    """State machine over one scale's frames. ``zero_band_kg`` separates "empty" from "loaded".
+
+    ``empty_tare_kg``: the (min, max) tare of the plant's empty containers, if known; a load in that
+    range after a gap is taken as a container just placed, so its tare is known."""
 
     device: str
     division_kg: float
     stable_frames: int = 3
     zero_band_kg: float = 0.5
+    empty_tare_kg: tuple[float, float] | None = None
     _run: list[float] = field(default_factory=list)
     _tare: float | None = None
     _gross: float | None = None
@@ -50,6 +66,9 @@ class WeighingDetector:
     _zero_at: datetime | None = None
     _tare_zero: tuple[float, datetime | None] = (0.0, None)
     _gross_at: datetime | None = None
+    _continuous: bool = False  # a stable empty reading was seen since the last gap (start = a gap)
+    _tare_unknown: bool = False  # the container in hand was first seen loaded after a gap
+    _across_gap: bool = False  # the container in hand was on the platform when a gap began
 
     def feed(self, ts: datetime, value: float | None, stable: bool, status: str | None) -> WeighingEvent | None:
         """Take one frame; return a completed weighing when the container has just been removed."""
@@ -66,9 +85,33 @@ class WeighingDetector:
         self._run = self._run[-self.stable_frames :]
         return self._on_stable(ts, stable_value)
 
+    def gap(self) -> None:
+        """Frames stopped (agent restart, link lost, silence): what happened meanwhile is unknown."""
+        self._run.clear()
+        self._continuous = False
+        if self._tare is not None:
+            self._across_gap = True
+
+    def shift_time(self, by: timedelta) -> None:
+        """The wall clock stepped by ``by``: move the instants held so durations stay true."""
+        if self._started is not None:
+            self._started += by
+        if self._zero_at is not None:
+            self._zero_at += by
+        if self._gross_at is not None:
+            self._gross_at += by
+        zero, at = self._tare_zero
+        self._tare_zero = (zero, at + by if at is not None else None)
+
     def is_empty(self, value: float) -> bool:
         """Whether a reading counts as an empty platform (within ``zero_band_kg`` of the tracked zero)."""
         return value - self._zero <= self.zero_band_kg
+
+    def _explained_tare(self, value: float) -> bool:
+        if self.empty_tare_kg is None:
+            return False
+        lo, hi = self.empty_tare_kg
+        return lo <= value - self._zero <= hi
 
     def _on_stable(self, ts: datetime, value: float) -> WeighingEvent | None:
         self._last_stable = value
@@ -76,27 +119,56 @@ class WeighingDetector:
         if loaded and self._tare is None:
             self._tare, self._gross, self._started = value, value, ts
             self._tare_zero, self._gross_at = (self._zero, self._zero_at), ts
+            self._tare_unknown = not (self._continuous or self._explained_tare(value))
+            self._continuous = True
             return None
         if loaded:
+            if self._across_gap:  # the container we had before the gap, if the fill only went on
+                self._across_gap = False
+                if self._gross is not None and value < self._gross - self.division_kg - 1e-9:
+                    self._tare_unknown = True  # lighter than before the gap: another container, or emptied
+            self._continuous = True
             self._gross, self._gross_at = value, ts
             return None
+        event = self._complete(ts, value) if self._tare is not None else None
         self._zero, self._zero_at = value, ts  # stable and empty: the new zero reference
-        if self._tare is not None and self._gross is not None and self._started is not None:
-            drift = self._drift(value, ts)
-            event = WeighingEvent(
-                device=self.device,
-                tare_kg=round(self._tare, 6),
-                gross_kg=round(self._gross, 6),
-                net_kg=round(self._gross - self._tare - drift, 6),
-                started_at=self._started,
-                ended_at=ts,
-                zero_kg=round(self._tare_zero[0], 6),
-                zero_after_kg=round(value, 6),
-                drift_kg=round(drift, 6),
-            )
-            self._tare = self._gross = self._started = None
-            return event
-        return None
+        self._continuous = True
+        return event
+
+    def _complete(self, ts: datetime, zero_after: float) -> WeighingEvent | None:
+        if self._gross is None or self._started is None or self._tare is None:
+            return None
+        drift = self._drift(zero_after, ts)
+        net = self._gross - self._tare - drift
+        status: WeighingStatus = "ok"
+        reason: str | None = None
+        upper: float | None = None
+        if self._tare_unknown:
+            status, reason = "degraded", "tare_unknown"
+            upper = self._gross - self._tare_zero[0]
+        elif self._across_gap:
+            status, reason = "degraded", "gross_unknown"  # removed during the gap: final gross not seen
+            upper = None
+        elif net < 2 * self.division_kg:
+            status, reason = "degraded", "no_net_mass"  # placed and removed with nothing in it
+            upper = max(net, 0.0)
+        event = WeighingEvent(
+            device=self.device,
+            tare_kg=round(self._tare, 6),
+            gross_kg=round(self._gross, 6),
+            net_kg=round(net, 6) if status == "ok" else 0.0,
+            started_at=self._started,
+            ended_at=ts,
+            zero_kg=round(self._tare_zero[0], 6),
+            zero_after_kg=round(zero_after, 6),
+            drift_kg=round(drift, 6),
+            status=status,
+            reason=reason,
+            net_upper_kg=round(upper, 6) if upper is not None else None,
+        )
+        self._tare = self._gross = self._started = None
+        self._tare_unknown = self._across_gap = False
+        return event
 
     def _drift(self, zero_after: float, after_at: datetime) -> float:
         """Zero movement between the tare and gross instants, assuming it moved linearly from the empty
@@ -110,6 +182,36 @@ class WeighingDetector:
             return 0.0
         return (zero_after - zero_before) * (self._gross_at - self._started).total_seconds() / span
 
+    # -- checkpoint (persisted in the outbox transaction with the readings) ---------------------------
+    def to_state(self) -> dict[str, Any]:
+        def iso(t: datetime | None) -> str | None:
+            return t.isoformat() if t is not None else None
+
+        return {"tare": self._tare, "gross": self._gross, "started": iso(self._started), "zero": self._zero,
+                "zero_at": iso(self._zero_at), "tare_zero": [self._tare_zero[0], iso(self._tare_zero[1])],
+                "gross_at": iso(self._gross_at), "tare_unknown": self._tare_unknown,
+                "across_gap": self._across_gap, "last_stable": self._last_stable}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Resume from a checkpoint; a restart is a gap, so ``gap()`` follows."""
+        def dt(s: Any) -> datetime | None:
+            return datetime.fromisoformat(s) if isinstance(s, str) else None
+
+        self._tare, self._gross = state.get("tare"), state.get("gross")
+        self._started, self._gross_at = dt(state.get("started")), dt(state.get("gross_at"))
+        self._zero, self._zero_at = float(state.get("zero") or 0.0), dt(state.get("zero_at"))
+        tz = state.get("tare_zero") or [0.0, None]
+        self._tare_zero = (float(tz[0]), dt(tz[1]))
+        self._tare_unknown = bool(state.get("tare_unknown"))
+        self._across_gap = bool(state.get("across_gap"))
+        self._last_stable = state.get("last_stable")
+        self.gap()
+
+    @property
+    def holding(self) -> bool:
+        """A container is on the platform (its tare taken); the agent checkpoints when this changes."""
+        return self._tare is not None
+
     @property
     def current_kg(self) -> float | None:
         """Last stable value: what the dashboard shows as live mass."""
@@ -117,7 +219,7 @@ class WeighingDetector:
 
     @property
     def loaded_net_kg(self) -> float:
-        """Net mass of the container on the scale right now (0 when empty)."""
-        if self._tare is None or self._gross is None:
+        """Net mass of the container on the scale right now (0 when empty or when its tare is unknown)."""
+        if self._tare is None or self._gross is None or self._tare_unknown:
             return 0.0
         return self._gross - self._tare

@@ -79,6 +79,14 @@ class ContainerWeighing(_Acc):
     tare_kg: float = Field(description="Tare of the container.")
 
 
+class WeighingIssueSums(_Acc):
+    """Containers of one scale whose mass is not known, for one reason (kept out of the lot's mass)."""
+
+    count: int = Field(default=0, ge=0, description="Such weighings.")
+    upper_kg: float = Field(default=0.0, ge=0, description="Sum of their known upper bounds (gross - zero).")
+    unbounded: int = Field(default=0, ge=0, description="Those with no upper bound known.")
+
+
 class LotEvidence(_Acc):
     """The lot's folded readings (``junkan.core.measurement.add_*``); ``measure`` turns it into a Measurement."""
 
@@ -96,6 +104,8 @@ class LotEvidence(_Acc):
     nir_model_not_fit: dict[str, int] = Field(
         default_factory=dict, exclude_if=lambda v: not v,
         description="Per NIR device: classifications whose model card marks the model not fit for sorting.")
+    weighing_issues: dict[str, dict[str, WeighingIssueSums]] = Field(
+        default_factory=dict, description="Per scale, per reason (tare_unknown, gross_unknown, no_net_mass).")
 
     @model_validator(mode="before")
     @classmethod

@@ -32,6 +32,7 @@ from junkan.core.lot_evidence import (
     DeviceActivity,
     LotEvidence,
     PolymerSums,
+    WeighingIssueSums,
     XrfSpot,
     ZeroRange,
 )
@@ -49,6 +50,7 @@ from junkan.core.measurement_model import (
     ProductCount,
     Thickness,
     ThresholdResult,
+    WeighingIssues,
 )
 from junkan.core.stats import (
     ShareSums,
@@ -100,6 +102,27 @@ def add_weighing(ev: LotEvidence, device: str, ts: datetime, net_kg: float, tare
     """A completed container weighing (net already = gross - tare - zero drift during the fill)."""
     _touch(ev, device, "weighing", ts)
     ev.weighings.append(ContainerWeighing(net_kg=round(net_kg, 6), tare_kg=round(tare_kg, 6)))
+
+
+def add_weighing_issue(ev: LotEvidence, device: str, ts: datetime, reason: str,
+                       net_upper_kg: float | None) -> None:
+    """A container whose mass is not known (tare unknown after a restart, gross not seen, no net mass):
+    counted, with the most its net can be, and never added to the lot's mass."""
+    _touch(ev, device, "weighing", ts)
+    entry = ev.weighing_issues.setdefault(device, {}).setdefault(reason, WeighingIssueSums())
+    entry.count += 1
+    if net_upper_kg is None:
+        entry.unbounded += 1  # no upper bound known for this one
+    else:
+        entry.upper_kg = round(entry.upper_kg + max(0.0, net_upper_kg), 6)
+
+
+_WEIGHING_ISSUE_TEXT = {
+    "tare_unknown": "container already on the platform when the frames came back (restart or link lost): "
+                    "tare unknown",
+    "gross_unknown": "container removed while the scale was not heard: final gross not seen",
+    "no_net_mass": "container placed and removed with no net mass (tare = gross)",
+}
 
 
 def add_zero(ev: LotEvidence, device: str, ts: datetime, value_kg: float) -> None:
@@ -189,7 +212,11 @@ def evidence_from_readings(readings: Iterable[dict[str, Any]], zero_band_kg: flo
         ts = r["ts"] if isinstance(r["ts"], datetime) else datetime.fromisoformat(r["ts"])
         data = r.get("data") or {}
         if r["kind"] == "weighing":
-            if r.get("value") is not None:
+            if r.get("status") not in (None, "ok"):  # a container whose mass is not known
+                upper = data.get("net_upper_kg")
+                add_weighing_issue(ev, r["device"], ts, str(data.get("reason") or r.get("status")),
+                                   float(upper) if upper is not None else None)
+            elif r.get("value") is not None:
                 add_weighing(ev, r["device"], ts, float(r["value"]), float(data.get("tare_kg", 0.0)))
         elif r["kind"] == "weight":
             v = r.get("value")
@@ -213,6 +240,8 @@ def measure(ev: LotEvidence, *, opened_at: datetime, closed_at: datetime,
         method=METHOD,
         net_mass_kg=round(sum(w.net_kg for w in ev.weighings), 6),
         n_weighings=len(ev.weighings),
+        weighing_issues={d: {r: WeighingIssues(**e.model_dump()) for r, e in by_reason.items()}
+                         for d, by_reason in ev.weighing_issues.items()},
         composition=composition(ev, params),
         contaminants=contaminants(ev, params),
         nir_blind_share=blind_share(ev),
@@ -411,6 +440,11 @@ def device_quality(ev: LotEvidence, params: MeasurementParams, t0: float, t1: fl
     for device, n in sorted(ev.nir_model_not_fit.items()):
         degraded.append(Degraded(device=device, reason=f"model_not_fit: {n} NIR classifications from a model whose "
                                                        "card marks it not fit for sorting"))
+    for device, by_reason in sorted(ev.weighing_issues.items()):
+        for reason, e in sorted(by_reason.items()):
+            bound = "no upper bound" if e.unbounded else f"at most {e.upper_kg:.3f} kg"
+            degraded.append(Degraded(device=device, reason=f"{e.count} weighing(s) not in the lot mass ({bound}): "
+                                                           f"{_WEIGHING_ISSUE_TEXT.get(reason, reason)}"))
     if ev.bad_readings:
         degraded.append(Degraded(device="*", reason=f"{ev.bad_readings} readings could not be used"))
     return DeviceQuality(contributed=contributed, missing=missing, degraded=degraded)

@@ -74,6 +74,10 @@ def _absent(value: Any) -> bool:
     return value is None
 
 
+def _empty(value: Any) -> bool:
+    return not value
+
+
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -171,6 +175,14 @@ class ProductCount(_Doc):
     count: int = Field(ge=0, description="Times read during the lot.")
 
 
+class WeighingIssues(_Doc):
+    """Containers whose mass is not known (not in ``net_mass_kg``): count and the most they can weigh."""
+
+    count: int = Field(ge=0, description="Such weighings.")
+    upper_kg: float = Field(ge=0, description="Sum of their known upper bounds (gross - zero).")
+    unbounded: int = Field(ge=0, description="Those with no upper bound known.")
+
+
 class Degraded(_Doc):
     device: str = Field(description="Device name, or '*' for the lot as a whole.")
     reason: str = Field(description="What was wrong, in words.")
@@ -190,6 +202,10 @@ class Measurement(_Doc):
     method: Literal["junkan.measurement/1"] = Field(default=METHOD, description="Schema and method version.")
     net_mass_kg: float = Field(allow_inf_nan=False, description="Sum of the container weighings.")
     n_weighings: int = Field(ge=0, description="Container weighings.")
+    weighing_issues: dict[str, dict[str, WeighingIssues]] = Field(
+        default_factory=dict, exclude_if=_empty,
+        description="Per scale, per reason: containers whose mass is NOT in net_mass_kg (tare_unknown after a "
+                    "restart or link loss, gross_unknown, no_net_mass); the lot is flagged degraded too.")
     composition: Composition
     contaminants: dict[str, Contaminant] = Field(description="Per element.")
     nir_blind_share: BlindShare | None = Field(description="Null without camera data.")

@@ -37,7 +37,8 @@ ReadingKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$",
                                    description="weight, weighing, xrf, nir_counts ...")]
 ReadingValue = Annotated[float | None, Field(allow_inf_nan=False, description="Main value, if any.")]
 ReadingUnit = Annotated[str | None, Field(max_length=16)]
-ReadingStatus = Literal["ok", "unstable", "overload", "underload", "error"] | None
+# degraded: a value the agent could only partly establish (e.g. a weighing whose tare is unknown); data says why.
+ReadingStatus = Literal["ok", "unstable", "overload", "underload", "error", "degraded"] | None
 ReadingLot = Annotated[str | None, Field(pattern=_ID, description="Lot open on the line, if any.")]
 ReadingData = Annotated[dict[str, Any], Field(description="Kind-specific details.")]
 

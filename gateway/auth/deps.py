@@ -43,7 +43,7 @@ class LoginRequired(Exception):
 
 def install(app: FastAPI) -> None:
     settings: GatewaySettings = app.state.settings
-    app.state.auth = AuthState(AuthRepo(app.state.store), FailureLimiter(settings.auth.max_failures_per_minute))
+    app.state.auth = AuthState(AuthRepo(app.state.store.db), FailureLimiter(settings.auth.max_failures_per_minute))
 
     async def to_login(request: Request, exc: Exception) -> Response:
         target = exc.next_path if isinstance(exc, LoginRequired) else "/"

@@ -38,7 +38,6 @@ def _upload(args: argparse.Namespace) -> int:
     from gateway.evidence.formats import keys_dir_for
     from gateway.evidence.keys import KeyError_
     from gateway.store import open_store
-    from gateway.traceability.db import Db
     from gateway.upload import outbox
     from gateway.upload.publish import publish_evidence
     from gateway.upload.sender import Sender, register_webhook
@@ -46,7 +45,7 @@ def _upload(args: argparse.Namespace) -> int:
     url = store_url(args.db)
     store = open_store(url)
     try:
-        db = Db.of(store)
+        db = store.db
         if args.add_webhook:
             register_webhook(db, *args.add_webhook)
         for lot in args.lot:

@@ -23,13 +23,12 @@ def _run(args: argparse.Namespace) -> int:
     from gateway.commands.export import store_url
     from gateway.composition.importer import import_path
     from gateway.store import open_store
-    from gateway.traceability.db import Db
 
     console = Console(stderr=True)
     store = open_store(store_url(args.db))
     reports = []
     try:
-        db = Db.of(store)
+        db = store.db
         with Progress(console=console, transient=False) as progress:
             task = progress.add_task("importing", total=len(args.files))
             for path in args.files:

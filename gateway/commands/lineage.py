@@ -28,7 +28,6 @@ def _record(args: argparse.Namespace) -> int:
 
     from gateway.commands.export import store_url
     from gateway.store import open_store
-    from gateway.traceability.db import Db
     from gateway.traceability.repo import record_intake, record_step
     from junkan.core.traceability import IntakeIn, StepIn
 
@@ -42,7 +41,7 @@ def _record(args: argparse.Namespace) -> int:
     store = open_store(store_url(args.db))
     violations = 0
     try:
-        db = Db.of(store)
+        db = store.db
         for intake in intakes:
             print(json.dumps(record_intake(db, intake, store)))
         for step in steps:
@@ -65,7 +64,6 @@ def _run(args: argparse.Namespace) -> int:
     from gateway.commands.export import store_url
     from gateway.composition.ident_repo import match_pending
     from gateway.store import open_store
-    from gateway.traceability.db import Db
     from gateway.traceability.lineage import LineageError, backward, forward_model
 
     if bool(args.lot_id) == bool(args.model):
@@ -73,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     store = open_store(store_url(args.db))
     try:
-        db = Db.of(store)
+        db = store.db
         match_pending(db, store)
         result = (backward(db, args.lot_id, store) if args.lot_id
                   else forward_model(db, args.model, store, terminal_only=not args.all))

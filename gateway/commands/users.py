@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     from gateway.store import open_store
 
     store = open_store(store_url(args.db))
-    repo = AuthRepo(store)
+    repo = AuthRepo(store.db)
     try:
         if args.users_command == "add":
             token = repo.add_user(args.name, args.role, args.recycler)

@@ -8,12 +8,12 @@ from typing import Any
 from gateway.composition.matching import match_ident
 from gateway.composition.repo import model_index
 from gateway.store.base import Store
-from gateway.traceability.db import Db, dumps, now_iso
+from gateway.store.db import Database, dumps, now_iso
 
 JSON_COLS = ("observed", "candidates")
 
 
-def match_lot(db: Db, store: Store, lot_id: str) -> dict[str, int]:
+def match_lot(db: Database, store: Store, lot_id: str) -> dict[str, int]:
     """(Re)match the lot's ident readings; operator decisions ('resolved', 'rejected') are kept."""
     index = model_index(db)
     counts: Counter[str] = Counter()
@@ -39,7 +39,7 @@ def match_lot(db: Db, store: Store, lot_id: str) -> dict[str, int]:
     return dict(counts)
 
 
-def list_matches(db: Db, *, lot_id: str | None = None, status: str | None = None, limit: int = 500
+def list_matches(db: Database, *, lot_id: str | None = None, status: str | None = None, limit: int = 500
                  ) -> list[dict[str, Any]]:
     where, params = ["1=1"], []
     if lot_id:
@@ -52,7 +52,7 @@ def list_matches(db: Db, *, lot_id: str | None = None, status: str | None = None
                    "LIMIT ?", [*params, limit], JSON_COLS)
 
 
-def resolve(db: Db, agent: str, msg_id: str, idx: int, product_id: str | None, by: str | None) -> dict[str, Any]:
+def resolve(db: Database, agent: str, msg_id: str, idx: int, product_id: str | None, by: str | None) -> dict[str, Any]:
     """Operator decision: assign a product (``resolved``) or declare it not a known product (``rejected``)."""
     key = (agent, msg_id, idx)
     with db.tx():
@@ -74,7 +74,7 @@ def resolve(db: Db, agent: str, msg_id: str, idx: int, product_id: str | None, b
     return updated
 
 
-def lot_products(db: Db, lot_id: str) -> list[dict[str, Any]]:
+def lot_products(db: Database, lot_id: str) -> list[dict[str, Any]]:
     """Matched or operator-resolved products of a lot, counted per product."""
     return db.rows("SELECT m.product_id, m.model, p.manufacturer, p.category, p.mass_mg, COUNT(*) AS n_items "
                    "FROM ident_matches m LEFT JOIN comp_products p ON p.product_id = m.product_id "
@@ -83,7 +83,7 @@ def lot_products(db: Db, lot_id: str) -> list[dict[str, Any]]:
                    (lot_id,))
 
 
-def match_pending(db: Db, store: Store) -> int:
+def match_pending(db: Database, store: Store) -> int:
     """Match every lot that has ident readings not matched yet (after new records were imported, too)."""
     lots = [r["lot_id"] for r in db.rows(
         "SELECT DISTINCT r.lot_id FROM readings r LEFT JOIN ident_matches m ON m.agent = r.agent "

@@ -8,10 +8,10 @@ from typing import Any
 
 from gateway.composition.matching import normalise_model
 from gateway.composition.model import ParseResult, Product
-from gateway.traceability.db import Db, dumps, now_iso
+from gateway.store.db import Database, dumps, now_iso
 
 
-def save_products(db: Db, products: list[Product], source: str, data: bytes) -> None:
+def save_products(db: Database, products: list[Product], source: str, data: bytes) -> None:
     """Insert or replace each product and its substance rows (re-import updates, never duplicates)."""
     sha = hashlib.sha256(data).hexdigest()
     at = now_iso()
@@ -30,7 +30,7 @@ def save_products(db: Db, products: list[Product], source: str, data: bytes) -> 
                        "substance, cas, mass_mg, fraction, dsl_ref) VALUES (?,?,?,?,?,?,?,?,?,?)", row)
 
 
-def log_import(db: Db, source: str, fmt: str | None, data: bytes, status: str, result: ParseResult | None,
+def log_import(db: Database, source: str, fmt: str | None, data: bytes, status: str, result: ParseResult | None,
                error: str | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {
         "source": source, "format": fmt, "status": status, "error": error,
@@ -45,11 +45,11 @@ def log_import(db: Db, source: str, fmt: str | None, data: bytes, status: str, r
     return report
 
 
-def get_product(db: Db, product_id: str) -> dict[str, Any] | None:
+def get_product(db: Database, product_id: str) -> dict[str, Any] | None:
     return db.one("SELECT * FROM comp_products WHERE product_id = ?", (product_id,), ("record",))
 
 
-def list_products(db: Db, q: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+def list_products(db: Database, q: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
     cols = "product_id, model, manufacturer, category, mass_mg, gtin, declaration_class, source, imported_at"
     if q:
         like = f"%{q}%"
@@ -58,11 +58,11 @@ def list_products(db: Db, q: str | None = None, limit: int = 1000) -> list[dict[
     return db.rows(f"SELECT {cols} FROM comp_products ORDER BY model LIMIT ?", (limit,))
 
 
-def model_index(db: Db) -> list[dict[str, Any]]:
+def model_index(db: Database) -> list[dict[str, Any]]:
     return db.rows("SELECT product_id, model, model_norm, gtin, manufacturer, category, mass_mg FROM comp_products")
 
 
-def substances_of(db: Db, product_ids: list[str]) -> list[dict[str, Any]]:
+def substances_of(db: Database, product_ids: list[str]) -> list[dict[str, Any]]:
     if not product_ids:
         return []
     marks = ",".join("?" * len(product_ids))

@@ -44,11 +44,7 @@ def _call(module: str, func: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def _of(store: Any) -> Any:
-    try:
-        db_mod = importlib.import_module("gateway.traceability.db")
-        return db_mod.Db.of(store)
-    except Exception:
-        return None
+    return store.db
 
 
 def unmatched(store: Any, limit: int = 500) -> list[dict[str, Any]] | None:

@@ -19,7 +19,7 @@ from gateway.specs.conformance import conformance
 from gateway.specs.model import ANALYTE_CAS, RequirementSpec
 from gateway.specs.repo import list_specs
 from gateway.store.base import Store
-from gateway.traceability.db import Db
+from gateway.store.db import Database
 from gateway.traceability.lineage import LineageError, backward, blocking_alarms
 
 SCHEMA = "junkan.evidence/1"
@@ -39,7 +39,7 @@ def _measurement(lot: dict[str, Any] | None) -> dict[str, Any]:
     return meas if isinstance(meas, dict) else {}
 
 
-def origin_section(db: Db, lineage: dict[str, Any] | None) -> dict[str, Any]:
+def origin_section(db: Database, lineage: dict[str, Any] | None) -> dict[str, Any]:
     """Where the lot's material came from; ``identifications`` counts matches by method per source lot
     (gtin / exact / normalised / fuzzy / operator, and unmatched / rejected), so no fuzzy match is hidden."""
     known = [s for s in (lineage or {}).get("sources", []) if s["source_stream"] is not None or s["products"]]
@@ -82,7 +82,7 @@ def origin_section(db: Db, lineage: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def declared_substances(db: Db, lineage: dict[str, Any] | None) -> dict[str, Any]:
+def declared_substances(db: Database, lineage: dict[str, Any] | None) -> dict[str, Any]:
     """Substances the source products' records declare, with the mass share of sources declaring them."""
     if lineage is None or not lineage["models"]:
         return {"status": "insufficient_data", "reason": "no source products known", "substances": []}
@@ -171,7 +171,7 @@ def chain_of_custody(origin: dict[str, Any]) -> dict[str, Any]:
             "average over the balance period", "standard": "ISO 22095:2020"}
 
 
-def build_evidence(store: Store, db: Db, lot_id: str, *, issuer: dict[str, Any] | None = None,
+def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: dict[str, Any] | None = None,
                    specs: list[RequirementSpec] | None = None, now: datetime | None = None) -> dict[str, Any]:
     """The evidence document of ``lot_id``; raises KeyError if the lot is unknown everywhere."""
     now = now or datetime.now(UTC)

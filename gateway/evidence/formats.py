@@ -12,7 +12,6 @@ from gateway.evidence.build import build_evidence
 from gateway.evidence.keys import DEFAULT_ISSUER, KeyError_, SigningKey, active
 from gateway.evidence.signing import sign
 from gateway.store.base import Store
-from gateway.traceability.db import Db
 
 FORMATS = ("json", "html", "pdf", "epcis", "untp-dcc", "untp-dte", "catenax", "jws")
 MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "pdf": "application/pdf",
@@ -49,7 +48,7 @@ def produce(store: Store, lot_id: str, fmt: str, keys_dir: Path | None = None) -
     elif fmt == "jws":
         raise KeyError_(f"no signing key in {keys_dir}: run `junkan gateway keys generate --dir {keys_dir}`")
     issuer = key.issuer if key else DEFAULT_ISSUER
-    ev = build_evidence(store, Db.of(store), lot_id, issuer=issuer)
+    ev = build_evidence(store, store.db, lot_id, issuer=issuer)
     return render_as(ev, fmt, key), MEDIA[fmt]
 
 

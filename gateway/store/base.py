@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gateway.store.db import Database
 from junkan.core.messages import (
     AckItem,
     CommandMessage,
@@ -40,6 +41,12 @@ class DeadLetter:
 
 
 class Store(Protocol):
+    """What the consumer, the API and the CLI use; ``db`` is handed to every repository (traceability,
+    composition, specs, auth, upload) so all SQL goes through the one database object."""
+
+    @property
+    def db(self) -> Database: ...
+
     def commit_batch(
         self, incoming: list[Incoming], dead: list[DeadLetter], statuses: list[StatusMessage]
     ) -> list[AckItem]:

@@ -1,22 +1,26 @@
-"""Read queries shared by the SQLite and PostgreSQL stores: written once with ``?`` placeholders.
-
-A store supplies ``_rows(sql, params)`` (rows as dicts, JSON columns decoded) and ``_scalar``; the SQL
-here is the subset both databases accept, so the API answers the same whichever store is behind it.
+"""Read queries of the ``Store`` protocol, written once (``?`` placeholders, SQL both databases accept),
+so the API answers the same whichever database is behind it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from gateway.store.db import Database, Params
+from gateway.store.sql import json_columns
+
 
 class StoreReads:
-    """The read half of the ``Store`` protocol, over the two primitives a concrete store provides."""
+    """The read half of the ``Store`` protocol over the store's ``db``."""
 
-    def _rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    db: Database
 
-    def _scalar(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
-        raise NotImplementedError
+    def _rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        """Rows as dicts with the JSON text columns of the core tables decoded."""
+        return [json_columns(row) for row in self.db.rows(sql, params)]
+
+    def _scalar(self, sql: str, params: Params = ()) -> Any:
+        return self.db.scalar(sql, params)
 
     def list_lots(self, *, line: str | None = None, status: str | None = None, q: str | None = None,
                   limit: int = 100, offset: int = 0, recycler: str | None = None) -> list[dict[str, Any]]:

@@ -1,10 +1,12 @@
 """The gateway schema as ordered migrations of plain SQL, written to run on SQLite and PostgreSQL alike.
 
 Append new migrations at the end; never edit an applied one. ``{autoid}`` is the dialect's
-auto-increment primary key and ``{blob}`` its binary type.
+auto-increment primary key and ``{blob}`` its binary type (``Dialect.ddl`` of each database class).
 """
 
 from __future__ import annotations
+
+MIGRATION_SET = "junkan-gateway"
 
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("0001_core", [
@@ -45,8 +47,6 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ]),
 ]
 
-SQLITE_DIALECT = {"autoid": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB"}
-POSTGRES_DIALECT = {"autoid": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA"}
 
 # Traceability and composition evidence (gateway/composition, traceability, specs, evidence, upload).
 MIGRATIONS.append(("0100_traceability_evidence", [

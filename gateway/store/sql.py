@@ -16,6 +16,7 @@ import pydantic_core
 from pydantic import TypeAdapter
 
 from gateway.store.base import DeadLetter, Incoming
+from gateway.store.db import native
 from junkan.core.messages import AckItem, LotMessage, ReadingRecords, StatusMessage
 
 CLAIM_CHUNK = 500  # rows per multi-row INSERT (6 parameters each: far below both databases' limits)
@@ -69,7 +70,7 @@ class BatchWriter:
         self.execute, self.executemany, self.ph = execute, executemany, ph
 
     def _sql(self, sql: str) -> str:
-        return sql.replace("?", self.ph)
+        return native(sql, self.ph)
 
     def write(self, incoming: list[Incoming], dead: list[DeadLetter], statuses: list[StatusMessage]) -> list[AckItem]:
         now = datetime.now(UTC).isoformat()

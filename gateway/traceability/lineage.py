@@ -15,7 +15,7 @@ from typing import Any
 
 from gateway.composition.ident_repo import lot_products, match_lot, match_pending
 from gateway.store.base import Store
-from gateway.traceability.db import Db
+from gateway.store.db import Database
 
 MAX_DEPTH = 64
 
@@ -24,19 +24,19 @@ class LineageError(Exception):
     pass
 
 
-def _producing(db: Db, lot_id: str) -> list[dict[str, Any]]:
+def _producing(db: Database, lot_id: str) -> list[dict[str, Any]]:
     return db.rows("SELECT f.step_id, f.mass_kg, s.output_mass_kg, s.input_mass_kg, s.kind, s.plant, s.site, "
                    "s.ended_at, s.balance_ok, s.declared_loss_kg FROM process_flows f "
                    "JOIN process_steps s ON s.step_id = f.step_id WHERE f.direction = 'out' AND f.lot_id = ?",
                    (lot_id,))
 
 
-def _inputs(db: Db, step_id: str) -> list[dict[str, Any]]:
+def _inputs(db: Database, step_id: str) -> list[dict[str, Any]]:
     return db.rows("SELECT lot_id, mass_kg FROM process_flows WHERE step_id = ? AND direction = 'in' ORDER BY lot_id",
                    (step_id,))
 
 
-def source_products(db: Db, store: Store | None, lot_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def source_products(db: Database, store: Store | None, lot_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Intake record (or None) and products of a source lot: recorded intake, else matched idents."""
     intake = db.one("SELECT * FROM intake_lots WHERE lot_id = ?", (lot_id,), ("doc",))
     products = db.rows("SELECT model, product_id, manufacturer, category, n_items, mass_kg FROM intake_products "
@@ -76,7 +76,7 @@ def split_over_products(mass_kg: float, products: list[dict[str, Any]]) -> tuple
     return [{**p, "attributed_kg": mass_kg * p[key] / total} for p in products], basis
 
 
-def backward(db: Db, lot_id: str, store: Store | None = None) -> dict[str, Any]:
+def backward(db: Database, lot_id: str, store: Store | None = None) -> dict[str, Any]:
     """All source lots of ``lot_id`` with input-attributed masses, and the models/plants/steps behind them."""
     lot = store.get_lot(lot_id) if store is not None else None
     producing = _producing(db, lot_id)
@@ -151,7 +151,7 @@ def backward(db: Db, lot_id: str, store: Store | None = None) -> dict[str, Any]:
     }
 
 
-def descendants(db: Db, lot_id: str) -> list[str]:
+def descendants(db: Database, lot_id: str) -> list[str]:
     """Every lot made (directly or not) from ``lot_id``, in discovery order."""
     seen: list[str] = []
     frontier = [lot_id]
@@ -166,7 +166,7 @@ def descendants(db: Db, lot_id: str) -> list[str]:
     return seen
 
 
-def forward_model(db: Db, model: str, store: Store | None = None, terminal_only: bool = True) -> dict[str, Any]:
+def forward_model(db: Database, model: str, store: Store | None = None, terminal_only: bool = True) -> dict[str, Any]:
     """Output lots that contain ``model``, with the mass of that model attributed to each."""
     from gateway.composition.matching import normalise_model
 
@@ -191,7 +191,7 @@ def forward_model(db: Db, model: str, store: Store | None = None, terminal_only:
     return {"model": model, "intake_lots": sorted(intake_lots), "output_lots": outputs}
 
 
-def blocking_alarms(db: Db, lineage: dict[str, Any]) -> list[dict[str, Any]]:
+def blocking_alarms(db: Database, lineage: dict[str, Any]) -> list[dict[str, Any]]:
     """Uncleared balance alarms on any step of this lineage, or on a period containing one: claims blocked."""
     step_ids = {s["step_id"] for s in lineage["steps"]}
     ends = [s["ended_at"] for s in lineage["steps"]]

@@ -11,20 +11,20 @@ from typing import Any
 
 from gateway.composition.matching import normalise_model
 from gateway.store.base import Store
+from gateway.store.db import Database, dumps, now_iso
 from gateway.traceability.balance import Balance, balance
-from gateway.traceability.db import Db, dumps, now_iso
 from junkan.core.ids import new_id
 from junkan.core.traceability import DEFAULT_TOLERANCE, IntakeIn, StepIn
 
 
-def _product_row(db: Db, model: str, product_id: str | None) -> dict[str, Any] | None:
+def _product_row(db: Database, model: str, product_id: str | None) -> dict[str, Any] | None:
     if product_id:
         return db.one("SELECT * FROM comp_products WHERE product_id = ?", (product_id,))
     rows = db.rows("SELECT * FROM comp_products WHERE model_norm = ?", (normalise_model(model),))
     return rows[0] if len(rows) == 1 else None
 
 
-def record_intake(db: Db, intake: IntakeIn, store: Store | None = None) -> dict[str, Any]:
+def record_intake(db: Database, intake: IntakeIn, store: Store | None = None) -> dict[str, Any]:
     """Store (or replace) an intake lot and its products; product records are linked by model if known."""
     net = intake.net_mass_kg
     if net is None and store is not None:
@@ -52,7 +52,7 @@ def record_intake(db: Db, intake: IntakeIn, store: Store | None = None) -> dict[
     return {"lot_id": intake.lot_id, "net_mass_kg": net, "products": len(intake.products)}
 
 
-def record_step(db: Db, step: StepIn, default_tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
+def record_step(db: Database, step: StepIn, default_tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
     """Store (or replace) a step; returns it with its balance. A violation raises an alarm row."""
     step_id = step.step_id or f"step-{new_id()}"
     tol = step.tolerance if step.tolerance is not None else default_tolerance
@@ -79,7 +79,7 @@ def record_step(db: Db, step: StepIn, default_tolerance: float = DEFAULT_TOLERAN
     return {"step_id": step_id, "balance": bal.to_dict()}
 
 
-def _check_no_cycle(db: Db, step: StepIn, step_id: str) -> None:
+def _check_no_cycle(db: Database, step: StepIn, step_id: str) -> None:
     """An output of this step must not be an ancestor of one of its inputs (lots flow forwards only)."""
     outputs = {f.lot_id for f in step.outputs}
     frontier, seen = [f.lot_id for f in step.inputs], set()
@@ -95,7 +95,7 @@ def _check_no_cycle(db: Db, step: StepIn, step_id: str) -> None:
             "WHERE o.direction = 'out' AND o.lot_id = ? AND o.step_id <> ?", (lot, step_id))]
 
 
-def raise_alarm(db: Db, scope: str, ref: str, detail: dict[str, Any]) -> None:
+def raise_alarm(db: Database, scope: str, ref: str, detail: dict[str, Any]) -> None:
     existing = db.one("SELECT id FROM balance_alarms WHERE scope = ? AND ref = ? AND cleared_at IS NULL", (scope, ref))
     if existing:
         db.execute("UPDATE balance_alarms SET detail = ?, raised_at = ? WHERE id = ?",
@@ -105,23 +105,23 @@ def raise_alarm(db: Db, scope: str, ref: str, detail: dict[str, Any]) -> None:
                    (scope, ref, now_iso(), dumps(detail)))
 
 
-def clear_alarm(db: Db, alarm_id: int) -> bool:
+def clear_alarm(db: Database, alarm_id: int) -> bool:
     with db.tx():
-        cur = db.execute("UPDATE balance_alarms SET cleared_at = ? WHERE id = ? AND cleared_at IS NULL",
+        changed = db.execute("UPDATE balance_alarms SET cleared_at = ? WHERE id = ? AND cleared_at IS NULL",
                          (now_iso(), alarm_id))
-    return bool(cur.rowcount)
+    return bool(changed)
 
 
-def alarms(db: Db, include_cleared: bool = False) -> list[dict[str, Any]]:
+def alarms(db: Database, include_cleared: bool = False) -> list[dict[str, Any]]:
     where = "" if include_cleared else "WHERE cleared_at IS NULL"
     return db.rows(f"SELECT * FROM balance_alarms {where} ORDER BY id", (), ("detail",))
 
 
-def get_step(db: Db, step_id: str) -> dict[str, Any] | None:
+def get_step(db: Database, step_id: str) -> dict[str, Any] | None:
     return db.one("SELECT * FROM process_steps WHERE step_id = ?", (step_id,), ("doc",))
 
 
-def list_steps(db: Db, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+def list_steps(db: Database, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
     where, params = ["1=1"], []
     if since:
         where.append("ended_at >= ?")
@@ -133,7 +133,7 @@ def list_steps(db: Db, since: str | None = None, until: str | None = None) -> li
                    ("doc",))
 
 
-def period_balance(db: Db, start: datetime, end: datetime, tolerance: float = DEFAULT_TOLERANCE,
+def period_balance(db: Database, start: datetime, end: datetime, tolerance: float = DEFAULT_TOLERANCE,
                    alarm: bool = True) -> dict[str, Any]:
     """Balance of every step that ended in [start, end); a violation raises a 'period' alarm."""
     steps = list_steps(db, start.isoformat(), end.isoformat())

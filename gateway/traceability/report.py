@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.store.base import Store
-from gateway.traceability.db import Db, now_iso
+from gateway.store.db import Database, now_iso
 from gateway.traceability.lineage import backward, blocking_alarms
 from gateway.traceability.repo import period_balance
 from junkan.core.traceability import DEFAULT_TOLERANCE
@@ -36,7 +36,7 @@ def check_period(start: datetime, end: datetime) -> None:
         raise PeriodError(f"balance period {end - start} is longer than 3 months (ISCC-style mass balance)")
 
 
-def supplied_lots(db: Db, start: datetime, end: datetime, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+def supplied_lots(db: Database, start: datetime, end: datetime, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
     marks = ",".join("?" * len(kinds))
     return db.rows(
         "SELECT f.lot_id, f.mass_kg, s.step_id, s.ended_at FROM process_flows f JOIN process_steps s "
@@ -46,7 +46,7 @@ def supplied_lots(db: Db, start: datetime, end: datetime, kinds: tuple[str, ...]
         [*kinds, start.isoformat(), end.isoformat()])
 
 
-def recycled_content(db: Db, store: Store | None, start: datetime, end: datetime,
+def recycled_content(db: Database, store: Store | None, start: datetime, end: datetime,
                      kinds: tuple[str, ...] = ("regeneration",), tolerance: float = DEFAULT_TOLERANCE
                      ) -> dict[str, Any]:
     check_period(start, end)
@@ -98,7 +98,7 @@ def to_csv(report: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def record_claim(db: Db, store: Store | None, manufacturer: str, category: str, start: datetime, end: datetime,
+def record_claim(db: Database, store: Store | None, manufacturer: str, category: str, start: datetime, end: datetime,
                  mass_kg: float, reference: str | None = None) -> dict[str, Any]:
     """Book a claim against the period's balance; refused if it would make the balance negative."""
     if mass_kg <= 0:

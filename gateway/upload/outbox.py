@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.traceability.db import Db, dumps, now_iso
+from gateway.store.db import Database, dumps, now_iso
 
 MAX_ATTEMPTS = 12
 MAX_BACKOFF_S = 600.0
@@ -20,7 +20,7 @@ def backoff_s(attempts: int, base: float = 1.0) -> float:
     return float(min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_S))
 
 
-def enqueue(db: Db, kind: str, target: str, dedup_key: str, payload: str, headers: dict[str, str] | None = None
+def enqueue(db: Database, kind: str, target: str, dedup_key: str, payload: str, headers: dict[str, str] | None = None
             ) -> int | None:
     """Queue a delivery; returns its id (an existing one for a known dedup key)."""
     with db.tx():
@@ -35,13 +35,13 @@ def enqueue(db: Db, kind: str, target: str, dedup_key: str, payload: str, header
     return int(row["id"]) if row else None
 
 
-def due(db: Db, now: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def due(db: Database, now: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
     at = (now or datetime.now(UTC)).isoformat()
     return db.rows("SELECT * FROM upload_outbox WHERE state IN ('pending', 'polling') AND next_attempt_at <= ? "
                    "ORDER BY next_attempt_at, id LIMIT ?", (at, limit), ("headers",))
 
 
-def update(db: Db, row_id: int, *, state: str, attempts: int, delay_s: float = 0.0, error: str | None = None,
+def update(db: Database, row_id: int, *, state: str, attempts: int, delay_s: float = 0.0, error: str | None = None,
            job_url: str | None = None) -> None:
     nxt = (datetime.now(UTC) + timedelta(seconds=delay_s)).isoformat()
     with db.tx():
@@ -50,7 +50,7 @@ def update(db: Db, row_id: int, *, state: str, attempts: int, delay_s: float = 0
                    (state, attempts, nxt, error[:2000] if error else None, job_url, now_iso(), row_id))
 
 
-def rows(db: Db, state: str | None = None) -> list[dict[str, Any]]:
+def rows(db: Database, state: str | None = None) -> list[dict[str, Any]]:
     if state:
         return db.rows("SELECT * FROM upload_outbox WHERE state = ? ORDER BY id", (state,), ("headers",))
     return db.rows("SELECT * FROM upload_outbox ORDER BY id", (), ("headers",))

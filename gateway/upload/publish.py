@@ -13,13 +13,12 @@ from gateway.evidence.formats import evidence_credential
 from gateway.evidence.keys import active
 from gateway.evidence.signing import sign
 from gateway.store.base import Store
-from gateway.traceability.db import Db
 from gateway.upload.outbox import enqueue
 
 
 def publish_evidence(store: Store, lot_id: str, keys_dir: Path, capture_url: str | None) -> dict[str, Any]:
     """Queue deliveries (idempotent per content); the sender does the network I/O later."""
-    db = Db.of(store)
+    db = store.db
     key = active(keys_dir)
     ev = build_evidence(store, db, lot_id, issuer=key.issuer)
     token = sign(evidence_credential(ev), key)

@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from gateway.traceability.db import Db, now_iso
+from gateway.store.db import Database, now_iso
 from gateway.upload import outbox
 
 EPCIS_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0", "GS1-Capture-Error-Behaviour": "rollback",
@@ -24,7 +24,7 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def register_webhook(db: Db, recycler: str, url: str, secret: str) -> None:
+def register_webhook(db: Database, recycler: str, url: str, secret: str) -> None:
     if not url.startswith(("http://", "https://")) or len(secret) < 16:
         raise ValueError("webhook needs an http(s) URL and a secret of at least 16 characters")
     with db.tx():
@@ -38,7 +38,7 @@ def _transient(status: int) -> bool:
 
 
 class Sender:
-    def __init__(self, db: Db, client: httpx.Client, backoff_base_s: float = 1.0) -> None:
+    def __init__(self, db: Database, client: httpx.Client, backoff_base_s: float = 1.0) -> None:
         self.db, self.client, self.base = db, client, backoff_base_s
 
     def run_once(self) -> dict[str, int]:

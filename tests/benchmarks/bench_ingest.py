@@ -18,9 +18,9 @@ from gateway.ingest.consumer import Consumer
 from gateway.ingest.validate import validate
 from gateway.settings import GatewaySettings
 from gateway.store.base import Incoming
-from gateway.store.schema import MIGRATIONS, SQLITE_DIALECT
+from gateway.store.schema import MIGRATIONS
 from gateway.store.sql import BatchWriter
-from gateway.store.sqlite import SqliteStore, render
+from gateway.store.sqlite import SQLITE, SqliteStore
 from junkan.broker import Mosquitto
 from junkan.core.ids import new_id
 from junkan.core.mqtt import MqttConfig
@@ -134,7 +134,7 @@ def p2(quick: bool, n_readings: int | None = None, per_message: int = 1000) -> F
         conn.execute("PRAGMA synchronous=FULL")  # the store's durability (an ack survives a power cut)
         for _name, statements in MIGRATIONS[:1]:
             for stmt in statements:
-                conn.execute(render(stmt, SQLITE_DIALECT))
+                conn.execute(SQLITE.render(stmt))
         sql = ("INSERT INTO readings (agent, msg_id, idx, site, line, device, device_seq, ts, kind, value, unit, "
                "status, lot_id, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
         started = time.perf_counter()

@@ -108,10 +108,9 @@ def p5_p6(quick: bool, lots: int | None = None, per_lot: int = 20, samples: int 
                        f"lot -> readings -> source messages, {size}; p50 {percentile(core_ms, 50):.2f} ms",
                        "primary-key lookup of the lot row (p95)", better="lower")
     try:
-        from gateway.traceability.db import Db
         from gateway.traceability.lineage import backward
 
-        db = Db.of(store)
+        db = store.db
         trace_ms = _latencies(lambda lid: backward(db, lid, store), ids)
         out["P5_lineage"] = Figure(percentile(trace_ms, 95), percentile(base, 95), "ms p95",
                                    f"gateway.traceability backward(), {size}; p50 {percentile(trace_ms, 50):.2f} ms",

@@ -92,7 +92,7 @@ def seed_tenants(store: Any) -> Seeder:
     from gateway.auth import AuthRepo
 
     seeder = Seeder(store)
-    repo = AuthRepo(store)
+    repo = AuthRepo(store.db)
     for i, lot_id in enumerate(("A-1", "A-2", "B-1", "U-1")):
         seeder.lot(lot_id, measurement=MEASUREMENT, opened=T0 + timedelta(hours=i))
     for lot_id, recycler in (("A-1", "recycler-a"), ("A-2", "recycler-a"), ("B-1", "recycler-b")):

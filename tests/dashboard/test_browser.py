@@ -64,7 +64,7 @@ def plant(tmp_path: Path) -> Iterator[tuple[Plant, threading.Event, Any]]:
 def add_user(plant: Plant, name: str, role: str) -> str:
     store = SqliteStore(plant.db_path)
     try:
-        return AuthRepo(store).add_user(name, role)
+        return AuthRepo(store.db).add_user(name, role)
     finally:
         store.close()
 

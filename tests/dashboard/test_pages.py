@@ -62,7 +62,7 @@ def test_japanese_locale(client) -> None:  # type: ignore[no-untyped-def]
 
 def test_recycler_navigation_hides_plant_pages(gateway_store) -> None:  # type: ignore[no-untyped-def]
     seed_tenants(gateway_store)
-    token = AuthRepo(gateway_store).add_user("recycler-a", "recycler")
+    token = AuthRepo(gateway_store.db).add_user("recycler-a", "recycler")
     client = client_for(gateway_store, "tokens")
     home = client.get("/", headers=bearer(token), follow_redirects=False)
     assert home.headers["location"] == "/lots"

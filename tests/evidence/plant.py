@@ -8,7 +8,6 @@ from typing import Any
 
 from gateway.composition.importer import import_path
 from gateway.store.base import Incoming
-from gateway.traceability.db import Db
 from gateway.traceability.repo import record_intake, record_step
 from junkan.core.ids import new_id
 from junkan.core.messages import LotMessage, ReadingMessage
@@ -65,7 +64,7 @@ def ident(model: str | None = None, gtin: str | None = None, conf: float = 0.9) 
 
 
 def build_plant(store: Any, *, break_balance: bool = False) -> dict[str, Any]:
-    db = Db.of(store)
+    db = store.db
     for name in ("tv_ipc1752a_classD.xml", "monitor_iec62474.xml", "products.csv"):
         report = import_path(db, DATA / name)
         assert report["status"] == "imported", report

@@ -17,7 +17,7 @@ from gateway.composition import importer, repo
 from gateway.composition.importer import import_path, parse_file
 from gateway.composition.model import cas_problem, fraction_of, mass_mg
 from gateway.composition.xml_formats import FormatError
-from gateway.traceability.db import Db
+from gateway.store.db import Database
 
 DATA = Path(__file__).parent / "data"
 
@@ -30,7 +30,7 @@ def shai_bytes(*names: str) -> bytes:
     return buf.getvalue()
 
 
-def count(db: Db, table: str) -> int:
+def count(db: Database, table: str) -> int:
     return int(db.rows(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"])
 
 
@@ -68,7 +68,7 @@ def test_chemsherpa_shai_is_a_zip_of_iec_articles() -> None:
 
 @pytest.mark.parametrize("name", ["xxe.xml", "billion_laughs.xml", "malformed.xml"])
 def test_hostile_or_malformed_xml_rejected_whole(gateway_store: Any, name: str) -> None:
-    db = Db.of(gateway_store)
+    db = gateway_store.db
     report = import_path(db, DATA / "bad" / name)
     assert report["status"] == "rejected" and report["error"]
     assert count(db, "comp_products") == 0
@@ -76,17 +76,17 @@ def test_hostile_or_malformed_xml_rejected_whole(gateway_store: Any, name: str) 
 
 
 def test_messy_records_report_each_skip_with_reason(gateway_store: Any) -> None:
-    report = import_path(Db.of(gateway_store), DATA / "bad" / "messy_ipc.xml")
+    report = import_path(gateway_store.db, DATA / "bad" / "messy_ipc.xml")
     reasons = " | ".join(s["reason"] for s in report["skipped"])
     assert report["status"] == "imported" and report["products"] == ["MS-1"]
     assert "has no unit" in reasons and "check digit" in reasons and "furlong" in reasons
     assert "itemNumber missing" in reasons
-    subs = repo.substances_of(Db.of(gateway_store), ["MS-1"])
+    subs = repo.substances_of(gateway_store.db, ["MS-1"])
     assert [s["cas"] for s in subs] == ["50-00-0"]  # invalid CAS dropped, bad-unit one kept as presence
 
 
 def test_reimport_updates_never_duplicates(gateway_store: Any, tmp_path: Path) -> None:
-    db = Db.of(gateway_store)
+    db = gateway_store.db
     import_path(db, DATA / "products.csv")
     n_subs = count(db, "comp_substances")
     import_path(db, DATA / "products.csv")
@@ -99,10 +99,10 @@ def test_reimport_updates_never_duplicates(gateway_store: Any, tmp_path: Path) -
 
 
 def test_failure_mid_file_leaves_nothing(gateway_store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = Db.of(gateway_store)
+    db = gateway_store.db
     real = repo.save_products
 
-    def explode(db_: Db, products: list[Any], source: str, data: bytes) -> None:
+    def explode(db_: Database, products: list[Any], source: str, data: bytes) -> None:
         real(db_, products[:1], source, data)
         raise RuntimeError("disk full")
 
@@ -114,7 +114,7 @@ def test_failure_mid_file_leaves_nothing(gateway_store: Any, monkeypatch: pytest
 
 def test_nul_in_a_cell_is_imported_on_either_store(gateway_store: Any) -> None:
     """SQLite keeps the NUL; PostgreSQL TEXT cannot, so its store writes U+FFFD (was a DataError)."""
-    db = Db.of(gateway_store)
+    db = gateway_store.db
     report = importer.import_bytes(db, b"product_id,model\nP-1,A\x00B\n", "nul.csv")
     assert report["status"] == "imported", report
     assert db.rows("SELECT model FROM comp_products")[0]["model"] in ("A\x00B", "A\ufffdB")
@@ -150,7 +150,7 @@ def test_cli_import_with_progress_and_exit_code(gateway_db_url: str) -> None:
                  st.sampled_from([b"<Main/>", b"PK\x03\x04junk", b"product_id,model\n\x00,\x00\n", b"<a><b></a>",
                                   b"product_id,model\nA,\n"])))
 def test_any_bytes_import_or_reject_never_raise(gateway_store: Any, data: bytes) -> None:
-    db = Db.of(gateway_store)
+    db = gateway_store.db
     with db.tx():  # one store for all examples (a database each would be slow on PostgreSQL): start empty
         for table in ("comp_substances", "comp_products", "comp_imports"):
             db.execute(f"DELETE FROM {table}")

@@ -14,7 +14,7 @@ from gateway.evidence.formats import FORMATS, produce, render_as
 from gateway.evidence.keys import generate
 from gateway.specs.model import RequirementSpec
 from gateway.specs.repo import save_spec
-from gateway.traceability.db import Db
+from gateway.store.db import Database
 from tests.evidence.plant import T0, store_lot
 from tests.measurements import wire_measurement
 
@@ -97,7 +97,7 @@ def test_schema_checks_can_fail(plant: dict[str, Any], schemas: dict[str, Any]) 
 
 
 def test_evidence_sections(plant: dict[str, Any]) -> None:
-    db: Db = plant["db"]
+    db: Database = plant["db"]
     ev = build_evidence(plant["store"], db, "PP-OUT-1")
     assert ev["origin"]["status"] == "traced" and ev["origin"]["post_consumer_share"] == 1.0
     assert ev["chain_of_custody"]["model"] == "segregated" and not ev["claims"]["blocked"]
@@ -118,7 +118,7 @@ def test_markup_in_data_cannot_break_or_inject_into_html_pdf(gateway_store: Any,
                                                     "method": "XRF <b>fast</b> <script>alert(1)</script> <para>x & y"}},
                                composition={"scope": "<script>alert(2)</script>"})
     store_lot(gateway_store, "ODD-1", 10.0, hostile, [], T0)
-    save_spec(Db.of(gateway_store), RequirementSpec(spec_id="s1", buyer="A & B <Co>", material="PP"))
+    save_spec(gateway_store.db, RequirementSpec(spec_id="s1", buyer="A & B <Co>", material="PP"))
     pdf, _ = produce(gateway_store, "ODD-1", "pdf", keys)
     assert pdf.startswith(b"%PDF-")
     html, _ = produce(gateway_store, "ODD-1", "html", keys)

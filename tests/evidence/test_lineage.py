@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from gateway.store.db import Database
 from gateway.traceability.balance import balance
-from gateway.traceability.db import Db
 from gateway.traceability.lineage import backward, blocking_alarms, forward_model, split_over_products
 from gateway.traceability.repo import alarms, clear_alarm, period_balance, record_step
 from junkan.core.traceability import StepIn
@@ -25,7 +25,7 @@ def test_balance_arithmetic() -> None:
 
 
 def test_lineage_masses_sum_to_input_within_losses(plant: dict[str, Any]) -> None:
-    db: Db = plant["db"]
+    db: Database = plant["db"]
     for lot in ("PP-OUT-1", "PP-RECYCLATE-1", "ABS-OUT-1", "BFR-1", "OTHER-1"):
         lin = backward(db, lot, plant["store"])
         total = sum(m["attributed_kg"] for m in lin["models"])
@@ -65,7 +65,7 @@ def test_split_by_count_when_mass_unknown() -> None:
 
 def test_violation_alarms_and_blocks_until_cleared(gateway_store: Any) -> None:
     world = build_plant(gateway_store, break_balance=True)
-    db: Db = world["db"]
+    db: Database = world["db"]
     shr = next(s for s in world["steps"] if s["step_id"] == "SHR-1")
     assert not shr["balance"]["ok"]
     (alarm,) = alarms(db)
@@ -95,7 +95,7 @@ def test_cycles_and_bad_steps_rejected(plant: dict[str, Any]) -> None:
 
 
 def test_merge_of_two_lines_and_rerecord_replaces(plant: dict[str, Any]) -> None:
-    db: Db = plant["db"]
+    db: Database = plant["db"]
     t = datetime(2026, 3, 6, tzinfo=UTC)
     step = StepIn(step_id="BLEND-1", kind="blending", started_at=t, ended_at=t,
                   inputs=[{"lot_id": "PP-RECYCLATE-1", "mass_kg": 6.8}, {"lot_id": "ABS-OUT-1", "mass_kg": 6.0}],

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from gateway.composition.ident_repo import list_matches, lot_products, match_lot, resolve
 from gateway.composition.matching import match_ident, normalise_model
-from gateway.traceability.db import Db
+from gateway.store.db import Database
 
 INDEX = [
     {"product_id": "P1", "model": "AZ-32LX1", "model_norm": normalise_model("AZ-32LX1"), "gtin": "04912345000128"},
@@ -59,7 +59,7 @@ def test_normalise_idempotent_and_separator_blind(text: str) -> None:
 
 
 def test_lot_matching_queue_and_operator_resolution(plant: dict[str, Any]) -> None:
-    db: Db = plant["db"]
+    db: Database = plant["db"]
     counts = match_lot(db, plant["store"], "IN-1")
     assert counts == {"matched": 5, "unmatched": 1}
     (open_item,) = list_matches(db, lot_id="IN-1", status="unmatched")

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.evidence.keys import generate
 from gateway.evidence.signing import verify_token
-from gateway.traceability.db import Db
+from gateway.store.db import Database
 from gateway.upload import outbox
 from gateway.upload.publish import publish_evidence
 from gateway.upload.sender import Sender, register_webhook, webhook_signature
@@ -91,13 +91,13 @@ def endpoint() -> Iterator[tuple[Endpoint, str]]:
 def world(plant: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     generate(tmp_path / "keys", {"name": "Plant A", "id": "did:web:plant-a.example"})
     store = plant["store"]
-    store.conn.execute("UPDATE lots SET recycler = 'recycler-a' WHERE lot_id = 'PP-OUT-1'")
+    store.db.execute("UPDATE lots SET recycler = 'recycler-a' WHERE lot_id = 'PP-OUT-1'")
     return {**plant, "keys": tmp_path / "keys"}
 
 
 def test_capture_with_retry_and_job_polling(world: dict[str, Any], endpoint: tuple[Endpoint, str]) -> None:
     ep, base = endpoint
-    db: Db = world["db"]
+    db: Database = world["db"]
     ep.fail_next = 2
     queued = publish_evidence(world["store"], "PP-OUT-1", world["keys"], base)
     again = publish_evidence(world["store"], "PP-OUT-1", world["keys"], base)

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from gateway.store import open_store
-from gateway.traceability.db import Db
 from junkan.plant import Plant
 from simulators.commands.scale import rest_operator
 from simulators.pty_port import PtyPort
@@ -87,7 +86,7 @@ def assert_exactly_once(workdir: Path, db_url: str) -> None:
     last_seq = json.loads(outbox.execute("SELECT value FROM state WHERE key='seq'").fetchone()[0])
     store = open_store(db_url)
     try:
-        db = Db.of(store)
+        db = store.db
         seqs = [r["seq"] for r in db.rows("SELECT seq FROM messages WHERE agent = ? ORDER BY seq", ("agent-line-1",))]
         assert seqs == list(range(1, last_seq + 1)), "lost or duplicated messages"
         for r in db.rows("SELECT device, COUNT(*) AS n, MIN(device_seq) AS lo, MAX(device_seq) AS hi FROM readings "

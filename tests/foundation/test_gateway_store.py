@@ -73,7 +73,7 @@ def test_dead_letters_are_stored_with_raw_bytes(gateway_store) -> None:  # type:
     gateway_store.commit_batch([], [DeadLetter("t/x", b"\xff\x00raw", "not JSON: boom")], [])
     (row,) = gateway_store.dead_letters()
     assert row["reason"] == "not JSON: boom" and row["topic"] == "t/x"
-    raw = gateway_store.conn.execute("SELECT payload FROM dead_letters").fetchone()[0]
+    raw = gateway_store.db.scalar("SELECT payload FROM dead_letters")
     assert bytes(raw) == b"\xff\x00raw"
 
 

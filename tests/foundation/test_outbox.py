@@ -64,8 +64,8 @@ def test_outbox_and_gateway_commit_durably(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "g.db")
     try:
         assert outbox._conn().execute("PRAGMA synchronous").fetchone()[0] == 2
-        assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
-        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.db.scalar("PRAGMA synchronous") == 2
+        assert store.db.scalar("PRAGMA journal_mode") == "wal"
     finally:
         store.close()
         outbox.close()

@@ -13,7 +13,6 @@ from typing import Any
 
 from gateway.evidence.build import build_evidence
 from gateway.store.sqlite import SqliteStore
-from gateway.traceability.db import Db
 from simulators.plantline.mes import product_flows
 from simulators.plantline.plan import plan_lots
 from simulators.plantline.schema import load_scenario
@@ -24,7 +23,7 @@ def measure(work: Path, name: str, seed: int) -> dict[str, Any]:
     truth = [json.loads(x) for x in (work / "truth.jsonl").read_text().splitlines()]
     plans = {f"{scenario.line}-S{seed:03d}-{p.lot_no:04d}": p for p in plan_lots(scenario, seed, len(truth))}
     store = SqliteStore(work / "gateway.db")
-    db = Db.of(store)
+    db = store.db
     rows = []
     for t in truth:
         ev = build_evidence(store, db, t["lot_id"])

@@ -38,7 +38,7 @@ def test_limiter_memory_is_bounded_under_address_spray() -> None:
 
 
 def test_api_answers_429_after_ten_failures_even_for_a_good_token(gateway_store) -> None:  # type: ignore[no-untyped-def]
-    token = AuthRepo(gateway_store).add_user("admin", "admin")
+    token = AuthRepo(gateway_store.db).add_user("admin", "admin")
     attacker = client_for(gateway_store, "tokens", ip="192.0.2.7")
     codes = [attacker.get("/api/v1/lots", headers=bearer(f"jk_{i:012d}_{'x' * 43}")).status_code for i in range(10)]
     assert codes == [401] * 10

@@ -48,7 +48,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
 @pytest.fixture
 def world(gateway_store):  # type: ignore[no-untyped-def]
     seed_tenants(gateway_store)
-    repo = AuthRepo(gateway_store)
+    repo = AuthRepo(gateway_store.db)
     tokens = {role: repo.add_user(role if role != "recycler" else "recycler-a", role)
               for role in ("operator", "engineer", "recycler", "admin")}
     commands = RecordingCommands()
@@ -108,7 +108,7 @@ def test_open_mode_acts_as_admin_only_for_local_hosts(gateway_store) -> None:  #
     rebound = client.get("/api/v1/lots", headers={"Host": "evil.example:8080"})  # DNS rebinding
     assert rebound.status_code == 401
     assert client.get("/api/v1/lots", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    token = AuthRepo(gateway_store).add_user("recycler-a", "recycler")
+    token = AuthRepo(gateway_store.db).add_user("recycler-a", "recycler")
     assert client.get("/api/v1/auth/whoami", headers=bearer(token)).json()["role"] == "recycler"
 
 

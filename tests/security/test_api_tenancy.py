@@ -18,7 +18,7 @@ EVIDENCE = "/api/v1/lots/{lot_id}/evidence"
 @pytest.fixture
 def tenants(store):  # type: ignore[no-untyped-def]
     seed_tenants(store)
-    repo = AuthRepo(store)
+    repo = AuthRepo(store.db)
     tokens = {name: repo.add_user(name, "recycler") for name in ("recycler-a", "recycler-b")}
     tokens["operator"] = repo.add_user("op", "operator")
     client = client_for(store, "tokens")

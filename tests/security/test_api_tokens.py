@@ -15,18 +15,17 @@ from gateway.auth import tokens as tk
 from gateway.store import open_store
 from gateway.store.base import Store
 from gateway.store.sqlite import SqliteStore
-from gateway.traceability.db import Db
 
 
 def test_token_is_never_stored_only_its_sha256(tmp_path: Path) -> None:
     # SQLite on purpose: it greps the database files on disk (WAL included) for the secret.
     store = SqliteStore(tmp_path / "gateway.db")
-    repo = AuthRepo(store)
+    repo = AuthRepo(store.db)
     token = repo.add_user("alice", "operator")
     token_id, secret = tk.parse(token) or ("", "")
-    row = store.conn.execute("SELECT token_id, token_hash FROM api_users WHERE name = 'alice'").fetchone()
-    assert row == (token_id, hashlib.sha256(secret.encode()).hexdigest())
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    row = store.db.one("SELECT token_id, token_hash FROM api_users WHERE name = 'alice'")
+    assert row == {"token_id": token_id, "token_hash": hashlib.sha256(secret.encode()).hexdigest()}
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("gateway.db*"))
     assert secret.encode() not in raw and token.encode() not in raw
@@ -34,7 +33,7 @@ def test_token_is_never_stored_only_its_sha256(tmp_path: Path) -> None:
 
 
 def test_authenticate_accepts_the_token_and_nothing_close_to_it(gateway_store: Store) -> None:
-    repo = AuthRepo(gateway_store)
+    repo = AuthRepo(gateway_store.db)
     token = repo.add_user("bob", "recycler", "acme-recycling")
     principal = repo.authenticate(token)
     assert principal is not None and (principal.name, principal.role, principal.tenant) == (
@@ -48,7 +47,7 @@ def test_authenticate_accepts_the_token_and_nothing_close_to_it(gateway_store: S
 
 
 def test_rotate_and_revoke_end_the_old_token_and_its_sessions(gateway_store: Store) -> None:
-    repo = AuthRepo(gateway_store)
+    repo = AuthRepo(gateway_store.db)
     old = repo.add_user("carol", "engineer")
     session = repo.create_session(repo.authenticate(old), 3600)  # type: ignore[arg-type]
     assert repo.session(session) is not None
@@ -60,13 +59,13 @@ def test_rotate_and_revoke_end_the_old_token_and_its_sessions(gateway_store: Sto
 
 
 def test_sessions_are_stored_hashed_and_expire(gateway_store: Store) -> None:
-    repo = AuthRepo(gateway_store)
+    repo = AuthRepo(gateway_store.db)
     principal = repo.authenticate(repo.add_user("dave", "operator"))
     assert principal is not None
     value = repo.create_session(principal, ttl_s=3600)
-    stored = Db.of(gateway_store).rows("SELECT session_hash FROM api_sessions")
+    stored = gateway_store.db.rows("SELECT session_hash FROM api_sessions")
     assert stored == [{"session_hash": hashlib.sha256(value.encode()).hexdigest()}]
-    Db.of(gateway_store).execute("UPDATE api_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+    gateway_store.db.execute("UPDATE api_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
     assert repo.session(value) is None
 
 
@@ -93,6 +92,6 @@ def test_cli_prints_the_token_once_and_list_never_shows_it(gateway_db_url: str) 
     assert dup.returncode == 2 and "exists" in dup.stderr
     store = open_store(db)
     try:
-        assert AuthRepo(store).authenticate(token) is not None
+        assert AuthRepo(store.db).authenticate(token) is not None
     finally:
         store.close()

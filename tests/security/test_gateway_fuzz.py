@@ -118,7 +118,7 @@ def test_ten_thousand_malformed_payloads_are_all_dead_lettered(mosquitto, gatewa
         while store.counts()["readings"] < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         counts = store.counts()
-        reasons = [r[0] for r in store.conn.execute("SELECT reason FROM dead_letters")]
+        reasons = [r["reason"] for r in store.db.rows("SELECT reason FROM dead_letters")]
     finally:
         pub.loop_stop()
         consumer.stop()

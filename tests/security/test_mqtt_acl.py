@@ -150,8 +150,8 @@ def test_real_gateway_over_tls_stores_own_message_but_nothing_forged(secure_brok
             time.sleep(0.05)
         assert agent1.received, "no application ack for the agent's own message"
         assert b'"stored"' in agent1.received[0].payload
-        rows = store.conn.execute("SELECT agent, msg_id FROM messages").fetchall()
-        assert rows == [("agent-1", own.msg_id)]
+        rows = store.db.rows("SELECT agent, msg_id FROM messages")
+        assert rows == [{"agent": "agent-1", "msg_id": own.msg_id}]
         assert store.counts()["dead_letters"] == 0
     finally:
         agent1.close()

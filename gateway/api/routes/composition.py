@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.api.deps import StoreDep
 from gateway.composition import ident_repo, repo
 from gateway.composition.importer import import_bytes
-from gateway.traceability.db import Db
 
 router = APIRouter(prefix="/api/v1/composition", tags=["composition"])
 MAX_UPLOAD = 20_000_000
@@ -30,7 +29,7 @@ async def import_file(request: Request, store: StoreDep,
     body = await request.body()
     if len(body) > MAX_UPLOAD:
         raise HTTPException(status_code=413, detail=f"file larger than {MAX_UPLOAD} bytes")
-    report = import_bytes(Db.of(store), body, filename, category)
+    report = import_bytes(store.db, body, filename, category)
     if report["status"] != "imported":
         raise HTTPException(status_code=422, detail=report)
     return report
@@ -39,12 +38,12 @@ async def import_file(request: Request, store: StoreDep,
 @router.get("/products", summary="Imported product records")
 def products(store: StoreDep, q: str | None = Query(default=None, max_length=100),
              limit: int = Query(default=200, ge=1, le=5000)) -> list[dict[str, Any]]:
-    return repo.list_products(Db.of(store), q, limit)
+    return repo.list_products(store.db, q, limit)
 
 
 @router.get("/products/{product_id}", summary="One product record with parts, materials and substances")
 def product(product_id: str, store: StoreDep) -> dict[str, Any]:
-    row = repo.get_product(Db.of(store), product_id)
+    row = repo.get_product(store.db, product_id)
     if row is None:
         raise HTTPException(status_code=404, detail=f"product {product_id!r} not found")
     return row
@@ -52,20 +51,20 @@ def product(product_id: str, store: StoreDep) -> dict[str, Any]:
 
 @router.get("/imports", summary="Import log with per-record skips and reasons")
 def imports(store: StoreDep, limit: int = Query(default=100, ge=1, le=1000)) -> list[dict[str, Any]]:
-    return Db.of(store).rows("SELECT * FROM comp_imports ORDER BY id DESC LIMIT ?", (limit,), ("report",))
+    return store.db.rows("SELECT * FROM comp_imports ORDER BY id DESC LIMIT ?", (limit,), ("report",))
 
 
 @router.get("/unmatched", summary="Identifications no record matched: for an operator to resolve")
 def unmatched(store: StoreDep, lot: str | None = Query(default=None, max_length=128),
               limit: int = Query(default=500, ge=1, le=5000)) -> list[dict[str, Any]]:
-    db = Db.of(store)
+    db = store.db
     ident_repo.match_pending(db, store)
     return ident_repo.list_matches(db, lot_id=lot, status="unmatched", limit=limit)
 
 
 @router.get("/identifications", summary="All identification matches of a lot (method and score shown)")
 def identifications(store: StoreDep, lot: str = Query(max_length=128)) -> list[dict[str, Any]]:
-    db = Db.of(store)
+    db = store.db
     ident_repo.match_lot(db, store, lot)
     return ident_repo.list_matches(db, lot_id=lot)
 
@@ -74,7 +73,7 @@ def identifications(store: StoreDep, lot: str = Query(max_length=128)) -> list[d
 def resolve(agent: str, msg_id: str, idx: Annotated[int, Path(ge=0, le=2**31 - 1)], body: Resolution,
             store: StoreDep) -> dict[str, Any]:
     try:
-        return ident_repo.resolve(Db.of(store), agent, msg_id, idx, body.product_id, body.resolved_by)
+        return ident_repo.resolve(store.db, agent, msg_id, idx, body.product_id, body.resolved_by)
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=str(exc.args[0])) from exc
     except ValueError as exc:

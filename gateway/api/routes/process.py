@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.api.deps import StoreDep
 from gateway.composition.ident_repo import match_pending
 from gateway.traceability import repo
-from gateway.traceability.db import Db
 from gateway.traceability.lineage import LineageError, backward, forward_model
 from gateway.traceability.report import PeriodError, record_claim, recycled_content, to_csv
 from junkan.core.traceability import IntakeIn, StepIn
@@ -33,19 +32,19 @@ class ClaimIn(BaseModel):
 @router.post("/steps", status_code=201, summary="Record (or replace) a transformation step; balance checked")
 def post_step(step: StepIn, store: StoreDep) -> dict[str, Any]:
     try:
-        return repo.record_step(Db.of(store), step)
+        return repo.record_step(store.db, step)
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
 
 
 @router.get("/steps", summary="Steps that ended in a period")
 def get_steps(store: StoreDep, since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
-    return repo.list_steps(Db.of(store), since.isoformat() if since else None, until.isoformat() if until else None)
+    return repo.list_steps(store.db, since.isoformat() if since else None, until.isoformat() if until else None)
 
 
 @router.get("/steps/{step_id}", summary="One step")
 def get_step(step_id: str, store: StoreDep) -> dict[str, Any]:
-    row = repo.get_step(Db.of(store), step_id)
+    row = repo.get_step(store.db, step_id)
     if row is None:
         raise HTTPException(status_code=404, detail=f"step {step_id!r} not found")
     return row
@@ -53,30 +52,30 @@ def get_step(step_id: str, store: StoreDep) -> dict[str, Any]:
 
 @router.post("/intake", status_code=201, summary="Record (or replace) an intake lot with its products")
 def post_intake(intake: IntakeIn, store: StoreDep) -> dict[str, Any]:
-    return repo.record_intake(Db.of(store), intake, store)
+    return repo.record_intake(store.db, intake, store)
 
 
 @router.get("/balance", summary="Mass balance of every step in a period (violation raises an alarm)")
 def get_balance(store: StoreDep, start: datetime, end: datetime,
                 tolerance: float = Query(default=0.02, ge=0, le=0.5)) -> dict[str, Any]:
-    return repo.period_balance(Db.of(store), start, end, tolerance)
+    return repo.period_balance(store.db, start, end, tolerance)
 
 
 @router.get("/alarms", summary="Mass-balance alarms (uncleared ones block claims)")
 def get_alarms(store: StoreDep, include_cleared: bool = False) -> list[dict[str, Any]]:
-    return repo.alarms(Db.of(store), include_cleared)
+    return repo.alarms(store.db, include_cleared)
 
 
 @router.post("/alarms/{alarm_id}/clear", summary="Clear an alarm after investigation")
 def clear(alarm_id: Annotated[int, Path(ge=1, le=2**63 - 1)], store: StoreDep) -> dict[str, Any]:
-    if not repo.clear_alarm(Db.of(store), alarm_id):
+    if not repo.clear_alarm(store.db, alarm_id):
         raise HTTPException(status_code=404, detail=f"no open alarm {alarm_id}")
     return {"cleared": alarm_id}
 
 
 @router.get("/lineage/lots/{lot_id}", summary="Source lots, products, models and plants of a lot, with masses")
 def lineage_lot(lot_id: str, store: StoreDep) -> dict[str, Any]:
-    db = Db.of(store)
+    db = store.db
     match_pending(db, store)
     try:
         return backward(db, lot_id, store)
@@ -86,7 +85,7 @@ def lineage_lot(lot_id: str, store: StoreDep) -> dict[str, Any]:
 
 @router.get("/lineage/models/{model}", summary="Output lots that contain a product model")
 def lineage_model(model: str, store: StoreDep, all_lots: bool = False) -> dict[str, Any]:
-    db = Db.of(store)
+    db = store.db
     match_pending(db, store)
     return forward_model(db, model, store, terminal_only=not all_lots)
 
@@ -95,7 +94,7 @@ def lineage_model(model: str, store: StoreDep, all_lots: bool = False) -> dict[s
 def report(store: StoreDep, start: datetime, end: datetime, format: Literal["json", "csv"] = "json",
            kinds: str = Query(default="regeneration", max_length=200)) -> Any:
     try:
-        result = recycled_content(Db.of(store), store, start, end, tuple(k for k in kinds.split(",") if k))
+        result = recycled_content(store.db, store, start, end, tuple(k for k in kinds.split(",") if k))
     except PeriodError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     return Response(to_csv(result), media_type="text/csv") if format == "csv" else result
@@ -104,7 +103,7 @@ def report(store: StoreDep, start: datetime, end: datetime, format: Literal["jso
 @router.post("/claims", status_code=201, summary="Book a recycled-content claim (never below a zero balance)")
 def post_claim(claim: ClaimIn, store: StoreDep) -> dict[str, Any]:
     try:
-        return record_claim(Db.of(store), store, claim.manufacturer, claim.category, claim.period_start,
+        return record_claim(store.db, store, claim.manufacturer, claim.category, claim.period_start,
                             claim.period_end, claim.mass_kg, claim.reference)
     except PeriodError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc

@@ -11,28 +11,27 @@ from gateway.api.deps import StoreDep
 from gateway.specs import repo
 from gateway.specs.conformance import conformance
 from gateway.specs.model import RequirementSpec, effective_limits
-from gateway.traceability.db import Db
 
 router = APIRouter(prefix="/api/v1/specs", tags=["specs"])
 
 
 @router.get("", summary="All requirement specs")
 def list_specs(store: StoreDep) -> list[dict[str, Any]]:
-    return repo.spec_dicts(Db.of(store))
+    return repo.spec_dicts(store.db)
 
 
 @router.put("/{spec_id}", summary="Create or replace a spec")
 def put_spec(spec_id: str, spec: RequirementSpec, store: StoreDep) -> dict[str, Any]:
     if spec.spec_id != spec_id:
         raise HTTPException(status_code=422, detail="spec_id in the path and the body differ")
-    repo.save_spec(Db.of(store), spec)
+    repo.save_spec(store.db, spec)
     today = datetime.now(UTC).date()
     return spec.model_dump(mode="json") | {"effective_limits": [x.model_dump() for x in effective_limits(spec, today)]}
 
 
 @router.get("/{spec_id}", summary="One spec with its effective limits (buyer + regulatory defaults)")
 def get_spec(spec_id: str, store: StoreDep) -> dict[str, Any]:
-    spec = repo.get_spec(Db.of(store), spec_id)
+    spec = repo.get_spec(store.db, spec_id)
     if spec is None:
         raise HTTPException(status_code=404, detail=f"spec {spec_id!r} not found")
     today = datetime.now(UTC).date()
@@ -41,14 +40,14 @@ def get_spec(spec_id: str, store: StoreDep) -> dict[str, Any]:
 
 @router.delete("/{spec_id}", summary="Delete a spec")
 def delete_spec(spec_id: str, store: StoreDep) -> dict[str, Any]:
-    if not repo.delete_spec(Db.of(store), spec_id):
+    if not repo.delete_spec(store.db, spec_id):
         raise HTTPException(status_code=404, detail=f"spec {spec_id!r} not found")
     return {"deleted": spec_id}
 
 
 @router.get("/{spec_id}/conformance/{lot_id}", summary="Conformance of one lot to one spec, with reasons")
 def lot_conformance(spec_id: str, lot_id: str, store: StoreDep) -> dict[str, Any]:
-    spec = repo.get_spec(Db.of(store), spec_id)
+    spec = repo.get_spec(store.db, spec_id)
     if spec is None:
         raise HTTPException(status_code=404, detail=f"spec {spec_id!r} not found")
     lot = store.get_lot(lot_id)

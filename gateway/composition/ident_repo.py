@@ -74,13 +74,16 @@ def resolve(db: Database, agent: str, msg_id: str, idx: int, product_id: str | N
     return updated
 
 
+LOT_PRODUCTS = ("SELECT m.lot_id, m.product_id, m.model, p.manufacturer, p.category, p.mass_mg, COUNT(*) AS n_items "
+                "FROM ident_matches m LEFT JOIN comp_products p ON p.product_id = m.product_id "
+                "WHERE m.lot_id IN ({marks}) AND m.status IN ('matched', 'resolved') "
+                "GROUP BY m.lot_id, m.product_id, m.model, p.manufacturer, p.category, p.mass_mg "
+                "ORDER BY m.lot_id, m.model")
+
+
 def lot_products(db: Database, lot_id: str) -> list[dict[str, Any]]:
     """Matched or operator-resolved products of a lot, counted per product."""
-    return db.rows("SELECT m.product_id, m.model, p.manufacturer, p.category, p.mass_mg, COUNT(*) AS n_items "
-                   "FROM ident_matches m LEFT JOIN comp_products p ON p.product_id = m.product_id "
-                   "WHERE m.lot_id = ? AND m.status IN ('matched', 'resolved') "
-                   "GROUP BY m.product_id, m.model, p.manufacturer, p.category, p.mass_mg ORDER BY m.model",
-                   (lot_id,))
+    return db.rows(LOT_PRODUCTS.format(marks="?"), (lot_id,))
 
 
 def match_pending(db: Database, store: Store) -> int:

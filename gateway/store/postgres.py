@@ -2,8 +2,9 @@
 
 Same migrations, write logic and read SQL as SQLite (``schema.py``, ``sql.BatchWriter``, ``reads``);
 this module is only the dialect (``PostgresDatabase``). Migrations are applied at start inside one
-transaction holding an advisory lock, so N workers starting together apply them once and the others wait, then see them done.
-Connections come from a small psycopg pool: the consumer thread and the API threads borrow one each.
+transaction holding an advisory lock, so N workers starting together apply them once and the others
+wait, then see them done. Connections come from a small psycopg pool: the consumer thread and the
+API threads borrow one each.
 
 PostgreSQL TEXT cannot hold NUL (U+0000), which SQLite stores and the wire models let through in free
 text (a reading's unit, an imported CSV cell). Such text is written with U+FFFD in place of each NUL;

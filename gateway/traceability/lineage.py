@@ -6,6 +6,9 @@ from a step with total output ``O`` takes ``in_i * o / O`` of each input ``i`` (
 before losses). Inside an intake lot, mass is split over its products by their mass (weighed or from
 the composition record), else by item count (flagged). Contributions therefore sum to the output
 lot's share of its steps' input mass, which equals its own mass within the steps' loss tolerance.
+
+The walk and the arithmetic are pure functions over data loaded first (``graph.py``): the graph
+upstream of the lot in one query, then the records of all its source lots together.
 """
 
 from __future__ import annotations
@@ -13,54 +16,23 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from gateway.composition.ident_repo import lot_products, match_lot, match_pending
+from gateway.composition.ident_repo import match_pending
 from gateway.store.base import Store
 from gateway.store.db import Database
-
-MAX_DEPTH = 64
+from gateway.traceability.graph import (
+    MAX_DEPTH,
+    STEP_COLUMNS,
+    Graph,
+    SourceRecord,
+    descendants,
+    load_graph,
+    load_sources,
+    open_alarms,
+)
 
 
 class LineageError(Exception):
     pass
-
-
-def _producing(db: Database, lot_id: str) -> list[dict[str, Any]]:
-    return db.rows("SELECT f.step_id, f.mass_kg, s.output_mass_kg, s.input_mass_kg, s.kind, s.plant, s.site, "
-                   "s.ended_at, s.balance_ok, s.declared_loss_kg FROM process_flows f "
-                   "JOIN process_steps s ON s.step_id = f.step_id WHERE f.direction = 'out' AND f.lot_id = ?",
-                   (lot_id,))
-
-
-def _inputs(db: Database, step_id: str) -> list[dict[str, Any]]:
-    return db.rows("SELECT lot_id, mass_kg FROM process_flows WHERE step_id = ? AND direction = 'in' ORDER BY lot_id",
-                   (step_id,))
-
-
-def source_products(db: Database, store: Store | None, lot_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """Intake record (or None) and products of a source lot: recorded intake, else matched idents."""
-    intake = db.one("SELECT * FROM intake_lots WHERE lot_id = ?", (lot_id,), ("doc",))
-    products = db.rows("SELECT model, product_id, manufacturer, category, n_items, mass_kg FROM intake_products "
-                       "WHERE lot_id = ? ORDER BY model", (lot_id,))
-    if not products and store is not None and db.one("SELECT agent FROM ident_matches WHERE lot_id = ?",
-                                                     (lot_id,)) is None:
-        match_lot(db, store, lot_id)  # camera identifications not matched yet: match (and remember) now
-    if not products:
-        products = [{"model": r["model"], "product_id": r["product_id"], "manufacturer": r["manufacturer"],
-                     "category": r["category"], "n_items": r["n_items"],
-                     "mass_kg": r["mass_mg"] * r["n_items"] / 1e6 if r.get("mass_mg") else None}
-                    for r in lot_products(db, lot_id)]
-    if not products and store is not None:
-        lot = store.get_lot(lot_id)
-        meas = (lot or {}).get("measurement") or {}
-        for pm in meas.get("product_models") or [] if isinstance(meas, dict) else []:
-            if isinstance(pm, dict) and pm.get("model"):
-                rec = db.rows("SELECT * FROM comp_products WHERE model = ?", (pm["model"],))
-                r = rec[0] if len(rec) == 1 else {}
-                n = int(pm.get("count") or 1)
-                products.append({"model": pm["model"], "product_id": r.get("product_id"),
-                                 "manufacturer": r.get("manufacturer"), "category": r.get("category"), "n_items": n,
-                                 "mass_kg": r["mass_mg"] * n / 1e6 if r.get("mass_mg") else None})
-    return intake, products
 
 
 def split_over_products(mass_kg: float, products: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
@@ -76,49 +48,49 @@ def split_over_products(mass_kg: float, products: list[dict[str, Any]]) -> tuple
     return [{**p, "attributed_kg": mass_kg * p[key] / total} for p in products], basis
 
 
-def backward(db: Database, lot_id: str, store: Store | None = None) -> dict[str, Any]:
-    """All source lots of ``lot_id`` with input-attributed masses, and the models/plants/steps behind them."""
-    lot = store.get_lot(lot_id) if store is not None else None
-    producing = _producing(db, lot_id)
-    if not producing and lot is None and db.one("SELECT lot_id FROM intake_lots WHERE lot_id = ?", (lot_id,)) is None:
-        raise LineageError(f"lot {lot_id!r} is unknown (no step, intake or stored lot)")
-    lot_mass = sum(p["mass_kg"] for p in producing) if producing else (
-        (lot or {}).get("net_mass_kg") or (db.one("SELECT net_mass_kg FROM intake_lots WHERE lot_id = ?", (lot_id,))
-                                           or {}).get("net_mass_kg") or 0.0)
+def walk(graph: Graph, lot_id: str, lot_mass: float, max_depth: int = MAX_DEPTH
+         ) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+    """Pure: the input-attributed mass of every source lot of ``lot_id`` and the steps on the way.
+    A step output of mass ``o`` from total output ``O`` takes ``in_i * o / O`` of each input ``i``."""
     sources: dict[str, float] = defaultdict(float)
     steps: dict[str, dict[str, Any]] = {}
 
-    def walk(current: str, mass: float, path: tuple[str, ...]) -> None:
+    def visit(current: str, mass: float, path: tuple[str, ...]) -> None:
         if current in path:
             raise LineageError(f"cycle in process graph at lot {current}")
-        if len(path) > MAX_DEPTH:
-            raise LineageError(f"lineage deeper than {MAX_DEPTH} steps at lot {current}")
-        made_by = _producing(db, current)
+        if len(path) > max_depth:
+            raise LineageError(f"lineage deeper than {max_depth} steps at lot {current}")
+        made_by = graph.producing(current)
         if not made_by:
             sources[current] += mass
             return
-        produced = sum(p["mass_kg"] for p in made_by)
-        for p in made_by:
-            share = mass * (p["mass_kg"] / produced if produced else 1.0 / len(made_by))
-            if p["step_id"] not in steps:
-                steps[p["step_id"]] = {k: p[k] for k in ("step_id", "kind", "plant", "site", "ended_at", "balance_ok",
-                                                         "input_mass_kg", "output_mass_kg", "declared_loss_kg")}
-                steps[p["step_id"]]["balance_ok"] = bool(p["balance_ok"])
-                steps[p["step_id"]]["inputs"] = _inputs(db, p["step_id"])
-                steps[p["step_id"]]["outputs"] = db.rows(
-                    "SELECT lot_id, mass_kg FROM process_flows WHERE step_id = ? AND direction = 'out' ORDER BY lot_id",
-                    (p["step_id"],))
-            for inp in steps[p["step_id"]]["inputs"]:
-                walk(inp["lot_id"], inp["mass_kg"] * share / p["output_mass_kg"] if p["output_mass_kg"] else 0.0,
-                     (*path, current))
+        produced = sum(m for _, m in made_by)
+        for step_id, out_mass in made_by:
+            share = mass * (out_mass / produced if produced else 1.0 / len(made_by))
+            step = graph.steps[step_id]
+            if step_id not in steps:
+                steps[step_id] = {k: step[k] for k in STEP_COLUMNS} | {
+                    "balance_ok": bool(step["balance_ok"]),
+                    "inputs": [dict(f) for f in graph.inputs.get(step_id, [])],
+                    "outputs": [dict(f) for f in graph.outputs.get(step_id, [])]}
+            total_out = step["output_mass_kg"]
+            for inp in steps[step_id]["inputs"]:
+                visit(inp["lot_id"], inp["mass_kg"] * share / total_out if total_out else 0.0, (*path, current))
 
-    walk(lot_id, float(lot_mass), ())
+    visit(lot_id, lot_mass, ())
+    return dict(sources), steps
+
+
+def lineage_of(lot_id: str, lot_mass: float, sources: dict[str, float], steps: dict[str, dict[str, Any]],
+               records: dict[str, SourceRecord]) -> dict[str, Any]:
+    """Pure: the lineage document from the walk's result and the source lots' records."""
     source_rows: list[dict[str, Any]] = []
     models: dict[str, dict[str, Any]] = defaultdict(lambda: {"attributed_kg": 0.0})
     plants: set[str] = {s["plant"] for s in steps.values() if s.get("plant")}
     for src, mass in sorted(sources.items()):
-        intake, products = source_products(db, store, src)
-        split, basis = split_over_products(mass, products)
+        record = records.get(src, SourceRecord(None, []))
+        intake = record.intake
+        split, basis = split_over_products(mass, record.products)
         if intake and intake.get("plant"):
             plants.add(intake["plant"])
         source_rows.append({
@@ -151,19 +123,20 @@ def backward(db: Database, lot_id: str, store: Store | None = None) -> dict[str,
     }
 
 
-def descendants(db: Database, lot_id: str) -> list[str]:
-    """Every lot made (directly or not) from ``lot_id``, in discovery order."""
-    seen: list[str] = []
-    frontier = [lot_id]
-    while frontier:
-        current = frontier.pop(0)
-        for row in db.rows("SELECT DISTINCT o.lot_id FROM process_flows i JOIN process_flows o "
-                           "ON o.step_id = i.step_id AND o.direction = 'out' WHERE i.direction = 'in' AND i.lot_id = ?",
-                           (current,)):
-            if row["lot_id"] not in seen:
-                seen.append(row["lot_id"])
-                frontier.append(row["lot_id"])
-    return seen
+def backward(db: Database, lot_id: str, store: Store | None = None) -> dict[str, Any]:
+    """All source lots of ``lot_id`` with input-attributed masses, and the models/plants/steps behind them."""
+    lot = store.get_lot(lot_id) if store is not None else None
+    graph = load_graph(db, lot_id)
+    producing = graph.producing(lot_id)
+    intake = None
+    if not producing:
+        intake = db.one("SELECT net_mass_kg FROM intake_lots WHERE lot_id = ?", (lot_id,))
+        if lot is None and intake is None:
+            raise LineageError(f"lot {lot_id!r} is unknown (no step, intake or stored lot)")
+    lot_mass = float(sum(m for _, m in producing) if producing else (
+        (lot or {}).get("net_mass_kg") or (intake or {}).get("net_mass_kg") or 0.0))
+    sources, steps = walk(graph, lot_id, lot_mass)
+    return lineage_of(lot_id, lot_mass, sources, steps, load_sources(db, list(sources), store))
 
 
 def forward_model(db: Database, model: str, store: Store | None = None, terminal_only: bool = True) -> dict[str, Any]:
@@ -191,12 +164,12 @@ def forward_model(db: Database, model: str, store: Store | None = None, terminal
     return {"model": model, "intake_lots": sorted(intake_lots), "output_lots": outputs}
 
 
-def blocking_alarms(db: Database, lineage: dict[str, Any]) -> list[dict[str, Any]]:
-    """Uncleared balance alarms on any step of this lineage, or on a period containing one: claims blocked."""
+def alarms_blocking(alarms: list[dict[str, Any]], lineage: dict[str, Any]) -> list[dict[str, Any]]:
+    """Pure: the alarms (uncleared) on any step of this lineage, or on a period containing one."""
     step_ids = {s["step_id"] for s in lineage["steps"]}
     ends = [s["ended_at"] for s in lineage["steps"]]
     found = []
-    for alarm in db.rows("SELECT * FROM balance_alarms WHERE cleared_at IS NULL ORDER BY id", (), ("detail",)):
+    for alarm in alarms:
         if alarm["scope"] == "step" and alarm["ref"] in step_ids:
             found.append(alarm)
         elif alarm["scope"] == "period":
@@ -204,3 +177,8 @@ def blocking_alarms(db: Database, lineage: dict[str, Any]) -> list[dict[str, Any
             if any(start <= e < end for e in ends):
                 found.append(alarm)
     return found
+
+
+def blocking_alarms(db: Database, lineage: dict[str, Any]) -> list[dict[str, Any]]:
+    """Uncleared balance alarms blocking claims over this lineage."""
+    return alarms_blocking(open_alarms(db), lineage)

@@ -86,6 +86,10 @@ class Database(ABC):
         """Apply the pending ``migrations`` of set ``name`` (idempotent, safe with several processes)."""
 
     @abstractmethod
+    def applied(self, name: str) -> list[str]:
+        """Names of the migrations of set ``name`` this database has applied."""
+
+    @abstractmethod
     def batch(self, work: BatchWork[T]) -> T:
         """Run ``work(execute, executemany, placeholder)`` in one transaction over the driver's own cursor:
         the ingest hot path (``BatchWriter``), with this dialect's retries."""

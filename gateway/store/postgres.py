@@ -121,6 +121,10 @@ class PostgresDatabase(Database):
         with self.pool.connection() as conn:
             return apply_migrations(conn, migrations, name)
 
+    def applied(self, name: str) -> list[str]:
+        return [str(r["name"]) for r in self.rows("SELECT name FROM junkan_migrations WHERE migration_set = ?",
+                                                  (name,))]
+
     def batch(self, work: BatchWork[T]) -> T:
         nul_retry, attempt = False, 0
         while True:

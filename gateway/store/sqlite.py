@@ -76,6 +76,10 @@ class SqliteDatabase(Database):
         mset.apply(db)
         return pending
 
+    def applied(self, name: str) -> list[str]:
+        return [m.name for m in build_migrations(name, [], self.dialect).applied(
+            sqlite_utils.Database(self.connection()))]
+
     def batch(self, work: BatchWork[T]) -> T:
         with self._transaction() as conn:
             return work(conn.execute, conn.executemany, "?")

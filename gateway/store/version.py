@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.store.schema import MIGRATIONS
-
-MIGRATION_SET = "junkan-gateway"
+from gateway.store.schema import MIGRATION_SET, MIGRATIONS
 
 
 def code_schema() -> str:
@@ -23,9 +21,7 @@ def code_schema() -> str:
 
 def applied_migrations(store: Any) -> list[str]:
     """Migration names the database has applied, from the store's own bookkeeping table."""
-    table = "_sqlite_migrations" if type(store).__name__ == "SqliteStore" else "junkan_migrations"
-    rows = store._rows(f"SELECT name FROM {table} WHERE migration_set = ? ORDER BY name", (MIGRATION_SET,))
-    return [str(r["name"]) for r in rows]
+    return sorted(store.db.applied(MIGRATION_SET))
 
 
 def store_schema(store: Any) -> dict[str, Any]:

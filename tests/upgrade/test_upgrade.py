@@ -22,7 +22,6 @@ from gateway.evidence.formats import produce
 from gateway.evidence.signing import VerifyError, verify_token
 from gateway.store import open_store
 from gateway.store.version import applied_migrations, store_schema
-from gateway.traceability.db import Db
 from gateway.traceability.repo import get_step
 from junkan.core.ids import new_id
 from junkan.core.topics import AgentTopics
@@ -82,7 +81,7 @@ def test_lots_mean_the_same(upgraded: Any) -> None:
 
 
 def test_tokens_and_sessions_still_work(old_store_url: str, upgraded: Any) -> None:
-    auth = AuthRepo(upgraded)
+    auth = AuthRepo(upgraded.db)
     users = side(old_store_url)["users"]
     for name, user in users.items():
         principal = auth.authenticate(user["token"])
@@ -119,7 +118,7 @@ def test_old_evidence_verifies_with_the_old_keys_and_new_evidence_agrees(old_sto
 
 
 def test_process_steps_keep_their_balance(old_store_url: str, upgraded: Any) -> None:
-    db = Db.of(upgraded)
+    db = upgraded.db
     for step_id, old in side(old_store_url)["steps"].items():
         row = get_step(db, step_id)
         assert row is not None and {k: row[k] for k in old} == old, step_id

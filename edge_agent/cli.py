@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from edge_agent.commands import capture, decode, identify, nir_classify, run
+    from edge_agent.commands import capture, decode, identify, install_service, nir_classify, run
 
-    for module in (run, decode, identify, capture, nir_classify):
+    for module in (run, decode, identify, capture, nir_classify, install_service):
         module.register(sub)

@@ -21,3 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     for module in (serve, export, users, mqtt_config, import_composition, evidence, keys, lineage, report, backup):
         module.register(sub)
+
+    from gateway.commands import install_service
+
+    install_service.register(sub)

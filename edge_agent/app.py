@@ -18,6 +18,7 @@ from edge_agent.publishing.outbox import SqliteOutbox
 from junkan.core.ids import new_id
 from junkan.core.locks import FileLock, lock_file_for
 from junkan.core.messages import DeviceHealth, StatusMessage
+from junkan.core.systemd import Notifier
 from junkan.core.topics import AgentTopics
 
 log = logging.getLogger("junkan.agent")
@@ -56,7 +57,11 @@ def run_agent(config: AgentConfig, stop: threading.Event | None = None,
     install_signal_handlers(stop)
     log.info("agent %s on %s/%s running with %d device(s), session %s",
              config.agent, config.site, config.line, len(runners), session)
+    notifier = Notifier()  # systemd Type=notify: ready now; the core loop pings the watchdog
+    core.on_tick = notifier.watchdog
+    notifier.ready(f"{len(runners)} device(s)")
     core.run(stop)  # 6. until SIGTERM/SIGINT
+    notifier.stopping()
     for thread in threads:  # 7. orderly shutdown: devices, last batch, deliver what we can
         thread.join(timeout=3)
     publisher.stop(drain_s=2.0)

@@ -62,6 +62,7 @@ class AgentCore:
     ) -> None:
         self.config, self.outbox, self.topics, self.session = config, outbox, topics, session
         self.on_enqueued, self.clock = on_enqueued, clock
+        self.on_tick: Callable[[], None] = lambda: None  # every loop turn: the systemd watchdog ping
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=100_000)
         self.alarms: list[str] = []
         state = outbox.load_state()
@@ -102,6 +103,7 @@ class AgentCore:
         Batches form from what has already arrived, so a reading waits in memory only while the
         readings queued before it are handled (plus ``batch_max_delay_s`` if configured > 0)."""
         while not stop.is_set():
+            self.on_tick()
             if self._unwritten and not self._retry_unwritten(stop):
                 continue  # back-pressure: leave device events queued until the outbox takes writes again
             for kind, payload in self._drain(timeout=0.05):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 import uvicorn
@@ -28,6 +29,7 @@ from gateway.ingest.consumer import Consumer, GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.store import open_store
 from gateway.store.base import Store
+from junkan.core.systemd import Notifier
 
 log = logging.getLogger("junkan.gateway")
 
@@ -48,15 +50,43 @@ def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | 
     return app
 
 
+class _Server(uvicorn.Server):
+    """uvicorn whose 0.1 s main-loop tick says READY=1 once listening (and pings when there is no ingest)."""
+
+    def __init__(self, notifier: Notifier, ping: bool, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.notifier, self.ping, self.ready_sent = notifier, ping, False
+
+    async def on_tick(self, counter: int) -> bool:
+        if not self.ready_sent:
+            self.ready_sent = True
+            self.notifier.ready("API listening")
+        if self.ping:
+            self.notifier.watchdog()
+        return await super().on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.notifier.stopping()
+        await super().shutdown(sockets)
+        # uvicorn re-raises a captured SIGTERM once run() returns, which would kill the process before
+        # serve() finishes the ingest batch in hand and closes the store; the signal has been handled.
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
+
+
 def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int:
     store = open_store(settings.db_url)  # 1. storage, migrations applied
     metrics = GatewayMetrics()
+    notifier = Notifier()  # systemd Type=notify: ready once the API listens; the ingest loop pings the watchdog
     consumer = Consumer(settings, store, metrics) if settings.consume else None  # 2. MQTT ingest
     if consumer:
+        consumer.on_tick = notifier.watchdog
         consumer.start()
     app = create_app(settings, store, consumer, metrics)  # 3. REST API + dashboard
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.api.host, port=settings.api.port,
-                                           log_level="warning", lifespan="off", timeout_graceful_shutdown=5))
+    server = _Server(notifier, ping=consumer is None, config=uvicorn.Config(
+        app, host=settings.api.host, port=settings.api.port, log_level="warning", lifespan="off",
+        timeout_graceful_shutdown=5))
     if stop is not None:
         def exit_on_stop() -> None:
             stop.wait()
@@ -65,7 +95,7 @@ def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int
         threading.Thread(target=exit_on_stop, daemon=True).start()
     log.info("gateway %s: API on http://%s:%s/ (docs at /docs), store %s", settings.worker_id,
              settings.api.host, settings.api.port, settings.db_url)
-    server.run()  # 4. until SIGTERM/SIGINT (uvicorn handles the signals)
+    server.run()  # 4. until SIGTERM/SIGINT (uvicorn handles the signals; STOPPING=1 at its shutdown)
     if consumer:  # 5. finish the batch in hand; unacked messages are redelivered to the next worker
         consumer.stop()
     store.close()

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -69,6 +70,7 @@ class Consumer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
+        self.on_tick: Callable[[], None] = lambda: None  # every loop turn: the systemd watchdog ping
         cfg = settings.mqtt
         self.client = make_client(cfg, f"junkan-gateway-{settings.worker_id}", manual_ack=True)
         self.client.on_connect = self._on_connect
@@ -116,6 +118,7 @@ class Consumer:
         next_resend = next_gap_check = time.monotonic() + COMMAND_RESEND_S
         delay = self.settings.mqtt.reconnect_min_s
         while not self._stop.is_set():
+            self.on_tick()
             if self.client.socket() is None:
                 if not self._reconnect():
                     self._stop.wait(delay)
@@ -170,6 +173,7 @@ class Consumer:
         waits in ``_received`` for the next batch."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not self._stop.is_set():
+            self.on_tick()  # waiting for the database on purpose is not a hung loop
             if self.client.socket() is None:
                 self._stop.wait(min(0.2, seconds))
             else:

@@ -89,7 +89,6 @@ def unit_file(spec: ServiceSpec) -> str:
     return f"""# Written by `junkan {spec.command} install-service`; see README "Running as a service".
 [Unit]
 Description={spec.description}
-Documentation=file://{state}
 Wants=network-online.target
 After=network-online.target
 # Keep restarting however often it fails: the watchdog and Restart= are what bring it back.
@@ -116,7 +115,7 @@ SyslogIdentifier={spec.name}
 # Read-only file system except the state directory (outbox, gateway database, keys).
 ProtectSystem=strict
 ReadWritePaths={state}
-ProtectHome=yes
+ProtectHome=read-only
 PrivateTmp=yes
 NoNewPrivileges=yes
 ProtectKernelTunables=yes

@@ -26,7 +26,10 @@ and is independent of the agent's driver.
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 import threading
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +40,12 @@ CEFACT = "http://www.opcfoundation.org/UA/units/un/cefact"
 # UN/CEFACT Rec 20 common codes, packed byte-wise into UnitId as OPC 10000-8 §5.6.3 says.
 UNIT_CODES = {"kg": "KGM", "g": "GRM", "lb": "LBR", "t": "TNE", "N": "NEW"}
 ALARM_BITS = ("emergency_stop", "air_pressure_low", "sensor_dirty", "ejector_fault")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
 
 
 def unit_id(code: str) -> int:
@@ -77,10 +86,12 @@ class _Users:
 class OpcUaPlant:
     """Runs the server in its own thread and event loop; every method is callable from any thread."""
 
-    def __init__(self, port: int, unit: str | None = "kg", classes: tuple[str, ...] = ("PET", "PP"),
+    def __init__(self, port: int | None = None, unit: str | None = "kg", classes: tuple[str, ...] = ("PET", "PP"),
                  security: SimSecurity | None = None, host: str = "127.0.0.1") -> None:
-        self.port, self.unit, self.classes, self.security, self.host = port, unit, classes, security, host
-        self.url = f"opc.tcp://{host}:{port}/junkan/sim/"
+        """``port=None``: a free loopback port, chosen again if another process takes it first."""
+        self.auto_port = port is None
+        self.port = port or _free_port(host)
+        self.unit, self.classes, self.security, self.host = unit, classes, security, host
         self.weight, self.stable = 0.0, True
         self.counts = dict.fromkeys(classes, 0)
         self.alarm_word = 0
@@ -89,6 +100,7 @@ class OpcUaPlant:
         self._thread: threading.Thread | None = None
         self._server: Any = None
         self._nodes: dict[str, Any] = {}
+        self._started_once = False
 
     # -- life cycle -------------------------------------------------------------------------------
     def start(self) -> OpcUaPlant:
@@ -103,8 +115,21 @@ class OpcUaPlant:
             self._thread = threading.Thread(target=loop_main, name="opcua-sim", daemon=True)
             self._thread.start()
             ready.wait()
-        self._call(self._start())
+        for attempt in range(5):
+            try:
+                self._call(self._start())
+                return self
+            except OSError as exc:  # EADDRINUSE: a port picked free was taken meanwhile, or is still closing
+                if exc.errno != errno.EADDRINUSE or attempt == 4:
+                    raise
+                if self.auto_port and self._server is None and not self._started_once:
+                    self.port = _free_port(self.host)
+                time.sleep(0.2)
         return self
+
+    @property
+    def url(self) -> str:
+        return f"opc.tcp://{self.host}:{self.port}/junkan/sim/"
 
     def stop(self) -> None:
         """Stop serving (connections drop); the plant state stays for a later ``start``."""
@@ -213,6 +238,7 @@ class OpcUaPlant:
                                       _qn("EngineeringUnits", 0), eu)  # 0: the standard name
         await server.start()
         self._server = server
+        self._started_once = True
 
     async def _stop(self) -> None:
         server, self._server = self._server, None

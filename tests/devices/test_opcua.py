@@ -21,7 +21,6 @@ from edge_agent.drivers import DRIVERS
 from edge_agent.drivers.base import DeviceReading
 from edge_agent.drivers.opcua import OpcUaConfig
 from edge_agent.drivers.opcua_client import OpcUaRunner
-from junkan.broker import free_port
 from simulators.opcua import NAMESPACE, OpcUaPlant, SimSecurity
 from tests.devices.opcua_certs import make_cert
 
@@ -75,7 +74,7 @@ def of(got: list[DeviceReading], channel: str) -> list[DeviceReading]:
 
 @pytest.fixture
 def plant() -> Iterator[OpcUaPlant]:
-    with OpcUaPlant(free_port(), unit="g") as p:
+    with OpcUaPlant(unit="g") as p:
         yield p
 
 
@@ -99,7 +98,7 @@ def test_readings_arrive_with_units_from_engineering_units(plant: OpcUaPlant, mo
 
 @pytest.mark.parametrize("unit", ["N", None])
 def test_weight_with_unknown_unit_is_an_error_not_kg(unit: str | None) -> None:
-    with OpcUaPlant(free_port(), unit=unit) as plant, running(config(plant.url)) as (_runner, got):
+    with OpcUaPlant(unit=unit) as plant, running(config(plant.url)) as (_runner, got):
         plant.set_weight(12.0)
         wait_for(lambda: len(of(got, "net")) >= 3)
     assert all(r.status == "error" and r.value is None for r in of(got, "net"))
@@ -180,7 +179,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def secure_plant(pki: dict[str, Path]) -> Iterator[OpcUaPlant]:
     sec = SimSecurity(pki["server"], pki["server_key"], [pki["client"]], {"agent": "s3cret"})
-    with OpcUaPlant(free_port(), unit="kg", security=sec) as p:
+    with OpcUaPlant(unit="kg", security=sec) as p:
         p.set_weight(42.0)
         yield p
 

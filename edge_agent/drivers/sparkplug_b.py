@@ -20,7 +20,8 @@ Sparkplug *host*: it subscribes to ``spBv1.0/{group}/+/{edge_node}/#`` and keeps
 
 Metrics become readings by configuration (``metrics``): ``weight`` (in kg; the stable flag from another
 metric or from a property of the weight metric; feeds the weighing detector), ``counter`` (total and the
-increase since the last value, across outages and resets), ``alarm_bits`` (named bits) and ``value``.
+increase since the last value, across outages and resets), ``alarm_bits`` (one ``alarm`` reading per bit
+that changes) and ``value``. Counters and alarms have the shapes of the ``opcua`` driver's.
 """
 
 from __future__ import annotations
@@ -109,6 +110,11 @@ class _Node:
     devices: set[str] = field(default_factory=set)  # devices with a DBIRTH in this session
 
 
+@dataclass(frozen=True)
+class _Many:
+    items: list[DeviceReading]
+
+
 def _ts(ms: int | None) -> datetime | None:
     try:
         return datetime.fromtimestamp(ms / 1000, UTC) if ms else None
@@ -127,6 +133,7 @@ class SparkplugSession:
         self.offline_reason: str | None = None
         self.values: dict[str, Any] = {}  # current value per metric name of our scope
         self.last_counter: dict[str, int] = {}  # kept across rebirths: the first value after counts the outage
+        self.last_alarms: dict[str, int] = {}
         self.seq_gaps = 0
         self.seq_missed = 0
         self.rebirths_requested = 0
@@ -256,11 +263,13 @@ class SparkplugSession:
         stamp = int(p.timestamp) if p.HasField("timestamp") else None
         for mm in self.config.metrics:
             reading = self._map(mm, changed, stamp)
-            if reading is not None:
+            if isinstance(reading, _Many):
+                out += reading.items
+            elif reading is not None:
                 out.append(reading)
         return out
 
-    def _map(self, mm: MetricMap, changed: dict[str, Any], stamp: int | None) -> Decoded | None:
+    def _map(self, mm: MetricMap, changed: dict[str, Any], stamp: int | None) -> Decoded | _Many | None:
         m = changed.get(mm.metric)
         if m is None and not (mm.kind == "weight" and mm.stable_metric in changed):
             return None
@@ -270,21 +279,34 @@ class SparkplugSession:
         if mm.kind == "weight":
             return self._weight(mm, m, value, ts)
         if mm.kind == "alarm_bits":
-            if not isinstance(value, int):
-                return None if value is None else BadFrame(f"metric {mm.metric!r}: alarm bits not an integer")
-            names = [mm.bits[i] if i < len(mm.bits) else f"bit_{i}" for i in range(64) if int(value) >> i & 1]
-            return DeviceReading(kind="alarm", value=float(value), status="error" if names else "ok", ts=ts,
-                                 data={"metric": mm.metric, "alarms": names, **hist})
+            return self._alarms(mm, value, ts, hist)
         if isinstance(value, bool) or not isinstance(value, int | float):
             return None if value is None else BadFrame(f"metric {mm.metric!r}: {value!r} is not a number")
-        if mm.kind == "counter":
-            last = self.last_counter.get(mm.metric)
-            delta = None if last is None else (int(value) - last if int(value) >= last else int(value))
-            self.last_counter[mm.metric] = int(value)
-            return DeviceReading(kind="counter", value=float(value), unit=mm.unit, ts=ts,
-                                 data={"metric": mm.metric, "delta": delta, **hist})
+        if mm.kind == "counter":  # same shape as the opcua driver's counters
+            total, last = int(value), self.last_counter.get(mm.metric)
+            self.last_counter[mm.metric] = total
+            if last is None or total == last:
+                return None  # the first value is the baseline
+            reset = total < last
+            return DeviceReading(kind="counter", value=float(total if reset else total - last), ts=ts,
+                                 status="unstable" if reset else "ok",
+                                 data={"metric": mm.metric, "total": total, "reset": reset, **hist})
         return DeviceReading(kind="value", value=float(value), unit=mm.unit, ts=ts,
                              data={"metric": mm.metric, **hist})
+
+    def _alarms(self, mm: MetricMap, value: Any, ts: datetime | None, hist: dict[str, Any]) -> Decoded | _Many | None:
+        """One ``alarm`` reading per bit that changed (all named bits on the first value), as opcua's."""
+        if not isinstance(value, int):
+            return None if value is None else BadFrame(f"metric {mm.metric!r}: alarm bits not an integer")
+        last = self.last_alarms.get(mm.metric)
+        self.last_alarms[mm.metric] = int(value)
+        v = int(value)
+        changed = (v ^ last) if last is not None else v | ((1 << len(mm.bits)) - 1)
+        bits = [i for i in range(64) if changed >> i & 1]
+        readings = [DeviceReading(kind="alarm", status="ok", ts=ts, data={
+            "metric": mm.metric, "alarm": mm.bits[i] if i < len(mm.bits) else f"bit_{i}",
+            "active": bool(v >> i & 1), **hist}) for i in bits]
+        return _Many(readings) if readings else None
 
     def _weight(self, mm: MetricMap, m: Any, value: Any, ts: datetime | None) -> Decoded:
         if value is None:

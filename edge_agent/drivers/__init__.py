@@ -19,6 +19,7 @@ from typing import Any
 from edge_agent.drivers import (
     and_ad,
     camera,
+    esphome_mqtt,
     mt_sics,
     nir_events_tcp,
     nir_sorter_modbus,
@@ -85,6 +86,9 @@ DRIVERS: dict[str, DriverSpec] = {
     "sparkplug_b": DriverSpec("sparkplug_b", sparkplug_b.SparkplugBConfig, sparkplug_b.runner, sparkplug_b.decoder,
                               "simulators.sparkplug_b", "scale", weighs=True,
                               requires=("google.protobuf", "paho.mqtt")),
+    "esphome_mqtt": DriverSpec("esphome_mqtt", esphome_mqtt.EsphomeMqttConfig, esphome_mqtt.runner,
+                               esphome_mqtt.decoder, "simulators.esphome_mqtt", "scale", weighs=True,
+                               requires=("paho.mqtt",)),
 }
 
 

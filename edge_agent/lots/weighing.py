@@ -76,8 +76,7 @@ class WeighingDetector:
             self._run.clear()
             return None
         if self._run and abs(value - self._run[0]) > self.division_kg + 1e-9:
-            self._run = [value]
-            return None
+            self._run = []  # a new value starts a new run (with stable_frames=1 it is stable at once)
         self._run.append(value)
         if len(self._run) < self.stable_frames:
             return None

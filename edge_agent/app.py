@@ -100,6 +100,7 @@ def build_status(config: AgentConfig, topics: AgentTopics, session: str, state: 
         agent=topics.agent, site=topics.site, line=topics.line, session=session,
         state="online" if state == "online" else "offline", at=datetime.now(UTC), devices=devices,
         outbox_depth=depth, outbox_oldest_age_s=round(age, 3), open_lot=core.live_lot() if state == "online" else None,
+        clock=core.clock_status,
         alarms=[*core.alarms, *(f"{name}: {r.counters.alarm}" for name, r in runners.items() if r.counters.alarm)],
     )
 

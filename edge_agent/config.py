@@ -65,6 +65,14 @@ else:
     DeviceConfig = _device_union()
 
 
+class ClockConfig(_Model):
+    step_threshold_s: float = Field(default=2.0, gt=0, description="A jump of the wall clock against the monotonic "
+                                    "clock beyond this is a clock step: alarm, lot flagged, held times shifted.")
+    require_sync: bool = Field(default=False, description="Flag lots while the kernel says the clock is not NTP "
+                               "synchronised (turn on where NTP is configured; a Pi without RTC).")
+    sync_check_interval_s: float = Field(default=30.0, gt=0, description="How often the sync state is read.")
+
+
 class AgentConfig(_Model):
     site: str = Field(description="Site (plant) id, used in topics.")
     line: str = Field(description="Line id, used in topics and lot ids.")
@@ -76,6 +84,7 @@ class AgentConfig(_Model):
                                            description="Lot measurement calibration (densities, thickness, LODs).")
     devices: list[DeviceConfig] = Field(min_length=1, description="Devices this agent reads.")
     status_interval_s: float = Field(default=5.0, gt=0, description="Status (health) publish period.")
+    clock: ClockConfig = Field(default_factory=ClockConfig, description="Wall-clock steps and synchronisation.")
     metrics_port: int | None = Field(default=None, description="Serve Prometheus /metrics on this port.")
 
 

@@ -14,9 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from edge_agent.clock import ClockWatch, sync_state
 from edge_agent.config import AgentConfig
 from edge_agent.drivers import DRIVERS
 from edge_agent.drivers.base import DeviceReading
@@ -27,6 +28,7 @@ from junkan.core import measurement
 from junkan.core.ids import new_id
 from junkan.core.measurement_model import LiveMass, Measurement, MeasurementFailure
 from junkan.core.messages import (
+    ClockStatus,
     CommandMessage,
     LotBody,
     LotMessage,
@@ -59,9 +61,14 @@ class AgentCore:
         session: str,
         on_enqueued: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        mono: Callable[[], float] = time.monotonic,
+        sync_probe: Callable[[], dict[str, Any]] = sync_state,
     ) -> None:
         self.config, self.outbox, self.topics, self.session = config, outbox, topics, session
-        self.on_enqueued, self.clock = on_enqueued, clock
+        self.on_enqueued, self.clock, self.mono, self.sync_probe = on_enqueued, clock, mono, sync_probe
+        self.clock_watch = ClockWatch(config.clock.step_threshold_s)
+        self.clock_status = ClockStatus()
+        self._sync_due = 0.0
         self.on_tick: Callable[[], None] = lambda: None  # every loop turn: the systemd watchdog ping
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=100_000)
         self.alarms: list[str] = []
@@ -152,12 +159,37 @@ class AgentCore:
 
     def _handle(self, kind: str, payload: Any) -> None:
         now = self.clock()
+        self._watch_clock(now)
         if kind == "reading":
             device, reading = payload
             self._on_reading(device, reading, now)
         elif kind == "command":
             self._on_command(payload, now)
         self._emit_lot_events(self.lots.tick(now))
+
+    def _watch_clock(self, now: datetime) -> None:
+        """Steps of the wall clock: alarm, flag the open lot, shift the times held so durations stay true."""
+        mono = self.mono()
+        step = self.clock_watch.observe(now, mono)
+        if step is not None:
+            by = timedelta(seconds=step)
+            self._alarm(f"clock_step: wall clock jumped by {step:+.1f} s at {now.isoformat(timespec='seconds')}")
+            lot = self.lots.current
+            if lot is not None:
+                lot.opened_at += by
+                lot.evidence.clock_steps_s.append(round(step, 3))
+            for detector in self.detectors.values():
+                detector.shift_time(by)
+            self.clock_status = self.clock_status.model_copy(
+                update={"steps": self.clock_status.steps + 1, "last_step_s": round(step, 3)})
+        if mono >= self._sync_due:
+            self._sync_due = mono + self.config.clock.sync_check_interval_s
+            sync = self.sync_probe()
+            self.clock_status = self.clock_status.model_copy(
+                update={"synchronised": sync.get("synchronised"), "max_error_us": sync.get("max_error_us")})
+        if (self.config.clock.require_sync and self.clock_status.synchronised is False
+                and self.lots.current is not None):
+            self.lots.current.evidence.clock_unsynced = True
 
     def _on_reading(self, device: str, reading: DeviceReading, now: datetime) -> None:
         ts = reading.ts or now

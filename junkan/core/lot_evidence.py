@@ -105,7 +105,12 @@ class LotEvidence(_Acc):
         default_factory=dict, exclude_if=lambda v: not v,
         description="Per NIR device: classifications whose model card marks the model not fit for sorting.")
     weighing_issues: dict[str, dict[str, WeighingIssueSums]] = Field(
-        default_factory=dict, description="Per scale, per reason (tare_unknown, gross_unknown, no_net_mass).")
+        default_factory=dict, exclude_if=lambda v: not v,
+        description="Per scale, per reason (tare_unknown, gross_unknown, no_net_mass).")
+    clock_steps_s: list[float] = Field(default_factory=list, exclude_if=lambda v: not v,
+                                       description="Wall-clock steps (s) during the lot; held times were shifted.")
+    clock_unsynced: bool = Field(default=False, exclude_if=lambda v: not v,
+                                 description="The clock was not NTP synchronised at some point during the lot.")
 
     @model_validator(mode="before")
     @classmethod

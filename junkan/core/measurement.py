@@ -445,6 +445,12 @@ def device_quality(ev: LotEvidence, params: MeasurementParams, t0: float, t1: fl
             bound = "no upper bound" if e.unbounded else f"at most {e.upper_kg:.3f} kg"
             degraded.append(Degraded(device=device, reason=f"{e.count} weighing(s) not in the lot mass ({bound}): "
                                                            f"{_WEIGHING_ISSUE_TEXT.get(reason, reason)}"))
+    for step in ev.clock_steps_s:
+        degraded.append(Degraded(device="*", reason=f"clock_step: the wall clock jumped by {step:+.0f} s during "
+                                                    "the lot; its open time was shifted, reading times may be off"))
+    if ev.clock_unsynced:
+        degraded.append(Degraded(device="*", reason="clock_unsynced: the agent's clock was not NTP synchronised "
+                                                    "during the lot; reading times may be off"))
     if ev.bad_readings:
         degraded.append(Degraded(device="*", reason=f"{ev.bad_readings} readings could not be used"))
     return DeviceQuality(contributed=contributed, missing=missing, degraded=degraded)

@@ -150,6 +150,15 @@ class DeviceHealth(_Strict):
     last_error: str | None = None
 
 
+class ClockStatus(_Strict):
+    """The agent's wall clock as the agent sees it (a Pi without RTC boots with a wrong time)."""
+
+    synchronised: bool | None = Field(default=None, description="NTP synchronised (kernel adjtimex); null: unknown.")
+    max_error_us: int | None = Field(default=None, description="Kernel's maximum error estimate (µs).")
+    steps: int = Field(default=0, ge=0, description="Wall-clock steps seen since the agent started.")
+    last_step_s: float | None = Field(default=None, description="Size of the last step (s), + forward.")
+
+
 class StatusMessage(_Strict):
     """Retained birth / LWT. The session id lets a consumer ignore a late Will of an old session."""
 
@@ -165,6 +174,7 @@ class StatusMessage(_Strict):
     outbox_oldest_age_s: float = 0.0
     open_lot: LotSummary | None = None
     alarms: list[str] = Field(default_factory=list)
+    clock: ClockStatus | None = None
 
 
 class AckItem(_Strict):

@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitto),,mosquitto) \
                   $(if $(wildcard /usr/bin/chromium),,chromium))
 
-.PHONY: imports sim-venvs esphome-check test-pg unit-pg evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
+.PHONY: aarch64-check imports sim-venvs esphome-check test-pg unit-pg evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
 
 install: $(STAMP)
 	@$(MAKE) --no-print-directory system-packages  # cheap check: chromium/mosquitto removed later still come back
@@ -110,3 +110,8 @@ $(SPB_VENV)/.installed:
 	$(PY) -m venv $(SPB_VENV)
 	$(SPB_VENV)/bin/python -m pip install -q 'pysparkplug==0.6.1'
 	@touch $@
+
+# Every agent dependency (core + the agent extra) resolves to a Raspberry Pi aarch64 / Python 3.11 wheel.
+# Also part of `make test` (a few seconds with a warm cache; skipped with a reason when the registry is unreachable).
+aarch64-check: install
+	$(BIN)/pytest -q tests/service/test_aarch64_wheels.py -rs

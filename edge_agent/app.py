@@ -17,9 +17,10 @@ from edge_agent.publishing.mqtt_publisher import MqttPublisher
 from edge_agent.publishing.outbox import SqliteOutbox
 from junkan.core.ids import new_id
 from junkan.core.locks import FileLock, lock_file_for
-from junkan.core.messages import DeviceHealth, StatusMessage
+from junkan.core.messages import DeviceHealth, SoftwareVersions, StatusMessage
 from junkan.core.systemd import Notifier
 from junkan.core.topics import AgentTopics
+from junkan.core.version import release, wire_schemas
 
 log = logging.getLogger("junkan.agent")
 
@@ -94,14 +95,16 @@ def build_status(config: AgentConfig, topics: AgentTopics, session: str, state: 
     ]
     try:
         depth, age = outbox.depth()
+        outbox_schema: int | None = outbox.schema_version()
     except Exception:  # status must be buildable even when the disk is in trouble
-        depth, age = -1, 0.0
+        depth, age, outbox_schema = -1, 0.0, None
     return StatusMessage(
         agent=topics.agent, site=topics.site, line=topics.line, session=session,
         state="online" if state == "online" else "offline", at=datetime.now(UTC), devices=devices,
         outbox_depth=depth, outbox_oldest_age_s=round(age, 3), open_lot=core.live_lot() if state == "online" else None,
         clock=core.clock_status,
         alarms=[*core.alarms, *(f"{name}: {r.counters.alarm}" for name, r in runners.items() if r.counters.alarm)],
+        versions=SoftwareVersions(release=release(), wire=list(wire_schemas()), outbox_schema=outbox_schema),
     )
 
 

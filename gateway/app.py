@@ -29,6 +29,7 @@ from gateway.ingest.consumer import Consumer, GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.store import open_store
 from gateway.store.base import Store
+from gateway.store.version import versions
 from junkan.core.systemd import Notifier
 
 log = logging.getLogger("junkan.gateway")
@@ -44,6 +45,7 @@ def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | 
                   dependencies=[Depends(authorize)])  # every route: authentication, roles, tenancy
     app.state.settings, app.state.store, app.state.commands = settings, store, commands
     app.state.metrics = metrics or GatewayMetrics()
+    app.state.versions = versions(store)  # read once: the probes report it without touching the database
     install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -5,4 +5,9 @@ primitives); the rest of ``junkan`` (CLI, demo, plant-in-a-box) is the top floor
 agent, the gateway and the simulators together. See docs/architecture.md.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # the version lives in one place: pyproject.toml, via the installed package's metadata
+    __version__ = version("junkan")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

@@ -18,8 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
     from junkan import demo, scenario, verify
     from simulators import cli as sim_cli
 
-    parser = argparse.ArgumentParser(prog="junkan", description="Edge data capture for recycling plants.")
+    parser = argparse.ArgumentParser(prog="junkan", description="Edge data capture for recycling plants.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # --version keeps lines
     parser.add_argument("-v", "--verbose", action="store_true", help="Log at DEBUG level.")
+    parser.add_argument("--version", action="version", version=version_text(),
+                        help="Print the release, wire schemas, store and outbox schemas, and exit.")
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     agent_cli.register(top.add_parser("agent", help="Run or inspect an edge agent.").add_subparsers(
         dest="agent_command", required=True, metavar="AGENT_COMMAND"))
@@ -32,6 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(top)
     verify.register(top)
     return parser
+
+
+def version_text() -> str:
+    """What `junkan --version` prints: one place each (docs/operations.md)."""
+    from edge_agent.publishing.outbox import SCHEMA_VERSION
+    from gateway.store.schema import MIGRATIONS
+    from junkan.core.version import release, wire_schemas
+
+    return (f"junkan {release()}\nwire schemas: {' '.join(wire_schemas())}\n"
+            f"gateway store schema: {MIGRATIONS[-1][0]} ({len(MIGRATIONS)} migrations)\n"
+            f"agent outbox schema: {SCHEMA_VERSION}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ READ: Final[frozenset[str]] = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITE: Final[frozenset[str]] = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Paths reachable without any credentials, in every mode.
-PUBLIC: Final[tuple[str, ...]] = ("/healthz", "/login", "/logout", "/static/{name}", "/api/v1/auth/login",
+PUBLIC: Final[tuple[str, ...]] = ("/healthz", "/readyz", "/login", "/logout", "/static/{name}", "/api/v1/auth/login",
                                   "/api/v1/auth/logout", "/locale/{lang}")
 
 _RULES: Final[list[tuple[frozenset[str], re.Pattern[str], frozenset[str]]]] = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.store.schema import MIGRATION_SET, MIGRATIONS
+from junkan.core.version import release, wire_schemas
 
 
 def code_schema() -> str:
@@ -29,3 +30,8 @@ def store_schema(store: Any) -> dict[str, Any]:
     applied = applied_migrations(store)
     return {"version": code_schema(), "migrations": len(known),
             "pending": [n for n in known if n not in applied], "unknown": [n for n in applied if n not in known]}
+
+
+def versions(store: Any) -> dict[str, Any]:
+    """Release, wire schemas and this store's schema, as the gateway reports them (/healthz, /readyz)."""
+    return {"release": release(), "wire": list(wire_schemas()), "store_schema": store_schema(store)}

@@ -159,6 +159,14 @@ class ClockStatus(_Strict):
     last_step_s: float | None = Field(default=None, description="Size of the last step (s), + forward.")
 
 
+class SoftwareVersions(_Strict):
+    """What an agent runs (junkan.core.version), so the gateway and an operator see it per agent."""
+
+    release: str = Field(description="junkan release (package version).")
+    wire: list[str] = Field(default_factory=list, description="Wire schemas the agent speaks.")
+    outbox_schema: int | None = Field(default=None, description="Agent outbox schema (PRAGMA user_version).")
+
+
 class StatusMessage(_Strict):
     """Retained birth / LWT. The session id lets a consumer ignore a late Will of an old session."""
 
@@ -175,6 +183,7 @@ class StatusMessage(_Strict):
     open_lot: LotSummary | None = None
     alarms: list[str] = Field(default_factory=list)
     clock: ClockStatus | None = None
+    versions: SoftwareVersions | None = Field(default=None, description="Absent from agents before 0.2.")
 
 
 class AckItem(_Strict):

@@ -6,15 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from gateway.evidence.formats import FORMATS
+from gateway.evidence.exporters import EXPORTERS
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("evidence", help="Composition evidence of a lot (JSON, HTML, PDF, EPCIS, UNTP, Catena-X, JWS).")
+    p = sub.add_parser("evidence", help="Composition evidence of a lot in one of the formats: "
+                       + ", ".join(EXPORTERS) + ".")
     p.add_argument("lot_id", help="Output lot id.")
     p.add_argument("--db", required=True, help="Store: a SQLite file path or a postgresql:// URL.")
-    p.add_argument("--format", default="json", choices=FORMATS, help="Output format (default json).")
-    p.add_argument("--out", help="Write to this file (default: stdout; required for pdf on a terminal).")
+    p.add_argument("--format", default="json", choices=list(EXPORTERS),
+                   help="Output format (default json): " + "; ".join(f"{e.key}: {e.description}"
+                                                                    for e in EXPORTERS.values()) + ".")
+    p.add_argument("--out", help="Write to this file (default: stdout; needed for pdf on a terminal).")
     p.add_argument("--keys", help="Signing key folder (default: $JUNKAN_KEYS_DIR or keys/ beside the database).")
     p.set_defaults(func=_run)
     u = sub.add_parser("evidence-upload", help="Publish evidence (EPCIS capture, recycler webhooks) and deliver the "
@@ -66,7 +69,7 @@ def _upload(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from gateway.commands.export import store_url
-    from gateway.evidence.formats import keys_dir_for, produce
+    from gateway.evidence.formats import ExportError, keys_dir_for, produce
     from gateway.evidence.keys import KeyError_
     from gateway.store import open_store
 
@@ -80,13 +83,16 @@ def _run(args: argparse.Namespace) -> int:
     except KeyError_ as exc:
         print(f"evidence: {exc}", file=sys.stderr)
         return 2
+    except ExportError as exc:
+        print(f"evidence: {exc}", file=sys.stderr)
+        return 3
     finally:
         store.close()
     if args.out:
         Path(args.out).write_bytes(data)
         print(f"wrote {args.out} ({len(data)} bytes)", file=sys.stderr)
-    elif args.format == "pdf" and sys.stdout.isatty():
-        print("evidence: refusing to write PDF to a terminal; use --out FILE", file=sys.stderr)
+    elif EXPORTERS[args.format].binary and sys.stdout.isatty():
+        print(f"evidence: refusing to write {args.format} (binary) to a terminal; use --out FILE", file=sys.stderr)
         return 2
     else:
         sys.stdout.buffer.write(data)

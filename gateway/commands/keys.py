@@ -28,24 +28,21 @@ def _run(args: argparse.Namespace) -> int:
     folder = Path(args.dir) if args.dir else keys_dir_for(store_url(args.db) if args.db else "")
     try:
         if args.action == "generate":
-            issuer = dict(keys.DEFAULT_ISSUER)
-            if args.plant_name:
-                issuer["name"] = args.plant_name
-            if args.did:
-                if not args.did.startswith("did:"):
-                    print("keys: --did must be a DID (did:web:...)", file=sys.stderr)
-                    return 2
-                issuer["id"] = args.did
+            if args.did and not args.did.startswith("did:"):
+                print("keys: --did must be a DID (did:web:...)", file=sys.stderr)
+                return 2
+            issuer = keys.DEFAULT_ISSUER.model_copy(update={"name": args.plant_name or keys.DEFAULT_ISSUER.name,
+                                                            "id": args.did or keys.DEFAULT_ISSUER.id})
             key = keys.generate(folder, issuer, force=args.force)
         elif args.action == "rotate":
             key = keys.rotate(folder)
         else:
             key = keys.active(folder)
-            print(json.dumps(keys.load_ring(folder), indent=2))
+            print(json.dumps(keys.load_ring(folder).model_dump(mode="json"), indent=2))
     except keys.KeyError_ as exc:
         print(f"keys: {exc}", file=sys.stderr)
         return 2
     if args.public_out:
         Path(args.public_out).write_bytes(key.public_pem())
-    print(f"{args.action}: active key {key.kid} in {folder} (issuer {key.issuer['id']})", file=sys.stderr)
+    print(f"{args.action}: active key {key.kid} in {folder} (issuer {key.issuer.id})", file=sys.stderr)
     return 0

@@ -1,23 +1,27 @@
-"""Data from features other engineers build (evidence, lineage, specs, product matching), read if present.
-
-Each reader checks at request time and returns None when the feature is not installed or its tables are
-missing, so the dashboard shows "not available" instead of failing.
+"""What the lot, alarms and unmatched pages show beyond the store's own rows: lineage, conformance, the
+identification queue, balance alarms. Direct calls into the gateway's evidence features: a failure is a
+failure of the page (logged by the server), never hidden as "not available"; a lot without a process
+graph is not a failure and says so.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.routing import Match
 
-log = logging.getLogger("junkan.dashboard")
+from gateway.composition.ident_repo import list_matches, match_pending
+from gateway.specs.conformance import conformance as conformance_of
+from gateway.specs.repo import list_specs
+from gateway.store.base import Store
+from gateway.traceability.lineage import LineageError, backward
+from junkan.core.evidence import ConformanceResult
+from junkan.core.measurement_model import readable_measurement
 
 EVIDENCE_ROUTE = "/api/v1/lots/{lot_id}/evidence"
-EVIDENCE_FORMATS = ("pdf", "json", "html", "epcis", "untp-dcc", "untp-dte", "catenax", "jws")
 RESOLVE_ROUTE = "/api/v1/composition/identifications/{agent}/{msg_id}/{idx}/resolve"
 
 
@@ -30,78 +34,33 @@ def has_route(app: FastAPI, template: str, method: str = "GET") -> bool:
     return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
 
 
-def _call(module: str, func: str, *args: Any, **kwargs: Any) -> Any:
-    """Call ``module.func(*args)``; None when the module/function is absent or fails (logged)."""
+def unmatched(store: Store, limit: int = 500) -> list[dict[str, Any]]:
+    db = store.db
+    match_pending(db, store)  # new idents / newly imported records
+    return list_matches(db, status="unmatched", limit=limit)
+
+
+def balance_alarms(store: Store) -> list[dict[str, Any]]:
+    return store.db.rows("SELECT scope, ref, raised_at, detail FROM balance_alarms WHERE cleared_at IS NULL "
+                             "ORDER BY raised_at DESC LIMIT 200")
+
+
+def lineage(store: Store, lot_id: str) -> dict[str, Any]:
+    """The backward lineage plus the step flows (edges) for drawing the graph; ``error`` when the lot has none."""
+    db = store.db
     try:
-        fn = getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError):
-        return None
-    try:
-        return fn(*args, **kwargs)
-    except Exception:
-        log.warning("dashboard: %s.%s failed", module, func, exc_info=True)
-        return None
-
-
-def _of(store: Any) -> Any:
-    return store.db
-
-
-def unmatched(store: Any, limit: int = 500) -> list[dict[str, Any]] | None:
-    db = _of(store)
-    if db is None:
-        return None
-    _call("gateway.composition.ident_repo", "match_pending", db, store)  # new idents / newly imported records
-    rows = _call("gateway.composition.ident_repo", "list_matches", db, status="unmatched", limit=limit)
-    return rows if isinstance(rows, list) else None
-
-
-def balance_alarms(store: Any) -> list[dict[str, Any]]:
-    db = _of(store)
-    if db is None:
-        return []
-    try:
-        return list(db.rows("SELECT scope, ref, raised_at, detail FROM balance_alarms WHERE cleared_at IS NULL "
-                            "ORDER BY raised_at DESC LIMIT 200"))
-    except Exception:  # table not migrated / other store
-        return []
-
-
-def lineage(store: Any, lot_id: str) -> dict[str, Any] | None:
-    """The evidence engineer's backward lineage plus the step flows (edges) for drawing the graph."""
-    db = _of(store)
-    try:
-        module = importlib.import_module("gateway.traceability.lineage")
-    except ImportError:
-        return None
-    if db is None:
-        return None
-    try:
-        result = module.backward(db, lot_id, store)
-        steps = [s["step_id"] for s in result.get("steps", [])]
-        marks = ",".join("?" * len(steps))
-        flows = db.rows(f"SELECT step_id, direction, lot_id, mass_kg FROM process_flows WHERE step_id IN ({marks})",
-                        steps) if steps else []
-    except Exception as exc:  # no steps recorded for this lot, or tables missing
+        result = backward(db, lot_id, store)
+    except LineageError as exc:  # no step, intake or stored lot: nothing to draw
         return {"error": str(exc)[:200]}
+    steps = [s["step_id"] for s in result.get("steps", [])]
+    marks = ",".join("?" * len(steps))
+    flows = db.rows(f"SELECT step_id, direction, lot_id, mass_kg FROM process_flows WHERE step_id IN ({marks})",
+                    steps) if steps else []
     return {**result, "flows": flows}
 
 
-def conformance(store: Any, lot: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The lot's conformance to every stored buyer spec (None when specs are not installed)."""
-    db = _of(store)
-    try:
-        specs = importlib.import_module("gateway.specs.repo")
-        check = importlib.import_module("gateway.specs.conformance")
-    except ImportError:
-        return None
-    if db is None:
-        return None
-    from datetime import UTC, datetime
-
-    try:
-        return [check.conformance(spec, lot.get("measurement") or {}, datetime.now(UTC).date())
-                for spec in specs.list_specs(db)]
-    except Exception:
-        log.warning("dashboard: conformance of %s failed", lot.get("lot_id"), exc_info=True)
-        return None
+def conformance(store: Store, lot: dict[str, Any]) -> list[ConformanceResult]:
+    """The lot's conformance to every stored buyer spec."""
+    measurement = readable_measurement(lot.get("measurement"))
+    today = datetime.now(UTC).date()
+    return [conformance_of(spec, measurement, today) for spec in list_specs(store.db)]

@@ -26,6 +26,8 @@ from gateway.auth.policy import allowed
 from gateway.auth.repo import Principal
 from gateway.dashboard import extras, views
 from gateway.dashboard.i18n import LANGS, translator
+from gateway.evidence.exporters import EXPORTERS
+from junkan.core.measurement_model import readable_measurement
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -168,7 +170,7 @@ def lot_page(lot_id: str, request: Request, principal: PrincipalDep) -> Response
     lot = store.get_lot(lot_id, recycler=principal.tenant)
     if lot is None:
         raise HTTPException(404, f"lot {lot_id!r} not found")
-    measurement = lot.get("measurement") if isinstance(lot.get("measurement"), dict) else {}
+    measurement = readable_measurement(lot.get("measurement"))
     staff = principal.tenant is None
     lineage = extras.lineage(store, lot_id) if staff else None
     return render(
@@ -177,12 +179,11 @@ def lot_page(lot_id: str, request: Request, principal: PrincipalDep) -> Response
         charts=[c for c in (views.composition_bars(measurement, "by_mass"),
                             views.composition_bars(measurement, "by_count")) if c],
         contaminants=views.contaminant_rows(measurement),
-        product_models=measurement.get("product_models") if isinstance(measurement.get("product_models"), list)
-        else None,
-        lot_devices=measurement.get("devices") if isinstance(measurement.get("devices"), dict) else None,
+        product_models=measurement.product_models if measurement is not None else None,
+        lot_devices=measurement.devices if measurement is not None else None,
         conformance=extras.conformance(store, lot) if staff else None,
         lineage=lineage, lineage_graph=views.lineage_layout(lineage),
-        evidence_formats=extras.EVIDENCE_FORMATS if extras.has_route(request.app, extras.EVIDENCE_ROUTE) else None,
+        evidence_formats=list(EXPORTERS.values()) if extras.has_route(request.app, extras.EVIDENCE_ROUTE) else None,
     )
 
 

@@ -6,7 +6,18 @@ No I/O here: the router reads the store and hands rows in, so every rule is test
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from junkan.core.measurement_model import (
+    CountShare,
+    LiveMass,
+    MassShare,
+    Measurement,
+    parse_lot_measurement,
+    readable_measurement,
+)
 
 AGENT_SILENT_S = 30.0  # no status for this long: the agent's devices are shown stale
 BACKLOG_ALARM = 1000  # outbox messages waiting: raise an alarm
@@ -47,11 +58,14 @@ def open_lot_view(agent: dict[str, Any]) -> dict[str, Any] | None:
     lot = agent.get("open_lot")
     if not isinstance(lot, dict) or not lot.get("lot_id"):
         return None
-    raw = lot.get("measurement")
-    measurement: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    try:
+        progress = parse_lot_measurement(lot.get("measurement"))
+    except ValidationError:
+        progress = None  # a status this gateway cannot read: no live mass rather than a wrong one
     return {"lot_id": lot["lot_id"], "opened_at": lot.get("opened_at"), "n_weighings": lot.get("n_weighings", 0),
-            "net_mass_kg": _num(lot.get("net_mass_kg")), "live_mass_kg": _num(measurement.get("live_mass_kg")),
-            "composition": measurement.get("composition")}
+            "net_mass_kg": _num(lot.get("net_mass_kg")),
+            "live_mass_kg": progress.live_mass_kg if isinstance(progress, LiveMass) else None,
+            "composition": progress.composition if isinstance(progress, Measurement) else None}
 
 
 def line_overview(agents: list[dict[str, Any]], devices: list[dict[str, Any]], now: datetime
@@ -93,27 +107,22 @@ def live_payload(agents: list[dict[str, Any]], devices: list[dict[str, Any]], no
     return out
 
 
-def contaminant_rows(measurement: dict[str, Any]) -> list[dict[str, Any]]:
+def contaminant_rows(measurement: Measurement | None) -> list[dict[str, Any]]:
     """One row per (element, threshold), flagged: over (mean or p95 at/above), some (share above > 0), ok."""
     rows: list[dict[str, Any]] = []
-    contaminants = measurement.get("contaminants") if isinstance(measurement, dict) else None
-    if not isinstance(contaminants, dict):
+    if measurement is None:
         return rows
-    for element in sorted(contaminants):
-        c = contaminants[element] if isinstance(contaminants[element], dict) else {}
-        base = {"element": element, "n": c.get("n"), "mean_ppm": _num(c.get("mean_ppm")),
-                "p95_ppm": _num(c.get("p95_ppm")), "max_ppm": _num(c.get("max_ppm")), "method": c.get("method")}
-        raw = c.get("thresholds")
-        thresholds: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        if not thresholds:
+    for element, c in sorted(measurement.contaminants.items()):
+        base = {"element": element, "n": c.n, "mean_ppm": c.mean_ppm, "p95_ppm": c.p95_ppm, "max_ppm": c.max_ppm,
+                "method": c.method}
+        if not c.thresholds:
             rows.append({**base, "threshold_ppm": None, "fraction_above": None, "ci95": None, "flag": None})
-        for key in sorted(thresholds, key=lambda k: _num(_float(k)) or 0.0):
+        for key in sorted(c.thresholds, key=lambda k: _float(k) or 0.0):
             limit = _float(key)
-            t = thresholds[key] if isinstance(thresholds[key], dict) else {}
-            rows.append({**base, "threshold_ppm": limit, "fraction_above": _num(t.get("fraction_above")),
-                         "ci95": t.get("ci95") if isinstance(t.get("ci95"), list) else None,
-                         "flag": flag(base["mean_ppm"], base["p95_ppm"], _num(t.get("fraction_above")), limit)
-                         if c.get("n") != 0 else None})  # no measurements: no verdict, never "ok"
+            t = c.thresholds[key]
+            rows.append({**base, "threshold_ppm": limit, "fraction_above": t.fraction_above, "ci95": list(t.ci95),
+                         "flag": flag(c.mean_ppm, c.p95_ppm, t.fraction_above, limit)
+                         if c.n != 0 else None})  # no measurements: no verdict, never "ok"
     return rows
 
 
@@ -134,23 +143,21 @@ def flag(mean: float | None, p95: float | None, fraction_above: float | None, li
     return "ok"
 
 
-def composition_bars(measurement: dict[str, Any], basis: str = "by_mass", width: float = 420.0,
-                     row_h: float = 26.0, label_w: float = 90.0) -> dict[str, Any] | None:
+def composition_bars(measurement: Measurement | None, basis: Literal["by_mass", "by_count"] = "by_mass",
+                     width: float = 420.0, row_h: float = 26.0, label_w: float = 90.0) -> dict[str, Any] | None:
     """Geometry of a horizontal bar chart (share with its 95 % CI whisker) for an inline SVG, or None."""
-    composition = measurement.get("composition") if isinstance(measurement, dict) else None
-    shares = composition.get(basis) if isinstance(composition, dict) else None
-    if not isinstance(shares, dict) or not shares:
+    if measurement is None:
         return None
+    comp = measurement.composition
+    shares: dict[str, MassShare | CountShare] = {**(comp.by_mass if basis == "by_mass" else comp.by_count)}
     bars = []
     plot_w = width - label_w - 60
-    entries = sorted(((k, v) for k, v in shares.items() if isinstance(v, dict) and _num(v.get("share")) is not None),
-                     key=lambda kv: -float(kv[1]["share"]))
+    entries = sorted(shares.items(), key=lambda kv: -kv[1].share)
     for i, (name, v) in enumerate(entries):
-        share = min(max(float(v["share"]), 0.0), 1.0)
-        ci = v.get("ci95") if isinstance(v.get("ci95"), list) and len(v["ci95"]) == 2 else None
-        lo, hi = (min(max(float(ci[0]), 0.0), 1.0), min(max(float(ci[1]), 0.0), 1.0)) if ci else (share, share)
+        share = min(max(v.share, 0.0), 1.0)
+        lo, hi = (min(max(x, 0.0), 1.0) for x in v.ci95)
         y = 10 + i * row_h
-        bars.append({"name": name, "share": share, "ci95": [lo, hi] if ci else None, "n": v.get("n"),
+        bars.append({"name": name, "share": share, "ci95": [lo, hi], "n": v.n if isinstance(v, CountShare) else None,
                      "y": y, "bar_w": round(share * plot_w, 2), "x0": label_w,
                      "ci_x1": round(label_w + lo * plot_w, 2), "ci_x2": round(label_w + hi * plot_w, 2),
                      "cy": y + row_h * 0.35, "text_x": round(label_w + max(hi, share) * plot_w + 6, 2)})
@@ -166,7 +173,7 @@ def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: li
     out: list[dict[str, Any]] = []
     by_agent = {a["agent"]: a for a in agents}
     for lot in lots:
-        for row in contaminant_rows(lot.get("measurement") or {}):
+        for row in contaminant_rows(readable_measurement(lot.get("measurement"))):
             if row["flag"] == "over":
                 out.append({"kind": "spec", "where": lot["lot_id"],
                             "since": lot.get("closed_at") or lot.get("opened_at"),

@@ -9,32 +9,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from junkan.core.evidence import Evidence
+from junkan.core.measurement_model import Composition
+
 
 def _leaf(pct: float, mass_balanced: bool) -> dict[str, Any]:
     return {"percentageOfMaterialWeight": round(pct, 4), "isMassBalanced": mass_balanced}
 
 
-def dominant_polymer(ev: dict[str, Any]) -> str | None:
-    comp = ev["composition"] if isinstance(ev["composition"], dict) else {}
-    by_mass = comp.get("by_mass") or {}
-    shares: dict[str, float] = {k: float(v["share"]) for k, v in by_mass.items() if isinstance(v, dict)
-                                and isinstance(v.get("share"), int | float)}
-    return max(shares, key=lambda k: shares[k]) if shares else None
+def dominant_polymer(ev: Evidence) -> str | None:
+    by_mass = ev.composition.by_mass if isinstance(ev.composition, Composition) else {}
+    return max(by_mass, key=lambda k: by_mass[k].share) if by_mass else None
 
 
-def secondary_material_content(ev: dict[str, Any]) -> dict[str, Any]:
-    origin = ev["origin"]
-    total = sum(origin["streams_kg"].values()) if origin["streams_kg"] else 0.0
-    elv = origin["streams_kg"].get("elv", 0.0)
-    pc_share = origin.get("post_consumer_share") or 0.0
+def secondary_material_content(ev: Evidence) -> dict[str, Any]:
+    origin = ev.origin
+    total = sum(origin.streams_kg.values()) if origin.streams_kg else 0.0
+    elv = origin.streams_kg.get("elv", 0.0)
+    pc_share = origin.post_consumer_share or 0.0
     elv_pct = 100 * elv / total if total else 0.0
     other_pc_pct = max(0.0, 100 * pc_share - elv_pct)
-    mb = ev["chain_of_custody"]["model"] == "mass_balance"
-    mass_g = round(1000 * float(ev["lot"]["net_mass_kg"] or 0.0), 3)
-    gross_g = round(1000 * float(ev["mass_balance"]["source_input_mass_kg"] or ev["lot"]["net_mass_kg"] or 0.0), 3)
+    mb = ev.chain_of_custody.model == "mass_balance"
+    mass_g = round(1000 * float(ev.lot.net_mass_kg or 0.0), 3)
+    gross_g = round(1000 * float(ev.mass_balance.source_input_mass_kg or ev.lot.net_mass_kg or 0.0), 3)
     polymer = dominant_polymer(ev) or "unknown"
     return {
-        "orderNumber": ev["lot"]["lot_id"],
+        "orderNumber": ev.lot.lot_id,
         "secondaryMaterialContent": [{
             "materialClass": polymer,
             "materialNameStandardized": {"referencedStandard": "ISO", "referencedStandardID": "1043-1",
@@ -51,8 +51,8 @@ def secondary_material_content(ev: dict[str, Any]) -> dict[str, Any]:
                     "postConsumerAutomotive": {"mechanicalRecycling": _leaf(elv_pct, mb),
                                                "chemicalRecycling": _leaf(0.0, mb)}},
                 "primaryInorganic": {"percentageOfMaterialWeight": round(max(0.0, 100 - 100 * pc_share), 4)}},
-            "additionalInformation": f"junkan evidence {ev['evidence_id']}; chain of custody "
-                                     f"{ev['chain_of_custody']['model']}; claims "
-                                     f"{'blocked' if ev['claims']['blocked'] else 'not blocked'}",
+            "additionalInformation": f"junkan evidence {ev.evidence_id}; chain of custody "
+                                     f"{ev.chain_of_custody.model}; claims "
+                                     f"{'blocked' if ev.claims.blocked else 'not blocked'}",
         }],
     }

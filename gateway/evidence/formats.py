@@ -1,24 +1,22 @@
-"""One entry point for every evidence format (CLI and API share it)."""
+"""One entry point for every evidence format (CLI and API share it); the formats are in ``exporters``."""
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 from pathlib import Path
-from typing import Any
 
-from gateway.evidence import catenax, epcis, render, untp
 from gateway.evidence.build import build_evidence
+from gateway.evidence.exporters import EXPORTERS, Exporter
 from gateway.evidence.keys import DEFAULT_ISSUER, KeyError_, SigningKey, active
-from gateway.evidence.signing import sign
 from gateway.store.base import Store
+from junkan.core.evidence import Evidence
 
-FORMATS = ("json", "html", "pdf", "epcis", "untp-dcc", "untp-dte", "catenax", "jws")
-MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "pdf": "application/pdf",
-         "epcis": "application/ld+json", "untp-dcc": "application/ld+json", "untp-dte": "application/ld+json",
-         "catenax": "application/json", "jws": "application/vc+jwt"}
-SUFFIX = {"json": ".json", "html": ".html", "pdf": ".pdf", "epcis": ".epcis.jsonld", "untp-dcc": ".dcc.json",
-          "untp-dte": ".dte.json", "catenax": ".catenax.json", "jws": ".jwt"}
+log = logging.getLogger("junkan.evidence")
+
+
+class ExportError(Exception):
+    """An exporter failed on a lot's evidence; the message names the format and the lot."""
 
 
 def keys_dir_for(db_url: str) -> Path:
@@ -30,48 +28,34 @@ def keys_dir_for(db_url: str) -> Path:
     return Path("keys")
 
 
-def evidence_credential(ev: dict[str, Any]) -> dict[str, Any]:
-    """The evidence as a W3C VC 2.0 payload (what the JWS signs)."""
-    return {"@context": ["https://www.w3.org/ns/credentials/v2", "https://junkan.invalid/credentials/evidence/v1"],
-            "type": ["VerifiableCredential", "CompositionEvidenceCredential"], "id": ev["evidence_id"],
-            "issuer": {"id": ev["issuer"]["id"], "name": ev["issuer"]["name"]},
-            "validFrom": ev["issued_at"], "credentialSubject": ev}
+def exporter(fmt: str) -> Exporter:
+    """The registry entry of ``fmt``; ValueError naming the known ones otherwise."""
+    try:
+        return EXPORTERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(EXPORTERS)}") from None
 
 
 def produce(store: Store, lot_id: str, fmt: str, keys_dir: Path | None = None) -> tuple[bytes, str]:
-    """Build and render; KeyError for an unknown lot, KeyError_ if ``jws`` is asked without a key."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    """Build and render; KeyError for an unknown lot, KeyError_ if a signing format is asked without a key,
+    ExportError if the exporter fails."""
+    entry = exporter(fmt)
     key: SigningKey | None = None
     if keys_dir is not None and (keys_dir / "keyring.json").exists():
         key = active(keys_dir)
-    elif fmt == "jws":
+    elif entry.needs_key:
         raise KeyError_(f"no signing key in {keys_dir}: run `junkan gateway keys generate --dir {keys_dir}`")
-    issuer = key.issuer if key else DEFAULT_ISSUER
-    ev = build_evidence(store, store.db, lot_id, issuer=issuer)
-    return render_as(ev, fmt, key), MEDIA[fmt]
+    ev = build_evidence(store, store.db, lot_id, issuer=key.issuer if key else DEFAULT_ISSUER)
+    return render_as(ev, fmt, key), entry.media_type
 
 
-def render_as(ev: dict[str, Any], fmt: str, key: SigningKey | None = None) -> bytes:
-    def js(value: Any) -> bytes:
-        return json.dumps(value, ensure_ascii=False, indent=2, default=str).encode()
-
-    if fmt == "json":
-        return js(ev)
-    if fmt == "html":
-        return render.html(ev).encode()
-    if fmt == "pdf":
-        return render.pdf(ev)
-    if fmt == "epcis":
-        return js(epcis.epcis_document(ev))
-    if fmt == "untp-dcc":
-        return js(untp.dcc(ev))
-    if fmt == "untp-dte":
-        return js(untp.dte(ev))
-    if fmt == "catenax":
-        return js(catenax.secondary_material_content(ev))
-    if fmt == "jws":
-        if key is None:
-            raise KeyError_("jws needs a signing key")
-        return (sign(evidence_credential(ev), key) + "\n").encode()
-    raise ValueError(f"unknown format {fmt!r}")
+def render_as(ev: Evidence, fmt: str, key: SigningKey | None = None) -> bytes:
+    """``ev`` in format ``fmt``; ExportError (with the cause chained and logged) when its exporter fails."""
+    entry = exporter(fmt)
+    if entry.needs_key and key is None:
+        raise KeyError_(f"{fmt} needs a signing key")
+    try:
+        return entry.render(ev, key if entry.needs_key else None)
+    except Exception as exc:
+        log.exception("exporter %s failed on lot %s", fmt, ev.lot.lot_id)
+        raise ExportError(f"the {fmt} exporter failed on lot {ev.lot.lot_id!r}: {exc!r}") from exc

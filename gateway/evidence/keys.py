@@ -11,11 +11,31 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from joserfc.jwk import OKPKey
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-DEFAULT_ISSUER = {"name": "unconfigured plant", "id": "did:web:plant.invalid"}
+from junkan.core.evidence import Issuer
+
+DEFAULT_ISSUER = Issuer(name="unconfigured plant", id="did:web:plant.invalid")
+
+
+class KeyEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kid: str = Field(description="RFC 7638 thumbprint of the key.")
+    created_at: str = Field(description="ISO 8601.")
+    retired_at: str | None = Field(description="When a rotation replaced it (null: active).")
+
+
+class Keyring(BaseModel):
+    """``keyring.json``: the issuer, the active key and every key ever used (public halves kept)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: Issuer
+    active: str
+    keys: list[KeyEntry]
 
 
 class KeyError_(Exception):
@@ -26,11 +46,11 @@ class KeyError_(Exception):
 class SigningKey:
     kid: str
     key: OKPKey
-    issuer: dict[str, Any]
+    issuer: Issuer
 
     @property
     def header_kid(self) -> str:
-        return f"{self.issuer['id']}#{self.kid}"
+        return f"{self.issuer.id}#{self.kid}"
 
     def public_pem(self) -> bytes:
         return bytes(self.key.as_pem(private=False))
@@ -40,15 +60,20 @@ def _ring_path(folder: Path) -> Path:
     return folder / "keyring.json"
 
 
-def load_ring(folder: str | Path) -> dict[str, Any]:
+def load_ring(folder: str | Path) -> Keyring:
     path = _ring_path(Path(folder))
     if not path.exists():
         raise KeyError_(f"no keyring in {folder}: run `junkan gateway keys generate --dir {folder}`")
     try:
-        ring: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return Keyring.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
         raise KeyError_(f"{path}: unreadable keyring: {exc}") from None
-    return ring
+
+
+def _write_ring(path: Path, ring: Keyring) -> None:
+    tmp = _ring_path(path).with_suffix(".tmp")
+    tmp.write_text(json.dumps(ring.model_dump(mode="json"), indent=2), encoding="utf-8")
+    tmp.replace(_ring_path(path))
 
 
 def _write_key(folder: Path, key: OKPKey) -> str:
@@ -61,7 +86,7 @@ def _write_key(folder: Path, key: OKPKey) -> str:
     return kid
 
 
-def generate(folder: str | Path, issuer: dict[str, Any] | None = None, force: bool = False) -> SigningKey:
+def generate(folder: str | Path, issuer: Issuer | dict[str, str] | None = None, force: bool = False) -> SigningKey:
     """Create the first key (refuses to overwrite an existing keyring unless ``force``)."""
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
@@ -70,10 +95,10 @@ def generate(folder: str | Path, issuer: dict[str, Any] | None = None, force: bo
     key = OKPKey.generate_key("Ed25519")
     kid = _write_key(path, key)
     now = datetime.now(UTC).isoformat()
-    ring: dict[str, Any] = {"issuer": issuer or DEFAULT_ISSUER, "active": kid, "keys": [{"kid": kid, "created_at": now,
-                                                                          "retired_at": None}]}
-    _ring_path(path).write_text(json.dumps(ring, indent=2), encoding="utf-8")
-    return SigningKey(kid, key, ring["issuer"])
+    ring = Keyring(issuer=Issuer.model_validate(issuer) if issuer else DEFAULT_ISSUER, active=kid,
+                   keys=[KeyEntry(kid=kid, created_at=now, retired_at=None)])
+    _write_ring(path, ring)
+    return SigningKey(kid, key, ring.issuer)
 
 
 def rotate(folder: str | Path) -> SigningKey:
@@ -83,36 +108,34 @@ def rotate(folder: str | Path) -> SigningKey:
     key = OKPKey.generate_key("Ed25519")
     kid = _write_key(path, key)
     now = datetime.now(UTC).isoformat()
-    for entry in ring["keys"]:
-        if entry["retired_at"] is None:
-            entry["retired_at"] = now
-    ring["keys"].append({"kid": kid, "created_at": now, "retired_at": None})
-    ring["active"] = kid
-    tmp = _ring_path(path).with_suffix(".tmp")
-    tmp.write_text(json.dumps(ring, indent=2), encoding="utf-8")
-    tmp.replace(_ring_path(path))
-    return SigningKey(kid, key, ring["issuer"])
+    for entry in ring.keys:
+        if entry.retired_at is None:
+            entry.retired_at = now
+    ring.keys.append(KeyEntry(kid=kid, created_at=now, retired_at=None))
+    ring.active = kid
+    _write_ring(path, ring)
+    return SigningKey(kid, key, ring.issuer)
 
 
 def active(folder: str | Path) -> SigningKey:
     path = Path(folder)
     ring = load_ring(path)
-    kid = ring["active"]
+    kid = ring.active
     try:
         key = OKPKey.import_key((path / f"{kid}.key.pem").read_bytes())
     except (OSError, ValueError) as exc:
         raise KeyError_(f"{path}: active key {kid} unreadable: {exc}") from None
-    return SigningKey(kid, key, ring["issuer"])
+    return SigningKey(kid, key, ring.issuer)
 
 
-def load_or_generate(folder: str | Path, issuer: dict[str, Any] | None = None) -> SigningKey:
+def load_or_generate(folder: str | Path, issuer: Issuer | dict[str, str] | None = None) -> SigningKey:
     return active(folder) if _ring_path(Path(folder)).exists() else generate(folder, issuer)
 
 
 def public_keys(folder: str | Path) -> dict[str, bytes]:
     """kid -> public PEM for every key ever used here (active and retired)."""
     path = Path(folder)
-    return {e["kid"]: (path / f"{e['kid']}.pub.pem").read_bytes() for e in load_ring(path)["keys"]}
+    return {e.kid: (path / f"{e.kid}.pub.pem").read_bytes() for e in load_ring(path).keys}
 
 
 def write_plant_public_key(workdir: str | Path) -> Path:

@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from junkan.core.evidence import Evidence
+from junkan.core.measurement_model import Composition
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def bars(ev: dict[str, Any]) -> list[dict[str, Any]]:
-    comp = ev["composition"] if isinstance(ev["composition"], dict) else {}
-    out = []
-    for name, entry in sorted((comp.get("by_mass") or {}).items(), key=lambda kv: -(kv[1] or {}).get("share", 0)):
-        if isinstance(entry, dict) and isinstance(entry.get("share"), int | float):
-            ci = entry.get("ci95") if isinstance(entry.get("ci95"), list) and len(entry["ci95"]) == 2 else None
-            out.append({"name": name, "pct": 100 * entry["share"], "lo": 100 * ci[0] if ci else None,
-                        "hi": 100 * ci[1] if ci else None})
-    return out
+@dataclass(frozen=True)
+class Bar:
+    """One polymer of the composition chart, in percent."""
+
+    name: str
+    pct: float
+    lo: float
+    hi: float
 
 
-def html(ev: dict[str, Any]) -> str:
+def bars(ev: Evidence) -> list[Bar]:
+    by_mass = ev.composition.by_mass if isinstance(ev.composition, Composition) else {}
+    return [Bar(name, 100 * e.share, 100 * e.ci95[0], 100 * e.ci95[1])
+            for name, e in sorted(by_mass.items(), key=lambda kv: -kv[1].share)]
+
+
+def html(ev: Evidence) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "jinja"]))
     return env.get_template("evidence.html.jinja").render(ev=ev, bars=bars(ev))
 
 
-def pdf(ev: dict[str, Any]) -> bytes:
+def pdf(ev: Evidence) -> bytes:
     from reportlab.graphics.charts.barcharts import HorizontalBarChart
     from reportlab.graphics.shapes import Drawing
     from reportlab.lib import colors
@@ -39,8 +48,8 @@ def pdf(ev: dict[str, Any]) -> bytes:
 
     styles = getSampleStyleSheet()
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, title=f"Composition evidence {ev['lot']['lot_id']}",
-                            author=ev["issuer"]["name"], leftMargin=18 * mm, rightMargin=18 * mm)
+    doc = SimpleDocTemplate(buf, pagesize=A4, title=f"Composition evidence {ev.lot.lot_id}",
+                            author=ev.issuer.name, leftMargin=18 * mm, rightMargin=18 * mm)
     grid = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 8),
                        ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)])
 
@@ -53,66 +62,65 @@ def pdf(ev: dict[str, Any]) -> bytes:
         t.setStyle(grid)
         return t
 
-    lot = ev["lot"]
+    lot = ev.lot
     story: list[Any] = [
-        para(f"Composition evidence – lot {lot['lot_id']}", "Title"),
-        para(f"Issued {ev['issued_at']} by {ev['issuer']['name']} ({ev['issuer']['id']})"),
-        para(f"Net mass {float(lot['net_mass_kg'] or 0):.3f} kg; chain of custody "
-             f"{ev['chain_of_custody']['model']} (ISO 22095)"),
+        para(f"Composition evidence – lot {lot.lot_id}", "Title"),
+        para(f"Issued {ev.issued_at} by {ev.issuer.name} ({ev.issuer.id})"),
+        para(f"Net mass {float(lot.net_mass_kg or 0):.3f} kg; chain of custody "
+             f"{ev.chain_of_custody.model} (ISO 22095)"),
     ]
-    if ev["claims"]["blocked"]:
-        story.append(Paragraph("<b>Claims blocked:</b> " + escape("; ".join(ev["claims"]["reasons"])),
-                               styles["Normal"]))
-    if ev["data_gaps"]:
-        story.append(Paragraph("<b>Insufficient data:</b> " + escape("; ".join(ev["data_gaps"])), styles["Normal"]))
+    if ev.claims.blocked:
+        story.append(Paragraph("<b>Claims blocked:</b> " + escape("; ".join(ev.claims.reasons)), styles["Normal"]))
+    if ev.data_gaps:
+        story.append(Paragraph("<b>Insufficient data:</b> " + escape("; ".join(ev.data_gaps)), styles["Normal"]))
     story += [Spacer(1, 4 * mm), Paragraph("Measured composition (mass share, %)", styles["Heading2"])]
     b = bars(ev)
     if b:
         drawing = Drawing(170 * mm, 12 * mm + 9 * mm * len(b))
         chart = HorizontalBarChart()
         chart.x, chart.y, chart.width, chart.height = 25 * mm, 6 * mm, 130 * mm, 9 * mm * len(b)
-        chart.data = [[x["pct"] for x in reversed(b)]]
-        chart.categoryAxis.categoryNames = [x["name"] for x in reversed(b)]
+        chart.data = [[x.pct for x in reversed(b)]]
+        chart.categoryAxis.categoryNames = [x.name for x in reversed(b)]
         chart.valueAxis.valueMin, chart.valueAxis.valueMax = 0, 100
         chart.bars[0].fillColor = colors.HexColor("#4a7fb5")
         drawing.add(chart)
         story.append(drawing)
         story.append(table([["Polymer", "share %", "95 % CI"]] + [
-            [x["name"], f"{x['pct']:.1f}", f"{x['lo']:.1f}–{x['hi']:.1f}" if x["lo"] is not None else "–"] for x in b]))
+            [x.name, f"{x.pct:.1f}", f"{x.lo:.1f}–{x.hi:.1f}"] for x in b]))
     else:
         story.append(Paragraph("No measured composition (insufficient data).", styles["Normal"]))
     story.append(Paragraph("Contaminant screening (mg/kg)", styles["Heading2"]))
-    if ev["contaminants"]:
+    if ev.contaminants:
         story.append(table([["Analyte", "Method", "n", "<LOD", "LOD", "mean", "p95", "max"]] + [
-            [c["analyte"], c.get("method") or "–", c.get("n"), c.get("n_below_lod"), c.get("lod_ppm"),
-             c.get("mean_ppm"), c.get("p95_ppm"), c.get("max_ppm")] for c in ev["contaminants"]]))
+            [c.analyte, c.method or "–", c.n, c.n_below_lod, c.lod_ppm, c.mean_ppm, c.p95_ppm, c.max_ppm]
+            for c in ev.contaminants]))
     else:
         story.append(Paragraph("No contaminant screening (insufficient data).", styles["Normal"]))
     story.append(Paragraph("Conformance", styles["Heading2"]))
     rows = [["Spec", "Check", "Result", "Reason"]]
-    for r in ev["conformance"]:
-        rows += [[r["spec_id"], c["check"], c["result"], c["reason"]] for c in r["checks"]]
-        rows.append([r["spec_id"], "overall", r["result"], ""])
+    for r in ev.conformance:
+        rows += [[r.spec_id, c.check, c.result, c.reason] for c in r.checks]
+        rows.append([r.spec_id, "overall", r.result, ""])
     story.append(table(rows) if len(rows) > 1 else Paragraph("No specification registered.", styles["Normal"]))
     story.append(Paragraph("Origin", styles["Heading2"]))
-    origin = ev["origin"]
-    story.append(para(f"Status {origin['status']}; plants {', '.join(origin['plants']) or '–'}; "
-                      f"streams {origin['streams_kg']}"))
-    if origin["models"]:
+    origin = ev.origin
+    story.append(para(f"Status {origin.status}; plants {', '.join(origin.plants) or '–'}; "
+                      f"streams {origin.streams_kg}"))
+    if origin.models:
         story.append(table([["Model", "Manufacturer", "Category", "attributed kg", "share %"]] + [
-            [m["model"], m.get("manufacturer") or "–", m.get("category") or "–", f"{m['attributed_kg']:.3f}",
-             f"{100 * (m.get('share') or 0):.1f}"] for m in origin["models"]]))
-    subs = ev["declared_substances"].get("substances") or []
+            [m.model, m.manufacturer or "–", m.category or "–", f"{m.attributed_kg:.3f}", f"{100 * (m.share or 0):.1f}"]
+            for m in origin.models]))
+    subs = ev.declared_substances.substances
     if subs:
         story.append(Paragraph("Declared substances that can carry over", styles["Heading2"]))
         story.append(table([["Substance", "CAS", "Declared in", "share of sources %"]] + [
-            [s["name"], s["cas"] or "–", ", ".join(s["declared_in_models"]), f"{100 * (s['source_share'] or 0):.1f}"]
+            [s.name, s.cas or "–", ", ".join(s.declared_in_models), f"{100 * (s.source_share or 0):.1f}"]
             for s in subs]))
     story.append(Paragraph("Mass balance", styles["Heading2"]))
     story.append(table([["Step", "Kind", "in kg", "out kg", "loss kg", "balance"]] + [
-        [s["step_id"], s["kind"], s["input_mass_kg"], s["output_mass_kg"], s["declared_loss_kg"],
-         "ok" if s["balance_ok"] else "VIOLATION"] for s in ev["mass_balance"]["steps"]]))
-    story.append(Paragraph(escape(f"Evidence id {ev['evidence_id']}.") + " Verify the signed (jws) copy with "
+        [s.step_id, s.kind, s.input_mass_kg, s.output_mass_kg, s.declared_loss_kg,
+         "ok" if s.balance_ok else "VIOLATION"] for s in ev.mass_balance.steps]))
+    story.append(Paragraph(escape(f"Evidence id {ev.evidence_id}.") + " Verify the signed (jws) copy with "
                            "<i>junkan verify FILE --key plant_public_key.pem</i>.", styles["Italic"]))
     doc.build(story)
     return buf.getvalue()

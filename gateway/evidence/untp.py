@@ -9,6 +9,7 @@ from typing import Any
 
 from gateway.evidence.epcis import epcis_document
 from gateway.evidence.ids import device_uri, event_uri, lot_uri
+from junkan.core.evidence import Check, Evidence
 
 VC = "https://www.w3.org/ns/credentials/v2"
 DCC_CONTEXT = [VC, "https://test.uncefact.org/vocabulary/untp/dcc/0.6.1/"]
@@ -16,8 +17,8 @@ DTE_CONTEXT = [VC, "https://test.uncefact.org/vocabulary/untp/dte/0.6.1/"]
 CBV = "https://ref.gs1.org/cbv/"
 
 
-def _issuer(ev: dict[str, Any]) -> dict[str, Any]:
-    return {"type": ["CredentialIssuer"], "id": ev["issuer"]["id"], "name": ev["issuer"]["name"]}
+def _issuer(ev: Evidence) -> dict[str, Any]:
+    return {"type": ["CredentialIssuer"], "id": ev.issuer.id, "name": ev.issuer.name}
 
 
 def _z(ts: str) -> str:
@@ -28,47 +29,51 @@ def _metric(name: str, value: float, unit: str) -> dict[str, Any]:
     return {"metricName": name, "metricValue": {"value": float(value), "unit": unit}}
 
 
-def dcc(ev: dict[str, Any]) -> dict[str, Any]:
-    lot = ev["lot"]
+def _declared(check: Check) -> dict[str, Any] | None:
+    """A check's measured value as a UNTP metric: a share (P1) for purity, mg/kg (59) for a limit."""
+    if check.ci95 is not None and check.value is not None:
+        return _metric(check.analyte + " share", check.value, "P1")
+    value = check.value if check.value is not None else check.value_ppm
+    return _metric(check.analyte, value, "59") if value is not None else None
+
+
+def dcc(ev: Evidence) -> dict[str, Any]:
+    lot = ev.lot
     product = {"type": ["ProductVerification"],
-               "product": {"id": lot_uri(lot["lot_id"]), "name": f"Recycled material lot {lot['lot_id']}",
-                           "batchNumber": lot["lot_id"]}, "IDverifiedByCAB": False}
-    date = ev["issued_at"][:10]
+               "product": {"id": lot_uri(lot.lot_id), "name": f"Recycled material lot {lot.lot_id}",
+                           "batchNumber": lot.lot_id}, "IDverifiedByCAB": False}
+    date = ev.issued_at[:10]
     assessments: list[dict[str, Any]] = []
-    for res in ev["conformance"]:
-        values = [_metric(c["analyte"] + (" share" if "ci95" in c else ""),
-                          c["value"] if "value" in c else c["value_ppm"], "P1" if "ci95" in c else "59")
-                  for c in res["checks"] if isinstance(c.get("value", c.get("value_ppm")), int | float)]
+    for res in ev.conformance:
+        values = [m for m in (_declared(c) for c in res.checks) if m is not None]
         assessments.append({
-            "type": ["ConformityAssessment", "Declaration"], "id": event_uri("dcc", lot["lot_id"], res["spec_id"]),
-            "name": f"Conformance of lot {lot['lot_id']} to spec {res['spec_id']} ({res['buyer']})",
-            "description": f"result: {res['result']}" + ("; " + "; ".join(res["reasons"]) if res["reasons"] else ""),
-            "assessmentDate": date, "conformance": res["result"] == "conformant",
+            "type": ["ConformityAssessment", "Declaration"], "id": event_uri("dcc", lot.lot_id, res.spec_id),
+            "name": f"Conformance of lot {lot.lot_id} to spec {res.spec_id} ({res.buyer})",
+            "description": f"result: {res.result}" + ("; " + "; ".join(res.reasons) if res.reasons else ""),
+            "assessmentDate": date, "conformance": res.result == "conformant",
             "conformityTopic": "governance.compliance", "declaredValue": values, "assessedProduct": [product],
         })
-    share = ev["claims"]["recycled_content_share"]
-    content: dict[str, Any] = {
-        "type": ["ConformityAssessment", "Declaration"], "id": event_uri("dcc-content", lot["lot_id"]),
-        "name": f"Post-consumer recycled content of lot {lot['lot_id']}",
-        "description": f"chain of custody {ev['chain_of_custody']['model']} (ISO 22095); "
-                       + ("claims blocked: " + "; ".join(ev["claims"]["reasons"]) if ev["claims"]["blocked"]
+    share = ev.claims.recycled_content_share
+    declared = [_metric("post-consumer recycled content", 100 * share, "P1")] if share is not None else []
+    for c in ev.contaminants:
+        if c.max_ppm is not None:
+            declared.append(_metric(f"{c.analyte} max ({c.method or 'method n/a'})", c.max_ppm, "59"))
+    assessments.append({
+        "type": ["ConformityAssessment", "Declaration"], "id": event_uri("dcc-content", lot.lot_id),
+        "name": f"Post-consumer recycled content of lot {lot.lot_id}",
+        "description": f"chain of custody {ev.chain_of_custody.model} (ISO 22095); "
+                       + ("claims blocked: " + "; ".join(ev.claims.reasons) if ev.claims.blocked
                           else "no blocking alarm"),
-        "assessmentDate": date, "conformance": not ev["claims"]["blocked"], "conformityTopic": "circularity.content",
-        "declaredValue": [_metric("post-consumer recycled content", 100 * share, "P1")] if share is not None else [],
-        "assessedProduct": [product],
-    }
-    assessments.append(content)
-    for c in ev["contaminants"]:
-        if isinstance(c.get("max_ppm"), int | float):
-            content["declaredValue"].append(_metric(f"{c['analyte']} max ({c.get('method') or 'method n/a'})",
-                                                    c["max_ppm"], "59"))
-    recycler = lot.get("recycler") or "unassigned"
+        "assessmentDate": date, "conformance": not ev.claims.blocked, "conformityTopic": "circularity.content",
+        "declaredValue": declared, "assessedProduct": [product],
+    })
+    recycler = lot.recycler or "unassigned"
     return {
         "type": ["DigitalConformityCredential", "VerifiableCredential"], "@context": DCC_CONTEXT,
-        "id": event_uri("dcc-credential", ev["evidence_id"]), "issuer": _issuer(ev), "validFrom": _z(ev["issued_at"]),
+        "id": event_uri("dcc-credential", ev.evidence_id), "issuer": _issuer(ev), "validFrom": _z(ev.issued_at),
         "credentialSubject": {
-            "type": ["ConformityAttestation", "Attestation"], "id": event_uri("attestation", ev["evidence_id"]),
-            "name": f"Composition evidence for lot {lot['lot_id']}", "assessorLevel": "Self",
+            "type": ["ConformityAttestation", "Attestation"], "id": event_uri("attestation", ev.evidence_id),
+            "name": f"Composition evidence for lot {lot.lot_id}", "assessorLevel": "Self",
             "assessmentLevel": "Unspecified", "attestationType": "declaration",
             "description": "Measured composition, contaminant screening, origin and mass balance of a recycled "
                            "material lot (junkan composition evidence).",
@@ -88,7 +93,7 @@ def _qe(q: dict[str, Any]) -> dict[str, Any]:
             "quantity": q["quantity"], "uom": q["uom"]}
 
 
-def dte(ev: dict[str, Any]) -> dict[str, Any]:
+def dte(ev: Evidence) -> dict[str, Any]:
     """EPCIS events mapped to UNTP DTE event objects (sensor data reduced to time/type/value/uom)."""
     subjects: list[dict[str, Any]] = []
     for e in epcis_document(ev)["epcisBody"]["eventList"]:
@@ -118,8 +123,8 @@ def dte(ev: dict[str, Any]) -> dict[str, Any]:
             out["sensorElementList"] = sensors
         subjects.append(out)
     return {"type": ["DigitalTraceabilityEvent", "VerifiableCredential"], "@context": DTE_CONTEXT,
-            "id": event_uri("dte-credential", ev["evidence_id"]), "issuer": _issuer(ev),
-            "validFrom": _z(ev["issued_at"]), "credentialSubject": subjects}
+            "id": event_uri("dte-credential", ev.evidence_id), "issuer": _issuer(ev),
+            "validFrom": _z(ev.issued_at), "credentialSubject": subjects}
 
 
 def _sensor_type(report: dict[str, Any]) -> str:

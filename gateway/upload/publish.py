@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway.evidence.build import build_evidence
 from gateway.evidence.epcis import epcis_document
-from gateway.evidence.formats import evidence_credential
+from gateway.evidence.exporters import evidence_credential
 from gateway.evidence.keys import active
 from gateway.evidence.signing import sign
 from gateway.store.base import Store
@@ -22,17 +22,17 @@ def publish_evidence(store: Store, lot_id: str, keys_dir: Path, capture_url: str
     key = active(keys_dir)
     ev = build_evidence(store, db, lot_id, issuer=key.issuer)
     token = sign(evidence_credential(ev), key)
-    out: dict[str, Any] = {"lot_id": lot_id, "evidence_id": ev["evidence_id"], "epcis": None, "webhook": None}
+    out: dict[str, Any] = {"lot_id": lot_id, "evidence_id": ev.evidence_id, "epcis": None, "webhook": None}
     if capture_url:
         doc = epcis_document(ev)
         events = json.dumps(doc["epcisBody"]["eventList"], sort_keys=True)  # creationDate changes, events do not
         digest = hashlib.sha256(events.encode()).hexdigest()[:32]
         out["epcis"] = enqueue(db, "epcis", capture_url.rstrip("/") + "/capture", f"epcis:{lot_id}:{digest}",
                                json.dumps(doc))
-    recycler = ev["lot"].get("recycler")
+    recycler = ev.lot.recycler
     if recycler and db.one("SELECT recycler FROM webhooks WHERE recycler = ?", (recycler,)):
-        body = {"event": "evidence.ready", "lot_id": lot_id, "evidence_id": ev["evidence_id"],
+        body = {"event": "evidence.ready", "lot_id": lot_id, "evidence_id": ev.evidence_id,
                 "links": {f: f"/api/v1/lots/{lot_id}/evidence?format={f}" for f in ("json", "pdf", "jws")},
                 "jws": token}
-        out["webhook"] = enqueue(db, "webhook", recycler, f"webhook:{recycler}:{ev['evidence_id']}", json.dumps(body))
+        out["webhook"] = enqueue(db, "webhook", recycler, f"webhook:{recycler}:{ev.evidence_id}", json.dumps(body))
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
 METHOD: Literal["junkan.measurement/1"] = "junkan.measurement/1"
 
@@ -258,3 +258,14 @@ def read_measurement(raw: object) -> Measurement | None:
     """The Measurement of a stored lot; None when the lot has none (open, or the agent's measurement failed)."""
     parsed = parse_lot_measurement(raw)
     return parsed if isinstance(parsed, Measurement) else None
+
+
+def readable_measurement(raw: object) -> Measurement | None:
+    """Like ``read_measurement``, but None for a document that is not ``junkan.measurement/1`` either.
+
+    For views that show what they can (the dashboard); the evidence says why in its data_gaps instead.
+    """
+    try:
+        return read_measurement(raw)
+    except ValidationError:
+        return None

@@ -6,9 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from gateway.dashboard import views
 from gateway.dashboard.i18n import LABELS, LANGS, translator
+from junkan.core.measurement_model import Measurement
 from tests.dashboard.seed import MEASUREMENT
+from tests.measurements import wire_measurement
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+MEASURED = Measurement.model_validate(MEASUREMENT)
 
 
 def agent(state: str = "online", at: datetime = NOW, **kw: object) -> dict[str, object]:
@@ -41,25 +44,27 @@ def test_line_overview_and_live_payload_show_the_open_lot() -> None:
 
 
 def test_contaminant_flags() -> None:
-    rows = {r["element"]: r for r in views.contaminant_rows(MEASUREMENT)}
+    rows = {r["element"]: r for r in views.contaminant_rows(MEASURED)}
     assert rows["Br"]["flag"] == "over" and rows["Br"]["threshold_ppm"] == 2000.0
     assert rows["Cd"]["flag"] == "ok"
     assert views.flag(50.0, 90.0, 0.02, 100.0) == "some"
     assert views.flag(None, None, None, 100.0) is None
-    assert views.contaminant_rows({}) == [] and views.contaminant_rows({"contaminants": "junk"}) == []
-    unmeasured = {"contaminants": {"Pb": {"n": 0, "mean_ppm": None, "thresholds": {"1000": {"fraction_above": 0.0}}}}}
-    assert views.contaminant_rows(unmeasured)[0]["flag"] is None
+    assert views.contaminant_rows(None) == []
+    unmeasured = wire_measurement(contaminants={"Pb": {"n": 0, "mean_ppm": None, "p95_ppm": None, "max_ppm": None,
+                                                       "thresholds": {"1000": {"fraction_above": 0.0}}}})
+    assert views.contaminant_rows(Measurement.model_validate(unmeasured))[0]["flag"] is None
 
 
 def test_composition_bars_geometry_is_proportional_with_ci() -> None:
-    chart = views.composition_bars(MEASUREMENT, "by_count")
+    chart = views.composition_bars(MEASURED, "by_count")
     assert chart is not None
     pp, abs_ = chart["bars"]
     assert (pp["name"], abs_["name"]) == ("PP", "ABS")  # largest first
     assert abs(pp["bar_w"] / abs_["bar_w"] - 0.8 / 0.2) < 1e-6
     assert pp["ci_x1"] < pp["x0"] + pp["bar_w"] < pp["ci_x2"]
-    assert views.composition_bars({}, "by_mass") is None
-    assert views.composition_bars({"composition": {"by_mass": {"PP": {"share": "x"}}}}) is None
+    assert views.composition_bars(None, "by_mass") is None
+    unseen = wire_measurement(composition={"by_mass": {}, "by_count": {}})
+    assert views.composition_bars(Measurement.model_validate(unseen)) is None
 
 
 def test_alarms_cover_spec_device_outbox_and_balance() -> None:

@@ -16,7 +16,8 @@ from typing import Any
 
 import jsonschema
 
-from gateway.evidence.formats import FORMATS, SUFFIX, produce
+from gateway.evidence.exporters import EXPORTERS
+from gateway.evidence.formats import produce
 from gateway.evidence.signing import verify_file
 from gateway.store.sqlite import SqliteStore
 from tests.conftest import SHARED
@@ -41,11 +42,11 @@ def measure(work: Path) -> dict[str, Any]:
     files, n_err, per = 0, 0, {}  # type: ignore[var-annotated]
     t0 = time.perf_counter()
     for lot in lots:
-        for fmt in FORMATS:
+        for fmt, entry in EXPORTERS.items():
             t = time.perf_counter()
             data, _ = produce(store, lot, fmt, work / "keys")
             per.setdefault(fmt, []).append(time.perf_counter() - t)
-            (out / f"{lot}{SUFFIX[fmt]}").write_bytes(data)
+            (out / f"{lot}{entry.suffix}").write_bytes(data)
             files += 1
             if fmt in validators:
                 errors = list(validators[fmt].iter_errors(json.loads(data)))

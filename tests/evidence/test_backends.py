@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from gateway.evidence.formats import FORMATS, produce
+from gateway.evidence.exporters import EXPORTERS
+from gateway.evidence.formats import produce
 from gateway.evidence.keys import generate
 from gateway.traceability.lineage import backward, forward_model
 from gateway.traceability.repo import alarms
@@ -28,7 +29,7 @@ def test_whole_story_on_each_backend(store: Any, tmp_path: Path, schemas: dict[s
     assert "PP-RECYCLATE-1" in {o["lot_id"] for o in forward_model(db, "HR-300", store)["output_lots"]}
     assert bool(alarms(db)) == broken
     generate(tmp_path / "keys")
-    for fmt in FORMATS:
+    for fmt in EXPORTERS:
         data, _ = produce(store, "PP-OUT-1", fmt, tmp_path / "keys")
         if fmt in schemas:
             assert not list(schemas[fmt].iter_errors(json.loads(data))), fmt

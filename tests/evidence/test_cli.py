@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gateway.evidence.formats import FORMATS, SUFFIX
+from gateway.evidence.exporters import EXPORTERS
 
 
 def test_cli_round_trip(plant: dict[str, Any], gateway_db_url: str, tmp_path: Path, junkan: Any,
@@ -23,8 +23,8 @@ def test_cli_round_trip(plant: dict[str, Any], gateway_db_url: str, tmp_path: Pa
     keys = junkan("gateway", "keys", "generate", "--db", db, "--plant-name", "Plant A", "--did",
                   "did:web:plant-a.example", "--public-out", str(tmp_path / "plant_public_key.pem"))
     assert keys.returncode == 0, keys.stderr
-    for fmt in FORMATS:
-        out = tmp_path / f"PP-OUT-1{SUFFIX[fmt]}"
+    for fmt, entry in EXPORTERS.items():
+        out = tmp_path / f"PP-OUT-1{entry.suffix}"
         res = junkan("gateway", "evidence", "PP-OUT-1", "--db", db, "--format", fmt, "--out", str(out))
         assert res.returncode == 0 and out.stat().st_size > 500, (fmt, res.stderr)
     ok = junkan("verify", str(tmp_path / "PP-OUT-1.jwt"), "--key", str(tmp_path / "plant_public_key.pem"))

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from gateway.evidence.build import build_evidence
-from gateway.evidence.formats import FORMATS, produce, render_as
+from gateway.evidence.exporters import EXPORTERS
+from gateway.evidence.formats import produce, render_as
 from gateway.evidence.keys import generate
 from gateway.specs.model import RequirementSpec
 from gateway.specs.repo import save_spec
@@ -34,7 +35,7 @@ def keys(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("lot", ["PP-OUT-1", "PP-RECYCLATE-1", "BFR-1", "IN-2"])
 def test_every_format_and_schemas(plant: dict[str, Any], schemas: dict[str, Any], keys: Path, lot: str) -> None:
     save_spec(plant["db"], RequirementSpec(spec_id="pp-auto", buyer="Car Parts Co", material="PP", min_purity=0.95))
-    for fmt in FORMATS:
+    for fmt in EXPORTERS:
         data, media = produce(plant["store"], lot, fmt, keys)
         assert data and media
         if fmt in SCHEMA_FORMATS:
@@ -98,7 +99,7 @@ def test_schema_checks_can_fail(plant: dict[str, Any], schemas: dict[str, Any]) 
 
 def test_evidence_sections(plant: dict[str, Any]) -> None:
     db: Database = plant["db"]
-    ev = build_evidence(plant["store"], db, "PP-OUT-1")
+    ev = build_evidence(plant["store"], db, "PP-OUT-1").as_json()
     assert ev["origin"]["status"] == "traced" and ev["origin"]["post_consumer_share"] == 1.0
     assert ev["chain_of_custody"]["model"] == "segregated" and not ev["claims"]["blocked"]
     deca = next(s for s in ev["declared_substances"]["substances"] if s["cas"] == "1163-19-5")

@@ -77,8 +77,8 @@ def test_rotation_keeps_old_evidence_verifiable(signed: tuple[Path, Path], tmp_p
     path, _ = signed
     new = keys.rotate(tmp_path / "keys")
     ring = keys.load_ring(tmp_path / "keys")
-    assert ring["active"] == new.kid and len(ring["keys"]) == 2 and ring["keys"][0]["retired_at"]
-    old_kid = ring["keys"][0]["kid"]
+    assert ring.active == new.kid and len(ring.keys) == 2 and ring.keys[0].retired_at
+    old_kid = ring.keys[0].kid
     old_pub = tmp_path / "old.pem"
     old_pub.write_bytes(keys.public_keys(tmp_path / "keys")[old_kid])
     assert verify_file(str(path), str(old_pub)) == 0

@@ -7,7 +7,11 @@ from datetime import date
 
 from gateway.specs.conformance import conformance
 from gateway.specs.model import RequirementSpec, effective_limits, regulatory_limits
+from junkan.core.measurement_model import Measurement
 from tests.evidence.plant import MEASUREMENT
+from tests.measurements import wire_measurement
+
+MEASURED = Measurement.model_validate(MEASUREMENT)
 
 
 def limit_of(limits: list, analyte: str) -> float:  # type: ignore[type-arg]
@@ -34,42 +38,46 @@ def spec(**kw: object) -> RequirementSpec:
     return RequirementSpec.model_validate(base | kw)
 
 
+
+def with_contaminant(analyte: str, entry: dict[str, object]) -> Measurement:
+    """The fixture's measurement with one more screened (or lab) analyte."""
+    return Measurement.model_validate(wire_measurement(**{**MEASUREMENT, "contaminants": {
+        **MEASUREMENT["contaminants"], analyte: entry}}))
+
 def test_conformant_non_conformant_insufficient() -> None:
     today = date(2026, 6, 1)
     limits = [{"analyte": "Br", "max_ppm": 500}, {"analyte": "Cd", "max_ppm": 100}]
-    ok = conformance(spec(min_purity=0.95, limits=limits), MEASUREMENT, today)
-    assert ok["result"] == "conformant" and not ok["reasons"]
-    cd = next(c for c in ok["checks"] if c["analyte"] == "Cd")
-    assert cd["statistic"].startswith("lod_ppm")  # all below LOD: LOD used as the upper value
-    bad = conformance(spec(limits=[{"analyte": "Br", "max_ppm": 100}]), MEASUREMENT, today)
-    assert bad["result"] == "non_conformant" and "Br p95_ppm 120 > 100" in bad["reasons"][0]
-    unsure = conformance(spec(min_purity=0.96), MEASUREMENT, today)  # CI 95.1..97.1 spans 96 %
-    assert unsure["result"] == "insufficient_data" and "spans" in unsure["reasons"][0]
-    lod = conformance(spec(limits=[{"analyte": "Cd", "max_ppm": 2}]), MEASUREMENT, today)
-    assert lod["result"] == "insufficient_data" and "LOD" in lod["reasons"][0]
-    empty = conformance(spec(min_purity=0.9, limits=[{"analyte": "Pb", "max_ppm": 1000}]), {}, today)
-    assert empty["result"] == "insufficient_data" and len(empty["reasons"]) == 2
+    ok = conformance(spec(min_purity=0.95, limits=limits), MEASURED, today)
+    assert ok.result == "conformant" and not ok.reasons
+    cd = next(c for c in ok.checks if c.analyte == "Cd")
+    assert cd.statistic is not None and cd.statistic.startswith("lod_ppm")  # all below LOD: LOD used as the upper value
+    bad = conformance(spec(limits=[{"analyte": "Br", "max_ppm": 100}]), MEASURED, today)
+    assert bad.result == "non_conformant" and "Br p95_ppm 120 > 100" in bad.reasons[0]
+    unsure = conformance(spec(min_purity=0.96), MEASURED, today)  # CI 95.1..97.1 spans 96 %
+    assert unsure.result == "insufficient_data" and "spans" in unsure.reasons[0]
+    lod = conformance(spec(limits=[{"analyte": "Cd", "max_ppm": 2}]), MEASURED, today)
+    assert lod.result == "insufficient_data" and "LOD" in lod.reasons[0]
+    empty = conformance(spec(min_purity=0.9, limits=[{"analyte": "Pb", "max_ppm": 1000}]), None, today)
+    assert empty.result == "insufficient_data" and len(empty.reasons) == 2
 
 
 def test_pbde_bounded_by_br_screening_or_needs_gc_ms() -> None:
     today = date(2028, 1, 1)  # 200 mg/kg
     s = spec(limits=[{"analyte": "PBDE", "max_ppm": 200, "basis": "max"}])
-    res = conformance(s, MEASUREMENT, today)  # Br max 180 -> PBDE <= 274 > 200: cannot exclude
-    assert res["result"] == "insufficient_data" and "GC-MS" in res["reasons"][0]
+    res = conformance(s, MEASURED, today)  # Br max 180 -> PBDE <= 274 > 200: cannot exclude
+    assert res.result == "insufficient_data" and "GC-MS" in res.reasons[0]
     low = copy.deepcopy(MEASUREMENT)
     low["contaminants"]["Br"]["max_ppm"] = 100.0
-    assert conformance(s, low, today)["result"] == "conformant"
-    lab = copy.deepcopy(MEASUREMENT)
-    lab["contaminants"]["PBDE"] = {"n": 3, "n_below_lod": 0, "max_ppm": 240.0, "lod_ppm": 5.0, "method": "GC-MS"}
-    assert conformance(s, lab, today)["result"] == "non_conformant"
+    assert conformance(s, Measurement.model_validate(low), today).result == "conformant"
+    lab = with_contaminant("PBDE", {"n": 3, "n_below_lod": 0, "max_ppm": 240.0, "lod_ppm": 5.0, "method": "GC-MS"})
+    assert conformance(s, lab, today).result == "non_conformant"
 
 
 def test_crvi_bounded_by_total_cr() -> None:
     s = spec(limits=[{"analyte": "CrVI", "max_ppm": 1000, "basis": "max"}])
-    low = copy.deepcopy(MEASUREMENT)
-    low["contaminants"]["Cr"] = {"n": 10, "n_below_lod": 8, "max_ppm": 40.0, "lod_ppm": 5.0, "method": "XRF"}
-    assert conformance(s, low, date(2026, 6, 1))["result"] == "conformant"
-    low["contaminants"]["Cr"]["max_ppm"] = 1500.0
-    res = conformance(s, low, date(2026, 6, 1))
-    assert res["result"] == "insufficient_data" and "speciation" in res["reasons"][0]
-    assert conformance(s, MEASUREMENT, date(2026, 6, 1))["result"] == "insufficient_data"  # no Cr at all
+    low = with_contaminant("Cr", {"n": 10, "n_below_lod": 8, "max_ppm": 40.0, "lod_ppm": 5.0, "method": "XRF"})
+    assert conformance(s, low, date(2026, 6, 1)).result == "conformant"
+    high = with_contaminant("Cr", {"n": 10, "n_below_lod": 8, "max_ppm": 1500.0, "lod_ppm": 5.0, "method": "XRF"})
+    res = conformance(s, high, date(2026, 6, 1))
+    assert res.result == "insufficient_data" and "speciation" in res.reasons[0]
+    assert conformance(s, MEASURED, date(2026, 6, 1)).result == "insufficient_data"  # no Cr at all

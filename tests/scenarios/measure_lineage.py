@@ -26,7 +26,7 @@ def measure(work: Path, name: str, seed: int) -> dict[str, Any]:
     db = store.db
     rows = []
     for t in truth:
-        ev = build_evidence(store, db, t["lot_id"])
+        ev = build_evidence(store, db, t["lot_id"]).as_json()
         flows = product_flows(scenario, seed, plans[t["lot_id"]])
         crt = sum(f["product_kg"] for f in flows if f["category"] == "crt_tv") / sum(f["product_kg"] for f in flows)
         deca = [s["source_share"] for s in ev["declared_substances"]["substances"] if s["cas"] == "1163-19-5"]

@@ -2,33 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from gateway.api.deps import SettingsDep, StoreDep
-from gateway.evidence.formats import FORMATS, SUFFIX, keys_dir_for, produce
+from gateway.evidence.exporters import EXPORTERS
+from gateway.evidence.formats import ExportError, keys_dir_for, produce
 from gateway.evidence.keys import KeyError_
 
 router = APIRouter(prefix="/api/v1/lots", tags=["evidence"])
 
-Format = Literal["json", "html", "pdf", "epcis", "untp-dcc", "untp-dte", "catenax", "jws"]
-assert set(Format.__args__) == set(FORMATS)  # type: ignore[attr-defined]
+FORMAT_QUERY = Query(description="Output format: " + "; ".join(f"{e.key}: {e.description}" for e in EXPORTERS.values()),
+                     json_schema_extra={"enum": list(EXPORTERS)})
 
 
 @router.get("/{lot_id}/evidence", summary="Composition evidence of a lot",
-            responses={200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {},
-                                         "application/ld+json": {}, "application/vc+jwt": {}}}})
+            responses={200: {"content": {e.media_type.split(";")[0]: {} for e in EXPORTERS.values()}},
+                       409: {"description": "A signing format without a signing key."},
+                       422: {"description": "Unknown format."},
+                       500: {"description": "The format's exporter failed (the detail names it)."}})
 def evidence(lot_id: str, store: StoreDep, settings: SettingsDep,
-             format: Annotated[Format, Query(description="Output format.")] = "json",
+             format: Annotated[str, FORMAT_QUERY] = "json",
              download: Annotated[bool, Query(description="Send as an attachment.")] = False) -> Response:
+    entry = EXPORTERS.get(format)
+    if entry is None:
+        raise HTTPException(status_code=422, detail=f"unknown format {format!r}; one of {', '.join(EXPORTERS)}")
     try:
-        data, media = produce(store, lot_id, format, keys_dir_for(settings.db_url))
+        data, media = produce(store, lot_id, entry.key, keys_dir_for(settings.db_url))
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found") from exc
     except KeyError_ as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
-    headers = {"Content-Disposition": f'attachment; filename="{lot_id}{SUFFIX[format]}"'} if download else {}
+    except ExportError as exc:
+        raise HTTPException(status_code=500, detail=str(exc)) from exc
+    headers = {"Content-Disposition": f'attachment; filename="{lot_id}{entry.suffix}"'} if download else {}
     return Response(content=data, media_type=media, headers=headers)
 
 

@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from gateway.api.deps import StoreDep
+from gateway.evidence.build import lot_measurement
 from gateway.specs import repo
 from gateway.specs.conformance import conformance
 from gateway.specs.model import RequirementSpec, effective_limits
+from junkan.core.evidence import ConformanceResult
 
 router = APIRouter(prefix="/api/v1/specs", tags=["specs"])
 
@@ -46,12 +48,12 @@ def delete_spec(spec_id: str, store: StoreDep) -> dict[str, Any]:
 
 
 @router.get("/{spec_id}/conformance/{lot_id}", summary="Conformance of one lot to one spec, with reasons")
-def lot_conformance(spec_id: str, lot_id: str, store: StoreDep) -> dict[str, Any]:
+def lot_conformance(spec_id: str, lot_id: str, store: StoreDep) -> ConformanceResult:
     spec = repo.get_spec(store.db, spec_id)
     if spec is None:
         raise HTTPException(status_code=404, detail=f"spec {spec_id!r} not found")
     lot = store.get_lot(lot_id)
     if lot is None:
         raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found")
-    measurement = lot.get("measurement") if isinstance(lot.get("measurement"), dict) else {}
-    return conformance(spec, measurement or {}, datetime.now(UTC).date())
+    measurement, _, _ = lot_measurement(lot)  # none or unreadable: every check is insufficient_data
+    return conformance(spec, measurement, datetime.now(UTC).date())

@@ -1,0 +1,72 @@
+"""Every evidence format, one registry entry each (shaped like ``DRIVERS``): API, CLI and dashboard read it.
+
+Adding a format = one ``Exporter`` in ``EXPORTERS`` (docs/architecture.md): its key is at once the
+``?format=`` value, the ``--format`` choice and a download link on the lot page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import JsonValue
+
+from gateway.evidence import catenax, epcis, render, untp
+from gateway.evidence.keys import SigningKey
+from gateway.evidence.signing import sign
+from junkan.core.evidence import Evidence
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """One output format of the composition evidence."""
+
+    key: str  # ?format=, --format, the dashboard link
+    media_type: str
+    suffix: str  # of the downloaded file, after the lot id
+    render: Callable[[Evidence, SigningKey | None], bytes]  # the key is None unless needs_key
+    description: str
+    needs_key: bool = False  # refuses to run without the plant's signing key (409 / exit 2)
+    inline: bool = False  # a browser shows it in place (no download attribute on the dashboard link)
+    binary: bool = False  # never written to a terminal
+
+
+def as_json(value: JsonValue) -> bytes:
+    """Pretty JSON as every JSON exporter writes it."""
+    return json.dumps(value, ensure_ascii=False, indent=2).encode()
+
+
+def evidence_credential(ev: Evidence) -> dict[str, JsonValue]:
+    """The evidence as a W3C VC 2.0 payload (what the JWS signs)."""
+    return {"@context": ["https://www.w3.org/ns/credentials/v2", "https://junkan.invalid/credentials/evidence/v1"],
+            "type": ["VerifiableCredential", "CompositionEvidenceCredential"], "id": ev.evidence_id,
+            "issuer": {"id": ev.issuer.id, "name": ev.issuer.name},
+            "validFrom": ev.issued_at, "credentialSubject": ev.as_json()}
+
+
+def _jws(ev: Evidence, key: SigningKey | None) -> bytes:
+    if key is None:  # produce() checks needs_key first; this guards direct callers
+        raise ValueError("the jws exporter needs a signing key")
+    return (sign(evidence_credential(ev), key) + "\n").encode()
+
+
+_ALL = (
+    Exporter("pdf", "application/pdf", ".pdf", lambda ev, _: render.pdf(ev), "PDF certificate (reportlab)",
+             binary=True),
+    Exporter("json", "application/json", ".json", lambda ev, _: as_json(ev.as_json()),
+             "The junkan.evidence/1 document (docs/schemas/evidence.schema.json)"),
+    Exporter("html", "text/html; charset=utf-8", ".html", lambda ev, _: render.html(ev).encode(),
+             "Human-readable page with the composition chart", inline=True),
+    Exporter("epcis", "application/ld+json", ".epcis.jsonld", lambda ev, _: as_json(epcis.epcis_document(ev)),
+             "GS1 EPCIS 2.0 JSON-LD document"),
+    Exporter("untp-dcc", "application/ld+json", ".dcc.json", lambda ev, _: as_json(untp.dcc(ev)),
+             "UNTP 0.6.1 Digital Conformity Credential (unsigned)"),
+    Exporter("untp-dte", "application/ld+json", ".dte.json", lambda ev, _: as_json(untp.dte(ev)),
+             "UNTP 0.6.1 Digital Traceability Events (unsigned)"),
+    Exporter("catenax", "application/json", ".catenax.json",
+             lambda ev, _: as_json(catenax.secondary_material_content(ev)),
+             "Catena-X SecondaryMaterialContentCalculated 1.0.0"),
+    Exporter("jws", "application/vc+jwt", ".jwt", _jws, "The evidence as a signed VC-JWT (EdDSA)", needs_key=True),
+)
+EXPORTERS: dict[str, Exporter] = {e.key: e for e in _ALL}

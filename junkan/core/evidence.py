@@ -1,0 +1,262 @@
+"""The composition evidence document of one lot (``junkan.evidence/1``, docs/evidence.md), typed.
+
+The gateway builds it (``gateway.evidence.build``) from the stored lot and its Measurement, the process
+graph and the buyers' specs; every exporter (JSON, HTML, PDF, EPCIS, UNTP, Catena-X, JWS) renders it.
+Frozen: what was signed is what was rendered. Keys that release 1 left out when they did not apply
+(``origin.unattributed_kg`` on an untraced lot, the parts of a check that a branch did not compute) are
+still left out, so the JSON form is unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from junkan.core.measurement_model import BlindShare, Composition, ThresholdResult
+
+SCHEMA = "junkan.evidence/1"
+
+
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Issuer(_Doc):
+    name: str = Field(description="Plant operator issuing the evidence.")
+    id: str = Field(description="Issuer DID (did:web:...).")
+
+
+class EvidenceLot(_Doc):
+    """The lot the evidence is about, as stored (or as the process graph knows it)."""
+
+    lot_id: str
+    site: str | None = Field(description="Site of the line that closed the lot.")
+    line: str | None
+    agent: str | None
+    status: str = Field(description="open / closed, or 'recorded' for a lot known only from the graph.")
+    opened_at: str | None
+    closed_at: str | None
+    net_mass_kg: float = Field(description="From the process graph when the lot was made by a step, else weighed.")
+    n_weighings: int | None
+    recycler: str | None = Field(description="Recycler the evidence is addressed to.")
+    measurement_method: str | None = Field(description="Measurement schema of the lot (null: none).")
+
+
+class SourceProduct(_Doc):
+    model: str
+    product_id: str | None
+    manufacturer: str | None
+    category: str | None
+    n_items: int
+    attributed_kg: float
+
+
+class SourceLot(_Doc):
+    """An intake (or untraced) lot feeding the output, with its input-attributed mass."""
+
+    lot_id: str
+    attributed_kg: float
+    received_at: str | None
+    source_stream: str | None = Field(description="weee, elv, ... (null: not recorded as intake).")
+    consumer: str | None = Field(description="post_consumer / pre_consumer.")
+    plant: str | None
+    net_mass_kg: float | None
+    allocation: str = Field(description="How its mass was split over products.")
+    products: list[SourceProduct]
+
+
+class ModelContribution(_Doc):
+    model: str
+    attributed_kg: float
+    product_id: str | None
+    manufacturer: str | None
+    category: str | None
+    source_lots: list[str]
+    share: float | None = Field(description="Of the source input mass.")
+
+
+class NamedShare(_Doc):
+    name: str
+    attributed_kg: float
+    share: float | None
+
+
+class Received(_Doc):
+    first: str
+    last: str
+
+
+class Origin(_Doc):
+    """Where the lot's material came from (lineage through the process graph)."""
+
+    status: Literal["traced", "partly_traced", "untraced"]
+    post_consumer_share: float | None
+    streams_kg: dict[str, float]
+    source_lots: list[SourceLot]
+    models: list[ModelContribution]
+    manufacturers: list[NamedShare]
+    categories: list[NamedShare]
+    plants: list[str]
+    received: Received | None
+    unattributed_kg: float | None = Field(default=None, exclude_if=_absent,
+                                          description="Source mass no product is known for (absent: untraced).")
+    identifications: dict[str, dict[str, int]] = Field(description="Per source lot: matches by method/status.")
+
+
+class InsufficientData(_Doc):
+    status: Literal["insufficient_data"] = "insufficient_data"
+
+
+class ContaminantRow(_Doc):
+    """One analyte of the lot's screening (from the Measurement), with its CAS number."""
+
+    analyte: str
+    cas: str | None
+    n: int
+    n_below_lod: int
+    mean_ppm: float | None
+    p95_ppm: float | None
+    max_ppm: float | None
+    lod_ppm: float | None
+    method: str
+    thresholds: dict[str, ThresholdResult]
+
+
+class DeclaredSubstance(_Doc):
+    cas: str | None
+    name: str
+    group: str | None
+    can_carry_over: bool = Field(description="Declared in a plastic part (may reach the recyclate).")
+    declared_in_models: list[str]
+    materials: list[str]
+    max_fraction_in_material: float | None
+    source_mass_kg: float
+    source_share: float | None
+
+
+class SubstancesUnknown(_Doc):
+    status: Literal["insufficient_data"]
+    reason: str
+    substances: list[DeclaredSubstance]
+
+
+class SubstancesDeclared(_Doc):
+    status: Literal["complete", "partial"]
+    record_coverage_share: float | None
+    models_without_record: list[str]
+    substances: list[DeclaredSubstance]
+
+
+class Flow(_Doc):
+    lot_id: str
+    mass_kg: float
+
+
+class StepBalance(_Doc):
+    step_id: str
+    kind: str
+    plant: str | None
+    site: str | None
+    ended_at: str
+    balance_ok: bool
+    input_mass_kg: float
+    output_mass_kg: float
+    declared_loss_kg: float
+    inputs: list[Flow]
+    outputs: list[Flow]
+
+
+class BalanceAlarm(_Doc):
+    id: int
+    scope: str = Field(description="step / period.")
+    ref: str
+    raised_at: str
+    detail: dict[str, JsonValue] = Field(description="What the balance check found (free-form).")
+
+
+class MassBalance(_Doc):
+    lot_mass_kg: float
+    source_input_mass_kg: float | None
+    steps: list[StepBalance]
+    ok: bool
+    alarms: list[BalanceAlarm]
+
+
+class ChainOfCustody(_Doc):
+    model: Literal["mass_balance", "segregated", "controlled_blending"]
+    reason: str
+    standard: str
+
+
+class EvidenceDevice(_Doc):
+    device: str
+    agent: str
+    driver: str | None
+    state: str | None
+    role: Literal["missing", "contributed"]
+    degraded: str | None
+    calibration: dict[str, JsonValue] = Field(description="As the device reported it, or status not_reported.")
+
+
+class Check(_Doc):
+    """One conformance check: a purity share or an analyte limit (fields a branch did not compute are absent)."""
+
+    check: str
+    analyte: str
+    limit_ppm: float | None = Field(default=None, exclude_if=_absent)
+    source: str | None = Field(default=None, exclude_if=_absent)
+    value: float | None = Field(default=None, exclude_if=_absent, description="Purity: measured share.")
+    ci95: tuple[float, float] | None = Field(default=None, exclude_if=_absent)
+    value_ppm: float | None = Field(default=None, exclude_if=_absent)
+    statistic: str | None = Field(default=None, exclude_if=_absent)
+    method: str | None = Field(default=None, exclude_if=_absent)
+    result: Literal["conformant", "non_conformant", "insufficient_data"]
+    reason: str
+
+
+class ConformanceResult(_Doc):
+    spec_id: str
+    buyer: str
+    material: str
+    result: Literal["conformant", "non_conformant", "insufficient_data"]
+    reasons: list[str]
+    checks: list[Check]
+
+
+class Claims(_Doc):
+    blocked: bool
+    reasons: list[str]
+    recycled_content_share: float | None
+    chain_of_custody_model: str
+
+
+class Evidence(_Doc):
+    """Composition evidence of one lot: measured composition, contaminants, origin, balance, conformance."""
+
+    schema_: Literal["junkan.evidence/1"] = Field(default="junkan.evidence/1", alias="schema")
+    evidence_id: str
+    issued_at: str = Field(description="UTC, ISO 8601 with Z.")
+    issuer: Issuer
+    lot: EvidenceLot
+    origin: Origin
+    composition: Composition | InsufficientData
+    nir_blind_share: BlindShare | None
+    contaminants: list[ContaminantRow]
+    declared_substances: Annotated[SubstancesUnknown | SubstancesDeclared, Field(discriminator="status")]
+    mass_balance: MassBalance
+    chain_of_custody: ChainOfCustody
+    devices: list[EvidenceDevice]
+    conformance: list[ConformanceResult]
+    claims: Claims
+    data_gaps: list[str]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def as_json(self) -> dict[str, Any]:
+        """The document as JSON types (what the json format writes and the JWS signs)."""
+        return self.model_dump(mode="json", by_alias=True)

@@ -4,7 +4,9 @@ Balance frame (15 chars + CR LF): ``HH,±DDDDDD.DUUU`` e.g. ``ST,+001234.5  g``.
 ``US`` unstable, ``QT`` piece count (not a mass), ``OL`` out of range (sign tells over/under; the digits
 are 9s or spaces and are never read as a mass). Indicators (AD-4329/AD-4404) add a second header:
 ``ST,GS,+0012.34kg`` with GS gross, NT net, TR/PT tare (a tare print, not a load); comparator models send
-``ST,OK,+0001.234 kg`` (LO/OK/HI/--). ``EC,Exx`` are error replies and count as bad frames.
+``ST,OK,+0001.234 kg`` (LO/OK/HI/--). ``GS``/``NT`` become ``data.mode`` gross/net: a net frame (tare keyed
+on the indicator) is never read as gross. ``EC,Exx`` error replies are weight readings with status
+``error`` and the code's meaning as ``reason`` (the runner also counts them as bad frames).
 Factory serial setting is 2400 baud 7E1 (FX-i); the parity bit is masked so an 8-bit read still works.
 """
 
@@ -54,13 +56,14 @@ def parse_line(text: str, raw: bytes) -> Decoded | None:
     line = text.strip()
     if m := _ERROR.match(line):
         code = m.group(1)
-        return BadFrame(f"device error {code} ({ERRORS.get(code, 'unknown')})", raw)
+        return no_mass("error", raw, f"device error {code} ({ERRORS.get(code, 'unknown')})")
     m = _FRAME.match(line)
     if m is None:
         return BadFrame("unrecognised A&D frame", raw)
     h1, h2, data, unit = m.group("h1"), m.group("h2"), m.group("data"), m.group("unit").strip()
     if h1 == "OL":
-        return no_mass("underload" if data.startswith("-") else "overload", raw)
+        under = data.startswith("-")
+        return no_mass("underload" if under else "overload", raw, f"out of range ({'under' if under else 'over'}, OL)")
     value = parse_number(data)
     if value is None:
         return BadFrame(f"unreadable weight {data!r}", raw)
@@ -68,7 +71,8 @@ def parse_line(text: str, raw: bytes) -> Decoded | None:
         return info(raw, count=value, unit=unit or None)
     if h2 in ("TR", "PT"):
         return info(raw, tare=value, unit=unit)
-    reading = weight(value, unit, h1 == "ST", raw)
+    mode = {"GS": "gross", "NT": "net"}.get(h2 or "")
+    reading = weight(value, unit, h1 == "ST", raw, mode)  # type: ignore[arg-type]
     return reading if reading is not None else BadFrame(f"not a mass unit {unit!r}", raw)
 
 

@@ -22,6 +22,9 @@ Status = Literal["ok", "unstable", "overload", "underload", "error", "degraded"]
 DeviceState = Literal["alive", "stale", "error", "starting", "unavailable"]
 
 
+WEIGHT_DATA = ("mode", "tare_kg", "reason")  # a weight frame's details kept in its offline form
+
+
 @dataclass(frozen=True)
 class DeviceReading:
     """One decoded reading, before the agent gives it a device name, sequence number and lot."""
@@ -44,6 +47,7 @@ class DeviceReading:
         out: dict[str, Any] = {"kind": self.kind}
         if self.kind == "weight":
             out.update(value=self.value, unit=self.unit, stable=bool(self.stable), status=self.status)
+            out.update({k: self.data[k] for k in WEIGHT_DATA if k in self.data})
         else:
             if self.value is not None:
                 out.update(value=self.value, unit=self.unit)

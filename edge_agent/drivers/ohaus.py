@@ -2,10 +2,12 @@
 
 Line: polarity (``-`` or blank), space, weight (right-justified), space, unit (≤ 5), stability
 (``?`` when unstable, else blank), legend (``G`` gross, ``NET``/``N`` net, ``T`` tare), CR LF; e.g.
-``      12.73 g    ?``. A tare print (legend ``T``) is not a load. ``ES`` answers an invalid command
-(bad frame). Overload/underload print as ``OL``/``UL`` markers on the models we know of (unverified
-across the range). A line must start with the polarity character (``-`` or space), so a line cut in
-the middle of its number after attaching mid-stream is rejected instead of read as a smaller weight.
+``      12.73 g    ?``. A tare print (legend ``T``) is not a load; ``G`` and ``NET``/``N`` become
+``data.mode`` gross/net (no legend: the line does not say). ``ES`` answers an invalid command: a weight
+reading with status ``error`` naming it. Overload/underload print as ``OL``/``UL`` markers on the models
+we know of (unverified across the range). A line must start with the polarity character (``-`` or
+space), so a line cut in the middle of its number after attaching mid-stream is rejected instead of read
+as a smaller weight.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ class OhausConfig(ScaleConfigBase):
 def parse_line(text: str, raw: bytes) -> Decoded | None:
     """One Ohaus output line -> weight / info reading, or a bad frame with the reason."""
     if text.strip() == "ES":
-        return BadFrame("device reported ES (invalid command)", raw)
+        return no_mass("error", raw, "device reported ES (invalid command)")
     if m := _RANGE.match(text):
-        return no_mass("underload" if "U" in m.group("m").upper()[:3] else "overload", raw)
+        under = "U" in m.group("m").upper()[:3]
+        return no_mass("underload" if under else "overload", raw, f"out of range ({m.group('m').strip()})")
     m = _FRAME.match(text)
     if m is None:
         return BadFrame("unrecognised Ohaus line (or a line cut mid-number)", raw)
@@ -59,7 +62,8 @@ def parse_line(text: str, raw: bytes) -> Decoded | None:
         return info(raw, tare=value, unit=unit)
     if unit.lower() in ("pcs", "pc"):
         return info(raw, count=value, unit=unit)
-    reading = weight(value, unit, m.group("q") is None, raw)
+    mode = {"G": "gross", "GROSS": "gross", "NET": "net", "N": "net"}.get(legend)
+    reading = weight(value, unit, m.group("q") is None, raw, mode)  # type: ignore[arg-type]
     return reading if reading is not None else BadFrame(f"not a mass unit {unit!r}", raw)
 
 

@@ -3,7 +3,9 @@
 16 chars: ``±␠DDDDDDDD␠UUU`` + CR LF, e.g. ``+  123.56 g  ``; 22 chars: a 6-character ID (``N``, ``G#``,
 ``T``, ``Qnt`` ...) in front of the same. **A blank unit field means unstable** (a leading ``?`` too).
 ``H``/``HH`` overload, ``L``/``LL`` underload, ``Err ###`` device errors (bad frame), ``C`` adjustment,
-``Stat ...`` status lines. Weight lines must have the exact frame width (14 or 20 chars before CR LF):
+``Stat ...`` status lines. The 22-character ID gives the mode: ``N``/``NET`` net (a tare is keyed),
+``G``/``G#`` gross (``data.mode``); a 16-character frame does not say. ``Err ###`` is a weight reading with
+status ``error`` naming the code. Weight lines must have the exact frame width (14 or 20 chars before CR LF):
 after attaching mid-stream the first, cut line is rejected instead of being read as a smaller weight.
 Older balances' factory serial setting is 1200 baud 7O1; the parity bit is masked.
 """
@@ -26,6 +28,7 @@ _BODY = re.compile(r"^(?P<q>\?)?(?P<sign>[+\- ])\s*(?P<num>[0-9][0-9 .,]*?)\s(?P
 _WIDTHS = (14, 20)  # 16 / 22 character frames without CR LF
 _OVER, _UNDER = {"H", "HH", "+H", "HHH"}, {"L", "LL", "-L", "LLL"}
 _TARE_IDS = {"T", "T1", "T2", "PT", "PT1", "PT2"}
+_NET_IDS, _GROSS_IDS = {"N", "NET", "N1", "N2"}, {"G", "G#", "GROSS"}
 
 
 class SbiPortConfig(SerialPortConfig):
@@ -58,11 +61,11 @@ class SbiParser:
         stripped = text.strip()
         word = stripped.split()[-1] if stripped else ""
         if stripped in _OVER or (len(text) == 20 and word in _OVER):
-            return no_mass("overload", raw)
+            return no_mass("overload", raw, f"overload ({word})")
         if stripped in _UNDER or (len(text) == 20 and word in _UNDER):
-            return no_mass("underload", raw)
+            return no_mass("underload", raw, f"underload ({word})")
         if stripped.startswith(("Err", "ERR")):
-            return BadFrame(f"device error: {stripped}", raw)
+            return no_mass("error", raw, f"device error: {stripped}")
         if stripped == "C" or stripped.startswith(("Stat", "Cal")):
             return info(raw, message=stripped)
         if len(text) not in _WIDTHS:
@@ -86,7 +89,8 @@ class SbiParser:
             if weight(1.0, unit, True, b"") is None:
                 return BadFrame(f"not a mass unit {unit!r}", raw)
             self.unit = unit
-        return weight(value, self.unit, stable, raw)
+        mode = "net" if ident.upper() in _NET_IDS else "gross" if ident.upper() in _GROSS_IDS else None
+        return weight(value, self.unit, stable, raw, mode)  # type: ignore[arg-type]
 
 
 def decoder(config: SartoriusSbiConfig | None = None) -> LineDecoder:

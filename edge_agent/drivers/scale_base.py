@@ -1,13 +1,18 @@
 """What every scale driver shares: the config fields the weighing detector needs, and reading builders.
 
-``edge_agent/core.py`` turns frames into weighings for any device config that has ``division_kg`` and
-``stable_frames``; every scale config derives from ``ScaleConfigBase`` so none can forget them.
+``edge_agent/core.py`` turns frames into weighings for every driver registered with ``weighs=True``; every
+scale config derives from ``ScaleConfigBase`` (``division_kg``, ``stable_frames``) so none can forget them.
+
+A weight frame that names its mode carries it: ``data.mode`` is ``gross`` or ``net`` (the indicator's tare
+is subtracted) and ``data.tare_kg`` is the indicator's tare when the frame gives it. A frame whose protocol
+does not say (a balance frame without legend) has no ``mode`` and is taken as gross. Error answers, overload
+and underload are weight readings without a value whose ``data.reason`` names the cause.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -29,18 +34,30 @@ class ScaleConfigBase(DeviceConfigBase):
     poll_interval_s: float = Field(default=0.1, gt=0, le=10, description="Seconds between polls.")
 
 
-def weight(value: float, unit: str, stable: bool, raw: bytes) -> DeviceReading | None:
-    """A weight frame in kg; None when ``unit`` is not a mass unit."""
+Mode = Literal["gross", "net"]
+
+
+def weight(value: float, unit: str, stable: bool, raw: bytes, mode: Mode | None = None,
+           tare: float | None = None) -> DeviceReading | None:
+    """A weight frame in kg (``tare`` in the same unit); None when ``unit`` is not a mass unit."""
     kg = to_kg(value, unit)
     if kg is None:
         return None
+    data: dict[str, Any] = {}
+    if mode is not None:
+        data["mode"] = mode
+    tare_kg = to_kg(tare, unit) if tare is not None else None
+    if tare_kg is not None:
+        data["tare_kg"] = round(tare_kg, 9)
     return DeviceReading(kind="weight", value=round(kg, 9), unit="kg", stable=stable,
-                         status="ok" if stable else "unstable", raw=raw)
+                         status="ok" if stable else "unstable", data=data, raw=raw)
 
 
-def no_mass(status: Status, raw: bytes) -> DeviceReading:
-    """Overload, underload or a device-side error: a frame that must never become a mass."""
-    return DeviceReading(kind="weight", value=None, unit="kg", stable=False, status=status, raw=raw)
+def no_mass(status: Status, raw: bytes, reason: str) -> DeviceReading:
+    """Overload, underload or a device-side error answer: a reading that names the cause and never
+    becomes a mass."""
+    return DeviceReading(kind="weight", value=None, unit="kg", stable=False, status=status,
+                         data={"reason": reason}, raw=raw)
 
 
 def info(raw: bytes, **data: Any) -> DeviceReading:

@@ -187,8 +187,12 @@ class SerialRunner:
                 self.counters.last_error = item.reason
                 log.debug("bad frame on %s: %s %r", self.port_config.url, item.reason, item.raw[:64])
                 continue
-            self.counters.frames_ok += 1
-            self.counters.last_reading_at = datetime.now(UTC)
+            if item.status == "error":  # a device's error answer: a reading for the lot, a bad frame for the status
+                self.counters.frames_bad += 1
+                self.counters.last_error = str(item.data.get("reason", "device error"))
+            else:
+                self.counters.frames_ok += 1
+                self.counters.last_reading_at = datetime.now(UTC)
             if item.checkpoint is not None:
                 self.checkpoint = item.checkpoint
             backoff.reset()

@@ -8,6 +8,8 @@
   bit 5 always 1, bit 6 power-up not yet zeroed.
 * SWC bits 0-2 unit: 000 lb/kg per SWB bit 4, 001 g, 010 metric t, 011 oz; bit 3 print request,
   bit 4 expanded display (reported, value unchanged), bit 5 always 1.
+* SWB bit 0 set: the weight is net (a tare is keyed on the indicator): ``data.mode`` net and, in the
+  18-byte form, ``data.tare_kg`` from the tare digits (same decimal position and unit as the weight).
 * CHK: two's complement of the 7-bit sum of all preceding bytes (incl. STX and CR), so the low 7 bits
   of all 18 bytes sum to 0 mod 128. **A frame failing the checksum never yields a weight.**
 
@@ -74,17 +76,27 @@ def parse_frame(frame: bytes, has_tare: bool = True, has_checksum: bool = True) 
     if digits is None:
         return BadFrame("weight field is not 6 digits", frame)
     if swb & 0x04:
-        return no_mass("underload" if swb & 0x02 else "overload", frame)
-    if swb & 0x40:
-        return no_mass("error", frame)  # power-up, not yet zeroed: the weight is not trustworthy
+        under = bool(swb & 0x02)
+        return no_mass("underload" if under else "overload", frame,
+                       f"out of range ({'under' if under else 'over'}, SWB bit 2)")
+    if swb & 0x40:  # power-up, not yet zeroed: the weight is not trustworthy
+        return no_mass("error", frame, "power-up, not yet zeroed (SWB bit 6)")
     code = swc & 0x07
     unit = _UNITS.get(code) if code else ("kg" if swb & 0x10 else "lb")
     if unit is None:
         return BadFrame(f"unsupported unit code {code}", frame)
-    value = digits * 10.0 ** (2 - (swa & 0x07))
+    factor = 10.0 ** (2 - (swa & 0x07))
+    value = digits * factor
     if swb & 0x02:
         value = -value
-    reading = weight(round(value, 6), unit, not swb & 0x08, frame)
+    net = bool(swb & 0x01)
+    tare: float | None = None
+    if net and has_tare:
+        tare_digits = _digits(frame[10:16])
+        if tare_digits is None:
+            return BadFrame("tare field is not 6 digits", frame)
+        tare = round(tare_digits * factor, 6)
+    reading = weight(round(value, 6), unit, not swb & 0x08, frame, "net" if net else "gross", tare)
     assert reading is not None  # every unit in _UNITS is a mass
     return reading
 

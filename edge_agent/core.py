@@ -43,6 +43,7 @@ from junkan.core.topics import AgentTopics, Kind
 log = logging.getLogger("junkan.agent.core")
 _SEEN_COMMANDS = 200
 _MAX_ALARMS = 20
+_FAULTS = ("error", "overload", "underload")
 
 
 @dataclass
@@ -92,6 +93,7 @@ class AgentCore:
             if name in self.detectors:
                 self.detectors[name].restore(det_state)  # a restart is a gap: see WeighingDetector
         self._heard: dict[str, float] = {}  # monotonic time each scale was last heard
+        self._faults: dict[str, tuple[Any, Any] | None] = {}  # last (status, reason) problem per device
         self._pending = _Pending()
         self._unwritten: list[OutgoingMessage] = []  # built (numbers assigned) but not yet committed
         self._telemetry_due: dict[str, float] = {}
@@ -206,23 +208,38 @@ class AgentCore:
                     detector.gap()
                 self._heard[device] = mono
                 holding = detector.holding
-                weighing = detector.feed(ts, reading.value, bool(reading.stable), reading.status)
+                mode = reading.data.get("mode")
+                weighing = detector.feed(ts, reading.value, bool(reading.stable), reading.status,
+                                         mode, reading.data.get("tare_kg"))
                 if weighing is not None:
                     self._on_weighing(weighing)
                 elif detector.holding != holding:  # a container was placed: checkpoint its tare now
                     self._checkpoint_now()
-                if reading.stable and reading.value is not None and detector.is_empty(reading.value):
+                if (reading.stable and reading.value is not None and mode != "net"
+                        and detector.is_empty(reading.value)):
                     self.lots.note_zero(device, ts, reading.value)  # the lot's zero-drift evidence
+            if self._new_fault(device, reading):  # an error answer, overload ...: recorded, never silence
+                self._add_reading(device, ts, reading, self.lots.current.lot_id if self.lots.current else None)
             self._maybe_telemetry(device, reading, ts)
             return
         lot_id = self.lots.note_reading(device, reading.kind, ts, reading.data)
         self._add_reading(device, ts, reading, lot_id)
 
+    def _new_fault(self, device: str, reading: DeviceReading) -> bool:
+        """A weight reading whose status or cause differs from the device's last problem (not every frame of
+        a long overload: the first, and the next time the cause changes)."""
+        fault = (reading.status, reading.data.get("reason")) if reading.status in _FAULTS else None
+        if self._faults.get(device) == fault:
+            return False
+        self._faults[device] = fault
+        return fault is not None
+
     def _on_weighing(self, weighing: WeighingEvent) -> None:
         lot_id, events = self.lots.add_weighing(weighing)
         data: dict[str, Any] = {"tare_kg": weighing.tare_kg, "gross_kg": weighing.gross_kg,
                                 "zero_kg": weighing.zero_kg, "zero_after_kg": weighing.zero_after_kg,
-                                "drift_kg": weighing.drift_kg, "started_at": weighing.started_at.isoformat()}
+                                "drift_kg": weighing.drift_kg, "started_at": weighing.started_at.isoformat(),
+                                "mode": weighing.mode}
         if weighing.status != "ok":  # mass unknown: no value, the reason and the bound instead
             data.update(reason=weighing.reason, net_upper_kg=weighing.net_upper_kg)
             self._alarm(f"{weighing.device}: weighing {weighing.reason} at {weighing.ended_at:%H:%M:%S}; "

@@ -18,6 +18,11 @@ the frames (agent restart, serial link lost, frames stolen). A container already
 the frames come back has an unknown tare: unless the load is explained (the checkpointed container,
 still filling; or a load within the configured empty-container tare), its weighing is ``degraded`` with
 reason ``tare_unknown`` and counts for nothing in the lot's mass — never a 0 kg or a gross-as-net "ok".
+
+Net mode (the operator keyed the tare on the indicator): a net frame is never read as gross. With the
+indicator's tare known — given in the frame (Toledo tare field, MT-SICS tare replies), or seen being
+keyed (``edge_agent/lots/net_mode.py``) — the frame becomes gross = net + tare and goes through the same
+machine; a weighing with a net frame in it has ``mode`` net.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
+
+from edge_agent.lots import net_mode
 
 WeighingStatus = Literal["ok", "degraded"]
 
@@ -43,6 +50,7 @@ class WeighingEvent:
     status: WeighingStatus = "ok"
     reason: str | None = None  # why a weighing is degraded: tare_unknown, gross_unknown, no_net_mass
     net_upper_kg: float | None = None  # for a degraded weighing: the most its net can be (gross - zero)
+    mode: Literal["gross", "net"] = "gross"  # net: the indicator's tare was keyed for (part of) this container
 
 
 @dataclass
@@ -69,9 +77,23 @@ class WeighingDetector:
     _continuous: bool = False  # a stable empty reading was seen since the last gap (start = a gap)
     _tare_unknown: bool = False  # the container in hand was first seen loaded after a gap
     _across_gap: bool = False  # the container in hand was on the platform when a gap began
+    _net_mode: net_mode.NetMode = field(default_factory=net_mode.NetMode)
+    _frame_net: bool = False  # the frame being handled was a net frame
+    _container_net: bool = False  # a net frame was part of the container in hand
 
-    def feed(self, ts: datetime, value: float | None, stable: bool, status: str | None) -> WeighingEvent | None:
-        """Take one frame; return a completed weighing when the container has just been removed."""
+    def feed(self, ts: datetime, value: float | None, stable: bool, status: str | None,
+             mode: str | None = None, tare_kg: float | None = None) -> WeighingEvent | None:
+        """Take one frame; return a completed weighing when the container has just been removed.
+
+        ``mode``/``tare_kg``: what the frame says about the indicator's tare (``data.mode``, ``data.tare_kg``)."""
+        self._frame_net = mode == "net"
+        if value is not None and status in (None, "ok", "unstable"):
+            value, event = self._net_mode.frame(self, ts, value, stable and status in (None, "ok"), mode, tare_kg)
+            if value is None:  # a net frame whose tare is not known: weighed in the net domain
+                return event
+        return self._feed_gross(ts, value, stable, status)
+
+    def _feed_gross(self, ts: datetime, value: float | None, stable: bool, status: str | None) -> WeighingEvent | None:
         if value is None or not stable or status not in (None, "ok"):
             self._run.clear()
             return None
@@ -115,6 +137,8 @@ class WeighingDetector:
     def _on_stable(self, ts: datetime, value: float) -> WeighingEvent | None:
         self._last_stable = value
         loaded = not self.is_empty(value)
+        if loaded and self._frame_net:
+            self._container_net = True
         if loaded and self._tare is None:
             self._tare, self._gross, self._started = value, value, ts
             self._tare_zero, self._gross_at = (self._zero, self._zero_at), ts
@@ -164,7 +188,9 @@ class WeighingDetector:
             status=status,
             reason=reason,
             net_upper_kg=round(upper, 6) if upper is not None else None,
+            mode="net" if self._container_net else "gross",
         )
+        self._container_net = False
         self._tare = self._gross = self._started = None
         self._tare_unknown = self._across_gap = False
         return event

@@ -15,7 +15,7 @@ from simulators.scales.stream import BytePort, StreamingScale
 
 DRIVER_KEYS = {"mt-sics": "mt_sics", "and-ad": "and_ad", "sartorius-sbi": "sartorius_sbi", "ohaus": "ohaus",
                "toledo": "toledo_continuous"}
-_ENCODERS = {"and-ad": and_ad.encode_indicator, "sartorius-sbi": sartorius_sbi.encode, "ohaus": ohaus.encode,
+_ENCODERS = {"and-ad": and_ad.encode_indicator, "sartorius-sbi": sartorius_sbi.encode_with_id, "ohaus": ohaus.encode,
              "toledo": toledo_continuous.encode_7e1}
 
 

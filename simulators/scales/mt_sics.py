@@ -1,8 +1,9 @@
 """An MT-SICS balance/indicator on a PTY (or any byte pipe), answering like the real thing.
 
 Encodes only: it never imports the agent's MT-SICS parser, so each catches the other's mistakes.
-Replies to S/SI/SIR start with ``S`` (``S S``, ``S D``, ``S I``, ``S +``, ``S -``); unknown
-commands get ``ES``. ``noise_rate`` injects line noise (garbage bytes, ``ET``, cut lines) for tests.
+Replies to S/SI/SIR start with ``S`` (``S S``, ``S D``, ``S I``, ``S +``, ``S -``), net of the tare
+(``T`` tares, ``TA`` tells the tare, ``TAC`` clears it); unknown commands get ``ES``. ``noise_rate``
+injects line noise (garbage bytes, ``ET``, cut lines) for tests.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class MtSicsDevice:
         elif name == "T":
             tare = self.scale.tare()
             self._send(f"T S {tare:>10.2f} kg\r\n".encode() if tare is not None else b"T I\r\n")
+        elif name == "TA" and len(command.split()) == 1:
+            self._send(f"TA A {self.scale.tare_kg:>10.2f} kg\r\n".encode())
         elif name == "TAC":
             self.scale.clear_tare()
             self._send(b"TAC A\r\n")

@@ -22,12 +22,14 @@ Status = Literal["ok", "overload", "underload"]
 
 @dataclass(frozen=True)
 class ScaleReading:
-    """What the indicator displays: gross or net (after tare), in kg, rounded to the division."""
+    """What the indicator displays: gross or net (after tare), in kg, rounded to the division; ``tare_kg`` is
+    the tare keyed on the indicator (0 in gross mode)."""
 
     value_kg: float
     stable: bool
     status: Status
     net: bool
+    tare_kg: float = 0.0
 
 
 class PlatformScale:
@@ -58,16 +60,17 @@ class PlatformScale:
     def reading(self) -> ScaleReading:
         with self._lock:
             gross = self._gross()
+            net, tare = self.tare_kg > 0, self.tare_kg
             if gross > self.capacity_kg:
-                return ScaleReading(0.0, False, "overload", self.tare_kg > 0)
+                return ScaleReading(0.0, False, "overload", net, tare)
             if gross < -0.02 * self.capacity_kg:
-                return ScaleReading(0.0, False, "underload", self.tare_kg > 0)
+                return ScaleReading(0.0, False, "underload", net, tare)
             d = self.division_kg
             if self.moving:
                 shown = gross + self._rng.uniform(-40, 40) * d
-                return ScaleReading(round(round((shown - self.tare_kg) / d) * d, 6), False, "ok", self.tare_kg > 0)
+                return ScaleReading(round(round((shown - tare) / d) * d, 6), False, "ok", net, tare)
             shown = gross + self._rng.gauss(0, self.noise_divisions * d)
-            return ScaleReading(round(round((shown - self.tare_kg) / d) * d, 6), True, "ok", self.tare_kg > 0)
+            return ScaleReading(round(round((shown - tare) / d) * d, 6), True, "ok", net, tare)
 
     def tare(self) -> float | None:
         """Tare on a stable load; returns the tare value or None when moving."""
@@ -104,6 +107,7 @@ class ContainerScenario:
     fill_kg: tuple[float, float] = (80.0, 260.0)
     speed: float = 1.0  # >1 compresses time
     seed: int = 1
+    tare_key_share: float = 0.0  # share of containers the operator tares on the indicator (net mode)
     place_s: float = 0.6
     settle_s: float = 1.2
     fill_s: float = 3.0
@@ -126,7 +130,7 @@ class ContainerScenario:
             for c in range(rng.randint(*self.containers_per_lot)):
                 tare = round(rng.uniform(*self.container_tare_kg), 3)
                 fill = round(rng.uniform(*self.fill_kg), 3)
-                if self._container(scale, stop, tare, fill):
+                if self._container(scale, stop, tare, fill, rng.random() < self.tare_key_share):
                     return  # stopped mid-lot: this lot has no truth (it was not completed)
                 containers.append({"container": c + 1, "tare_kg": tare, "net_kg": fill})
             if self._sleep(stop, self.empty_s):
@@ -144,13 +148,20 @@ class ContainerScenario:
             if self._sleep(stop, self.gap_s):
                 return
 
-    def _container(self, scale: PlatformScale, stop: threading.Event, tare: float, fill: float) -> bool:
+    def _container(self, scale: PlatformScale, stop: threading.Event, tare: float, fill: float,
+                   tare_key: bool = False) -> bool:
+        """Place, settle, fill, settle, remove. ``tare_key``: the operator tares the settled empty container
+        on the indicator (net mode until the tare is cleared with the platform empty again)."""
         scale.set(load_kg=tare * 0.5, moving=True)
         if self._sleep(stop, self.place_s):
             return True
         scale.set(load_kg=tare, moving=False)
         if self._sleep(stop, self.settle_s):
             return True
+        if tare_key:
+            scale.tare()
+            if self._sleep(stop, self.settle_s):
+                return True
         steps = 10
         for i in range(1, steps + 1):  # material falls in: the platform is in motion while filling
             scale.set(load_kg=tare + fill * i / steps, moving=True)
@@ -163,6 +174,11 @@ class ContainerScenario:
         if self._sleep(stop, self.remove_s):
             return True
         scale.set(load_kg=0.0, moving=False)
+        if tare_key:  # the display shows -tare until the operator clears it
+            if self._sleep(stop, self.empty_s / 2):
+                return True
+            scale.clear_tare()
+            return self._sleep(stop, self.empty_s / 2)
         return self._sleep(stop, self.empty_s)
 
     def _sleep(self, stop: threading.Event, seconds: float) -> bool:

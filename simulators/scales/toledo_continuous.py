@@ -11,7 +11,9 @@ def _even_parity(byte: int) -> int:
     return byte | 0x80 if bin(byte).count("1") % 2 else byte
 
 
-def encode(r: ScaleReading, division_kg: float, tare_kg: float = 0.0, parity: bool = False) -> bytes:
+def encode(r: ScaleReading, division_kg: float, tare_kg: float | None = None, parity: bool = False) -> bytes:
+    """One frame; the tare digits are the indicator's tare (``r.tare_kg`` unless ``tare_kg`` is given)."""
+    tare_kg = r.tare_kg if tare_kg is None else tare_kg
     dec = min(decimals_for(division_kg), 5)
     swa = 0x20 | (2 + dec)  # decimal position code: 2 = no decimals ... 7 = 5 decimals
     swa |= {1: 0x08, 2: 0x10, 5: 0x18}.get(round(division_kg * 10**dec), 0x08)

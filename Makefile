@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: install
-	$(BIN)/junkan demo --duration $${DURATION:-60} --workdir $${WORKDIR:-demo-run}
+	$(BIN)/junkan demo --duration $${DURATION:-150} --workdir $${WORKDIR:-demo-run}
 
 lint: install
 	$(BIN)/ruff check .

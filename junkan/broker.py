@@ -7,16 +7,33 @@ QoS1 messages for a slow consumer (the end-to-end acks would catch it, but at a 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from junkan.core.net import free_port, wait_for_port
 
-__all__ = ["Mosquitto", "free_port", "mosquitto_binary", "wait_for_port"]
+__all__ = ["Mosquitto", "die_with_parent", "free_port", "mosquitto_binary", "wait_for_port"]
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: the child only makes one call
+
+
+def _pdeathsig() -> None:
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def die_with_parent(enabled: bool) -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the child when its parent dies (even by SIGKILL).
+
+    Why: `junkan demo` killed hard must not leave a broker, gateway or agent behind. The kernel sends it
+    when the *thread* that forked exits, so only plants started from a long-lived (main) thread enable it."""
+    return _pdeathsig if enabled else None
 
 
 def mosquitto_binary() -> str:
@@ -29,8 +46,9 @@ def mosquitto_binary() -> str:
 
 class Mosquitto:
     def __init__(self, workdir: Path, port: int | None = None, persistence: bool = False, extra_conf: str = "",
-                 conf_path: Path | None = None) -> None:
-        """``conf_path``: run a ready-made config (e.g. from `junkan gateway mqtt-config`) as it is."""
+                 conf_path: Path | None = None, bound_to_parent: bool = False) -> None:
+        """``conf_path``: run a ready-made config (e.g. from `junkan gateway mqtt-config`) as it is;
+        ``bound_to_parent``: the broker gets SIGTERM when this process dies (see ``die_with_parent``)."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -40,6 +58,7 @@ class Mosquitto:
         self.conf_path = conf_path or self.workdir / "mosquitto.conf"
         self.log_path = self.workdir / "mosquitto.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.bound_to_parent = bound_to_parent
 
     def write_conf(self) -> None:
         lines = [
@@ -57,13 +76,18 @@ class Mosquitto:
             "log_type warning",
             "log_type notice",
         ]
+        if self.bound_to_parent and os.geteuid() == 0:
+            # Run as root, Mosquitto switches to user 'mosquitto'; the credential change clears
+            # PR_SET_PDEATHSIG, and the broker would outlive a killed demo. 'user root' = no switch.
+            lines.append("user root")
         self.conf_path.write_text("\n".join(lines) + "\n" + self.extra_conf, encoding="utf-8")
 
     def start(self) -> Mosquitto:
         if self.own_conf:
             self.write_conf()
         self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf_path)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=die_with_parent(self.bound_to_parent))
         try:
             wait_for_port(self.port)
         except TimeoutError:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from junkan.broker import Mosquitto, free_port, wait_for_port
+from junkan.broker import Mosquitto, die_with_parent, free_port, wait_for_port
 from junkan.core.overrides import apply_overrides
 
 REPO_CONFIGS = Path(__file__).resolve().parent.parent / "firmware_configs"
@@ -29,8 +29,9 @@ REPO_CONFIGS = Path(__file__).resolve().parent.parent / "firmware_configs"
 class Service:
     """One `junkan ...` subprocess with its log file; can be killed and started again."""
 
-    def __init__(self, name: str, args: list[str], workdir: Path) -> None:
+    def __init__(self, name: str, args: list[str], workdir: Path, bound_to_parent: bool = False) -> None:
         self.name, self.args, self.workdir = name, args, workdir
+        self.bound_to_parent = bound_to_parent
         self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -38,7 +39,8 @@ class Service:
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen([sys.executable, "-m", "junkan.cli", *self.args], cwd=self.workdir,
-                                     stdout=log, stderr=subprocess.STDOUT, env=env)
+                                     stdout=log, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=die_with_parent(self.bound_to_parent))
         log.close()
         return self
 
@@ -63,14 +65,16 @@ class Service:
 
 class Plant:
     def __init__(self, workdir: Path, line_config: Path | None = None, api_port: int | None = None,
-                 db_url: str | None = None) -> None:
+                 db_url: str | None = None, die_with_parent: bool = False) -> None:
         """``db_url``: the gateway's store (default the SQLite file ``workdir/gateway.db``; tests pass a
-        PostgreSQL URL to run the same plant on the other backend)."""
+        PostgreSQL URL to run the same plant on the other backend). ``die_with_parent``: every child gets
+        SIGTERM from the kernel if this process dies (demo and scenarios; they start it from the main thread)."""
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.line_config = line_config or REPO_CONFIGS / "lines" / "demo_line.yaml"
         self.api_port = api_port or free_port()
-        self.broker = Mosquitto(self.workdir / "broker")
+        self.bound = die_with_parent
+        self.broker = Mosquitto(self.workdir / "broker", bound_to_parent=die_with_parent)
         self.stop_event = threading.Event()
         self.gateway: Service | None = None
         self.agents: list[Service] = []
@@ -90,7 +94,7 @@ class Plant:
     def start_gateway(self, extra: list[str] | None = None) -> Service:
         args = ["gateway", "serve", "--set", f"mqtt.port={self.broker.port}", "--set", f"api.port={self.api_port}",
                 "--set", f"db_url={self.db_url}", *(extra or [])]
-        self.gateway = Service("gateway", args, self.workdir).start()
+        self.gateway = Service("gateway", args, self.workdir, self.bound).start()
         wait_for_port(self.api_port, timeout=30)
         return self.gateway
 
@@ -111,7 +115,8 @@ class Plant:
         return path
 
     def start_agent(self, config_path: Path, name: str = "agent") -> Service:
-        service = Service(name, ["agent", "run", "--config", str(config_path)], self.workdir).start()
+        service = Service(name, ["agent", "run", "--config", str(config_path)], self.workdir,
+                          self.bound).start()
         self.agents.append(service)
         return service
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +58,20 @@ def n_lots_for(scenario: Scenario, duration_s: float) -> int:
     return max(1, int(duration_s / per_lot) + 1)
 
 
+UNTIL_STOPPED_LOTS = 60  # `--duration 0`: lots planned up front (about 26 wall s each; planning ~0.15 s a lot)
+
+
 def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path, log: Any = print,
-                 record_process: bool = True) -> list[dict]:
-    """Run the line; with ``record_process`` the MES records intake and steps of every closed lot."""
+                 record_process: bool = True, api_port: int | None = None,
+                 on_ready: Callable[[Any], None] | None = None,
+                 on_finish: Callable[[Any], None] | None = None) -> list[dict]:
+    """Run the line; with ``record_process`` the MES records intake and steps of every closed lot.
+
+    ``duration_s`` 0 runs until the plant's stop event is set (or the process is interrupted). The plant's
+    signing keys are made before the gateway starts, so every evidence format (JWS too) downloads during the
+    run. ``on_ready(plant)`` is called once the agent is online (the demo starts its lot printer there),
+    ``on_finish(plant)`` after the last lot reached the gateway, before the plant stops."""
+    from gateway.evidence.keys import write_plant_public_key
     from junkan.demo import fresh_workdir
     from junkan.plant import Plant
     from simulators.commands.scale import rest_operator
@@ -73,9 +85,12 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
     from simulators.xrf.vanta_csv import vanta_header, vanta_row
 
     fresh_workdir(workdir)
-    plans = plan_lots(scenario, seed, n_lots_for(scenario, duration_s))
+    n_lots = n_lots_for(scenario, duration_s) if duration_s > 0 else UNTIL_STOPPED_LOTS
+    plans = plan_lots(scenario, seed, n_lots)
     devices = LiveDevices(scenario, plans, seed)
-    plant = Plant(workdir, line_config=line_config(scenario, Path(workdir) / "line.yaml", devices.agent_devices()))
+    plant = Plant(workdir, line_config=line_config(scenario, Path(workdir) / "line.yaml", devices.agent_devices()),
+                  api_port=api_port, die_with_parent=True)
+    write_plant_public_key(workdir)  # keys/ beside gateway.db before the gateway starts: JWS works at once
     pty, nir_port, xrf_port = PtyPort(), TcpServerPort(), TcpServerPort()
     scale = PlatformScale(seed=seed)
     scale.drift_kg_per_s = scenario.faults.scale_drift_kg_per_s * scenario.speed  # per scenario s -> per wall s
@@ -130,6 +145,8 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
             log(f"lot {lid} closed (true net {record['net_mass_kg']:.2f} kg)")
             if mes is not None:
                 mes.lot_closed(plan)
+        if duration_s <= 0:
+            log(f"all {len(plans)} planned lots played; the plant stays up until stopped")
 
     try:
         plant.start_broker()
@@ -146,6 +163,8 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         plant.start_agent(config)
         plant.wait_agent_online(f"agent-{scenario.line}")
         log(f"API {plant.api}/docs  broker port {plant.broker.port}  folder {plant.workdir}")
+        if on_ready is not None:
+            on_ready(plant)
         time.sleep(1.0)  # let the TCP devices accept the agent's connections
         t0 = time.monotonic()
         devices.schedule(t0)
@@ -155,9 +174,9 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         for th in threads:
             th.start()
         restart_at = scenario.faults.broker_restart_at
-        deadline = t0 + duration_s
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
+        deadline = t0 + duration_s if duration_s > 0 else float("inf")
+        while time.monotonic() < deadline and not stop.is_set():
+            stop.wait(0.5)
             devices.tick(time.monotonic() - t0, log)
             if restart_at is not None and time.monotonic() - t0 >= restart_at / sp:
                 log("fault: restarting the broker")
@@ -178,6 +197,8 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
             mes.finish()
             log(f"process records: {len(mes.recorded)} lots recorded at the gateway"
                 + (f", {len(mes.failed)} failed: {sorted(mes.failed)}" if mes.failed else ""))
+        if on_finish is not None:
+            on_finish(plant)
     finally:
         plant.stop()
         devices.close()

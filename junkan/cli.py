@@ -34,7 +34,39 @@ def build_parser() -> argparse.ArgumentParser:
     scenario.register(sim)
     demo.register(top)
     verify.register(top)
+    _register_schemas(top)
     return parser
+
+
+def _register_schemas(top: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    schemas = top.add_parser("schemas", help="JSON Schemas of the wire messages, Measurement and Evidence.")
+    sub = schemas.add_subparsers(dest="schemas_command", required=True, metavar="SCHEMAS_COMMAND")
+    export = sub.add_parser("export", help="Write one JSON Schema file per document (docs/schemas/ is the "
+                            "committed copy).")
+    export.add_argument("--out", default="docs/schemas", help="Folder to write (default docs/schemas).")
+    export.add_argument("--check", action="store_true",
+                        help="Write nothing; exit 1 naming every file that is missing, stale or unknown.")
+    export.set_defaults(func=_export_schemas)
+
+
+def _export_schemas(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from junkan.core.schemas import DOCUMENTS, render
+
+    out = Path(args.out)
+    if args.check:
+        stale = [n for n in DOCUMENTS if not (out / n).is_file() or (out / n).read_text(encoding="utf-8") != render(n)]
+        extra = sorted(p.name for p in out.glob("*.json") if p.name not in DOCUMENTS) if out.is_dir() else []
+        for name in stale + extra:
+            print(f"schemas: {out / name} {'is not a known document' if name in extra else 'differs'}",
+                  file=sys.stderr)
+        return 1 if stale or extra else 0
+    out.mkdir(parents=True, exist_ok=True)
+    for name in DOCUMENTS:
+        (out / name).write_text(render(name), encoding="utf-8")
+    print(f"schemas: wrote {len(DOCUMENTS)} files to {out}", file=sys.stderr)
+    return 0
 
 
 def version_text() -> str:

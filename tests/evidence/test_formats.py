@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from gateway.evidence.build import build_evidence
@@ -16,6 +17,7 @@ from gateway.evidence.keys import generate
 from gateway.specs.model import RequirementSpec
 from gateway.specs.repo import save_spec
 from gateway.store.db import Database
+from junkan.core.schemas import schema
 from tests.evidence.plant import T0, store_lot
 from tests.measurements import wire_measurement
 
@@ -124,3 +126,13 @@ def test_markup_in_data_cannot_break_or_inject_into_html_pdf(gateway_store: Any,
     assert pdf.startswith(b"%PDF-")
     html, _ = produce(gateway_store, "ODD-1", "html", keys)
     assert b"<script>" not in html and b"&lt;para&gt;x &amp; y" in html
+
+
+@pytest.mark.parametrize("lot", ["PP-OUT-1", "IN-2"])
+def test_json_evidence_validates_against_its_own_schema(plant: dict[str, Any], keys: Path, lot: str) -> None:
+    doc = schema("junkan.evidence.v1.json")
+    validator = jsonschema.validators.validator_for(doc)(doc)
+    ev = json.loads(produce(plant["store"], lot, "json", keys)[0])
+    assert [e.message for e in validator.iter_errors(ev)] == []
+    ev["composition"] = {"status": "measured"}
+    assert list(validator.iter_errors(ev))

@@ -11,6 +11,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from junkan.core.errors import UserError
+
 
 def build_parser() -> argparse.ArgumentParser:
     from edge_agent import cli as agent_cli
@@ -92,6 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except UserError as exc:
+        print(f"junkan: {exc}", file=sys.stderr)
+        return exc.code
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        if exc.filename is None:  # not about a path the user gave: a bug, keep the traceback
+            raise
+        print(f"junkan: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

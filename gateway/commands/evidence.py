@@ -37,7 +37,7 @@ def _upload(args: argparse.Namespace) -> int:
 
     import httpx
 
-    from gateway.commands.export import store_url
+    from gateway.commands.export import existing_store_url
     from gateway.evidence.formats import keys_dir_for
     from gateway.evidence.keys import KeyError_
     from gateway.store import open_store
@@ -45,7 +45,7 @@ def _upload(args: argparse.Namespace) -> int:
     from gateway.upload.publish import publish_evidence
     from gateway.upload.sender import Sender, register_webhook
 
-    url = store_url(args.db)
+    url = existing_store_url(args.db)
     store = open_store(url)
     try:
         db = store.db
@@ -68,12 +68,12 @@ def _upload(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gateway.commands.export import store_url
+    from gateway.commands.export import existing_store_url
     from gateway.evidence.formats import ExportError, keys_dir_for, produce
     from gateway.evidence.keys import KeyError_
     from gateway.store import open_store
 
-    url = store_url(args.db)
+    url = existing_store_url(args.db)
     store = open_store(url)
     try:
         data, _ = produce(store, args.lot_id, args.format, Path(args.keys) if args.keys else keys_dir_for(url))

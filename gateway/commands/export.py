@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+
+from junkan.core.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -19,18 +22,30 @@ def store_url(db: str) -> str:
     return db if "://" in db else f"sqlite:///{db}"
 
 
+def existing_store_url(db: str) -> str:
+    """``store_url`` for commands that only read: a SQLite file that is not there is an error, never created
+    (opening it would make the folder and an empty store, and the command would answer 'nothing' with 0)."""
+    url = store_url(db)
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise UserError(f"{path}: no such gateway store (give --db the gateway's database file)")
+    return url
+
+
 def _run(args: argparse.Namespace) -> int:
     from gateway.store import open_store
 
-    store = open_store(store_url(args.db))
+    if args.what == "readings" and not args.lot:
+        raise UserError("export readings needs --lot LOT_ID")
+    store = open_store(existing_store_url(args.db))
     try:
         if args.what == "lots":
             rows = store.list_lots(limit=1_000_000)
             rows.sort(key=lambda r: (r["opened_at"], r["lot_id"]))
         elif args.what == "readings":
-            if not args.lot:
-                print("export readings needs --lot LOT_ID", file=sys.stderr)
-                return 2
+            if store.get_lot(args.lot) is None:
+                raise UserError(f"lot {args.lot!r} not found", code=1)
             rows = store.lot_readings(args.lot)
         else:
             rows = store.dead_letters(limit=1_000_000)

@@ -61,7 +61,7 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gateway.commands.export import store_url
+    from gateway.commands.export import existing_store_url
     from gateway.composition.ident_repo import match_pending
     from gateway.store import open_store
     from gateway.traceability.lineage import LineageError, backward, forward_model
@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
     if bool(args.lot_id) == bool(args.model):
         print("lineage: give either LOT_ID or --model MODEL", file=sys.stderr)
         return 2
-    store = open_store(store_url(args.db))
+    store = open_store(existing_store_url(args.db))
     try:
         db = store.db
         match_pending(db, store)

@@ -27,11 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gateway.commands.export import store_url
+    from gateway.commands.export import existing_store_url
     from gateway.store import open_store
     from gateway.traceability.report import PeriodError, recycled_content, to_csv
 
-    store = open_store(store_url(args.db))
+    store = open_store(existing_store_url(args.db))
     try:
         report = recycled_content(store.db, store, args.start, args.end,
                                   tuple(k.strip() for k in args.kinds.split(",") if k.strip()), args.tolerance)

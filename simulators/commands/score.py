@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from junkan.core.errors import UserError
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("score", help="Compare the gateway's lot measurements with a scenario's truth.")
@@ -21,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def read_lots(db: Path) -> dict[str, dict[str, Any]]:
     """Lots as stored by the gateway (read-only)."""
+    if not db.is_file():
+        raise UserError(f"{db}: no such gateway store")
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = conn.execute("SELECT lot_id, status, net_mass_kg, measurement FROM lots").fetchall()
@@ -31,9 +35,9 @@ def read_lots(db: Path) -> dict[str, dict[str, Any]]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
+    from junkan.core.console import wide_console
     from simulators.plantline.score import score
 
     truth = [json.loads(line) for line in Path(args.truth).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -52,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
                       f"{r['ci_hits']}/{r['ci_n']}", _f(r["ci_width_pp_mean"], 2), _f(r["true_br_ppm"], 0),
                       _f(r["br_mean_ppm"], 0), str(r["br_flag"]), str(r.get("br_status") or "-"),
                       ",".join(r["degraded"] + r["missing"]))
-    console = Console()
+    console = wide_console()  # piped: every column kept
     console.print(table)
     console.print(json.dumps(summary, indent=1))
     console.print(f"coverage {_f(summary['ci_coverage'], 3)} at mean CI width {_f(summary['ci_width_pp_mean'], 2)} pp "

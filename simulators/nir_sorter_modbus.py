@@ -3,8 +3,10 @@
 Speaks junkan's register map (documented in docs/devices.md; the simulator writes it from this
 module's own constants, never from the agent's driver). The scenario draws objects per second from a
 class mix at a rate, ejects a share of them, and keeps the true per-channel totals. ``outage(s)`` shuts
-the server down and brings it back (fault tests); ``counter_offset`` starts counters near 2^32 so the
-wrap-around is exercised.
+the server down and brings it back (fault tests); ``counter_offset`` is where the counters start at boot
+(near 2^32 to exercise the wrap-around, near 2^31 for the reset defect); ``restart()`` is a PLC restart:
+counters back to ``counter_offset``, the uptime register (seconds since boot, 32 bit at
+``uptime_register``, high word first; None for a PLC without one) back to 0.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class SorterScenario:
     belt_speed_m_s: float = 2.5
     seed: int = 1
     counter_offset: int = 0
+    uptime_register: int | None = 6
+    uptime_s: float = 0.0
     running: bool = True
     alarms: set[str] = field(default_factory=set)
     totals: dict[str, int] = field(default_factory=dict)
@@ -42,9 +46,21 @@ class SorterScenario:
         self._rng = random.Random(self.seed)
         self.totals = dict.fromkeys(self.channels, 0)
         self.ejected = dict.fromkeys(self.channels, 0)
+        self._boot: tuple[dict[str, int], dict[str, int]] = (dict(self.totals), dict(self.ejected))
+        self.restarts: list[tuple[dict[str, int], dict[str, int]]] = []  # truth at each restart
+
+    def restart(self, counter_start: int | None = None) -> None:
+        """The PLC reboots: its counters start again at ``counter_offset`` (or ``counter_start`` from now
+        on), its uptime at 0."""
+        if counter_start is not None:
+            self.counter_offset = counter_start
+        self.restarts.append((dict(self.totals), dict(self.ejected)))
+        self._boot = (dict(self.totals), dict(self.ejected))
+        self.uptime_s = 0.0
 
     def advance(self, seconds: float) -> None:
-        """Let ``seconds`` of sorting happen (nothing while stopped)."""
+        """Let ``seconds`` pass: the uptime grows, objects are sorted only while running."""
+        self.uptime_s += seconds
         if not self.running:
             return
         n = int(self._rng.gauss(self.objects_per_s * seconds, (self.objects_per_s * seconds) ** 0.5) + 0.5)
@@ -58,9 +74,12 @@ class SorterScenario:
         bits = sum(1 << ALARM_BITS[a] for a in self.alarms if a in ALARM_BITS)
         regs = [MAP_VERSION, 1 if self.running else 0, round(self.belt_speed_m_s * 1000) if self.running else 0,
                 bits, len(self.channels), 0, 0, 0, 0, 0]
+        if self.uptime_register is not None:
+            up = int(self.uptime_s) % (1 << 32)
+            regs[self.uptime_register : self.uptime_register + 2] = [up >> 16, up & 0xFFFF]
         for c in self.channels:
-            for counter in (self.totals[c], self.ejected[c]):
-                value = (counter + self.counter_offset) % (1 << 32)
+            for counter, boot in ((self.totals[c], self._boot[0][c]), (self.ejected[c], self._boot[1][c])):
+                value = (counter - boot + self.counter_offset) % (1 << 32)
                 regs += [value >> 16, value & 0xFFFF]
         return regs
 
@@ -123,3 +142,8 @@ class SorterPlc:
             with self.lock:
                 self.scenario.advance(self.tick_s)
         self.start()
+
+    def restart(self, counter_start: int | None = None) -> None:
+        """A PLC restart while serving (counters and uptime start again)."""
+        with self.lock:
+            self.scenario.restart(counter_start)

@@ -21,9 +21,21 @@ address               meaning
 ====================  ==========================================================================
 
 Channel i is named by ``channels[i]`` in the config (the polymer program: PET, PP ...). Counters only
-ever grow and wrap at 2^32: the delta between two polls is taken modulo 2^32. A delta above 2^31 is a
-counter reset (PLC restart), counted from zero. After a lost connection the last snapshot is kept, so the
-first poll after reconnecting covers the outage and no counts are lost (unless the PLC also restarted).
+ever grow and wrap at 2^32: the delta between two polls is taken modulo 2^32. After a lost connection the
+last snapshot is kept, so the first poll after reconnecting covers the outage and no counts are lost.
+
+A PLC restart resets the counters (to 0, or to whatever the PLC starts them at). It is found from evidence,
+never from the size of a delta (a counter above 2^31 before the restart made "a jump > 2^31 is a reset"
+publish ~2^31 phantom objects as ok):
+
+* ``uptime_register`` (optional, e.g. 6: registers 6-7 of the reserved block, a 32-bit seconds-since-boot
+  counter in the same word order): uptime that fell, or grew less than the time between the two polls,
+  means the PLC restarted in between; the interval's counts are unknown;
+* a plausibility bound: a channel whose delta exceeds ``max_rate_per_s`` x the interval cannot be counts.
+
+Either way the reading has status ``error``, a ``reason``, the alarm ``plc_restart`` or
+``counter_implausible`` (so the lot is flagged), and ``counts``/``ejections`` are empty (a reset is PLC-wide:
+none of the interval's deltas is a number to trust); the next interval counts from the new values.
 
 Offline form (``junkan agent decode`` / ``agent capture``): JSON lines of register dumps,
 ``{"t": <seconds>, "address": 0, "registers": [...]}``; the decoder turns consecutive dumps into the
@@ -83,6 +95,12 @@ class NirSorterModbusConfig(DeviceConfigBase):
     )
     interval_s: float = Field(default=10.0, gt=0, description="Seconds between polls = one composition interval.")
     word_order: Literal["big", "little"] = Field(default="big", description="32-bit counters: high word first (big).")
+    uptime_register: int | None = Field(
+        default=None, ge=5, le=8, description="Address of the PLC's 32-bit uptime-in-seconds counter (two registers "
+        "in the reserved block 5-9, same word order), if the map has one: a restart is then detected for sure.")
+    max_rate_per_s: float = Field(
+        default=10_000.0, gt=0, description="Most objects a channel can count per second (detected or ejected); a "
+        "larger delta is flagged as a counter reset, never published as counts.")
     stale_after_s: float = Field(default=60.0, gt=0, description="No successful poll for this long: stale.")
 
 
@@ -96,13 +114,15 @@ class Snapshot:
     alarms: list[str]
     counts: dict[str, int]
     ejections: dict[str, int]
+    uptime_s: int | None = None
 
 
 def _u32(hi: int, lo: int) -> int:
     return (hi << 16) | lo
 
 
-def parse_registers(regs: list[int], t: float, channels: list[str], word_order: str = "big") -> Snapshot | BadFrame:
+def parse_registers(regs: list[int], t: float, channels: list[str], word_order: str = "big",
+                    uptime_register: int | None = None) -> Snapshot | BadFrame:
     """Registers from address 0 -> Snapshot, or a bad frame naming what is wrong. Pure."""
     if len(regs) < HEADER or any(not isinstance(r, int) or not 0 <= r <= 0xFFFF for r in regs):
         return BadFrame(f"register block too short or out of range ({len(regs)} registers)")
@@ -121,33 +141,74 @@ def parse_registers(regs: list[int], t: float, channels: list[str], word_order: 
         ejections[name] = _u32(c, d) if word_order == "big" else _u32(d, c)
     alarm_bits = regs[3]
     alarms = [ALARMS[b] if b < len(ALARMS) else f"alarm_{b}" for b in range(16) if alarm_bits >> b & 1]
-    return Snapshot(t, regs[1] == 1, regs[2] / 1000.0, alarms, counts, ejections)
+    uptime = None
+    if uptime_register is not None:
+        hi, lo = regs[uptime_register], regs[uptime_register + 1]
+        uptime = _u32(hi, lo) if word_order == "big" else _u32(lo, hi)
+    return Snapshot(t, regs[1] == 1, regs[2] / 1000.0, alarms, counts, ejections, uptime)
 
 
 def counter_delta(previous: int, current: int) -> int:
-    """Increase of a 32-bit counter between two reads: wrap-around handled, a reset counts from 0."""
-    delta = (current - previous) % WRAP
-    return current if delta > WRAP // 2 else delta
+    """Increase of a 32-bit counter between two reads, modulo 2^32 (wrap-around). Whether it is a count
+    at all is decided by ``interval_reading`` (uptime, plausibility), not by its size here."""
+    return (current - previous) % WRAP
 
 
-def interval_reading(prev: Snapshot, cur: Snapshot) -> DeviceReading:
-    """The composition counts of one interval (channels that appeared since are counted from 0)."""
-    def deltas(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-        return {k: counter_delta(before.get(k, 0), v) for k, v in after.items()}
+def restarted(prev: Snapshot, cur: Snapshot) -> str | None:
+    """Why the PLC restarted between two polls, from its uptime register; None without evidence of one."""
+    if prev.uptime_s is None or cur.uptime_s is None:
+        return None
+    elapsed = cur.t - prev.t
+    grown = cur.uptime_s - prev.uptime_s
+    if grown < 0 or grown < elapsed - max(2.0, 0.05 * elapsed):
+        return (f"PLC restarted: uptime {cur.uptime_s} s, was {prev.uptime_s} s {elapsed:.1f} s earlier; "
+                "counts of this interval unknown")
+    return None
 
-    return DeviceReading(kind="nir_counts", data={
-        "interval_s": round(cur.t - prev.t, 3), "running": cur.running, "belt_speed_m_s": cur.belt_speed_m_s,
-        "counts": deltas(prev.counts, cur.counts), "ejections": deltas(prev.ejections, cur.ejections),
-        "alarms": cur.alarms,
-    })
+
+def interval_reading(prev: Snapshot, cur: Snapshot, max_rate_per_s: float = 10_000.0) -> DeviceReading:
+    """The composition counts of one interval (channels that appeared since are counted from 0). A restart
+    or an implausible delta gives status ``error`` with the reason; unknown channels are left out."""
+    elapsed = cur.t - prev.t
+    bound = max_rate_per_s * max(elapsed, 0.0) + 1
+    reasons: list[str] = []
+    alarms = list(cur.alarms)
+    counts: dict[str, int] = {}
+    ejections: dict[str, int] = {}
+    restart = restarted(prev, cur)
+    if restart:
+        reasons.append(restart)
+        alarms.append("plc_restart")
+    else:
+        implausible = []
+        for label, before, after, out in (("detected", prev.counts, cur.counts, counts),
+                                          ("ejected", prev.ejections, cur.ejections, ejections)):
+            for k, v in after.items():
+                out[k] = delta = counter_delta(before.get(k, 0), v)
+                if delta > bound:
+                    implausible.append(f"{k} {label} {before.get(k, 0)} -> {v}")
+        if implausible:  # one counter reset means the PLC restarted: none of this interval's deltas hold
+            counts.clear()
+            ejections.clear()
+            reasons.append(f"counter delta above {max_rate_per_s:g}/s x {elapsed:.1f} s (reset?): "
+                           + ", ".join(implausible) + "; counts of this interval unknown")
+            alarms.append("counter_implausible")
+    data: dict[str, Any] = {"interval_s": round(elapsed, 3), "running": cur.running,
+                            "belt_speed_m_s": cur.belt_speed_m_s, "counts": counts, "ejections": ejections,
+                            "alarms": alarms}
+    if reasons:
+        data["reason"] = "; ".join(reasons)
+    return DeviceReading(kind="nir_counts", status="error" if reasons else "ok", data=data)
 
 
 class DumpDecoder:
     """Offline decoder of JSON-lines register dumps (what the runner captures)."""
 
-    def __init__(self, channels: list[str] | None = None, word_order: str = "big") -> None:
+    def __init__(self, channels: list[str] | None = None, word_order: str = "big",
+                 uptime_register: int | None = None, max_rate_per_s: float = 10_000.0) -> None:
         self.channels = channels if channels is not None else ["PET", "PE", "PP", "PS"]
         self.word_order = word_order
+        self.uptime_register, self.max_rate_per_s = uptime_register, max_rate_per_s
         self.previous: Snapshot | None = None
         self._buf = bytearray()
 
@@ -177,20 +238,20 @@ class DumpDecoder:
             return BadFrame(f"not a register dump line: {exc}", raw[:256])
         if address != 0 or not isinstance(regs, list):
             return BadFrame("dump must start at address 0 with a register list", raw[:256])
-        snap = parse_registers(regs, t, self.channels, self.word_order)
+        snap = parse_registers(regs, t, self.channels, self.word_order, self.uptime_register)
         if isinstance(snap, BadFrame):
             return BadFrame(snap.reason, raw[:256])
         return self.step(snap)
 
     def step(self, snap: Snapshot) -> DeviceReading | None:
         prev, self.previous = self.previous, snap
-        return None if prev is None else interval_reading(prev, snap)
+        return None if prev is None else interval_reading(prev, snap, self.max_rate_per_s)
 
 
 def decoder(config: NirSorterModbusConfig | None = None) -> DumpDecoder:
     if config is None:
         return DumpDecoder()
-    return DumpDecoder(config.channels, config.word_order)
+    return DumpDecoder(config.channels, config.word_order, config.uptime_register, config.max_rate_per_s)
 
 
 class ModbusRunner:
@@ -266,7 +327,7 @@ class ModbusRunner:
         if capture:
             capture.write(json.dumps({"t": t, "address": 0, "registers": regs}) + "\n")
             capture.flush()
-        snap = parse_registers(regs, t, self.config.channels, self.config.word_order)
+        snap = parse_registers(regs, t, self.config.channels, self.config.word_order, self.config.uptime_register)
         if isinstance(snap, BadFrame):
             self._bad(snap.reason)
             return
@@ -274,6 +335,9 @@ class ModbusRunner:
         self.counters.last_reading_at = datetime.now(UTC)
         reading = self.decoder.step(snap)
         if reading is not None:
+            if reading.status == "error":  # a restart or an implausible counter: shown in the status too
+                self.counters.last_error = str(reading.data.get("reason"))
+                log.warning("nir sorter: %s", self.counters.last_error)
             emit(reading)
 
     def _bad(self, reason: str) -> None:

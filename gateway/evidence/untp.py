@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.evidence.epcis import epcis_document
+from gateway.evidence.epcis import events
+from gateway.evidence.epcis_events import (
+    AnalyteReport,
+    Event,
+    IntakeEvent,
+    MeasurementEvent,
+    PolymerShareReport,
+    Quantity,
+    SensorReport,
+    StepEvent,
+)
 from gateway.evidence.ids import device_uri, event_uri, lot_uri
 from junkan.core.evidence import Check, Evidence
 
@@ -87,50 +97,50 @@ def _item(uri: str, name: str) -> dict[str, Any]:
     return {"type": ["Item"], "id": uri, "name": name}
 
 
-def _qe(q: dict[str, Any]) -> dict[str, Any]:
-    lot_id = q["epcClass"].rsplit(":", 1)[-1]
-    return {"type": ["QuantityElement"], "productId": q["epcClass"], "productName": f"lot {lot_id}",
-            "quantity": q["quantity"], "uom": q["uom"]}
+def _qe(q: Quantity) -> dict[str, Any]:
+    lot_id = q.epcClass.rsplit(":", 1)[-1]
+    return {"type": ["QuantityElement"], "productId": q.epcClass, "productName": f"lot {lot_id}",
+            "quantity": q.quantity, "uom": q.uom}
 
 
-def dte(ev: Evidence) -> dict[str, Any]:
-    """EPCIS events mapped to UNTP DTE event objects (sensor data reduced to time/type/value/uom)."""
-    subjects: list[dict[str, Any]] = []
-    for e in epcis_document(ev)["epcisBody"]["eventList"]:
-        out: dict[str, Any] = {"type": [e["type"], "Event"], "id": e["eventID"], "eventTime": _z(e["eventTime"]),
-                               "action": (e.get("action") or "add").lower(),
-                               "bizStep": f"{CBV}BizStep-{e['bizStep']}",
-                               "processType": e.get("rcy:processType", e["bizStep"])}
-        if e.get("disposition"):
-            out["disposition"] = f"{CBV}Disp-{e['disposition']}"
-        if e["type"] == "TransformationEvent":
-            out["inputQuantityList"] = [_qe(q) for q in e.get("inputQuantityList", [])]
-            out["outputQuantityList"] = [_qe(q) for q in e.get("outputQuantityList", [])]
-        else:
-            out["quantityList"] = [_qe(q) for q in e.get("quantityList", [])]
-        if e.get("readPoint"):
-            out["bizLocation"] = e["readPoint"]["id"]
+def _subject(e: Event) -> dict[str, Any]:
+    """One EPCIS event as a UNTP DTE event object."""
+    action = e.action if isinstance(e, IntakeEvent | MeasurementEvent) else "add"
+    out: dict[str, Any] = {"type": [e.type, "Event"], "id": e.eventID, "eventTime": _z(e.eventTime),
+                           "action": action.lower(), "bizStep": f"{CBV}BizStep-{e.bizStep}",
+                           "processType": e.process_type if isinstance(e, StepEvent) else e.bizStep}
+    if e.disposition:
+        out["disposition"] = f"{CBV}Disp-{e.disposition}"
+    if isinstance(e, StepEvent):
+        out["inputQuantityList"] = [_qe(q) for q in e.inputQuantityList or []]
+        out["outputQuantityList"] = [_qe(q) for q in e.outputQuantityList or []]
+    else:
+        out["quantityList"] = [_qe(q) for q in e.quantityList]
+    if isinstance(e, MeasurementEvent):
+        out["bizLocation"] = e.readPoint.id
         sensors = []
-        for element in e.get("sensorElementList", []):
-            reports = [{"type": ["SensorData"], "time": _z(r["time"]), "sensorType": _sensor_type(r),
-                        "value": r["value"], "uom": r["uom"]} for r in element["sensorReport"]
-                       if isinstance(r.get("value"), int | float)]
-            device = element.get("sensorMetadata", {}).get("deviceID") or device_uri(None, "unknown")
+        for element in e.sensorElementList:
+            reports = [{"type": ["SensorData"], "time": _z(r.time), "sensorType": _sensor_type(r), "value": r.value,
+                        "uom": r.uom} for r in element.sensorReport if r.value is not None]
+            device = element.sensorMetadata.deviceID if element.sensorMetadata else device_uri(None, "unknown")
             sensors.append({"type": ["SensorElement"], "sensorMetadata": {"type": ["Sensor"],
                                                                           "device": _item(device, device)},
                             "sensorReport": reports})
         if sensors:
             out["sensorElementList"] = sensors
-        subjects.append(out)
+    return out
+
+
+def dte(ev: Evidence) -> dict[str, Any]:
+    """EPCIS events mapped to UNTP DTE event objects (sensor data reduced to time/type/value/uom)."""
     return {"type": ["DigitalTraceabilityEvent", "VerifiableCredential"], "@context": DTE_CONTEXT,
             "id": event_uri("dte-credential", ev.evidence_id), "issuer": _issuer(ev),
-            "validFrom": _z(ev.issued_at), "credentialSubject": subjects}
+            "validFrom": _z(ev.issued_at), "credentialSubject": [_subject(e) for e in events(ev)]}
 
 
-def _sensor_type(report: dict[str, Any]) -> str:
-    t = report["type"]
-    if ":" in t:
-        return t.replace("rcy:", "https://junkan.invalid/voc/") + (f"#{report.get('stringValue')}"
-                                                                  if report.get("stringValue") else "")
-    base = f"https://gs1.org/voc/{t}"
-    return base + (f"?chemicalSubstance={report['chemicalSubstance']}" if report.get("chemicalSubstance") else "")
+def _sensor_type(report: SensorReport) -> str:
+    if isinstance(report, PolymerShareReport):
+        return report.type.replace("rcy:", "https://junkan.invalid/voc/") + f"#{report.stringValue}"
+    base = f"https://gs1.org/voc/{report.type}"
+    substance = report.chemicalSubstance if isinstance(report, AnalyteReport) else None
+    return base + (f"?chemicalSubstance={substance}" if substance else "")

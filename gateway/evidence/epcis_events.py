@@ -1,0 +1,157 @@
+"""The EPCIS 2.0 events this gateway writes, typed: ``epcis.py`` builds them from the Evidence, the EPCIS
+document and the UNTP traceability events are both serialised from them (so the two cannot drift).
+
+Field names are the EPCIS JSON-LD keys (``rcy:`` extension keys via aliases); fields a given event does
+not carry are absent from its JSON, as the standard's schema expects.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == []
+
+
+class _Epcis(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON-LD object (aliases, absent fields left out)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Quantity(_Epcis):
+    epcClass: str = Field(description="urn:junkan:lot:...")
+    quantity: float
+    uom: Literal["KGM"] = "KGM"
+
+
+class Product(_Epcis):
+    model: str = Field(serialization_alias="rcy:model")
+    items: int = Field(serialization_alias="rcy:items")
+    attributed_kg: float = Field(serialization_alias="rcy:attributedKg")
+
+
+class MassBalanceExt(_Epcis):
+    input_kg: float = Field(serialization_alias="rcy:inputKg")
+    output_kg: float = Field(serialization_alias="rcy:outputKg")
+    declared_loss_kg: float = Field(serialization_alias="rcy:declaredLossKg")
+    ok: bool = Field(serialization_alias="rcy:ok")
+
+
+class MassReport(_Epcis):
+    type: Literal["Mass"] = "Mass"
+    value: float
+    uom: Literal["KGM"] = "KGM"
+    time: str
+    feature: str = Field(serialization_alias="rcy:feature")
+
+
+class AnalyteReport(_Epcis):
+    """One analyte's screening: CAS substance (or the analyte's name), mean / max / p95 in mg/kg."""
+
+    type: Literal["Dimensionless"] = "Dimensionless"
+    uom: Literal["59"] = "59"
+    time: str
+    chemicalSubstance: str | None = Field(default=None, exclude_if=_absent)
+    analyte: str | None = Field(default=None, serialization_alias="rcy:analyte", exclude_if=_absent)
+    meanValue: float | None = Field(default=None, exclude_if=_absent)
+    maxValue: float | None = Field(default=None, exclude_if=_absent)
+    percRank: int | None = Field(default=None, exclude_if=_absent)
+    percValue: float | None = Field(default=None, exclude_if=_absent)
+    value: float | None = Field(default=None, exclude_if=_absent)
+    method: str | None = Field(default=None, serialization_alias="rcy:method", exclude_if=_absent)
+    lod_ppm: float | None = Field(default=None, serialization_alias="rcy:lodPpm", exclude_if=_absent)
+    n: int = Field(serialization_alias="rcy:n")
+
+
+class PolymerShareReport(_Epcis):
+    type: Literal["rcy:PolymerMassShare"] = "rcy:PolymerMassShare"
+    stringValue: str = Field(description="The polymer.")
+    value: float = Field(description="Mass share, %.")
+    uom: Literal["P1"] = "P1"
+    time: str
+    minValue: float
+    maxValue: float
+
+
+SensorReport = MassReport | AnalyteReport | PolymerShareReport
+
+
+class SensorMetadata(_Epcis):
+    deviceID: str
+
+
+class SensorElement(_Epcis):
+    sensorReport: list[SensorReport]
+    sensorMetadata: SensorMetadata | None = Field(default=None, exclude_if=_absent)
+
+
+class ReadPoint(_Epcis):
+    id: str
+
+
+class PersistentDisposition(_Epcis):
+    set: list[str]
+
+
+class IntakeEvent(_Epcis):
+    """An intake lot received (ObjectEvent OBSERVE / receiving)."""
+
+    type: Literal["ObjectEvent"] = "ObjectEvent"
+    eventID: str
+    eventTime: str
+    eventTimeZoneOffset: str = "+00:00"
+    action: Literal["OBSERVE"] = "OBSERVE"
+    bizStep: Literal["receiving"] = "receiving"
+    disposition: Literal["in_progress"] = "in_progress"
+    quantityList: list[Quantity]
+    source_stream: str | None = Field(serialization_alias="rcy:sourceStream")
+    consumer: str | None = Field(serialization_alias="rcy:consumer")
+    products: list[Product] = Field(serialization_alias="rcy:products")
+    plant: str | None = Field(default=None, serialization_alias="rcy:plant", exclude_if=_absent)
+
+
+class StepEvent(_Epcis):
+    """A process step (TransformationEvent); quantity lists only when both sides are known."""
+
+    type: Literal["TransformationEvent"] = "TransformationEvent"
+    eventID: str
+    eventTime: str
+    eventTimeZoneOffset: str = "+00:00"
+    transformationID: str
+    inputQuantityList: list[Quantity] | None = Field(default=None, exclude_if=_empty)
+    outputQuantityList: list[Quantity] | None = Field(default=None, exclude_if=_empty)
+    bizStep: Literal["creating_class_instance"] = "creating_class_instance"
+    disposition: Literal["active"] = "active"
+    process_type: str = Field(serialization_alias="rcy:processType")
+    mass_balance: MassBalanceExt = Field(serialization_alias="rcy:massBalance")
+
+
+class MeasurementEvent(_Epcis):
+    """The lot measured (ObjectEvent OBSERVE / inspecting with sensor data), disposition from the specs."""
+
+    type: Literal["ObjectEvent"] = "ObjectEvent"
+    eventID: str
+    eventTime: str
+    eventTimeZoneOffset: str = "+00:00"
+    action: Literal["OBSERVE"] = "OBSERVE"
+    bizStep: Literal["inspecting"] = "inspecting"
+    quantityList: list[Quantity]
+    readPoint: ReadPoint
+    sensorElementList: list[SensorElement]
+    devices: list[str] = Field(serialization_alias="rcy:devices")
+    disposition: Literal["conformant", "non_conformant", "in_progress"] | None = Field(default=None,
+                                                                                    exclude_if=_absent)
+    persistentDisposition: PersistentDisposition | None = Field(default=None, exclude_if=_absent)
+
+
+Event = IntakeEvent | StepEvent | MeasurementEvent

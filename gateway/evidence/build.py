@@ -36,13 +36,11 @@ from junkan.core.evidence import (
     EvidenceLot,
     InsufficientData,
     Issuer,
+    Lineage,
     MassBalance,
-    ModelContribution,
     NamedShare,
     Origin,
     Received,
-    SourceLot,
-    StepBalance,
     SubstancesDeclared,
     SubstancesUnknown,
 )
@@ -75,16 +73,15 @@ def lot_measurement(lot: dict[str, Any] | None) -> tuple[Measurement | None, str
     return None, None, []
 
 
-def origin_section(db: Database, lineage: dict[str, Any] | None) -> Origin:
+def origin_section(db: Database, lineage: Lineage | None) -> Origin:
     """Where the lot's material came from; ``identifications`` counts matches by method per source lot
     (gtin / exact / normalised / fuzzy / operator, and unmatched / rejected), so no fuzzy match is hidden."""
-    known = [s for s in (lineage or {}).get("sources", []) if s["source_stream"] is not None or s["products"]]
+    known = [s for s in lineage.sources if s.source_stream is not None or s.products] if lineage else []
     if lineage is None or not known:
         return Origin(status="untraced", post_consumer_share=None, streams_kg={}, source_lots=[], models=[],
                       manufacturers=[], categories=[], plants=[], received=None, identifications={})
-    total = lineage["source_input_mass_kg"] or 0.0
-    sources = [SourceLot.model_validate(s) for s in lineage["sources"]]
-    models = [ModelContribution.model_validate(m) for m in lineage["models"]]
+    total = lineage.source_input_mass_kg or 0.0
+    sources, models = lineage.sources, lineage.models
     streams: dict[str, float] = defaultdict(float)
     consumer: dict[str, float] = defaultdict(float)
     for src in sources:
@@ -114,18 +111,18 @@ def origin_section(db: Database, lineage: dict[str, Any] | None) -> Origin:
         streams_kg={k: round(v, 6) for k, v in streams.items()},
         source_lots=sources, models=models,
         manufacturers=shares(by_manufacturer), categories=shares(by_category),
-        plants=lineage["plants"],
+        plants=lineage.plants,
         received=Received(first=dates[0], last=dates[-1]) if dates else None,
-        unattributed_kg=lineage["unattributed_kg"],
+        unattributed_kg=lineage.unattributed_kg,
         identifications=idents,
     )
 
 
-def declared_substances(db: Database, lineage: dict[str, Any] | None) -> SubstancesUnknown | SubstancesDeclared:
+def declared_substances(db: Database, lineage: Lineage | None) -> SubstancesUnknown | SubstancesDeclared:
     """Substances the source products' records declare, with the mass share of sources declaring them."""
-    if lineage is None or not lineage["models"]:
+    if lineage is None or not lineage.models:
         return SubstancesUnknown(status="insufficient_data", reason="no source products known", substances=[])
-    models = [ModelContribution.model_validate(m) for m in lineage["models"]]
+    models = lineage.models
     total = sum(m.attributed_kg for m in models)
     with_record = [m for m in models if m.product_id]
     rows = substances_of(db, [m.product_id for m in with_record if m.product_id])
@@ -226,11 +223,12 @@ def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | 
     lot = store.get_lot(lot_id)
     match_pending(db, store)
     try:
-        lineage: dict[str, Any] | None = backward(db, lot_id, store)
+        walked = backward(db, lot_id, store)
     except LineageError:
         if lot is None:
             raise KeyError(f"lot {lot_id!r} not found") from None
-        lineage = None
+        walked = None
+    lineage = Lineage.model_validate(walked) if walked is not None else None
     measurement, method, gaps = lot_measurement(lot)
     origin = origin_section(db, lineage)
     if measurement is None:
@@ -240,15 +238,15 @@ def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | 
     if origin.status != "traced":
         gaps.append(f"origin: {origin.status}")
     alarms = [BalanceAlarm.model_validate({k: a[k] for k in ("id", "scope", "ref", "raised_at", "detail")})
-              for a in (blocking_alarms(db, lineage) if lineage else [])]
-    steps = [StepBalance.model_validate(s) for s in lineage["steps"]] if lineage else []
+              for a in (blocking_alarms(db, walked) if walked else [])]
+    steps = lineage.steps if lineage else []
     spec_list = specs if specs is not None else list_specs(db)
     results = [conformance(s, measurement, now.date()) for s in spec_list]
     coc = chain_of_custody(origin)
     blocked = [f"balance alarm {a.scope} {a.ref}" for a in alarms]
     if origin.status == "untraced":
         blocked.append("origin untraced: no lot-level recycled-content claim")
-    mass = lineage["lot_mass_kg"] if lineage else float((lot or {}).get("net_mass_kg") or 0.0)
+    mass = lineage.lot_mass_kg if lineage else float((lot or {}).get("net_mass_kg") or 0.0)
     stored = lot or {}
     return Evidence(
         evidence_id=f"urn:junkan:evidence:{lot_id}:{now.strftime('%Y%m%dT%H%M%SZ')}",
@@ -264,7 +262,7 @@ def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | 
         contaminants=contaminant_section(measurement),
         declared_substances=declared_substances(db, lineage),
         mass_balance=MassBalance(lot_mass_kg=mass,
-                                 source_input_mass_kg=lineage["source_input_mass_kg"] if lineage else None,
+                                 source_input_mass_kg=lineage.source_input_mass_kg if lineage else None,
                                  steps=steps, ok=all(s.balance_ok for s in steps) and not alarms, alarms=alarms),
         chain_of_custody=coc,
         devices=device_section(store, lot, measurement),

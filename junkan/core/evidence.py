@@ -171,6 +171,19 @@ class StepBalance(_Doc):
     outputs: list[Flow]
 
 
+class Lineage(_Doc):
+    """An output lot's backward lineage through the process graph (``gateway.traceability.lineage.backward``)."""
+
+    lot_id: str
+    lot_mass_kg: float
+    source_input_mass_kg: float = Field(description="Input-attributed mass of all source lots.")
+    unattributed_kg: float = Field(description="Source mass no product is known for.")
+    sources: list[SourceLot]
+    models: list[ModelContribution]
+    plants: list[str]
+    steps: list[StepBalance]
+
+
 class BalanceAlarm(_Doc):
     id: int
     scope: str = Field(description="step / period.")

@@ -117,3 +117,21 @@ def test_a_malformed_measurement_is_refused_at_the_wire() -> None:
                                    "body": {"event": "closed", "lot": _summary(bad)}})
     with pytest.raises(ValidationError):
         parse_lot_measurement({"live_mass_kg": 1.0, "extra": 2})
+
+
+def test_the_upgrade_fixtures_open_lot_resumes_with_its_readings() -> None:
+    """tests/upgrade/fixtures: the open lot an agent of release 0.1.0 left in its outbox (positional layout)."""
+    manifest = json.loads((Path(__file__).parents[1] / "upgrade" / "fixtures" / "manifest.json").read_text())
+    state = manifest["outbox"]["state"]["open_lot"]
+    old = state["evidence"]
+    ev = OpenLot.from_state(state).evidence
+    assert old["v"] == 1 and ev.v == 2
+    assert {p: [s.n, s.s2, s.s4] for p, s in ev.objects.items()} == old["objects"]
+    assert [[w.net_kg, w.tare_kg] for w in ev.weighings] == old["weighings"]
+    assert {e: [[s.ppm, s.error, s.below_lod] for s in spots] for e, spots in ev.xrf.items()} == old["xrf"]
+    assert [ev.conveyor.count, ev.conveyor.dark_count, ev.conveyor.area, ev.conveyor.dark_area,
+            ev.conveyor.intervals] == old["conveyor"]
+    m = measure(ev, opened_at=datetime.fromisoformat(state["opened_at"]),
+                closed_at=datetime.fromisoformat(state["opened_at"]) + timedelta(minutes=1))
+    assert m.net_mass_kg == pytest.approx(state["net_mass_kg"]) and m.composition.by_count["PP"].n == 7
+    assert m.contaminants["Cd"].n_below_lod == 3 and m.contaminants["Br"].max_ppm == 41.1

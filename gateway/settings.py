@@ -21,6 +21,31 @@ class _Model(BaseModel):
 class ApiSettings(_Model):
     host: str = Field(default="127.0.0.1", description="Address the REST API and dashboard listen on.")
     port: int = Field(default=8080, ge=0, le=65535, description="Port (0 picks a free one).")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For / -Proto headers "
+        "are believed (the client IP of rate limiting). Empty (default): no forwarded header is trusted, "
+        "from anywhere, loopback included.")
+
+
+class IngestSettings(_Model):
+    max_past_s: float = Field(default=366 * 86_400.0, gt=0, description="Readings (ts) and messages (sent_at) "
+                              "older than this, by the gateway's clock, are dead-lettered (reason clock_window): "
+                              "an outbox backlog is days old, a 1970 timestamp is a wrong clock.")
+    max_future_s: float = Field(default=300.0, ge=0, description="Tolerated clock skew ahead of the gateway's "
+                                "clock; later timestamps are dead-lettered (clock_window).")
+    max_redeliveries: int = Field(default=5, ge=1, description="A message delivered this many times without "
+                                  "its batch completing is dead-lettered (reason redelivered), not retried "
+                                  "forever. A database outage does not count.")
+    stall_after_s: float = Field(default=60.0, gt=0, description="/readyz answers 503 when a received message "
+                                 "has waited longer than this for its commit and ack, or MQTT is down.")
+
+
+class DeadLetterSettings(_Model):
+    budget_bytes_per_agent: int = Field(default=10_000_000, ge=0, description="Raw payload bytes kept per "
+                                        "agent; past it only the first keep_bytes of each payload are kept, "
+                                        "with its size and sha256.")
+    keep_bytes: int = Field(default=1024, ge=0, le=1_000_000, description="Head kept past the budget.")
+    retention_days: float = Field(default=30.0, gt=0, description="Dead letters older than this are deleted.")
 
 
 class AuthSettings(_Model):
@@ -44,6 +69,10 @@ class GatewaySettings(_Model):
     max_payload_bytes: int = Field(default=1_000_000, ge=1024, description="Larger payloads are dead-lettered.")
     consume: bool = Field(default=True, description="Run the MQTT consumer (off: API only, e.g. for exports).")
     auth: AuthSettings = Field(default_factory=AuthSettings, description="API/dashboard authentication.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Validation window, "
+                                   "redelivery limit, readiness.")
+    dead_letters: DeadLetterSettings = Field(default_factory=DeadLetterSettings,
+                                             description="Dead-letter byte budget and retention.")
 
     @model_validator(mode="after")
     def _open_only_on_loopback(self) -> GatewaySettings:

@@ -16,17 +16,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gateway.ingest.gaps import GapTracker
-from gateway.ingest.validate import ack_target, validate
+from gateway.ingest.health import GatewayMetrics, IngestHealth
+from gateway.ingest.isolation import Committer, Item
+from gateway.ingest.validate import KEEP_BYTES, IngestPolicy, ack_target, dead, validate
 from gateway.settings import GatewaySettings
 from gateway.store.base import DeadLetter, Incoming, Store
+from gateway.store.sql import WriteOptions
 from junkan.core import topics
 from junkan.core.ids import new_id
 from junkan.core.messages import AckItem, AckMessage, CommandMessage, StatusMessage, dump
@@ -36,23 +39,11 @@ log = logging.getLogger("junkan.gateway.consumer")
 COMMAND_RESEND_S = 3.0  # resend an operator command not yet reflected by a lot event
 COMMAND_GIVE_UP_S = 3600.0
 IDLE_WAIT_S = 0.2  # longest select() when nothing is in hand (periodic work and stop() stay prompt)
+CAREFUL_S = 30.0  # after a failure of the loop, batches of one message for this long
+PURGE_EVERY_S = 600.0  # dead-letter retention is applied this often
+DELIVERIES_TRACKED = 100_000  # message ids whose delivery count is remembered (oldest forgotten first)
 
-
-class GatewayMetrics:
-    """Prometheus metrics of one gateway process (own registry: no module-global state)."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.messages = Counter("junkan_gateway_messages_total", "Durable messages by result",
-                                ["result"], registry=self.registry)
-        self.readings = Counter("junkan_gateway_readings_total", "Readings stored", registry=self.registry)
-        self.dead = Counter("junkan_gateway_dead_letters_total", "Payloads dead-lettered", registry=self.registry)
-        self.batch_seconds = Gauge("junkan_gateway_last_batch_seconds", "Duration of the last commit",
-                                   registry=self.registry)
-        self.connected = Gauge("junkan_gateway_mqtt_connected", "1 when connected to the broker",
-                               registry=self.registry)
-        self.seq_gaps = Gauge("junkan_gateway_seq_gaps_abandoned", "Sequence gaps that never closed",
-                              registry=self.registry)
+__all__ = ["Consumer", "GatewayMetrics"]
 
 
 class Consumer:
@@ -66,6 +57,18 @@ class Consumer:
         self._pending_commands: list[tuple[float, CommandMessage, list[str]]] = []
         self._dead_log_window: list[float] = [0.0, 0]  # window start, dead letters in it
         self.gaps = GapTracker()
+        ingest = settings.ingest
+        self.policy = IngestPolicy(max_bytes=settings.max_payload_bytes, max_past_s=ingest.max_past_s,
+                                   max_future_s=ingest.max_future_s)
+        self.health = IngestHealth(stall_after_s=ingest.stall_after_s)
+        self.health.bind(self.metrics)
+        # (agent, msg_id) -> times it was in a batch that did not complete: a message that keeps coming back
+        # (a crash in its processing, a broker redelivering it) is dead-lettered after max_redeliveries.
+        self._deliveries: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._pending_dead: list[DeadLetter] = []  # found after a commit (an ack that failed): next batch
+        self._next_purge = 0.0
+        self._careful_until = 0.0
+        self.committer = Committer(store, self._write_options, self._commit_failed)
         self._commands_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -101,17 +104,26 @@ class Consumer:
         self._connection += 1
         client.subscribe([(t, 1) for t in topics.gateway_subscriptions(self.settings.share_group)])
         self.connected.set()
+        self.health.connected = True
         self.metrics.connected.set(1)
         log.info("gateway %s connected to %s:%s", self.settings.worker_id, self.settings.mqtt.host,
                  self.settings.mqtt.port)
 
     def _on_disconnect(self, *_args: Any) -> None:
         self.connected.clear()
+        self.health.connected = False
         self.metrics.connected.set(0)
         self._received.clear()  # never acked: the broker redelivers them on the next connection
+        self.health.received_since = None
 
     def _on_message(self, _c: mqtt.Client, _ud: Any, message: mqtt.MQTTMessage) -> None:
-        self._received.append((message.mid, message.qos, message.topic, bytes(message.payload)))
+        if not self._received:
+            self.health.received_since = time.monotonic()
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # not UTF-8: paho cannot even name it; keep its bytes for the dead letter
+            topic = message._topic.decode("utf-8", "replace")
+        self._received.append((message.mid, message.qos, topic, bytes(message.payload)))
 
     # -- the loop thread ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -129,6 +141,9 @@ class Consumer:
                 self._step()
             except Exception:  # a bug must not end ingest, nor leave messages unacked on a live connection
                 log.exception("ingest loop failed; reconnecting so the broker redelivers what is unacknowledged")
+                # One message at a time for a while: the one that fails is then the only one whose
+                # delivery count grows to max_redeliveries (and is dead-lettered), not its batch's.
+                self._careful_until = time.monotonic() + CAREFUL_S
                 self._disconnect()
                 self._stop.wait(delay)
                 continue
@@ -145,9 +160,15 @@ class Consumer:
         held = len(self._received)
         self.client.loop(timeout=0.0 if held else IDLE_WAIT_S)
         # Commit when the batch is full or the socket had nothing more for us right now.
-        if self._received and (len(self._received) >= self.settings.batch_max or len(self._received) == held):
-            batch, self._received = self._received, []
-            self._process(batch)
+        batch_max = 1 if time.monotonic() < self._careful_until else self.settings.batch_max
+        if self._received and (len(self._received) >= batch_max or len(self._received) == held):
+            since = self.health.received_since
+            batch, self._received = self._received[:batch_max], self._received[batch_max:]
+            self.health.batch_since, self.health.received_since = since, since if self._received else None
+            try:
+                self._process(batch)
+            finally:
+                self.health.batch_since = None
 
     def _reconnect(self) -> bool:
         try:
@@ -166,6 +187,7 @@ class Consumer:
             while self.client.socket() is not None and time.monotonic() < deadline:
                 self.client.loop(timeout=0.05)
         self.connected.clear()
+        self.health.connected = False
         self.metrics.connected.set(0)
 
     def _pump(self, seconds: float) -> None:
@@ -179,39 +201,105 @@ class Consumer:
             else:
                 self.client.loop(timeout=0.1)
 
+    # -- one batch: validate, commit (isolating poison), ack, PUBACK --------------------------------------
+    def _write_options(self) -> WriteOptions:
+        cfg = self.settings.dead_letters
+        purge = None
+        if time.monotonic() >= self._next_purge:
+            purge = (datetime.now(UTC) - timedelta(days=cfg.retention_days)).isoformat()
+        return WriteOptions(budget_bytes_per_agent=cfg.budget_bytes_per_agent, keep_bytes=cfg.keep_bytes,
+                            purge_before=purge)
+
+    def _commit_failed(self, exc: BaseException) -> None:
+        self.health.commit_failures += 1
+        self.health.consecutive_failures += 1
+        self.health.last_failure = f"{type(exc).__name__}: {str(exc)[:200]}"
+        self.metrics.commit_failures.inc()
+
+    def _validate(self, topic: str, payload: bytes) -> Incoming | StatusMessage | DeadLetter:
+        try:
+            result = validate(topic, payload, self.policy)
+        except Exception as exc:  # a bug in validation costs this message, never the site
+            log.exception("validation raised on %s", topic[:200])
+            return dead(topic, payload[:KEEP_BYTES], "schema", f"validation failed: {type(exc).__name__}")
+        if isinstance(result, Incoming):
+            key = (result.message.agent, result.message.msg_id)
+            seen = self._deliveries.get(key, 0) + 1
+            self._deliveries[key] = seen
+            self._deliveries.move_to_end(key)
+            if len(self._deliveries) > DELIVERIES_TRACKED:
+                self._deliveries.popitem(last=False)
+            if seen > self.settings.ingest.max_redeliveries:
+                return dead(topic, payload, "redelivered", f"delivered {seen} times without completing",
+                            result.message.msg_id)
+        return result
+
     def _process(self, batch: list[tuple[int, int, str, bytes]]) -> None:
         connection = self._connection
         incoming: list[Incoming] = []
-        dead: list[DeadLetter] = []
-        statuses: list[StatusMessage] = []
-        rejected: list[tuple[str, AckItem]] = []
+        items: list[Item] = [Item("dead", -1, letter) for letter in self._pending_dead]
+        self._pending_dead = []
         for _mid, _qos, topic, payload in batch:
-            result = validate(topic, payload, self.settings.max_payload_bytes)
+            result = self._validate(topic, payload)
             if isinstance(result, Incoming):
+                items.append(Item("in", len(incoming), result))
                 incoming.append(result)
             elif isinstance(result, StatusMessage):
-                statuses.append(result)
+                items.append(Item("status", -1, result))
             else:
-                dead.append(result)
-                target = ack_target(topic, payload)
-                if target:
-                    rejected.append((target[0], AckItem(msg_id=target[1], result="rejected", reason=result.reason)))
+                items.append(Item("dead", -1, result))
+        all_items = items
         started = time.perf_counter()
-        while True:
-            try:
-                acks = self.store.commit_batch(incoming, dead, statuses)
-                break
-            except Exception:  # database busy/unavailable: hold the batch (no PUBACK) and retry
-                log.exception("commit failed; retrying in 1 s (nothing acknowledged)")
+        acks: dict[int, AckItem] = {}
+        dead_codes: list[str] = []
+        while items:
+            outcome = self.committer.commit(items)
+            acks.update(outcome.acks)
+            dead_codes += outcome.dead_codes
+            items = outcome.held
+            if items:  # the database is unavailable: hold what is left (no ack, no PUBACK) and retry
+                log.warning("commit failed (%s); holding %d items, retrying in 1 s", self.health.last_failure,
+                            len(items))
+                for item in items:  # the outage explains a redelivery of these: it does not count
+                    if item.kind == "in":
+                        key = (item.value.message.agent, item.value.message.msg_id)
+                        self._deliveries[key] = self._deliveries.get(key, 1) - 1
                 self._pump(1.0)
                 if self._stop.is_set() or connection != self._connection or self.client.socket() is None:
                     return  # unacked: the broker redelivers to this or the next worker
-        self.metrics.batch_seconds.set(time.perf_counter() - started)
-        self._send_acks(incoming, acks, rejected)
+        self._committed(time.perf_counter() - started)
+        refused = [item.value for item in all_items if item.kind == "dead"]
+        rejected = self._rejections(refused)
+        ordered = [acks[i] for i in range(len(incoming))]
+        self._send_acks(incoming, ordered, rejected)
         if connection == self._connection:  # after a reconnect the broker redelivers them instead
             for mid, qos, _topic, _payload in batch:
                 if qos > 0:
                     self.client.ack(mid, qos)
+        self._count(incoming, ordered, dead_codes)
+        self._log_dead(refused)
+        for done in incoming:  # completed: a later delivery (an agent's resend) starts counting afresh
+            self._deliveries.pop((done.message.agent, done.message.msg_id), None)
+
+    def _committed(self, seconds: float) -> None:
+        self.health.last_commit_mono, self.health.last_commit_wall = time.monotonic(), time.time()
+        self.health.consecutive_failures = 0
+        self.metrics.last_commit.set(self.health.last_commit_wall)
+        self.metrics.batch_seconds.set(seconds)
+        if time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + PURGE_EVERY_S
+
+    @staticmethod
+    def _rejections(refused: list[DeadLetter]) -> list[tuple[str, AckItem]]:
+        """Dead-lettered durable messages get a ``rejected`` ack so their agent stops resending them."""
+        out = []
+        for letter in refused:
+            target = ack_target(letter.topic, letter)
+            if target and letter.msg_id:
+                out.append((target, AckItem(msg_id=letter.msg_id, result="rejected", reason=letter.reason[:500])))
+        return out
+
+    def _count(self, incoming: list[Incoming], acks: list[AckItem], dead_codes: list[str]) -> None:
         per_result: dict[str, int] = defaultdict(int)  # one metric update per result, not per message
         for ack in acks:
             per_result[ack.result] += 1
@@ -219,8 +307,11 @@ class Consumer:
             self.metrics.messages.labels(result_name).inc(count)
         self.metrics.readings.inc(sum(len(i.message.body.readings) for i, a in zip(incoming, acks, strict=True)
                                       if a.result == "stored" and hasattr(i.message.body, "readings")))
-        self.metrics.dead.inc(len(dead))
-        self._log_dead(dead)
+        per_code: dict[str, int] = defaultdict(int)
+        for code in dead_codes:
+            per_code[code] += 1
+        for code, count in per_code.items():
+            self.metrics.dead.labels(code).inc(count)
 
     def _log_dead(self, dead: list[DeadLetter]) -> None:
         """At most 10 warnings a minute: a flood of bad payloads must not become a flood of logs."""
@@ -249,8 +340,16 @@ class Consumer:
         for topic, ack in rejected:
             by_topic[topic].append(ack)
         for topic, items in by_topic.items():
-            for i in range(0, len(items), 1000):
-                self.client.publish(topic, dump(AckMessage(acks=items[i : i + 1000])), qos=1)
+            try:
+                for i in range(0, len(items), 1000):
+                    self.client.publish(topic, dump(AckMessage(acks=items[i : i + 1000])), qos=1)
+            except Exception as exc:  # one agent's acks failing must not stop the others' (nor the PUBACKs)
+                log.exception("acks to %s failed", topic[:200])
+                reason = f"ack_error: {type(exc).__name__}: {str(exc)[:200]}"
+                ids = {a.msg_id for a in items}
+                self._pending_dead += [DeadLetter(topics.AgentTopics(i.topic.site, i.topic.line, i.topic.agent)
+                                                  .topic(i.topic.kind), i.payload, reason, msg_id=i.message.msg_id)
+                                       for i in incoming if i.message.msg_id in ids]
 
     # -- sequence gaps ---------------------------------------------------------------------------------
     def _check_gaps(self) -> None:

@@ -1,35 +1,128 @@
 """Payload validation at the gateway boundary: bytes + topic in, a stored message or a dead letter out.
 
-Pure and total: whatever arrives, the result is one of the two, with the reason spelled out.
+Pure and total: whatever arrives, the result is one of the two, with the reason spelled out. A dead
+letter's reason is ``code: detail``; the code (``REASONS``) is the metrics label and the API filter.
+
+Order, cheapest refusal first and nothing parsed before its limits are checked: topic (the sender's
+identity: site/line/agent are pinned by the broker's ACL), size, nesting depth (counted on the bytes),
+suspicious numbers (NaN/Infinity, integers past int64, overflowing floats: only when the bytes contain
+one), then pydantic in strict mode on its own JSON parser (no coercion: ``"seq":"1"``, ``"value":true``,
+``"sent_at":12`` are refused), then what the schema cannot say: zone-aware timestamps inside the clock
+window, and payload identity fields equal to the topic's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from gateway.store.base import DeadLetter, Incoming
 from junkan.core import topics
-from junkan.core.messages import LotMessage, ReadingRecords, StatusMessage, ingest_adapter
+from junkan.core.messages import (
+    INT64_MAX,
+    MAX_PAYLOAD_BYTES,
+    LotMessage,
+    ReadingRecords,
+    StatusMessage,
+    ingest_adapter,
+)
 
 _EXPECTED = {topics.Kind.READING: ReadingRecords, topics.Kind.LOT: LotMessage}
+_STATUS: TypeAdapter[StatusMessage] = TypeAdapter(StatusMessage)
 MAX_DEPTH = 32
+KEEP_BYTES = 1024  # what is kept of a payload past a limit (too large, over the agent's dead-letter budget)
+REASONS = ("bad_topic", "too_large", "too_deep", "not_json", "non_finite", "int_range", "schema",
+           "identity_mismatch", "clock_window", "redelivered", "store_error", "ack_error")
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+# Bytes that may hold a number the stores cannot keep or JSON does not have: looked at closely only then.
+_SUSPECT = re.compile(rb"NaN|Infinity|[0-9]{19}|[0-9][eE]\+?[0-9]{3}")
+_MSG_ID = re.compile(rb'"msg_id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
 
 
-def _depth(obj: object, limit: int = MAX_DEPTH) -> int:
-    """Nesting depth, stopping early past ``limit`` (hostile deep payloads)."""
-    stack, deepest = [(obj, 1)], 0
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        if isinstance(node, dict):
-            stack += [(v, depth + 1) for v in node.values()]
-        elif isinstance(node, list):
-            stack += [(v, depth + 1) for v in node]
-    return deepest
+@dataclass(frozen=True)
+class IngestPolicy:
+    """The limits validation applies (from the gateway settings)."""
+
+    max_bytes: int = MAX_PAYLOAD_BYTES
+    max_past_s: float = 366 * 86_400.0  # an outbox backlog older than this is a wrong clock, not a backlog
+    max_future_s: float = 300.0  # clock skew tolerated ahead of the gateway's clock
+    now: Callable[[], float] = time.time
+
+
+DEFAULT_POLICY = IngestPolicy()
+
+
+def dead(topic: str, payload: bytes, code: str, detail: str, msg_id: str | None = None) -> DeadLetter:
+    return DeadLetter(topic[:512], payload, f"{code}: {detail}", msg_id=msg_id)
+
+
+def _head(topic: str, payload: bytes, code: str, detail: str, msg_id: str | None = None) -> DeadLetter:
+    """A dead letter keeping only the payload's first KB, with the size and sha256 of the whole."""
+    return DeadLetter(topic[:512], payload[:KEEP_BYTES], f"{code}: {detail}", msg_id=msg_id, size=len(payload),
+                      sha256=hashlib.sha256(payload).hexdigest())
+
+
+def _nesting_exceeds(payload: bytes, limit: int) -> bool:
+    """Depth of ``[``/``{`` nesting > limit, from the bytes (strings skipped), before any parser runs.
+    Each pass drops the innermost empty pairs (at least one level); a pass that changes nothing means
+    unbalanced text, which the parser then names. Counting first keeps ordinary messages at two
+    ``bytes.count`` calls."""
+    if payload.count(b"[") + payload.count(b"{") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", payload))
+    for _ in range(limit):
+        if not brackets:
+            return False
+        shorter = brackets.replace(b"{}", b"").replace(b"[]", b"")
+        if shorter == brackets:
+            return False
+        brackets = shorter
+    return bool(brackets)
+
+
+class _NumberProblem(ValueError):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NumberProblem("non_finite", f"{name} is not a JSON number")
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise _NumberProblem("int_range", f"integer {text[:40]}{'...' if len(text) > 40 else ''} is outside int64")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NumberProblem("non_finite", f"number {text[:40]} overflows a double")
+    return value
+
+
+def _number_problem(payload: bytes) -> _NumberProblem | None:
+    """Only called when ``_SUSPECT`` matched and the depth is known to be small (json.loads is safe)."""
+    try:
+        json.loads(payload, parse_constant=_refuse_constant, parse_int=_bounded_int, parse_float=_finite_float)
+    except _NumberProblem as exc:
+        return exc
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None  # not JSON: pydantic's parser below says where
+    return None
 
 
 def short_errors(exc: ValidationError, limit: int = 5) -> str:
@@ -38,31 +131,11 @@ def short_errors(exc: ValidationError, limit: int = 5) -> str:
     return "; ".join(parts) + (f"; (+{more} more)" if more > 0 else "")
 
 
-def _fast_durable(topic: str, payload: bytes, max_bytes: int) -> Incoming | None:
-    """The common case in one pass: pydantic's own JSON parser, no intermediate dicts, depth checked
-    only where the schema allows free-form nesting. None hands the payload to the full path below,
-    which accepts exactly the same messages and names what is wrong with the others."""
-    if len(payload) > max_bytes:
-        return None
-    try:
-        parsed = topics.parse(topic)
-    except ValueError:
-        return None
-    expected = _EXPECTED.get(parsed.kind)
-    if expected is None:
-        return None
-    try:
-        message = ingest_adapter.validate_json(payload)
-    except ValidationError:
-        return None
-    if not isinstance(message, expected) or message.agent != parsed.agent:
-        return None
-    # readings[i].data sits 4 levels down: the free part may use what is left (a lot's measurement is typed,
-    # its schema bounds its depth).
-    free = [r["data"] for r in message.body.readings if "data" in r] if isinstance(message, ReadingRecords) else []
-    if _too_deep(free, MAX_DEPTH - 4):
-        return None
-    return Incoming(parsed, message)
+def _schema_error(topic: str, payload: bytes, exc: ValidationError, msg_id: str | None) -> DeadLetter:
+    errors = exc.errors()
+    if errors and errors[0]["type"] == "json_invalid":
+        return dead(topic, payload, "not_json", str(errors[0]["msg"]), msg_id)
+    return dead(topic, payload, "schema", short_errors(exc), msg_id)
 
 
 def _too_deep(free: list[dict[str, object]], limit: int) -> bool:
@@ -77,50 +150,140 @@ def _too_deep(free: list[dict[str, object]], limit: int) -> bool:
     return False
 
 
-def validate(topic: str, payload: bytes, max_bytes: int) -> Incoming | StatusMessage | DeadLetter:
-    fast = _fast_durable(topic, payload, max_bytes)
-    if fast is not None:
-        return fast
+def _depth(obj: object, limit: int = MAX_DEPTH) -> int:
+    """Nesting depth of parsed JSON, iteratively, stopping early past ``limit``."""
+    stack, deepest = [(obj, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(node, dict):
+            stack += [(v, depth + 1) for v in node.values()]
+        elif isinstance(node, list):
+            stack += [(v, depth + 1) for v in node]
+    return deepest
+
+
+class _Window:
+    """The accepted time range around the gateway's clock, as aware datetimes (one comparison each)."""
+
+    def __init__(self, policy: IngestPolicy) -> None:
+        now = policy.now()
+        self.lo = datetime.fromtimestamp(now - policy.max_past_s, UTC)
+        self.hi = datetime.fromtimestamp(now + policy.max_future_s, UTC)
+
+    def problem(self, what: str, ts: datetime | None) -> tuple[str, str] | None:
+        if ts is None:
+            return None
+        if ts.tzinfo is None:
+            return "schema", f"{what}: timestamp {ts.isoformat()} has no time zone"
+        if not self.lo <= ts <= self.hi:
+            return "clock_window", (f"{what} {ts.isoformat()} is outside the gateway's window "
+                                    f"[{self.lo.isoformat()}, {self.hi.isoformat()}]")
+        return None
+
+
+def _reading_problem(message: ReadingRecords, window: _Window) -> tuple[str, str] | None:
+    found = window.problem("sent_at", message.sent_at)
+    if found:
+        return found
+    lo, hi = window.lo, window.hi
+    for i, r in enumerate(message.body.readings):
+        ts = r["ts"]
+        if ts.tzinfo is None or not lo <= ts <= hi:  # the common case in one comparison per reading
+            return window.problem(f"body.readings.{i}.ts", ts)
+    free = [r["data"] for r in message.body.readings if "data" in r]
+    if _too_deep(free, MAX_DEPTH - 4):  # readings[i].data sits 4 levels down
+        return "too_deep", f"JSON nested deeper than {MAX_DEPTH}"
+    return None
+
+
+def _lot_problem(message: LotMessage, parsed: topics.ParsedTopic, window: _Window) -> tuple[str, str] | None:
+    lot = message.body.lot
+    for what, value, expected in (("lot.site", lot.site, parsed.site), ("lot.line", lot.line, parsed.line),
+                                  ("lot.agent", lot.agent, parsed.agent)):
+        if value != expected:
+            return "identity_mismatch", f"{what} {value[:80]!r} is not the topic's {expected!r}"
+    for what, ts in (("sent_at", message.sent_at), ("lot.opened_at", lot.opened_at),
+                     ("lot.closed_at", lot.closed_at)):
+        found = window.problem(what, ts)
+        if found:
+            return found
+    return None  # a lot's measurement is typed: its schema bounds its depth
+
+
+def _status_problem(status: StatusMessage, parsed: topics.ParsedTopic, window: _Window) -> tuple[str, str] | None:
+    for what, value, expected in (("agent", status.agent, parsed.agent), ("site", status.site, parsed.site),
+                                  ("line", status.line, parsed.line)):
+        if value != expected:
+            return "identity_mismatch", f"status {what} {value[:80]!r} is not the topic's {expected!r}"
+    if status.at.tzinfo is None:
+        return "schema", "at: timestamp has no time zone"
+    if status.at > window.hi:  # a stale retained status is normal after a long outage; the future is not
+        return "clock_window", f"at {status.at.isoformat()} is ahead of the gateway's clock"
+    for i, dev in enumerate(status.devices):
+        if dev.last_reading_at is not None and dev.last_reading_at.tzinfo is None:
+            return "schema", f"devices.{i}.last_reading_at has no time zone"
+    return None
+
+
+def validate(topic: str, payload: bytes, policy: IngestPolicy | int = DEFAULT_POLICY
+             ) -> Incoming | StatusMessage | DeadLetter:
+    """``policy`` may be a plain byte limit (tests, tools)."""
+    if isinstance(policy, int):
+        policy = IngestPolicy(max_bytes=policy)
     try:
         parsed = topics.parse(topic)
     except ValueError as exc:
-        return DeadLetter(topic, payload, f"bad topic: {exc}")
-    if len(payload) > max_bytes:
-        return DeadLetter(topic, payload[:max_bytes], f"payload too large: {len(payload)} bytes > {max_bytes}")
+        return (_head if len(payload) > policy.max_bytes else dead)(topic, payload, "bad_topic", str(exc))
+    expected = _EXPECTED.get(parsed.kind)
+    found_id = _MSG_ID.search(payload[:4096]) if expected is not None else None
+    msg_id = found_id.group(1).decode() if found_id else None  # to ack a refused durable message as rejected
+    if len(payload) > policy.max_bytes:
+        return _head(topic, payload, "too_large", f"{len(payload)} bytes > {policy.max_bytes}", msg_id)
+    if expected is None and parsed.kind is not topics.Kind.STATUS:
+        return dead(topic, payload, "schema", f"gateway does not consume kind {parsed.kind.value!r}")
+    if _nesting_exceeds(payload, MAX_DEPTH):
+        return dead(topic, payload, "too_deep", f"JSON nested deeper than {MAX_DEPTH}", msg_id)
+    if _SUSPECT.search(payload):
+        problem = _number_problem(payload)
+        if problem is not None:
+            return dead(topic, payload, problem.code, str(problem), msg_id)
+    window = _Window(policy)
+    if expected is None:
+        try:
+            status = _STATUS.validate_json(payload, strict=True)
+        except ValidationError as exc:
+            return _schema_error(topic, payload, exc, None)
+        found = _status_problem(status, parsed, window)
+        return dead(topic, payload, *found) if found else status
     try:
-        obj = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return DeadLetter(topic, payload, f"not JSON: {exc}")
-    if _depth(obj) > MAX_DEPTH:
-        return DeadLetter(topic, payload, f"JSON nested deeper than {MAX_DEPTH}")
-    if not isinstance(obj, dict):
-        return DeadLetter(topic, payload, f"not a JSON object but {type(obj).__name__}")
-    try:
-        if parsed.kind is topics.Kind.STATUS:
-            status = StatusMessage.model_validate(obj)
-            if status.agent != parsed.agent:
-                return DeadLetter(topic, payload, f"agent {status.agent!r} does not match topic agent {parsed.agent!r}")
-            return status
-        expected = _EXPECTED.get(parsed.kind)
-        if expected is None:
-            return DeadLetter(topic, payload, f"gateway does not consume kind {parsed.kind.value!r}")
-        message = ingest_adapter.validate_python(obj)
+        message = ingest_adapter.validate_json(payload, strict=True)
     except ValidationError as exc:
-        return DeadLetter(topic, payload, f"schema: {short_errors(exc)}")
+        return _schema_error(topic, payload, exc, msg_id)
     if not isinstance(message, expected):
-        return DeadLetter(topic, payload, f"schema {obj.get('schema')!r} not allowed on {parsed.kind.value} topic")
+        return dead(topic, payload, "schema", f"schema {message.schema_!r} not allowed on {parsed.kind.value} topic",
+                    message.msg_id)
     if message.agent != parsed.agent:
-        return DeadLetter(topic, payload, f"agent {message.agent!r} does not match topic agent {parsed.agent!r}")
-    return Incoming(parsed, message)
+        return dead(topic, payload, "identity_mismatch",
+                    f"agent {message.agent!r} does not match topic agent {parsed.agent!r}", message.msg_id)
+    found = (_reading_problem(message, window) if isinstance(message, ReadingRecords)
+             else _lot_problem(message, parsed, window))
+    if found:
+        return dead(topic, payload, *found, msg_id=message.msg_id)
+    return Incoming(parsed, message, payload)
 
 
-def ack_target(topic: str, payload: bytes) -> tuple[str, str] | None:
-    """For a dead-lettered durable message: (ack topic, msg_id) so the agent stops resending it."""
+def ack_target(topic: str, letter: DeadLetter) -> str | None:
+    """The ack topic of a dead-lettered durable message, so its agent stops resending it (None: no
+    message id, or a topic the gateway cannot answer on)."""
+    if letter.msg_id is None:
+        return None
     try:
         parsed = topics.parse(topic)
-        msg_id = json.loads(payload).get("msg_id")
-    except (ValueError, AttributeError, UnicodeDecodeError):
+    except ValueError:
         return None
-    if parsed.kind not in topics.DURABLE_KINDS or not isinstance(msg_id, str) or len(msg_id) > 64:
+    if parsed.kind not in topics.DURABLE_KINDS:
         return None
-    return topics.AgentTopics(parsed.site, parsed.line, parsed.agent).topic(topics.Kind.ACK), msg_id
+    return topics.AgentTopics(parsed.site, parsed.line, parsed.agent).topic(topics.Kind.ACK)

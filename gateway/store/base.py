@@ -25,19 +25,30 @@ class Incoming:
 
     topic: ParsedTopic
     message: ReadingRecords | LotMessage
+    payload: bytes  # as received (b"" when built in-process): what a dead letter keeps if the store refuses it
 
-    def __init__(self, topic: ParsedTopic, message: ReadingRecords | ReadingMessage | LotMessage) -> None:
+    def __init__(self, topic: ParsedTopic, message: ReadingRecords | ReadingMessage | LotMessage,
+                 payload: bytes = b"") -> None:
         object.__setattr__(self, "topic", topic)
         object.__setattr__(self, "message", as_records(message) if isinstance(message, ReadingMessage) else message)
+        object.__setattr__(self, "payload", payload)
 
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A payload that failed validation, kept with its raw bytes and the reason."""
+    """A payload that failed validation (or could not be stored), kept with its raw bytes and the reason
+    ``code: detail``; ``msg_id`` when the envelope named one, so its agent gets a ``rejected`` ack."""
 
     topic: str
     payload: bytes
     reason: str
+    msg_id: str | None = None
+    size: int | None = None  # of the payload as received, when ``payload`` is only its head
+    sha256: str | None = None  # likewise
+
+    @property
+    def code(self) -> str:
+        return self.reason.split(":", 1)[0]
 
 
 class Store(Protocol):
@@ -48,9 +59,12 @@ class Store(Protocol):
     def db(self) -> Database: ...
 
     def commit_batch(
-        self, incoming: list[Incoming], dead: list[DeadLetter], statuses: list[StatusMessage]
+        self, incoming: list[Incoming], dead: list[DeadLetter], statuses: list[StatusMessage],
+        options: Any = None,
     ) -> list[AckItem]:
-        """Store everything in one transaction; one ack item per incoming message (stored|duplicate)."""
+        """Store everything in one transaction; one ack item per incoming message (stored|duplicate, or
+        rejected with its reason when the store refuses it: then it is dead-lettered in the same
+        transaction). ``options``: ``sql.WriteOptions`` (dead-letter budget, retention purge)."""
         ...
 
     def list_lots(self, *, line: str | None = None, status: str | None = None, q: str | None = None,

@@ -116,3 +116,22 @@ MIGRATIONS.append(("0200_api_auth", [
         session_hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL)""",
     "CREATE INDEX lots_recycler ON lots (recycler, opened_at)",
 ]))
+
+# Poison isolation and agent-scoped identity (issue 16): dead letters filed by agent with size and sha256
+# (a byte budget per agent keeps only the head past it), replay bookkeeping; lot ids owned by one agent.
+MIGRATIONS.append(("0300_ingest_isolation", [
+    "ALTER TABLE dead_letters ADD COLUMN agent TEXT",
+    "ALTER TABLE dead_letters ADD COLUMN size BIGINT",
+    "ALTER TABLE dead_letters ADD COLUMN sha256 TEXT",
+    "ALTER TABLE dead_letters ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE dead_letters ADD COLUMN replayed_at TEXT",
+    "ALTER TABLE dead_letters ADD COLUMN replay_result TEXT",
+    # Every worker sees every status (retained, not shared): a bad one is filed once, by its sha256.
+    "ALTER TABLE dead_letters ADD COLUMN dedup_key TEXT",
+    "CREATE UNIQUE INDEX dead_letters_dedup ON dead_letters (topic, dedup_key)",
+    "UPDATE dead_letters SET size = LENGTH(payload)",
+    "CREATE INDEX dead_letters_agent ON dead_letters (agent, id)",
+    "CREATE INDEX dead_letters_received ON dead_letters (received_at)",
+    "CREATE TABLE lot_owners (lot_id TEXT PRIMARY KEY, agent TEXT NOT NULL)",
+    "INSERT INTO lot_owners (lot_id, agent) SELECT lot_id, agent FROM lots",
+]))

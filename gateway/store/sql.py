@@ -7,8 +7,10 @@ event applied. So a QoS1 redelivery or an agent resend is acknowledged as ``dupl
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +20,8 @@ from pydantic import TypeAdapter
 from gateway.store.base import DeadLetter, Incoming
 from gateway.store.db import native
 from junkan.core.messages import AckItem, LotMessage, ReadingRecords, StatusMessage
+from junkan.core.names import NAME_RE
+from junkan.core.topics import PREFIX
 
 CLAIM_CHUNK = 500  # rows per multi-row INSERT (6 parameters each: far below both databases' limits)
 # json.dumps with non-default separators builds a new encoder per call; one reused encoder is ~4x faster.
@@ -63,22 +67,54 @@ def json_text(value: dict[str, Any]) -> str:
         return _COMPACT.encode(value)
 
 
+@dataclass(frozen=True)
+class WriteOptions:
+    """Dead-letter limits (gateway settings ``dead_letters``): past an agent's byte budget only the first
+    ``keep_bytes`` of a payload are kept (with its full size and sha256); ``purge_before`` (ISO time)
+    deletes older dead letters in the same transaction (the consumer sets it now and then)."""
+
+    budget_bytes_per_agent: int = 10_000_000
+    keep_bytes: int = 1024
+    purge_before: str | None = None
+
+
+DEFAULT_OPTIONS = WriteOptions()
+STATUS_SUFFIX = "/status"
+
+
+def topic_agent(topic: str) -> str | None:
+    """The agent segment of a junkan topic, if the topic has a valid one (dead letters are filed by it)."""
+    parts = topic.split("/")
+    if len(parts) == 6 and f"{parts[0]}/{parts[1]}" == PREFIX and NAME_RE.match(parts[4]):
+        return parts[4]
+    return None
+
+
 class BatchWriter:
     """Writes one batch inside a transaction the caller opened. ``ph`` is the placeholder (? or %s)."""
 
-    def __init__(self, execute: Callable[..., Any], executemany: Callable[..., Any], ph: str) -> None:
+    def __init__(self, execute: Callable[..., Any], executemany: Callable[..., Any], ph: str,
+                 options: WriteOptions = DEFAULT_OPTIONS) -> None:
         self.execute, self.executemany, self.ph = execute, executemany, ph
+        self.options = options
 
     def _sql(self, sql: str) -> str:
         return native(sql, self.ph)
 
     def write(self, incoming: list[Incoming], dead: list[DeadLetter], statuses: list[StatusMessage]) -> list[AckItem]:
         now = datetime.now(UTC).isoformat()
-        results: list[dict[str, str]] = []
+        results: list[dict[str, Any]] = []
         readings: list[tuple[Any, ...]] = []
-        claimed = self._claim(incoming, now)
+        dead = list(dead)
+        refused = self._foreign_lots(incoming)
+        claimed = self._claim([i for i in incoming if id(i) not in refused], now)
         for item in incoming:
             msg = item.message
+            reason = refused.get(id(item))
+            if reason is not None:
+                results.append({"msg_id": msg.msg_id, "result": "rejected", "reason": reason})
+                dead.append(DeadLetter(_topic_text(item), item.payload or _dump(msg), reason, msg_id=msg.msg_id))
+                continue
             if (msg.agent, msg.msg_id) not in claimed:
                 results.append({"msg_id": msg.msg_id, "result": "duplicate"})
                 continue
@@ -93,12 +129,75 @@ class BatchWriter:
                 "INSERT INTO readings (agent, msg_id, idx, site, line, device, device_seq, ts, kind, value, unit, "
                 "status, lot_id, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"), readings)
             self._touch_devices(readings, now)
-        for letter in dead:
-            self.execute(self._sql("INSERT INTO dead_letters (topic, payload, reason, received_at) VALUES (?,?,?,?)"),
-                         (letter.topic, letter.payload, letter.reason[:2000], now))
+        if dead:
+            self._dead_letters(dead, now)
+        if self.options.purge_before:
+            self.execute(self._sql("DELETE FROM dead_letters WHERE received_at < ?"), (self.options.purge_before,))
         for status in sorted(statuses, key=lambda st: st.agent):  # stable: one agent's statuses keep their order
             self._apply_status(status, now)
         return _ACKS.validate_python(results)
+
+    def _foreign_lots(self, incoming: list[Incoming]) -> dict[int, str]:
+        """Lot identity is scoped by agent: the first agent to name a lot id owns it (``lot_owners``), and
+        a lot event or reading of another agent naming it is refused (``id(item)`` -> reason). Claiming
+        first, then reading the owners back, is right with N workers: a concurrent claim of the same id
+        waits for the other transaction, and the owner read after it is the winner."""
+        named: dict[int, set[str]] = {}
+        first: dict[str, str] = {}
+        for item in incoming:
+            msg = item.message
+            if isinstance(msg, ReadingRecords):
+                lots = {lot for r in msg.body.readings if (lot := r.get("lot_id"))}
+            else:
+                lots = {msg.body.lot.lot_id}
+            if lots:
+                named[id(item)] = lots
+                for lot in lots:
+                    first.setdefault(lot, msg.agent)
+        if not first:
+            return {}
+        owners: dict[str, str] = {}
+        pairs = sorted(first.items())
+        for start in range(0, len(pairs), CLAIM_CHUNK):
+            chunk = pairs[start : start + CLAIM_CHUNK]
+            self.execute(self._sql("INSERT INTO lot_owners (lot_id, agent) VALUES "
+                                   + ",".join(["(?,?)"] * len(chunk)) + " ON CONFLICT DO NOTHING"),
+                         [v for pair in chunk for v in pair])
+            cursor = self.execute(self._sql("SELECT lot_id, agent FROM lot_owners WHERE lot_id IN ("
+                                            + ",".join(["?"] * len(chunk)) + ")"), [lot for lot, _ in chunk])
+            owners.update((lot, agent) for lot, agent in cursor.fetchall())
+        refused: dict[int, str] = {}
+        for item in incoming:
+            for lot in sorted(named.get(id(item), ())):
+                owner = owners.get(lot)
+                if owner is not None and owner != item.message.agent:
+                    refused[id(item)] = (f"identity_mismatch: lot {lot!r} belongs to agent {owner!r}, "
+                                         f"not {item.message.agent!r}")
+                    break
+        return refused
+
+    def _dead_letters(self, dead: list[DeadLetter], now: str) -> None:
+        """Filed by agent with size and sha256; past the agent's byte budget only the head is kept."""
+        used: dict[str | None, int] = {}
+        rows = []
+        for letter in dead:
+            agent = topic_agent(letter.topic)
+            if agent not in used:
+                used[agent] = int(self.execute(self._sql(
+                    "SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM dead_letters WHERE "
+                    + ("agent = ?" if agent is not None else "agent IS NULL")),
+                    (agent,) if agent is not None else ()).fetchone()[0])
+            payload = letter.payload
+            size = letter.size if letter.size is not None else len(payload)
+            digest = letter.sha256 or hashlib.sha256(payload).hexdigest()
+            if used[agent] + len(payload) > self.options.budget_bytes_per_agent:
+                payload = payload[: self.options.keep_bytes]
+            used[agent] += len(payload)
+            dedup = digest if letter.topic.endswith(STATUS_SUFFIX) else None  # N workers see each status
+            rows.append((letter.topic[:512], agent, payload, letter.reason[:2000], size, digest,
+                         int(len(payload) < size), now, dedup))
+        self.executemany(self._sql("INSERT INTO dead_letters (topic, agent, payload, reason, size, sha256, truncated, "
+                                   "received_at, dedup_key) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"), rows)
 
     def _claim(self, incoming: list[Incoming], now: str) -> set[tuple[str, str]]:
         """Insert the message keys, many per statement; RETURNING names the ones that were new.
@@ -191,3 +290,12 @@ class BatchWriter:
                 "devices.last_reading_at)"),
                 (status.agent, dev.device, status.site, status.line, dev.driver, dev.state,
                  iso(dev.last_reading_at), dev.frames_ok, dev.frames_bad, dev.reconnects, dev.last_error, now))
+
+
+def _topic_text(item: Incoming) -> str:
+    t = item.topic
+    return f"{PREFIX}/{t.site}/{t.line}/{t.agent}/{t.kind.value}"
+
+
+def _dump(message: ReadingRecords | LotMessage) -> bytes:
+    return message.model_dump_json(by_alias=True).encode()

@@ -12,7 +12,7 @@ from gateway.store.base import DeadLetter, Incoming
 from gateway.store.db import Database
 from gateway.store.reads import StoreReads
 from gateway.store.schema import MIGRATION_SET, MIGRATIONS
-from gateway.store.sql import BatchWriter
+from gateway.store.sql import DEFAULT_OPTIONS, BatchWriter, WriteOptions
 from junkan.core.messages import AckItem, CommandMessage, StatusMessage
 
 
@@ -25,9 +25,10 @@ class SqlStore(StoreReads):
         db.migrate(MIGRATION_SET, MIGRATIONS)
 
     def commit_batch(
-        self, incoming: list[Incoming], dead: list[DeadLetter], statuses: list[StatusMessage]
+        self, incoming: list[Incoming], dead: list[DeadLetter], statuses: list[StatusMessage],
+        options: WriteOptions = DEFAULT_OPTIONS,
     ) -> list[AckItem]:
-        return self.db.batch(lambda execute, executemany, ph: BatchWriter(execute, executemany, ph).write(
+        return self.db.batch(lambda execute, executemany, ph: BatchWriter(execute, executemany, ph, options).write(
             incoming, dead, statuses))
 
     def record_command(self, command: CommandMessage, agents: list[str]) -> None:

@@ -19,6 +19,10 @@ from junkan.core.names import ID_PATTERN, NAME_PATTERN, ULID_PATTERN
 
 MAX_PAYLOAD_BYTES = 1_000_000
 MAX_BATCH = 1000
+# What the stores' integer columns hold (BIGINT / INTEGER on PostgreSQL, SQLite's int64): a larger number
+# would pass validation and then fail the insert, so the schema refuses it.
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
 _NAME = NAME_PATTERN  # agents, devices, sites, lines: the same rule as a topic segment
 _ID = ID_PATTERN  # lot ids
 _ULID = ULID_PATTERN
@@ -31,7 +35,8 @@ class _Strict(BaseModel):
 # A reading's fields, defined once: the model below (what agents build) and the record type the gateway
 # validates into (a plain dict per reading, ~3x cheaper at 1000 readings a message) share these types.
 DeviceName = Annotated[str, Field(pattern=_NAME, description="Device name from the agent config.")]
-DeviceSeq = Annotated[int, Field(ge=0, description="Per-device counter, persistent across agent restarts.")]
+DeviceSeq = Annotated[int, Field(ge=0, le=INT64_MAX,
+                                 description="Per-device counter, persistent across agent restarts.")]
 ReadingTs = Annotated[datetime, Field(description="When the device produced the reading (agent clock, UTC).")]
 ReadingKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$",
                                    description="weight, weighing, xrf, nir_counts ...")]
@@ -92,7 +97,7 @@ class LotSummary(_Strict):
     closed_at: datetime | None = None
     close_reason: Literal["operator", "max_mass", "max_duration", "shutdown"] | None = None
     net_mass_kg: float = Field(default=0.0, allow_inf_nan=False)
-    n_weighings: int = Field(default=0, ge=0)
+    n_weighings: int = Field(default=0, ge=0, le=INT32_MAX)
     devices: list[str] = Field(default_factory=list)
     measurement: LotMeasurement = Field(
         default_factory=LiveMass, description="Lot measurement (composition, contaminants...) at close; while "
@@ -109,7 +114,7 @@ class _Envelope(_Strict):
     msg_id: str = Field(pattern=_ULID)
     agent: str = Field(pattern=_NAME)
     session: str = Field(pattern=_ULID)
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=INT64_MAX)
     sent_at: datetime
 
 
@@ -144,9 +149,9 @@ class DeviceHealth(_Strict):
     driver: str
     state: Literal["alive", "stale", "error", "starting", "unavailable"]
     last_reading_at: datetime | None = None
-    frames_ok: int = 0
-    frames_bad: int = 0
-    reconnects: int = 0
+    frames_ok: int = Field(default=0, ge=0, le=INT64_MAX)
+    frames_bad: int = Field(default=0, ge=0, le=INT64_MAX)
+    reconnects: int = Field(default=0, ge=0, le=INT64_MAX)
     last_error: str | None = None
 
 
@@ -178,8 +183,8 @@ class StatusMessage(_Strict):
     state: Literal["online", "offline"]
     at: datetime
     devices: list[DeviceHealth] = Field(default_factory=list)
-    outbox_depth: int = 0
-    outbox_oldest_age_s: float = 0.0
+    outbox_depth: int = Field(default=0, ge=0, le=INT32_MAX)
+    outbox_oldest_age_s: float = Field(default=0.0, allow_inf_nan=False)
     open_lot: LotSummary | None = None
     alarms: list[str] = Field(default_factory=list)
     clock: ClockStatus | None = None

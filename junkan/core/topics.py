@@ -67,10 +67,15 @@ class ParsedTopic:
 @functools.lru_cache(maxsize=4096)
 def parse(topic: str) -> ParsedTopic:
     """Split a junkan topic; raises ValueError naming what is wrong. Cached: a gateway sees the same few
-    topics per agent over and over (errors are not cached, so hostile topics cannot fill the cache)."""
+    topics per agent over and over (errors are not cached, so hostile topics cannot fill the cache).
+    Every segment must be a valid name: a topic the gateway parses is one it can answer on (ack topic)."""
     parts = topic.split("/")
     if len(parts) != 6 or "/".join(parts[:2]) != PREFIX:
-        raise ValueError(f"topic {topic!r} is not of the form {PREFIX}/site/line/agent/kind")
+        raise ValueError(f"topic {topic[:200]!r} is not of the form {PREFIX}/site/line/agent/kind")
+    for what, value in zip(("site", "line", "agent"), parts[2:5], strict=True):
+        if not _SEGMENT.match(value):
+            raise ValueError(f"topic {what} {value[:80]!r} is not a valid topic segment (1-64 letters, digits, "
+                             "'_', '.', '-')")
     try:
         kind = Kind(parts[5])
     except ValueError:

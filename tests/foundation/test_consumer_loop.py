@@ -28,11 +28,11 @@ class FlakyStore:
         self.store, self.failures, self.attempts = store, failures, 0
 
     def commit_batch(self, incoming: list[Incoming], dead: list[DeadLetter],
-                     statuses: list[StatusMessage]) -> list[AckItem]:
+                     statuses: list[StatusMessage], options: Any = None) -> list[AckItem]:
         self.attempts += 1
         if self.attempts <= self.failures:
             raise sqlite3.OperationalError("database is locked")
-        return self.store.commit_batch(incoming, dead, statuses)
+        return self.store.commit_batch(incoming, dead, statuses, *([options] if options else []))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)

@@ -19,12 +19,15 @@ from junkan.core.messages import Reading, ReadingBody, ReadingMessage, StatusMes
 from junkan.core.mqtt import MqttConfig
 from junkan.core.topics import AgentTopics, Kind
 
-T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+# Recent, so the gateway's clock window (ingest.max_past_s) never refuses the load as the calendar moves.
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
 
 
 def reading_payloads(topics: AgentTopics, session: str, n_readings: int, per_message: int, first_seq: int = 1,
-                     device: str = "xrf-1", lot_id: str | None = "LOT-LOAD") -> list[OutgoingMessage]:
-    """``n_readings`` readings of one device, ``per_message`` to a message, numbered 0..n-1 (device_seq)."""
+                     device: str = "xrf-1", lot_id: str | None = "") -> list[OutgoingMessage]:
+    """``n_readings`` readings of one device, ``per_message`` to a message, numbered 0..n-1 (device_seq).
+    The lot defaults to one of the agent's own (a lot belongs to one agent: the gateway refuses another's)."""
+    lot_id = f"LOT-LOAD-{topics.agent}" if lot_id == "" else lot_id
     out: list[OutgoingMessage] = []
     topic = topics.topic(Kind.READING)
     for i, start in enumerate(range(0, n_readings, per_message)):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
+from collections import Counter
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -17,6 +18,7 @@ from gateway.store.base import DeadLetter, Incoming
 from junkan.core.messages import StatusMessage
 from junkan.core.topics import AgentTopics, Kind
 from tests.foundation.factories import dump, reading_message
+from tests.security.fuzz_corpus import MAX_BYTES, OWN_LOT, Case, stream
 
 TOPICS = AgentTopics("site-a", "line-1", "agent-1")
 
@@ -47,85 +49,79 @@ def test_mutated_valid_messages_never_escape(data: st.DataObject) -> None:
     assert isinstance(result, Incoming | DeadLetter)
 
 
-def malformed_payloads(n: int, seed: int = 7) -> list[tuple[str, bytes]]:
-    """n hostile payloads of every family, each on a topic the gateway subscribes to."""
-    rng = random.Random(seed)
-    good = json.loads(dump(reading_message(1, [0])))
-    reading, lot, status = (TOPICS.topic(k) for k in (Kind.READING, Kind.LOT, Kind.STATUS))
-    out: list[tuple[str, bytes]] = []
-    for i in range(n):
-        family = i % 8
-        if family == 0:  # not JSON at all
-            out.append((reading, bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))))
-        elif family == 1:  # JSON of the wrong shape
-            out.append((lot, json.dumps(rng.choice([[1, 2], "text", 42, None, {"schema": "junkan.lot/1"}])).encode()))
-        elif family == 2:  # wrong types inside a valid envelope
-            bad = json.loads(json.dumps(good))
-            invalid = {"value": ["heavy", [], {"x": 1}, "NaN"], "device_seq": [-1, "x", 1.5, None],
-                       "ts": ["9999-99-99", [], "yesterday"], "kind": ["Heavy Metal!", 42, "", None]}
-            field = rng.choice(sorted(invalid))
-            bad["body"]["readings"][0][field] = rng.choice(invalid[field])
-            bad["msg_id"] = f"{i:026d}"
-            out.append((reading, json.dumps(bad).encode()))
-        elif family == 3:  # huge
-            out.append((reading, b'{"pad":"' + b"x" * 70_000 + b'"}'))
-        elif family == 4:  # deep
-            depth = rng.randrange(40, 400)
-            out.append((reading, b"[" * depth + b"]" * depth))
-        elif family == 5:  # unicode junk, lone surrogates, NULs
-            text = "".join(chr(rng.choice([0, 0xD800, 0xFFFF, 0x1F600, 0x202E, rng.randrange(0x20, 0x3000)]))
-                           for _ in range(50))
-            out.append((status, text.encode("utf-8", "surrogatepass")))
-        elif family == 6:  # wrong topic for the schema / another agent's name
-            bad = json.loads(json.dumps(good))
-            bad["agent"] = "agent-666"
-            out.append((reading, json.dumps(bad).encode()))
-        else:  # right topic, wrong schema version
-            bad = json.loads(json.dumps(good))
-            bad["schema"] = "junkan.reading/9"
-            out.append((reading, json.dumps(bad).encode()))
-    return out
+def _publish_all(port: int, cases: list[Case]) -> None:
+    pub = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    pub.max_inflight_messages_set(1000)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    try:
+        infos = []
+        for case in cases:
+            while (info := pub.publish(case.topic, case.payload, qos=1)).rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+                time.sleep(0.001)
+            infos.append(info)
+        for info in infos:
+            info.wait_for_publish(timeout=60)
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
 
 
-@pytest.mark.integration
-def test_ten_thousand_malformed_payloads_are_all_dead_lettered(mosquitto, gateway_store) -> None:  # type: ignore[no-untyped-def]
+def run_fuzz(port: int, store: Any, n: int, workers: int) -> None:
+    """``n`` fuzzed messages through a real broker into ``workers`` gateway consumers on one store:
+    every valid one stored (0 lost), every invalid one dead-lettered with its class's reason, none stored."""
     from gateway.ingest.consumer import Consumer
     from gateway.settings import GatewaySettings
 
-    n = 10_000
-    settings_ = GatewaySettings.model_validate({"mqtt": {"port": mosquitto.port}, "max_payload_bytes": 65_536})
-    store = gateway_store
-    consumer = Consumer(settings_, store)
-    consumer.start()
-    pub = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    pub.max_inflight_messages_set(1000)
-    pub.connect("127.0.0.1", mosquitto.port)
-    pub.loop_start()
+    cases = stream(n)
+    valid = [c for c in cases if c.expected is None]
+    invalid = [c for c in cases if c.expected is not None]
+    consumers = [Consumer(GatewaySettings.model_validate({"mqtt": {"port": port}, "max_payload_bytes": MAX_BYTES,
+                                                          "worker_id": f"fuzz-{w}"}), store)
+                 for w in range(workers)]
+    for consumer in consumers:
+        consumer.start()
     try:
-        assert consumer.connected.wait(10)
+        assert all(c.connected.wait(10) for c in consumers)
         time.sleep(0.3)
-        infos = [pub.publish(topic, payload, qos=1) for topic, payload in malformed_payloads(n)]
-        for info in infos:
-            info.wait_for_publish(timeout=30)
-        deadline, progress = time.monotonic() + 120, []
-        while store.counts()["dead_letters"] < n and time.monotonic() < deadline:
-            time.sleep(1)
-            progress.append(store.counts()["dead_letters"])
-        print("dead letters over time:", progress[-3:])
-        valid = reading_message(5, [0, 1])
-        pub.publish(TOPICS.topic(Kind.READING), dump(valid), qos=1).wait_for_publish(timeout=10)
-        deadline = time.monotonic() + 20
-        while store.counts()["readings"] < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _publish_all(port, cases)
+        deadline, counts = time.monotonic() + 60 + n / 100, store.counts()
+        while ((counts["dead_letters"] < len(invalid) or counts["messages"] < len(valid))
+               and time.monotonic() < deadline):
+            time.sleep(0.5)
+            counts = store.counts()
+        time.sleep(1.0)  # anything more (a wrongly stored one) would show up now
         counts = store.counts()
-        reasons = [r["reason"] for r in store.db.rows("SELECT reason FROM dead_letters")]
+        stored_ids = {r["msg_id"] for r in store.db.rows("SELECT msg_id FROM messages")}
+        reasons = Counter(str(r["reason"]).split(":", 1)[0] for r in store.db.rows("SELECT reason FROM dead_letters"))
+        by_worker = [c.metrics.registry.get_sample_value("junkan_gateway_messages_total", {"result": "stored"}) or 0
+                     for c in consumers]
     finally:
-        pub.loop_stop()
-        consumer.stop()
-    assert counts["dead_letters"] == n
-    assert counts["readings"] == 2 and counts["messages"] == 1  # the gateway is still up and storing
-    assert all(reasons)
-    families = {r.split(":")[0] for r in reasons}
-    assert {"not JSON", "schema", "payload too large", "JSON nested deeper than 32"} <= families, families
-    assert any("does not match topic agent" in r for r in reasons)
+        for consumer in consumers:
+            consumer.stop()
+    print(f"fuzz n={n} workers={workers}: {len(valid)} valid, {len(invalid)} invalid; stored per worker "
+          f"{by_worker}; dead letters {dict(reasons)}")
+    assert stored_ids == {c.msg_id for c in valid}, "a valid message was lost or an invalid one stored"
+    assert counts["readings"] == len(valid) - 1  # one lot event, the rest one reading each
+    assert reasons == Counter(c.expected for c in invalid)  # 100 % dead-lettered, each with its class's reason
+    assert set(reasons) >= {"not_json", "schema", "too_deep", "too_large", "int_range", "non_finite",
+                            "bad_topic", "identity_mismatch", "clock_window"}
+    lot = store.get_lot(OWN_LOT)
+    assert lot is not None and lot["agent"] == "agent-1" and lot["status"] == "open"  # the forgeries changed nothing
+    assert {r["agent"] for r in store.lot_readings(OWN_LOT)} == {"agent-1"}
+    if workers > 1:
+        assert all(by_worker), f"a worker stored nothing: {by_worker}"
     assert threading.active_count() < 50
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fuzzed_stream_short(mosquitto, gateway_store, workers: int) -> None:  # type: ignore[no-untyped-def]
+    run_fuzz(mosquitto.port, gateway_store, 1_200, workers)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ten_thousand_fuzzed_messages(mosquitto, gateway_store, workers: int) -> None:  # type: ignore[no-untyped-def]
+    run_fuzz(mosquitto.port, gateway_store, 10_000, workers)

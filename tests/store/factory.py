@@ -18,7 +18,8 @@ from junkan.core.messages import (
 )
 from junkan.core.topics import AgentTopics, Kind
 
-T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+# Recent, so the gateway's clock window (ingest.max_past_s) never refuses these as the calendar moves.
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
 
 
 def agent_topics(agent: str = "agent-1", line: str = "line-1", site: str = "site-a") -> AgentTopics:

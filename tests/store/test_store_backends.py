@@ -46,7 +46,7 @@ def test_same_message_twice_in_one_batch_is_stored_once(store) -> None:  # type:
 
 
 def test_same_msg_id_from_two_agents_are_two_messages(store) -> None:  # type: ignore[no-untyped-def]
-    one = reading_message(1, readings([0]), agent="agent-1")
+    one = reading_message(1, readings([0], lot_id=None), agent="agent-1")  # a lot would belong to one of them
     two = one.model_copy(update={"agent": "agent-2"})
     acks = store.commit_batch([incoming(one), incoming(two)], [], [])
     assert [a.result for a in acks] == ["stored", "stored"]

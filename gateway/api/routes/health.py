@@ -1,4 +1,5 @@
-"""Liveness, readiness and metrics."""
+"""Liveness, readiness and metrics. None of them scans the database: a probe must answer while a lock
+is held or a big store is scanned, and must not be a way to load it (they are unauthenticated)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,26 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.api.deps import StoreDep
-
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The gateway is up and its store answers")
-def healthz(store: StoreDep, request: Request) -> dict[str, Any]:
-    consumer = request.app.state.commands
-    return {"status": "ok", "store": store.counts(),
-            "mqtt_connected": bool(consumer and getattr(consumer, "connected", None) and consumer.connected.is_set()),
-            "versions": request.app.state.versions}
+def _ingest(request: Request) -> dict[str, Any]:
+    """The consumer's verdict (gateway/ingest/health.py); an API-only gateway has none."""
+    health = getattr(request.app.state.commands, "health", None)
+    if health is None:
+        return {"ready": True, "problems": [], "consumer": "off"}
+    return {**health.verdict(), "consumer": "on"}
 
 
-@router.get("/readyz", summary="Ready to serve: the store is at this code's schema (versions in the body)",
-            responses={503: {"description": "Not ready: the body says why"}})
+@router.get("/healthz", summary="The gateway process is alive (versions in the body; no database access)")
+def healthz(request: Request) -> dict[str, Any]:
+    ingest = _ingest(request)
+    return {"status": "ok", "mqtt_connected": ingest.get("mqtt_connected"), "versions": request.app.state.versions}
+
+
+@router.get("/readyz", summary="Ready: the store is at this code's schema and ingest is moving (MQTT connected, "
+            "no message waiting past ingest.stall_after_s)",
+            responses={503: {"description": "Not ready: the body lists the problems"}})
 def readyz(request: Request) -> JSONResponse:
     versions = request.app.state.versions
     schema = versions["store_schema"]
@@ -30,7 +36,10 @@ def readyz(request: Request) -> JSONResponse:
     if schema["unknown"]:
         problems.append("store has migrations this release does not know (a downgrade?): "
                         + ", ".join(schema["unknown"]))
-    return JSONResponse({"ready": not problems, "problems": problems, "versions": versions},
+    ingest = _ingest(request)
+    problems += ingest.pop("problems")
+    ingest.pop("ready")
+    return JSONResponse({"ready": not problems, "problems": problems, "ingest": ingest, "versions": versions},
                         status_code=503 if problems else 200)
 
 

@@ -161,7 +161,7 @@ def test_readyz_503_while_a_held_lock_stalls_ingest_200_after(mosquitto, gateway
             assert _wait(lambda: client.get("/readyz").status_code == 503, stall + 5)
             took = time.monotonic() - held_at
             body = client.get("/readyz").json()
-            assert body["ready"] is False and body["oldest_unacked_age_s"] > stall, body
+            assert body["ready"] is False and body["ingest"]["oldest_unacked_age_s"] > stall, body
             assert "waited" in " ".join(body["problems"])
             assert client.get("/healthz").status_code == 200  # alive, only not ready
             metrics = client.get("/metrics").text
@@ -177,4 +177,4 @@ def test_readyz_503_while_a_held_lock_stalls_ingest_200_after(mosquitto, gateway
         agent.loop_stop()
     assert took <= stall + 3, f"503 only after {took:.1f} s"
     assert gateway_store.counts()["readings"] == 1
-    assert client.get("/readyz").json()["last_commit_age_s"] is not None
+    assert client.get("/readyz").json()["ingest"]["last_commit_age_s"] is not None

@@ -25,6 +25,7 @@ A1 = AgentTopics("site-a", "line-1", "agent-1")
 A2 = AgentTopics("site-a", "line-2", "agent-2")
 OWN_LOT = "LOT-A1-OWN"  # agent-1's lot: agent-2 naming it is a forgery
 MAX_BYTES = 65_536
+FAILED_MEASUREMENT = {"method": "junkan.measurement/1", "error": "ZeroDivisionError()"}  # a valid closed lot's
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def honest_lot(seq: int, event: str, lot_id: str = OWN_LOT, agent: AgentTopics =
                          status="closed" if closed else "open", opened_at=now() - timedelta(minutes=30),
                          closed_at=now() if closed else None, close_reason="operator" if closed else None,
                          net_mass_kg=net if closed else 0.0, n_weighings=4 if closed else 0,
-                         measurement={"cu_pct": 0.12} if closed else {})
+                         measurement=FAILED_MEASUREMENT if closed else {})
     return LotMessage(msg_id=new_id(), agent=agent.agent, session=session or new_id(), seq=seq, sent_at=now(),
                       body=LotBody(event=event, lot=summary))  # type: ignore[arg-type]
 

@@ -1,23 +1,27 @@
 """Pure shaping of store rows into what the pages show: line overview, alarms, chart geometry.
 
-No I/O here: the router reads the store and hands rows in, so every rule is testable with plain dicts.
+No I/O here: the router reads the store and hands rows in, so every rule is testable with plain rows; what
+comes out is typed (the templates read attributes).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
+from typing_extensions import TypedDict
 
 from junkan.core.measurement_model import (
+    Composition,
     CountShare,
     LiveMass,
     MassShare,
     Measurement,
-    parse_lot_measurement,
     readable_measurement,
 )
+from junkan.core.messages import LotSummary
 
 AGENT_SILENT_S = 30.0  # no status for this long: the agent's devices are shown stale
 BACKLOG_ALARM = 1000  # outbox messages waiting: raise an alarm
@@ -39,10 +43,6 @@ def age_s(value: Any, now: datetime) -> float | None:
     return None if ts is None else max(0.0, (now - ts).total_seconds())
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def device_state(device: dict[str, Any], agent: dict[str, Any] | None, now: datetime) -> str:
     """alive | stale | error | starting | unavailable | offline, as an operator should read it now."""
     if agent is not None and agent.get("state") == "offline":
@@ -54,75 +54,156 @@ def device_state(device: dict[str, Any], agent: dict[str, Any] | None, now: date
     return state if state in ("alive", "stale", "error", "starting", "unavailable") else "stale"
 
 
-def open_lot_view(agent: dict[str, Any]) -> dict[str, Any] | None:
-    lot = agent.get("open_lot")
-    if not isinstance(lot, dict) or not lot.get("lot_id"):
+@dataclass(frozen=True)
+class OpenLotView:
+    """An online agent's open lot, as its last status message reported it."""
+
+    lot_id: str
+    opened_at: str
+    n_weighings: int
+    net_mass_kg: float
+    live_mass_kg: float | None  # weighed plus what is on the scale now
+    composition: Composition | None
+
+
+@dataclass(frozen=True)
+class AgentView:
+    agent: str
+    state: str | None
+    at: str | None
+    outbox_depth: int
+    outbox_oldest_age_s: float
+    alarms: list[str]
+    open_lot: OpenLotView | None
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    """A device row with the state an operator should read now (``view_state``)."""
+
+    agent: str
+    device: str
+    driver: str | None
+    view_state: str
+    last_reading_at: str | None
+    frames_ok: int
+    frames_bad: int
+    last_error: str | None
+
+
+@dataclass
+class LineView:
+    line: str
+    site: str | None
+    agents: list[AgentView] = field(default_factory=list)
+    devices: list[DeviceView] = field(default_factory=list)
+    open_lot: OpenLotView | None = None
+
+
+class DevicePayload(TypedDict):
+    state: str
+    frames_bad: int
+    last_reading_at: str | None
+
+
+class LinePayload(TypedDict):
+    """What the Lines page updates over Server-Sent Events for one line (JSON)."""
+
+    lot_id: str | None
+    live_mass_kg: float | None
+    net_mass_kg: float | None
+    n_weighings: int | None
+    devices: dict[str, DevicePayload]
+    outbox_depth: int
+
+
+def open_lot_view(agent: dict[str, Any]) -> OpenLotView | None:
+    raw = agent.get("open_lot")
+    if not raw:
         return None
     try:
-        progress = parse_lot_measurement(lot.get("measurement"))
+        lot = LotSummary.model_validate(raw)
     except ValidationError:
-        progress = None  # a status this gateway cannot read: no live mass rather than a wrong one
-    return {"lot_id": lot["lot_id"], "opened_at": lot.get("opened_at"), "n_weighings": lot.get("n_weighings", 0),
-            "net_mass_kg": _num(lot.get("net_mass_kg")),
-            "live_mass_kg": progress.live_mass_kg if isinstance(progress, LiveMass) else None,
-            "composition": progress.composition if isinstance(progress, Measurement) else None}
+        return None  # a status this gateway cannot read: no open lot shown rather than a wrong one
+    progress = lot.measurement
+    return OpenLotView(lot_id=lot.lot_id, opened_at=lot.opened_at.isoformat(), n_weighings=lot.n_weighings,
+                       net_mass_kg=lot.net_mass_kg,
+                       live_mass_kg=progress.live_mass_kg if isinstance(progress, LiveMass) else None,
+                       composition=progress.composition if isinstance(progress, Measurement) else None)
 
 
-def line_overview(agents: list[dict[str, Any]], devices: list[dict[str, Any]], now: datetime
-                  ) -> list[dict[str, Any]]:
+def line_overview(agents: list[dict[str, Any]], devices: list[dict[str, Any]], now: datetime) -> list[LineView]:
     """One entry per line: its agents (state, backlog, alarms, open lot) and devices (liveness, errors)."""
     by_agent = {a["agent"]: a for a in agents}
-    lines: dict[str, dict[str, Any]] = {}
+    lines: dict[str, LineView] = {}
     for agent in agents:
-        entry = lines.setdefault(agent["line"], {"line": agent["line"], "site": agent.get("site"), "agents": [],
-                                                 "devices": [], "open_lot": None})
+        entry = lines.setdefault(agent["line"], LineView(agent["line"], agent.get("site")))
         lot = open_lot_view(agent) if agent.get("state") == "online" else None
-        entry["agents"].append({"agent": agent["agent"], "state": agent.get("state"), "at": agent.get("at"),
-                                "outbox_depth": agent.get("outbox_depth", 0),
-                                "outbox_oldest_age_s": agent.get("outbox_oldest_age_s", 0.0),
-                                "alarms": agent.get("alarms") or [], "open_lot": lot})
-        entry["open_lot"] = entry["open_lot"] or lot
+        entry.agents.append(AgentView(agent=agent["agent"], state=agent.get("state"), at=agent.get("at"),
+                                      outbox_depth=int(agent.get("outbox_depth") or 0),
+                                      outbox_oldest_age_s=float(agent.get("outbox_oldest_age_s") or 0.0),
+                                      alarms=list(agent.get("alarms") or []), open_lot=lot))
+        entry.open_lot = entry.open_lot or lot
     for device in devices:
-        entry = lines.setdefault(device["line"], {"line": device["line"], "site": device.get("site"), "agents": [],
-                                                  "devices": [], "open_lot": None})
-        entry["devices"].append({**device, "view_state": device_state(device, by_agent.get(device["agent"]), now)})
+        entry = lines.setdefault(device["line"], LineView(device["line"], device.get("site")))
+        entry.devices.append(DeviceView(
+            agent=device["agent"], device=device["device"], driver=device.get("driver"),
+            view_state=device_state(device, by_agent.get(device["agent"]), now),
+            last_reading_at=device.get("last_reading_at"), frames_ok=int(device.get("frames_ok") or 0),
+            frames_bad=int(device.get("frames_bad") or 0), last_error=device.get("last_error")))
     return [lines[k] for k in sorted(lines)]
 
 
-def live_payload(agents: list[dict[str, Any]], devices: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+def live_payload(agents: list[dict[str, Any]], devices: list[dict[str, Any]], now: datetime
+                 ) -> dict[str, LinePayload]:
     """What the Lines page updates over Server-Sent Events, per line."""
-    out: dict[str, Any] = {}
+    out: dict[str, LinePayload] = {}
     for line in line_overview(agents, devices, now):
-        lot = line["open_lot"]
-        out[line["line"]] = {
-            "lot_id": lot["lot_id"] if lot else None,
-            "live_mass_kg": lot["live_mass_kg"] if lot else None,
-            "net_mass_kg": lot["net_mass_kg"] if lot else None,
-            "n_weighings": lot["n_weighings"] if lot else None,
-            "devices": {f"{d['agent']}/{d['device']}": {"state": d["view_state"], "frames_bad": d.get("frames_bad", 0),
-                                                       "last_reading_at": d.get("last_reading_at")}
-                        for d in line["devices"]},
-            "outbox_depth": sum(int(a.get("outbox_depth") or 0) for a in line["agents"]),
+        lot = line.open_lot
+        out[line.line] = {
+            "lot_id": lot.lot_id if lot else None,
+            "live_mass_kg": lot.live_mass_kg if lot else None,
+            "net_mass_kg": lot.net_mass_kg if lot else None,
+            "n_weighings": lot.n_weighings if lot else None,
+            "devices": {f"{d.agent}/{d.device}": {"state": d.view_state, "frames_bad": d.frames_bad,
+                                                 "last_reading_at": d.last_reading_at} for d in line.devices},
+            "outbox_depth": sum(a.outbox_depth for a in line.agents),
         }
     return out
 
 
-def contaminant_rows(measurement: Measurement | None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ContaminantFlag:
+    """One (element, threshold) row of the lot page: over (mean or p95 at/above), some (share above > 0), ok."""
+
+    element: str
+    n: int
+    mean_ppm: float | None
+    p95_ppm: float | None
+    max_ppm: float | None
+    method: str
+    threshold_ppm: float | None
+    fraction_above: float | None
+    ci95: tuple[float, float] | None
+    flag: str | None  # None: no verdict (no readings, or no threshold), never "ok"
+
+
+def contaminant_rows(measurement: Measurement | None) -> list[ContaminantFlag]:
     """One row per (element, threshold), flagged: over (mean or p95 at/above), some (share above > 0), ok."""
-    rows: list[dict[str, Any]] = []
+    rows: list[ContaminantFlag] = []
     if measurement is None:
         return rows
     for element, c in sorted(measurement.contaminants.items()):
-        base = {"element": element, "n": c.n, "mean_ppm": c.mean_ppm, "p95_ppm": c.p95_ppm, "max_ppm": c.max_ppm,
-                "method": c.method}
+        base = ContaminantFlag(element=element, n=c.n, mean_ppm=c.mean_ppm, p95_ppm=c.p95_ppm, max_ppm=c.max_ppm,
+                               method=c.method, threshold_ppm=None, fraction_above=None, ci95=None, flag=None)
         if not c.thresholds:
-            rows.append({**base, "threshold_ppm": None, "fraction_above": None, "ci95": None, "flag": None})
+            rows.append(base)
         for key in sorted(c.thresholds, key=lambda k: _float(k) or 0.0):
             limit = _float(key)
             t = c.thresholds[key]
-            rows.append({**base, "threshold_ppm": limit, "fraction_above": t.fraction_above, "ci95": list(t.ci95),
-                         "flag": flag(c.mean_ppm, c.p95_ppm, t.fraction_above, limit)
-                         if c.n != 0 else None})  # no measurements: no verdict, never "ok"
+            rows.append(replace(base, threshold_ppm=limit, fraction_above=t.fraction_above, ci95=t.ci95,
+                                flag=flag(c.mean_ppm, c.p95_ppm, t.fraction_above, limit)
+                                if c.n != 0 else None))  # no measurements: no verdict, never "ok"
     return rows
 
 
@@ -143,59 +224,94 @@ def flag(mean: float | None, p95: float | None, fraction_above: float | None, li
     return "ok"
 
 
+@dataclass(frozen=True)
+class Bar:
+    name: str
+    share: float
+    ci95: tuple[float, float]
+    n: int | None
+    y: float
+    bar_w: float
+    x0: float
+    ci_x1: float
+    ci_x2: float
+    cy: float
+    text_x: float
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """Geometry of a horizontal bar chart (share with its 95 % CI whisker) for an inline SVG."""
+
+    basis: str
+    bars: list[Bar]
+    width: float
+    height: float
+    plot_w: float
+    label_w: float
+    row_h: float
+
+
 def composition_bars(measurement: Measurement | None, basis: Literal["by_mass", "by_count"] = "by_mass",
-                     width: float = 420.0, row_h: float = 26.0, label_w: float = 90.0) -> dict[str, Any] | None:
-    """Geometry of a horizontal bar chart (share with its 95 % CI whisker) for an inline SVG, or None."""
+                     width: float = 420.0, row_h: float = 26.0, label_w: float = 90.0) -> BarChart | None:
+    """The chart of one basis of the lot's composition, largest share first; None without shares."""
     if measurement is None:
         return None
     comp = measurement.composition
     shares: dict[str, MassShare | CountShare] = {**(comp.by_mass if basis == "by_mass" else comp.by_count)}
     bars = []
     plot_w = width - label_w - 60
-    entries = sorted(shares.items(), key=lambda kv: -kv[1].share)
-    for i, (name, v) in enumerate(entries):
+    for i, (name, v) in enumerate(sorted(shares.items(), key=lambda kv: -kv[1].share)):
         share = min(max(v.share, 0.0), 1.0)
-        lo, hi = (min(max(x, 0.0), 1.0) for x in v.ci95)
+        lo, hi = (min(max(v.ci95[0], 0.0), 1.0), min(max(v.ci95[1], 0.0), 1.0))
         y = 10 + i * row_h
-        bars.append({"name": name, "share": share, "ci95": [lo, hi], "n": v.n if isinstance(v, CountShare) else None,
-                     "y": y, "bar_w": round(share * plot_w, 2), "x0": label_w,
-                     "ci_x1": round(label_w + lo * plot_w, 2), "ci_x2": round(label_w + hi * plot_w, 2),
-                     "cy": y + row_h * 0.35, "text_x": round(label_w + max(hi, share) * plot_w + 6, 2)})
+        bars.append(Bar(name=name, share=share, ci95=(lo, hi), n=v.n if isinstance(v, CountShare) else None, y=y,
+                        bar_w=round(share * plot_w, 2), x0=label_w, ci_x1=round(label_w + lo * plot_w, 2),
+                        ci_x2=round(label_w + hi * plot_w, 2), cy=y + row_h * 0.35,
+                        text_x=round(label_w + max(hi, share) * plot_w + 6, 2)))
     if not bars:
         return None
-    return {"basis": basis, "bars": bars, "width": width, "height": 20 + len(bars) * row_h, "plot_w": plot_w,
-            "label_w": label_w, "row_h": row_h}
+    return BarChart(basis=basis, bars=bars, width=width, height=20 + len(bars) * row_h, plot_w=plot_w,
+                    label_w=label_w, row_h=row_h)
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """Something an operator should act on."""
+
+    kind: Literal["spec", "balance", "device", "outbox", "agent"]
+    where: str
+    since: str | None
+    detail: str
 
 
 def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: list[dict[str, Any]],
-           balance: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+           balance: list[dict[str, Any]], now: datetime) -> list[Alarm]:
     """Everything an operator should act on: spec exceedances, balance violations, outages, backlogs."""
-    out: list[dict[str, Any]] = []
+    out: list[Alarm] = []
     by_agent = {a["agent"]: a for a in agents}
     for lot in lots:
         for row in contaminant_rows(readable_measurement(lot.get("measurement"))):
-            if row["flag"] == "over":
-                out.append({"kind": "spec", "where": lot["lot_id"],
-                            "since": lot.get("closed_at") or lot.get("opened_at"),
-                            "detail": f"{row['element']} mean {_fmt(row['mean_ppm'])} / p95 {_fmt(row['p95_ppm'])} ppm "
-                                      f"≥ {_fmt(row['threshold_ppm'])} ppm"})
+            if row.flag == "over":
+                out.append(Alarm("spec", lot["lot_id"], lot.get("closed_at") or lot.get("opened_at"),
+                                 f"{row.element} mean {_fmt(row.mean_ppm)} / p95 {_fmt(row.p95_ppm)} ppm "
+                                 f"≥ {_fmt(row.threshold_ppm)} ppm"))
     for alarm in balance:
-        out.append({"kind": "balance", "where": f"{alarm.get('scope', '')} {alarm.get('ref', '')}".strip(),
-                    "since": alarm.get("raised_at"), "detail": str(alarm.get("detail", ""))[:300]})
+        out.append(Alarm("balance", f"{alarm.get('scope', '')} {alarm.get('ref', '')}".strip(), alarm.get("raised_at"),
+                         str(alarm.get("detail", ""))[:300]))
     for device in devices:
         state = device_state(device, by_agent.get(device["agent"]), now)
         if state in ("stale", "error", "offline"):
-            out.append({"kind": "device", "where": f"{device['line']} / {device['agent']} / {device['device']}",
-                        "since": device.get("last_reading_at") or device.get("updated_at"),
-                        "detail": f"{state}" + (f": {device['last_error']}" if device.get("last_error") else "")})
+            out.append(Alarm("device", f"{device['line']} / {device['agent']} / {device['device']}",
+                             device.get("last_reading_at") or device.get("updated_at"),
+                             f"{state}" + (f": {device['last_error']}" if device.get("last_error") else "")))
     for agent in agents:
         depth, oldest = int(agent.get("outbox_depth") or 0), float(agent.get("outbox_oldest_age_s") or 0.0)
         if depth >= BACKLOG_ALARM or oldest >= BACKLOG_AGE_ALARM_S:
-            out.append({"kind": "outbox", "where": f"{agent['line']} / {agent['agent']}", "since": agent.get("at"),
-                        "detail": f"{depth} messages waiting, oldest {oldest:.0f} s"})
+            out.append(Alarm("outbox", f"{agent['line']} / {agent['agent']}", agent.get("at"),
+                             f"{depth} messages waiting, oldest {oldest:.0f} s"))
         for text in agent.get("alarms") or []:
-            out.append({"kind": "agent", "where": f"{agent['line']} / {agent['agent']}", "since": agent.get("at"),
-                        "detail": str(text)})
+            out.append(Alarm("agent", f"{agent['line']} / {agent['agent']}", agent.get("at"), str(text)))
     return out
 
 

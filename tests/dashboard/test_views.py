@@ -33,10 +33,12 @@ def test_device_state_follows_the_agent() -> None:
 
 
 def test_line_overview_and_live_payload_show_the_open_lot() -> None:
-    lot = {"lot_id": "L-9", "net_mass_kg": 50.0, "n_weighings": 1, "measurement": {"live_mass_kg": 80.25}}
+    lot = {"lot_id": "L-9", "site": "s", "line": "line-1", "agent": "ag-1", "status": "open",
+           "opened_at": NOW.isoformat(), "net_mass_kg": 50.0, "n_weighings": 1, "measurement": {"live_mass_kg": 80.25}}
     lines = views.line_overview([agent(open_lot=lot)], [device(frames_bad=3)], NOW)
-    assert [line["line"] for line in lines] == ["line-1"]
-    assert lines[0]["open_lot"]["live_mass_kg"] == 80.25
+    assert [line.line for line in lines] == ["line-1"]
+    assert lines[0].open_lot is not None and lines[0].open_lot.live_mass_kg == 80.25
+    assert views.open_lot_view(agent(open_lot={"lot_id": "L-9"})) is None  # not a lot summary: nothing shown
     live = views.live_payload([agent(open_lot=lot)], [device(frames_bad=3)], NOW)
     assert live["line-1"]["lot_id"] == "L-9" and live["line-1"]["devices"]["ag-1/scale-1"]["frames_bad"] == 3
     offline = views.live_payload([agent("offline", open_lot=lot)], [device()], NOW)
@@ -44,24 +46,24 @@ def test_line_overview_and_live_payload_show_the_open_lot() -> None:
 
 
 def test_contaminant_flags() -> None:
-    rows = {r["element"]: r for r in views.contaminant_rows(MEASURED)}
-    assert rows["Br"]["flag"] == "over" and rows["Br"]["threshold_ppm"] == 2000.0
-    assert rows["Cd"]["flag"] == "ok"
+    rows = {r.element: r for r in views.contaminant_rows(MEASURED)}
+    assert rows["Br"].flag == "over" and rows["Br"].threshold_ppm == 2000.0
+    assert rows["Cd"].flag == "ok"
     assert views.flag(50.0, 90.0, 0.02, 100.0) == "some"
     assert views.flag(None, None, None, 100.0) is None
     assert views.contaminant_rows(None) == []
     unmeasured = wire_measurement(contaminants={"Pb": {"n": 0, "mean_ppm": None, "p95_ppm": None, "max_ppm": None,
                                                        "thresholds": {"1000": {"fraction_above": 0.0}}}})
-    assert views.contaminant_rows(Measurement.model_validate(unmeasured))[0]["flag"] is None
+    assert views.contaminant_rows(Measurement.model_validate(unmeasured))[0].flag is None
 
 
 def test_composition_bars_geometry_is_proportional_with_ci() -> None:
     chart = views.composition_bars(MEASURED, "by_count")
     assert chart is not None
-    pp, abs_ = chart["bars"]
-    assert (pp["name"], abs_["name"]) == ("PP", "ABS")  # largest first
-    assert abs(pp["bar_w"] / abs_["bar_w"] - 0.8 / 0.2) < 1e-6
-    assert pp["ci_x1"] < pp["x0"] + pp["bar_w"] < pp["ci_x2"]
+    pp, abs_ = chart.bars
+    assert (pp.name, abs_.name) == ("PP", "ABS")  # largest first
+    assert abs(pp.bar_w / abs_.bar_w - 0.8 / 0.2) < 1e-6
+    assert pp.ci_x1 < pp.x0 + pp.bar_w < pp.ci_x2
     assert views.composition_bars(None, "by_mass") is None
     unseen = wire_measurement(composition={"by_mass": {}, "by_count": {}})
     assert views.composition_bars(Measurement.model_validate(unseen)) is None
@@ -72,7 +74,7 @@ def test_alarms_cover_spec_device_outbox_and_balance() -> None:
     found = views.alarms([agent(outbox_depth=5000, alarms=["outbox full"])], [device("error", last_error="crc")],
                          lots, [{"scope": "step", "ref": "S-1", "raised_at": NOW.isoformat(), "detail": "3 % lost"}],
                          NOW)
-    kinds = sorted(a["kind"] for a in found)
+    kinds = sorted(a.kind for a in found)
     assert kinds == ["agent", "balance", "device", "outbox", "spec"]
     assert views.alarms([agent()], [device()], [], [], NOW) == []
 

@@ -9,6 +9,7 @@ import threading
 import uvicorn
 from fastapi import Depends, FastAPI
 
+from gateway.api import openapi
 from gateway.api.deps import CommandSink
 from gateway.api.routes import (
     auth,
@@ -49,6 +50,7 @@ def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | 
     install(app)
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app)  # after the routes: every one gets its error responses
     return app
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
+from pydantic import BeforeValidator
 
 from gateway.settings import GatewaySettings
 from gateway.store.base import Store
+from junkan.core.strict import iso_only
 
 MAX_OFFSET = 10_000_000  # paging bound: larger offsets are refused (422), not passed to the database
+# A query timestamp: ISO text only (pydantic would read "0.5" or "1700000000" as a Unix time).
+Timestamp = Annotated[datetime, BeforeValidator(iso_only)]
 
 
 class CommandSink(Protocol):

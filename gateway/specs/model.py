@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from junkan.core.names import ID_PATTERN
+from junkan.core.strict import STRICT, IsoDate
 
 _ID = ID_PATTERN
 
@@ -17,7 +18,7 @@ ANALYTE_CAS = {"Br": "7726-95-6", "Cd": "7440-43-9", "Pb": "7439-92-1", "Hg": "7
 
 
 class Limit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     analyte: str = Field(min_length=1, max_length=32, description="Br, Cd, Pb, Hg, CrVI, PBDE, moisture, ...")
     max_ppm: float = Field(gt=0, le=1e6, allow_inf_nan=False, description="Upper limit in mg/kg (ppm); % x 10000.")
@@ -27,7 +28,7 @@ class Limit(BaseModel):
 
 
 class RequirementSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     spec_id: str = Field(pattern=_ID, description="Unique id of the spec.")
     buyer: str = Field(min_length=1, max_length=200, description="Buyer (party) the spec belongs to.")
@@ -36,7 +37,7 @@ class RequirementSpec(BaseModel):
                                      "polymer (lower 95 % bound must reach it).")
     limits: list[Limit] = Field(default_factory=list, description="Buyer limits; stricter than the defaults.")
     regulatory_defaults: bool = Field(default=True, description="Add RoHS and EU POPs limits not given.")
-    as_of: date | None = Field(default=None, description="Date the POPs limit is taken for (default: today).")
+    as_of: IsoDate | None = Field(default=None, description="Date the POPs limit is taken for (default: today).")
     description: str | None = Field(default=None, max_length=2000, description="Free text.")
 
 

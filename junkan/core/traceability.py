@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from junkan.core.names import ID_PATTERN
+from junkan.core.strict import STRICT, IsoDatetime, JsonInt
 
 _ID = ID_PATTERN
 DEFAULT_TOLERANCE = 0.02
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
 
 class Flow(_Model):
@@ -39,8 +39,8 @@ class StepIn(_Model):
         description="Process step type.")
     site: str | None = Field(default=None, max_length=128, description="Site (as in MQTT topics).")
     plant: str | None = Field(default=None, max_length=256, description="Plant operating the step (name or id).")
-    started_at: datetime = Field(description="Start of the step (with time zone).")
-    ended_at: datetime = Field(description="End of the step (with time zone).")
+    started_at: IsoDatetime = Field(description="Start of the step (with time zone).")
+    ended_at: IsoDatetime = Field(description="End of the step (with time zone).")
     inputs: list[Flow] = Field(min_length=1, description="Input lots with the mass each contributed.")
     outputs: list[Flow] = Field(min_length=1, description="Output lots with their weighed mass.")
     losses: list[Loss] = Field(default_factory=list, description="Declared losses (not output lots).")
@@ -65,7 +65,7 @@ class StepIn(_Model):
 class ProductIn(_Model):
     model: str = Field(min_length=1, max_length=128, description="Model number as identified.")
     product_id: str | None = Field(default=None, max_length=256, description="Composition record id, if known.")
-    n_items: int = Field(default=1, ge=1, le=10_000_000, description="How many items of this model.")
+    n_items: JsonInt = Field(default=1, ge=1, le=10_000_000, description="How many items of this model.")
     mass_kg: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False,
                                   description="Weighed mass of these items (kg); else from the record.")
 
@@ -76,7 +76,7 @@ class IntakeIn(_Model):
     lot_id: str = Field(pattern=_ID, description="Intake lot id (may equal a weighed line lot).")
     site: str | None = Field(default=None, max_length=128, description="Receiving site.")
     plant: str | None = Field(default=None, max_length=256, description="Receiving plant.")
-    received_at: datetime = Field(description="When the lot was received.")
+    received_at: IsoDatetime = Field(description="When the lot was received.")
     source_stream: Literal["weee", "elv", "other"] = Field(description="WEEE or end-of-life vehicles.")
     consumer: Literal["post_consumer", "pre_consumer"] = Field(default="post_consumer",
                                                                description="ISO 14021 origin class.")

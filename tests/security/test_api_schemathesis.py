@@ -1,16 +1,20 @@
-"""Schemathesis against the core API's OpenAPI (lots, devices, agents, dead letters, lines, health,
-users, dashboard-free JSON routes): generated requests never produce a 5xx.
+"""Schemathesis against the API's OpenAPI: generated requests never produce a 5xx (core routes, open
+mode), and with every check on (status codes, content types, response schemas, auth, headers) each
+answer is one the document declares (every route, token mode). The live CLI run of the same checks:
+``python -m tests.security.schemathesis_live``.
 
 The evidence routes have their own, longer run (`make evidence-fuzz`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from gateway.app import create_app
+from gateway.auth import AuthRepo
 from gateway.ingest.validate import validate
 from gateway.settings import GatewaySettings
 from gateway.store.base import Incoming, Store
@@ -76,3 +80,48 @@ def test_huge_paging_offset_is_refused_not_a_server_error(gateway_store: Store, 
         assert client.get("/api/v1/lots", params={"offset": 2**63}).status_code == 422
         assert client.get("/lots", params={"offset": 2**63}).status_code == 422
         assert client.get("/api/v1/lots", params={"offset": 5}).status_code == 200
+
+
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+
+
+def test_every_answer_is_the_documented_one(gateway_store: Store, gateway_db_url: str) -> None:
+    """All checks, every route but the evidence/measurement bodies (their own fuzz runs), token mode."""
+    store = seed(gateway_store)
+    token = AuthRepo(store.db).add_user("st-admin-7f3a", "admin")  # a name generated paths will not hit
+    settings_ = GatewaySettings.model_validate({"consume": False, "db_url": gateway_db_url,
+                                                "auth": {"mode": "tokens", "max_failures_per_minute": 1_000_000}})
+    app = create_app(settings_, store, RecordingCommands(store))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=schemathesis.Config.from_path(CONFIG))
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if "/evidence" in operation.path or "/measurement" in operation.path:
+            continue
+        operations += 1
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+        def check(case: Any) -> None:
+            try:
+                case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+            except AssertionError as exc:  # schemathesis raises a FailureGroup (an AssertionError)
+                failures.append(f"{case.method} {case.formatted_path}: {str(exc)[:400]}")
+
+        check()
+    assert operations >= 35
+    assert not failures, "\n".join(failures[:20])
+
+
+def test_openapi_declares_auth_and_errors(gateway_store: Store, gateway_db_url: str) -> None:
+    app = create_app(GatewaySettings.model_validate({"consume": False, "db_url": gateway_db_url,
+                                                     "auth": {"mode": "tokens"}}), gateway_store)
+    doc = app.openapi()
+    assert set(doc["components"]["securitySchemes"]) == {"bearerToken", "sessionCookie"}
+    lot = doc["paths"]["/api/v1/lots/{lot_id}"]["get"]
+    assert lot["security"] == [{"bearerToken": []}, {"sessionCookie": []}]
+    assert {"200", "401", "403", "404", "422", "429"} <= set(lot["responses"])
+    assert lot["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("LotWithWeighings")
+    assert "security" not in doc["paths"]["/healthz"]["get"]
+    assert "409" in doc["paths"]["/api/v1/users"]["post"]["responses"]

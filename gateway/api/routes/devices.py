@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query
 
 from gateway.api.deps import StoreDep
+from gateway.api.models import Agent, DeadLetter, Device
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
 
-@router.get("/devices", summary="Every device seen, with liveness and parse-error counters")
-def list_devices(store: StoreDep) -> list[dict[str, Any]]:
+@router.get("/devices", summary="Every device seen, with liveness and parse-error counters",
+            response_model=list[Device])
+def list_devices(store: StoreDep) -> list[dict[str, object]]:
     return store.list_devices()
 
 
-@router.get("/agents", summary="Every agent seen, with session, outbox backlog and open lot")
-def list_agents(store: StoreDep) -> list[dict[str, Any]]:
+@router.get("/agents", summary="Every agent seen, with session, outbox backlog and open lot",
+            response_model=list[Agent])
+def list_agents(store: StoreDep) -> list[dict[str, object]]:
     return store.list_agents()
 
 
-@router.get("/dead-letters", summary="Payloads that failed validation, newest first, with the reason")
-def dead_letters(store: StoreDep, limit: int = Query(default=100, ge=1, le=1000)) -> list[dict[str, Any]]:
+@router.get("/dead-letters", summary="Payloads that failed validation, newest first, with the reason",
+            response_model=list[DeadLetter])
+def dead_letters(store: StoreDep, limit: int = Query(default=100, ge=1, le=1000)) -> list[dict[str, object]]:
     return store.dead_letters(limit)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from gateway.api.deps import SettingsDep, StoreDep
+from gateway.api.models import Published
 from gateway.evidence.exporters import EXPORTERS
 from gateway.evidence.formats import ExportError, keys_dir_for, produce
 from gateway.evidence.keys import KeyError_
@@ -40,7 +41,8 @@ def evidence(lot_id: str, store: StoreDep, settings: SettingsDep,
     return Response(content=data, media_type=media, headers=headers)
 
 
-@router.post("/{lot_id}/evidence/publish", summary="Sign and queue the evidence: EPCIS capture + recycler webhook")
+@router.post("/{lot_id}/evidence/publish", summary="Sign and queue the evidence: EPCIS capture + recycler webhook",
+             response_model=Published, responses={409: {"description": "No signing key is configured."}})
 def publish(lot_id: str, store: StoreDep, settings: SettingsDep,
             capture_url: str | None = Query(default=None, description="EPCIS repository base URL (…/capture "
                                             "is appended); omit to skip the EPCIS upload.")) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from gateway.api.models import Health, Ready
+
 router = APIRouter(tags=["health"])
 
 
@@ -20,7 +22,8 @@ def _ingest(request: Request) -> dict[str, Any]:
     return {**health.verdict(), "consumer": "on"}
 
 
-@router.get("/healthz", summary="The gateway process is alive (versions in the body; no database access)")
+@router.get("/healthz", summary="The gateway process is alive (versions in the body; no database access)",
+            response_model=Health)
 def healthz(request: Request) -> dict[str, Any]:
     ingest = _ingest(request)
     return {"status": "ok", "mqtt_connected": ingest.get("mqtt_connected"), "versions": request.app.state.versions}
@@ -28,7 +31,8 @@ def healthz(request: Request) -> dict[str, Any]:
 
 @router.get("/readyz", summary="Ready: the store is at this code's schema and ingest is moving (MQTT connected, "
             "no message waiting past ingest.stall_after_s)",
-            responses={503: {"description": "Not ready: the body lists the problems"}})
+            responses={200: {"model": Ready},
+                       503: {"model": Ready, "description": "Not ready: the body lists the problems"}})
 def readyz(request: Request) -> JSONResponse:
     versions = request.app.state.versions
     schema = versions["store_schema"]
@@ -43,7 +47,9 @@ def readyz(request: Request) -> JSONResponse:
                         status_code=503 if problems else 200)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                             "description": "Prometheus text exposition format."}})
 def metrics(request: Request) -> Response:
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -6,25 +6,28 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from gateway.api.deps import CommandsDep
+from gateway.api.models import CommandSent, Error
 from gateway.auth import PrincipalDep
 from junkan.core.ids import new_id
 from junkan.core.names import ID_PATTERN
+from junkan.core.strict import STRICT
 
 router = APIRouter(prefix="/api/v1/lines", tags=["lines"])
 
 
 class LotAction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     action: Literal["open", "close"] = Field(description="Open a new lot or close the open one.")
     lot_id: str | None = Field(default=None, pattern=ID_PATTERN,
                                description="Lot id; generated for 'open' when omitted.")
 
 
-@router.post("/{line}/lots", status_code=202, summary="Open or close the lot on a line")
+@router.post("/{line}/lots", status_code=202, summary="Open or close the lot on a line", response_model=CommandSent,
+             responses={503: {"model": Error, "description": "This gateway runs without an MQTT connection."}})
 def lot_action(line: str, body: LotAction, commands: CommandsDep, principal: PrincipalDep) -> dict[str, Any]:
     if commands is None:
         raise HTTPException(status_code=503, detail="this gateway runs without an MQTT connection")

@@ -6,23 +6,33 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
+from pydantic import Field
 
 from gateway.api.deps import StoreDep
+from gateway.api.models import Out
 from gateway.evidence.build import lot_measurement
 from gateway.specs import repo
 from gateway.specs.conformance import conformance
-from gateway.specs.model import RequirementSpec, effective_limits
+from gateway.specs.model import Limit, RequirementSpec, effective_limits
 from junkan.core.evidence import ConformanceResult
 
 router = APIRouter(prefix="/api/v1/specs", tags=["specs"])
 
 
-@router.get("", summary="All requirement specs")
+class SpecWithLimits(RequirementSpec):
+    effective_limits: list[Limit] = Field(description="Buyer limits plus the regulatory defaults in force today.")
+
+
+class Deleted(Out):
+    deleted: str
+
+
+@router.get("", summary="All requirement specs", response_model=list[RequirementSpec])
 def list_specs(store: StoreDep) -> list[dict[str, Any]]:
     return repo.spec_dicts(store.db)
 
 
-@router.put("/{spec_id}", summary="Create or replace a spec")
+@router.put("/{spec_id}", summary="Create or replace a spec", response_model=SpecWithLimits)
 def put_spec(spec_id: str, spec: RequirementSpec, store: StoreDep) -> dict[str, Any]:
     if spec.spec_id != spec_id:
         raise HTTPException(status_code=422, detail="spec_id in the path and the body differ")
@@ -31,7 +41,8 @@ def put_spec(spec_id: str, spec: RequirementSpec, store: StoreDep) -> dict[str, 
     return spec.model_dump(mode="json") | {"effective_limits": [x.model_dump() for x in effective_limits(spec, today)]}
 
 
-@router.get("/{spec_id}", summary="One spec with its effective limits (buyer + regulatory defaults)")
+@router.get("/{spec_id}", summary="One spec with its effective limits (buyer + regulatory defaults)",
+            response_model=SpecWithLimits)
 def get_spec(spec_id: str, store: StoreDep) -> dict[str, Any]:
     spec = repo.get_spec(store.db, spec_id)
     if spec is None:
@@ -41,10 +52,10 @@ def get_spec(spec_id: str, store: StoreDep) -> dict[str, Any]:
 
 
 @router.delete("/{spec_id}", summary="Delete a spec")
-def delete_spec(spec_id: str, store: StoreDep) -> dict[str, Any]:
+def delete_spec(spec_id: str, store: StoreDep) -> Deleted:
     if not repo.delete_spec(store.db, spec_id):
         raise HTTPException(status_code=404, detail=f"spec {spec_id!r} not found")
-    return {"deleted": spec_id}
+    return Deleted(deleted=spec_id)
 
 
 @router.get("/{spec_id}/conformance/{lot_id}", summary="Conformance of one lot to one spec, with reasons")

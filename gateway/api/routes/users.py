@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from gateway.api.models import Error, Revoked, Rotated, User, UserCreated
 from gateway.auth import UserError
 from gateway.auth.policy import Role
 from junkan.core.names import NAME_PATTERN
+from junkan.core.strict import STRICT
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
 class NewUser(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     name: str = Field(pattern=NAME_PATTERN, description="User (or machine) name.")
     role: Role = Field(description="operator, engineer, recycler or admin.")
@@ -28,32 +30,33 @@ def _repo(request: Request) -> Any:
     return request.app.state.auth.repo
 
 
-@router.get("", summary="Users (never their tokens)")
+@router.get("", summary="Users (never their tokens)", response_model=list[User])
 def list_users(request: Request) -> list[dict[str, Any]]:
     return _repo(request).list_users()  # type: ignore[no-any-return]
 
 
-@router.post("", status_code=201, summary="Create a user; the token is in this response only")
-def add_user(body: NewUser, request: Request) -> dict[str, Any]:
+@router.post("", status_code=201, summary="Create a user; the token is in this response only",
+             responses={409: {"model": Error, "description": "The user exists (or the name or role is refused)."}})
+def add_user(body: NewUser, request: Request) -> UserCreated:
     try:
         token = _repo(request).add_user(body.name, body.role, body.recycler)
     except UserError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
-    return {"name": body.name, "role": body.role, "token": token}
+    return UserCreated(name=body.name, role=body.role, token=token)
 
 
 @router.post("/{name}/rotate", summary="Replace a user's token (old one and its sessions stop working)")
-def rotate(name: str, request: Request) -> dict[str, Any]:
+def rotate(name: str, request: Request) -> Rotated:
     try:
-        return {"name": name, "token": _repo(request).rotate(name)}
+        return Rotated(name=name, token=_repo(request).rotate(name))
     except UserError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
 
 
 @router.delete("/{name}", summary="Revoke a user's token and end its sessions")
-def revoke(name: str, request: Request) -> dict[str, Any]:
+def revoke(name: str, request: Request) -> Revoked:
     try:
         _repo(request).revoke(name)
     except UserError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
-    return {"name": name, "revoked": True}
+    return Revoked(name=name, revoked=True)

@@ -1,0 +1,182 @@
+"""What every API route returns, as pydantic models: the OpenAPI document then describes each response,
+and FastAPI checks each response against it (a drifting row shape is a test failure, not a silent change).
+
+Rows are returned as the store holds them: timestamps are the stored ISO text, 0/1 flags stay integers.
+Free-form documents (a reading's ``data``, a record, a step's ``doc``, an alarm's ``detail``) are JSON
+objects. ``extra="forbid"``: a column added by a migration must be added here too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Json = dict[str, Any]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- errors ---------------------------------------------------------------------------------------
+class ValidationIssue(BaseModel):
+    """One problem of a refused request, as FastAPI reports it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int] = Field(description="Where: ('body'|'query'|'path'|'header', field, ...).")
+    msg: str = Field(description="What is wrong.")
+    type: str = Field(description="Error type (pydantic's).")
+
+
+class Error(Out):
+    """Every error answer (4xx): ``detail`` says why, as text, as FastAPI's list of validation issues,
+    or (a refused import) as the import report."""
+
+    detail: str | list[ValidationIssue] | Json = Field(description="Why the request was refused.")
+
+
+# -- lots, readings, devices, agents ----------------------------------------------------------------
+class Reading(Out):
+    agent: str
+    msg_id: str = Field(description="Message the reading came in.")
+    idx: int = Field(description="Position in that message.")
+    site: str
+    line: str
+    device: str
+    device_seq: int = Field(description="The device's own sequence number.")
+    ts: str = Field(description="Measurement time (ISO 8601, UTC).")
+    kind: str = Field(description="weight, weighing, nir_object, xrf, ident, ...")
+    value: float | None
+    unit: str | None
+    status: str | None
+    lot_id: str | None
+    data: Json = Field(description="Kind-specific fields.")
+
+
+class Lot(Out):
+    lot_id: str
+    site: str
+    line: str
+    agent: str
+    status: str = Field(description="open or closed.")
+    opened_at: str
+    closed_at: str | None
+    close_reason: str | None
+    net_mass_kg: float
+    n_weighings: int
+    devices: list[str] = Field(description="Devices that contributed.")
+    measurement: Json = Field(description="The agent's lot measurement (junkan.measurement/1) at close.")
+    recycler: str | None = Field(description="Recycler the lot and its evidence are addressed to.")
+    updated_at: str
+
+
+class LotWithWeighings(Lot):
+    weighings: list[Reading] = Field(description="The lot's weighing readings, oldest first.")
+
+
+class RecyclerAssigned(Out):
+    lot_id: str
+    recycler: str | None
+
+
+class Device(Out):
+    agent: str
+    device: str
+    site: str
+    line: str
+    driver: str | None
+    state: str | None
+    last_reading_at: str | None
+    frames_ok: int
+    frames_bad: int
+    reconnects: int
+    last_error: str | None
+    updated_at: str
+
+
+class Agent(Out):
+    agent: str
+    site: str
+    line: str
+    session: str
+    state: str = Field(description="online or offline (the broker's Will).")
+    at: str
+    outbox_depth: int = Field(description="Readings waiting in the agent's outbox.")
+    outbox_oldest_age_s: float
+    open_lot: Json | None
+    alarms: list[str]
+
+
+class DeadLetter(Out):
+    id: int
+    topic: str
+    payload: str = Field(description="The first 2000 characters of the payload (UTF-8, invalid bytes replaced).")
+    reason: str
+    received_at: str
+
+
+class CommandSent(Out):
+    cmd_id: str
+    action: str
+    lot_id: str | None
+    agents: list[str] = Field(description="Agents the command was published to.")
+
+
+class Published(Out):
+    lot_id: str
+    evidence_id: str
+    epcis: int | None = Field(description="Upload outbox id of the EPCIS capture (null: no capture URL given).")
+    webhook: int | None = Field(description="Upload outbox id of the recycler webhook (null: none registered).")
+
+
+class Health(Out):
+    status: Literal["ok"]
+    mqtt_connected: bool | None = Field(description="Null when this gateway runs without the consumer.")
+    versions: Json = Field(description="Release, wire schemas, store schema (as `junkan --version`).")
+
+
+class Ready(Out):
+    ready: bool
+    problems: list[str] = Field(description="Why not ready (empty when ready).")
+    ingest: Json = Field(description="The consumer's state: MQTT, last commit age, oldest unacked age, failures.")
+    versions: Json
+
+
+# -- auth and users ---------------------------------------------------------------------------------
+class Whoami(Out):
+    name: str
+    role: str
+    recycler: str | None = Field(description="The recycler a recycler's lots are filtered by.")
+    via: str = Field(description="token, session or open.")
+    auth_mode: str
+
+
+class LoggedOut(Out):
+    logged_out: bool
+
+
+class User(Out):
+    name: str
+    role: str
+    recycler: str | None
+    token_id: str = Field(description="Public half of the token (the secret is never stored).")
+    created_at: str
+    revoked_at: str | None
+
+
+class UserCreated(Out):
+    name: str
+    role: str
+    token: str = Field(description="The token: shown in this response only.")
+
+
+class Rotated(Out):
+    name: str
+    token: str = Field(description="The new token: shown in this response only.")
+
+
+class Revoked(Out):
+    name: str
+    revoked: bool

@@ -57,8 +57,8 @@ def _upload(args: argparse.Namespace) -> int:
         with httpx.Client(timeout=30.0) as client:
             counts = Sender(db, client).run_until_idle(args.timeout)
         failed = outbox.rows(db, "failed")
-        print(json.dumps({"delivered": counts, "failed": [{"id": r["id"], "kind": r["kind"], "target": r["target"],
-                                                            "error": r["last_error"]} for r in failed]}))
+        print(json.dumps({"delivered": counts, "failed": [{"id": r.id, "kind": r.kind, "target": r.target,
+                                                            "error": r.last_error} for r in failed]}))
     except (KeyError, KeyError_, ValueError) as exc:
         print(f"evidence-upload: {exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Any
 from urllib.parse import urljoin
 
 import httpx
@@ -61,48 +60,51 @@ class Sender:
             time.sleep(0.05)
         return total
 
-    def _retry(self, row: dict[str, Any], error: str) -> str:
-        attempts = row["attempts"] + 1
+    def _retry(self, row: outbox.Delivery, error: str) -> str:
+        attempts = row.attempts + 1
         if attempts >= outbox.MAX_ATTEMPTS:
-            outbox.update(self.db, row["id"], state="failed", attempts=attempts, error=f"gave up: {error}")
+            outbox.update(self.db, row.id, state="failed", attempts=attempts, error=f"gave up: {error}")
             return "failed"
-        outbox.update(self.db, row["id"], state=row["state"], attempts=attempts,
+        outbox.update(self.db, row.id, state=row.state, attempts=attempts,
                       delay_s=outbox.backoff_s(attempts, self.base), error=error)
         return "retry"
 
-    def _deliver(self, row: dict[str, Any]) -> str:
+    def _deliver(self, row: outbox.Delivery) -> str:
         try:
-            if row["kind"] == "epcis":
-                return self._poll(row) if row["state"] == "polling" else self._capture(row)
-            if row["kind"] == "webhook":
+            if row.kind == "epcis":
+                return self._poll(row) if row.state == "polling" else self._capture(row)
+            if row.kind == "webhook":
                 return self._webhook(row)
-            outbox.update(self.db, row["id"], state="failed", attempts=row["attempts"], error="unknown kind")
+            outbox.update(self.db, row.id, state="failed", attempts=row.attempts, error="unknown kind")
             return "failed"
         except httpx.HTTPError as exc:
             return self._retry(row, f"{type(exc).__name__}: {exc}")
 
-    def _capture(self, row: dict[str, Any]) -> str:
-        resp = self.client.post(row["target"], content=row["payload"].encode(), headers=EPCIS_HEADERS)
+    def _capture(self, row: outbox.Delivery) -> str:
+        resp = self.client.post(row.target, content=row.payload.encode(), headers=EPCIS_HEADERS)
         if resp.status_code == 202:
             location = resp.headers.get("Location")
             if not location:
-                outbox.update(self.db, row["id"], state="done", attempts=row["attempts"] + 1,
+                outbox.update(self.db, row.id, state="done", attempts=row.attempts + 1,
                               error="202 without Location: capture accepted, job not trackable")
                 return "done"
-            outbox.update(self.db, row["id"], state="polling", attempts=row["attempts"] + 1, delay_s=0.0,
-                          job_url=urljoin(row["target"], location))
+            outbox.update(self.db, row.id, state="polling", attempts=row.attempts + 1, delay_s=0.0,
+                          job_url=urljoin(row.target, location))
             return "accepted"
         if 200 <= resp.status_code < 300:
-            outbox.update(self.db, row["id"], state="done", attempts=row["attempts"] + 1)
+            outbox.update(self.db, row.id, state="done", attempts=row.attempts + 1)
             return "done"
         if _transient(resp.status_code):
             return self._retry(row, f"HTTP {resp.status_code}: {resp.text[:500]}")
-        outbox.update(self.db, row["id"], state="failed", attempts=row["attempts"] + 1,
+        outbox.update(self.db, row.id, state="failed", attempts=row.attempts + 1,
                       error=f"refused HTTP {resp.status_code}: {resp.text[:1500]}")
         return "failed"
 
-    def _poll(self, row: dict[str, Any]) -> str:
-        resp = self.client.get(row["job_url"], headers={"GS1-EPCIS-Version": "2.0.0"})
+    def _poll(self, row: outbox.Delivery) -> str:
+        if row.job_url is None:  # only _capture sets 'polling', always with the job's URL
+            outbox.update(self.db, row.id, state="failed", attempts=row.attempts, error="polling without a job URL")
+            return "failed"
+        resp = self.client.get(row.job_url, headers={"GS1-EPCIS-Version": "2.0.0"})
         if _transient(resp.status_code):
             return self._retry(row, f"poll HTTP {resp.status_code}")
         try:
@@ -110,32 +112,32 @@ class Sender:
         except ValueError:
             job = {}
         if resp.status_code != 200 or not isinstance(job, dict):
-            outbox.update(self.db, row["id"], state="failed", attempts=row["attempts"],
+            outbox.update(self.db, row.id, state="failed", attempts=row.attempts,
                           error=f"capture job unreadable: HTTP {resp.status_code} {resp.text[:500]}")
             return "failed"
         if job.get("running"):
-            outbox.update(self.db, row["id"], state="polling", attempts=row["attempts"], delay_s=POLL_S * self.base)
+            outbox.update(self.db, row.id, state="polling", attempts=row.attempts, delay_s=POLL_S * self.base)
             return "running"
         if job.get("success"):
-            outbox.update(self.db, row["id"], state="done", attempts=row["attempts"])
+            outbox.update(self.db, row.id, state="done", attempts=row.attempts)
             return "done"
-        outbox.update(self.db, row["id"], state="failed", attempts=row["attempts"],
+        outbox.update(self.db, row.id, state="failed", attempts=row.attempts,
                       error=f"capture job failed: {str(job.get('errors') or job)[:1500]}")
         return "failed"
 
-    def _webhook(self, row: dict[str, Any]) -> str:
-        hook = self.db.one("SELECT url, secret FROM webhooks WHERE recycler = ?", (row["target"],))
+    def _webhook(self, row: outbox.Delivery) -> str:
+        hook = self.db.one("SELECT url, secret FROM webhooks WHERE recycler = ?", (row.target,))
         if hook is None:
-            outbox.update(self.db, row["id"], state="failed", attempts=row["attempts"],
-                          error=f"no webhook registered for recycler {row['target']!r}")
+            outbox.update(self.db, row.id, state="failed", attempts=row.attempts,
+                          error=f"no webhook registered for recycler {row.target!r}")
             return "failed"
-        body = row["payload"].encode()
+        body = row.payload.encode()
         ts = str(int(time.time()))
         headers = {"Content-Type": "application/json", "X-Junkan-Event": "evidence.ready",
                    "X-Junkan-Timestamp": ts, "X-Junkan-Signature": webhook_signature(hook["secret"], ts, body),
-                   "X-Junkan-Delivery": str(row["id"])}
+                   "X-Junkan-Delivery": str(row.id)}
         resp = self.client.post(hook["url"], content=body, headers=headers)
         if 200 <= resp.status_code < 300:
-            outbox.update(self.db, row["id"], state="done", attempts=row["attempts"] + 1)
+            outbox.update(self.db, row.id, state="done", attempts=row.attempts + 1)
             return "done"
         return self._retry(row, f"webhook HTTP {resp.status_code}")

@@ -106,7 +106,7 @@ def test_capture_with_retry_and_job_polling(world: dict[str, Any], endpoint: tup
         counts = Sender(db, client, backoff_base_s=0.01).run_until_idle(20)
     assert counts.get("retry") == 2 and counts.get("done") == 1
     (row,) = outbox.rows(db)
-    assert row["state"] == "done" and row["job_url"] == f"{base}/capture/1"
+    assert row.state == "done" and row.job_url == f"{base}/capture/1"
     assert ep.headers[0]["GS1-EPCIS-Version"] == "2.0.0" and ep.headers[0]["GS1-CBV-Version"] == "2.0.0"
     assert ep.captures[0]["type"] == "EPCISDocument" and ep.captures[0]["epcisBody"]["eventList"]
 
@@ -118,7 +118,7 @@ def test_permanent_refusal_is_not_retried(world: dict[str, Any], endpoint: tuple
     with httpx.Client(timeout=5) as client:
         Sender(world["db"], client, backoff_base_s=0.01).run_until_idle(10)
     (row,) = outbox.rows(world["db"])
-    assert row["state"] == "failed" and "HTTP 400" in row["last_error"] and row["attempts"] == 1
+    assert row.state == "failed" and "HTTP 400" in row.last_error and row.attempts == 1
 
 
 def test_endpoint_down_keeps_row_for_later(world: dict[str, Any]) -> None:
@@ -126,8 +126,8 @@ def test_endpoint_down_keeps_row_for_later(world: dict[str, Any]) -> None:
     with httpx.Client(timeout=1) as client:
         counts = Sender(world["db"], client, backoff_base_s=30).run_once()
     (row,) = outbox.rows(world["db"])
-    assert counts == {"retry": 1} and row["state"] == "pending" and row["attempts"] == 1
-    assert "ConnectError" in row["last_error"]
+    assert counts == {"retry": 1} and row.state == "pending" and row.attempts == 1
+    assert "ConnectError" in row.last_error
 
 
 def test_webhook_hmac_signed(world: dict[str, Any], endpoint: tuple[Endpoint, str]) -> None:

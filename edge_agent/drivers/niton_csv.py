@@ -23,7 +23,9 @@ class NitonCsvConfig(XrfConfigBase):
 
 
 def decoder(config: NitonCsvConfig | None = None) -> XrfCsvDecoder:
-    return XrfCsvDecoder("niton", config.default_sigma if config else 2.0)
+    if config is None:
+        return XrfCsvDecoder("niton", 2.0)
+    return XrfCsvDecoder("niton", config.default_sigma, config.time_format, config.instrument_tz)
 
 
 def runner(config: NitonCsvConfig, capture_path: Path | None = None) -> Runner:

@@ -19,7 +19,9 @@ class VantaCsvConfig(XrfConfigBase):
 
 
 def decoder(config: VantaCsvConfig | None = None) -> XrfCsvDecoder:
-    return XrfCsvDecoder("vanta", config.default_sigma if config else 1.0)
+    if config is None:
+        return XrfCsvDecoder("vanta", 1.0)
+    return XrfCsvDecoder("vanta", config.default_sigma, config.time_format, config.instrument_tz)
 
 
 def runner(config: VantaCsvConfig, capture_path: Path | None = None) -> Runner:

@@ -6,8 +6,15 @@
 * Niton (NDT export): ``Index,Reading No,Time,Type,Duration,Units,Sigma Value,...,Pb,Pb Error,...``;
   ``Sigma Value`` is the multiplier the errors were reported at (typically 2).
 
-Each element keeps value (ppm), error (ppm), sigma multiplier and a below-LOD flag separately: ``<LOD``
-(any ``<...``, ``ND``) is never turned into 0, its ``ppm`` is null. ``%`` becomes ppm (1 % = 10 000 ppm).
+Each element keeps value (ppm), error (ppm), sigma multiplier and a below-LOD flag separately. A
+non-detect is censored, never a measured zero: ``<LOD``, ``ND``, ``BDL``, ``<12`` and a reported ``0`` (Vanta
+prints a non-detect as ``0`` with its error, e.g. ``Cd 0, ±265``) all give ``ppm`` null, ``below_lod`` true,
+``lod_ppm`` = the stated limit (``<12``) or 3 sigma from the error (error / sigma multiplier x 3; null without
+one) and ``reported`` = what the instrument printed. ``%`` becomes ppm (1 % = 10 000 ppm).
+
+The instrument's own clock and test label stay on the reading: ``ts`` is the analyser's date and time
+(``Date`` + ``Time`` on a Vanta, ``Time`` on a Niton; read with ``time_format`` in ``instrument_tz``), also
+as ``instrument_time``; ``test_label`` is the operator's label (``Test Label``, or a ``Sample`` column).
 The parser is streaming (bytes in, readings out) so the folder watcher, a serial/TCP line stream and
 ``junkan agent decode`` share it; a row that is short, has an unreadable value or arrives before any
 header is a bad frame with the reason, never an exception.
@@ -19,8 +26,10 @@ import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 
@@ -34,6 +43,9 @@ MAX_LINE = 64 * 1024
 _SYMBOL = re.compile(r"^[A-Z][a-z]?$")
 _PPM_FACTOR = {"ppm": 1.0, "mg/kg": 1.0, "%": 10_000.0, "wt%": 10_000.0, "ppb": 1e-3}
 _LOD_WORDS = ("<", "nd", "n.d.", "bdl", "lod")
+LOD_SIGMAS = 3.0  # a limit of detection of 3 sigma, when the export gives only the error
+TIME_FORMATS = {"vanta": ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"), "niton": ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")}
+_LABEL_COLUMNS = ("test label", "sample", "sample name", "sample id", "label")
 
 
 class XrfConfigBase(DeviceConfigBase):
@@ -44,6 +56,19 @@ class XrfConfigBase(DeviceConfigBase):
         default=None, description="Or read the same CSV lines as a stream (serial port or socket://host:port)."
     )
     default_sigma: float = Field(default=1.0, gt=0, description="Sigma multiplier when the export does not say.")
+    instrument_tz: str = Field(
+        default="UTC", description="Time zone the analyser's clock is set to (IANA name, e.g. Asia/Tokyo).")
+    time_format: str | None = Field(
+        default=None, description="strptime format of the analyser's date and time (Vanta: Date + ' ' + Time); "
+        "default %Y-%m-%d %H:%M[:%S] for Vanta, %d/%m/%Y %H:%M[:%S] for Niton.")
+
+    @model_validator(mode="after")
+    def _known_tz(self) -> XrfConfigBase:
+        try:
+            ZoneInfo(self.instrument_tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"instrument_tz {self.instrument_tz!r} is not a known time zone") from exc
+        return self
 
     @model_validator(mode="after")
     def _one_source(self) -> XrfConfigBase:
@@ -63,6 +88,9 @@ class Layout:
     sigma_col: int | None
     elements: dict[str, tuple[int, int | None]]  # symbol -> (value column, error column)
     sigma: float
+    date_col: int | None = None
+    time_col: int | None = None
+    label_col: int | None = None
 
 
 def parse_header(cells: list[str], flavor: Flavor = "auto", default_sigma: float = 1.0) -> Layout | None:
@@ -89,19 +117,54 @@ def parse_header(cells: list[str], flavor: Flavor = "auto", default_sigma: float
         sigma = default_sigma
     units_col = next((i for i, n in enumerate(lower) if n == "units"), None)
     sigma_col = next((i for i, n in enumerate(lower) if n in ("sigma value", "sigma")), None)
-    return Layout(kind, len(names), reading_col, units_col, sigma_col, elements, sigma)
+    date_col = next((i for i, n in enumerate(lower) if n == "date"), None)
+    time_col = next((i for i, n in enumerate(lower) if n == "time"), None)
+    label_col = next((lower.index(n) for n in _LABEL_COLUMNS if n in lower), None)
+    return Layout(kind, len(names), reading_col, units_col, sigma_col, elements, sigma, date_col, time_col, label_col)
 
 
 def _cell_value(text: str) -> tuple[float | None, bool] | None:
-    """(number, below_lod) for a result cell; None when unreadable."""
+    """(number, below_lod) for a result cell; None when unreadable. For ``<12`` the number is the limit."""
     t = text.strip()
     if any(t.lower().startswith(w) for w in _LOD_WORDS):
-        return None, True
+        limit = parse_number(t[1:]) if t.startswith("<") else None
+        return (limit if limit is not None and limit > 0 else None), True
     number = parse_number(t)
     return None if number is None else (number, False)
 
 
-def parse_row(layout: Layout, cells: list[str], raw: bytes) -> Decoded:
+def _element(vtext: str, value: tuple[float | None, bool], err: float | None, sigma: float,
+             factor: float) -> dict[str, Any]:
+    """One element's result; a non-detect (flagged, or a reported 0) is censored at its LOD."""
+    number, below = value
+    error = None if err is None else round(err * factor, 6)
+    if not below and number != 0:
+        return {"ppm": round(number * factor, 6) if number is not None else None, "error": error,
+                "sigma": sigma, "below_lod": False}
+    if below and number is not None:  # "<12": the limit itself
+        lod: float | None = round(number * factor, 6)
+    else:  # "<LOD", "ND", a printed 0: 3 sigma from the error, when there is one
+        lod = round(LOD_SIGMAS * error / sigma, 6) if error else None
+    return {"ppm": None, "error": error, "sigma": sigma, "below_lod": True, "lod_ppm": lod, "reported": vtext}
+
+
+def _instrument_time(layout: Layout, cells: list[str], fmt: str | None, tz: str) -> datetime | None:
+    """The analyser's own date and time of the reading (UTC), None when absent or unreadable."""
+    parts = [cells[c].strip() for c in (layout.date_col, layout.time_col) if c is not None and c < len(cells)]
+    text = " ".join(p for p in parts if p)
+    if not text:
+        return None
+    for candidate in (fmt,) if fmt else TIME_FORMATS.get(layout.flavor, TIME_FORMATS["vanta"]):
+        try:
+            local = datetime.strptime(text, candidate)
+        except ValueError:
+            continue
+        return local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    return None
+
+
+def parse_row(layout: Layout, cells: list[str], raw: bytes, time_format: str | None = None,
+              instrument_tz: str = "UTC") -> Decoded:
     """One data row -> an ``xrf`` reading (or ``info`` for a row without results) or a bad frame."""
     needed = max([layout.reading_col or 0, layout.units_col or 0, layout.sigma_col or 0,
                   *(v for v, _ in layout.elements.values()),
@@ -129,25 +192,30 @@ def parse_row(layout: Layout, cells: list[str], raw: bytes) -> Decoded:
         err = _cell_value(etext) if etext else (None, False)
         if err is None:
             return BadFrame(f"unreadable {symbol} error {etext!r}", raw)
-        ppm, below = value
-        elements[symbol] = {
-            "ppm": None if ppm is None else round(ppm * factor, 6),
-            "error": None if err[0] is None else round(err[0] * factor, 6),
-            "sigma": sigma,
-            "below_lod": below,
-        }
+        elements[symbol] = _element(vtext, value, err[0], sigma, factor)
     reading_text = cells[layout.reading_col].strip() if layout.reading_col is not None else ""
     reading_no: int | str = int(reading_text) if reading_text.isdigit() else reading_text
     if not elements:
         return DeviceReading(kind="info", data={"reading_no": reading_no, "note": "row without results"}, raw=raw)
-    return DeviceReading(kind="xrf", data={"reading_no": reading_no, "elements": elements}, raw=raw)
+    data: dict[str, Any] = {"reading_no": reading_no, "elements": elements}
+    ts = _instrument_time(layout, cells, time_format, instrument_tz)
+    if ts is not None:
+        data["instrument_time"] = ts.isoformat()
+    elif text := " ".join(cells[c].strip() for c in (layout.date_col, layout.time_col) if c is not None).strip():
+        data["instrument_time_text"] = text  # kept as printed; the reading takes the agent's time
+    label = cells[layout.label_col].strip() if layout.label_col is not None else ""
+    if label:
+        data["test_label"] = label
+    return DeviceReading(kind="xrf", data=data, ts=ts, raw=raw)
 
 
 class XrfCsvDecoder:
     """Streaming: lines in (any chunking), readings out. Remembers the delimiter and the last header."""
 
-    def __init__(self, flavor: Flavor = "auto", default_sigma: float = 1.0) -> None:
+    def __init__(self, flavor: Flavor = "auto", default_sigma: float = 1.0, time_format: str | None = None,
+                 instrument_tz: str = "UTC") -> None:
         self.flavor, self.default_sigma = flavor, default_sigma
+        self.time_format, self.instrument_tz = time_format, instrument_tz
         self.delimiter = ","
         self.layout: Layout | None = None
         self._buf = bytearray()
@@ -199,7 +267,7 @@ class XrfCsvDecoder:
             return None
         if self.layout is None:
             return BadFrame("data row before any header", raw[:256])
-        return parse_row(self.layout, cells, raw)
+        return parse_row(self.layout, cells, raw, self.time_format, self.instrument_tz)
 
 
 def xrf_runner(config: XrfConfigBase, decoder_factory: Callable[[], Decoder],

@@ -169,6 +169,8 @@ def _add_xrf(ev: LotEvidence, data: dict[str, Any]) -> None:
             continue
         ppm, err = reading.get("ppm"), reading.get("error")
         below = bool(reading.get("below_lod")) or ppm is None
+        if below and reading.get("lod_ppm"):
+            ppm = reading["lod_ppm"]  # the instrument's LOD (stated, or 3 sigma): _lod takes it as the limit
         spot = XrfSpot(ppm=float(ppm) if ppm is not None else None, error=float(err) if err is not None else None,
                        below_lod=below)
         ev.xrf.setdefault(element, []).append(spot)
@@ -388,12 +390,14 @@ def contaminants(ev: LotEvidence, params: MeasurementParams) -> dict[str, Contam
             lo, hi = mean_ci(km.mean, km.sd, km.n)
             ci_of_mean = (round(lo, 1), round(hi, 1) if hi != float("inf") else None)
         thresholds = {}
+        worst = sum(values) / len(values) if values else 0.0  # every "<LOD" at its LOD
+        best = sum(v for v, c in zip(values, cens, strict=True) if not c) / len(values) if values else 0.0
         for threshold in params.thresholds_ppm.get(element, []):
             frac = km_fraction_above(values, cens, threshold)
             thresholds[f"{threshold:g}"] = ThresholdResult(
                 fraction_above=round(frac, 6), ci95=_r(wilson(frac * km.n, km.n)),
                 mean_above=bool(km.mean is not None and km.mean > threshold),
-                **threshold_decision(km.mean, km.sd, km.n, threshold))
+                **threshold_decision(km.mean, km.sd, km.n, threshold, (best, worst)))
         out[element] = Contaminant(
             n=km.n, n_below_lod=km.n_censored,
             mean_ppm=_r1(km.mean), p95_ppm=_r1(km.p95), max_ppm=_r1(km.max_detected),

@@ -186,7 +186,8 @@ def _sd(xs: Sequence[float]) -> float | None:
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
 
 
-def threshold_decision(mean: float | None, sd: float | None, n: int, threshold: float) -> dict[str, Any]:
+def threshold_decision(mean: float | None, sd: float | None, n: int, threshold: float,
+                       mean_range: tuple[float, float] | None = None) -> dict[str, Any]:
     """Is the lot mean above a limit? A decision (``flag``), a status and the old precautionary flag.
 
     flag: the point estimate is above the limit, i.e. P(true mean > limit) > 0.5 (normal approximation).
@@ -194,6 +195,10 @@ def threshold_decision(mean: float | None, sd: float | None, n: int, threshold: 
     "indeterminate" when it straddles it (worth a re-test), "no_data" without readings (flagged: a lot
     that was never checked cannot be released). precautionary_flag: one-sided 95 % upper bound above the
     limit (flags every indeterminate lot; the rule used before).
+
+    ``mean_range``: the lot mean with every censored value at 0 and at its LOD. Censored data decide
+    nothing by themselves: "below" needs the mean below the limit even with each "<LOD" at its LOD, "above"
+    even with each at 0; otherwise the status is "indeterminate" (e.g. Cd "<795 ppm" against 100 ppm).
     """
     if not n or mean is None:
         return {"flag": True, "status": "no_data", "p_above": None, "precautionary_flag": True,
@@ -213,5 +218,8 @@ def threshold_decision(mean: float | None, sd: float | None, n: int, threshold: 
         status = "below"
     else:
         status = "indeterminate"
+    if mean_range is not None and ((status == "below" and mean_range[1] > threshold)
+                                   or (status == "above" and mean_range[0] <= threshold)):
+        status = "indeterminate"  # only the censored values' placement below their LODs decides it
     return {"flag": bool(mean > threshold), "status": status, "p_above": round(p_above, 4),
             "precautionary_flag": bool(ucl > threshold), "flag_rule": FLAG_RULE}

@@ -54,10 +54,15 @@ class LiveDevices:
         """The three devices' entries for the agent's line config."""
         sp = self.scenario.speed
         interval = self.scenario.sensors.camera_interval_s / sp
+        # The plausibility bound of the sorter's counters, in wall seconds: the plan's peak rate, time-compressed,
+        # with room for two of its chunks landing in one poll.
+        peak = max((v / max(float(e.data["interval_s"]), 1e-3) for plan in self.plans for e in plan.events
+                    if e.device == "sorter" for counts in (e.data["counts"], e.data["ejections"])
+                    for v in counts.values()), default=0.0)
         return [
             {"name": DEVICES["sorter"], "type": "nir_sorter_modbus",
              "modbus": {"host": "127.0.0.1", "port": self.sorter_port, "timeout_s": 1.0},
-             "channels": self.channels, "interval_s": interval},
+             "channels": self.channels, "interval_s": interval, "max_rate_per_s": max(10_000.0, 3 * peak) * sp},
             {"name": DEVICES["camera"], "type": "camera", "source": f"http://127.0.0.1:{self.belt_port}/stream.mjpg",
              "max_fps": BELT_FPS, "no_frame_timeout_s": 3.0, "analyzers": ["conveyor"],
              "conveyor": {"interval_s": interval, "min_area_px": 60.0, "max_jump_px": 80.0}},

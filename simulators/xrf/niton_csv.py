@@ -18,7 +18,7 @@ def niton_header() -> str:
 
 def niton_row(s: XrfSample, sigma: float = 2.0, when: time.struct_time | None = None) -> str:
     when = when or time.gmtime()
-    cells = [str(s.reading_no), str(s.reading_no), time.strftime("%d/%m/%Y %H:%M", when), "PLASTICS", "30.1",
+    cells = [str(s.reading_no), str(s.reading_no), time.strftime("%d/%m/%Y %H:%M:%S", when), "PLASTICS", "30.1",
              "ppm", f"{sigma:g}", "Final", "", "", s.label]
     for e in ELEMENTS:
         v = s.ppm[e]

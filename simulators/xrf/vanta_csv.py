@@ -15,7 +15,10 @@ def vanta_header() -> str:
     return "sep=,\r\n" + ",".join([fixed, *per, "info"]) + ",\r\n"
 
 
-def vanta_row(s: XrfSample, when: time.struct_time | None = None, percent: bool = False) -> str:
+def vanta_row(s: XrfSample, when: time.struct_time | None = None, percent: bool = False,
+              zero_nondetects: bool = False) -> str:
+    """One result row. ``zero_nondetects``: a non-detect printed as ``0`` with its error, as real Vanta
+    exports do (else ``<LOD``)."""
     when = when or time.gmtime()
     unit = "%" if percent else "ppm"
     cells = [SERIAL, str(s.reading_no), time.strftime("%Y-%m-%d", when), time.strftime("%H:%M:%S", when),
@@ -23,10 +26,10 @@ def vanta_row(s: XrfSample, when: time.struct_time | None = None, percent: bool 
     for e in ELEMENTS:
         v = s.ppm[e]
         scale = 1e-4 if percent else 1.0
-        value = "<LOD" if v is None else f"{v * scale:g}"
+        value = ("0" if zero_nondetects else "<LOD") if v is None else f"{v * scale:g}"
         cells += ["", "", "", value, f"{s.error_1s[e] * scale:g}"]
     return ",".join([*cells, s.label]) + ",\r\n"
 
 
-def encode_file(samples: list[XrfSample]) -> bytes:
-    return (vanta_header() + "".join(vanta_row(s) for s in samples)).encode()
+def encode_file(samples: list[XrfSample], zero_nondetects: bool = False) -> bytes:
+    return (vanta_header() + "".join(vanta_row(s, zero_nondetects=zero_nondetects) for s in samples)).encode()

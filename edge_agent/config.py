@@ -35,6 +35,10 @@ class OutboxConfig(_Model):
     batch_max_delay_s: float = Field(
         default=0.0, ge=0,
         description="Extra time a reading may wait in memory to fill a batch (0: batch only what already arrived).")
+    lot_state_interval_s: float = Field(
+        default=10.0, ge=0, description="The open lot's folded evidence is written to the outbox at most this often "
+        "(lot events, weighings, containers placed and zero changes write it at once); acked messages newer than "
+        "the last write are kept and re-folded after a crash. Saves SD-card writes; 0: with every message.")
 
 
 class LotConfig(_Model):

@@ -7,6 +7,7 @@ counters in one transaction. One writer, no locks around domain state.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import sqlite3
@@ -76,13 +77,17 @@ class AgentCore:
         state = outbox.load_state()
         self.seq: int = int(state.get("seq", 0))
         self.device_seq: dict[str, int] = dict(state.get("device_seq", {}))
+        self._recover_numbers()  # seq and device_seq are checkpointed periodically: the newer messages tell
         self.seen_commands: list[str] = list(state.get("seen_commands", []))
         self.checkpoints: dict[str, Any] = dict(state.get("checkpoints", {}))  # committed source positions
         policy = LotPolicy(config.lots.max_mass_kg, config.lots.max_duration_s, config.lots.auto_open)
         self.lots = LotAggregator(policy, new_lot_id=self._new_lot_id)
+        self._lot_dirty, self._lot_written_at = True, float("-inf")  # open lot state: see _write
         if state.get("open_lot"):
             self.lots.current = OpenLot.from_state(state["open_lot"])
-            log.info("resuming open lot %s", self.lots.current.lot_id)
+            refolded = self._refold(state.get("open_lot_seq"))
+            log.info("resuming open lot %s (%d readings re-folded from the outbox)", self.lots.current.lot_id,
+                     refolded)
         self.detectors = {
             d.name: WeighingDetector(d.name, d.division_kg, d.stable_frames, config.lots.zero_band_kg,
                                      config.lots.empty_container_tare_kg)
@@ -124,6 +129,9 @@ class AgentCore:
                     log.exception("core failed on %s event; continuing", kind)
             try:
                 self._flush_readings()
+                if (self.outbox.waiting_for_state()
+                        and time.monotonic() - self._lot_written_at >= self.config.outbox.lot_state_interval_s):
+                    self._write([])  # idle: write the state so acked messages can leave the file
             except (OutboxFull, sqlite3.Error, OSError) as exc:
                 self._outbox_trouble(exc)
         try:
@@ -133,6 +141,7 @@ class AgentCore:
 
     def _retry_unwritten(self, stop: threading.Event) -> bool:
         try:
+            self.outbox.purge_acked()  # full (rows or disk): what the gateway acked makes room first
             self._write([])
             return True
         except (OutboxFull, sqlite3.Error, OSError) as exc:
@@ -216,8 +225,9 @@ class AgentCore:
                 elif detector.holding != holding:  # a container was placed: checkpoint its tare now
                     self._checkpoint_now()
                 if (reading.stable and reading.value is not None and mode != "net"
-                        and detector.is_empty(reading.value)):
-                    self.lots.note_zero(device, ts, reading.value)  # the lot's zero-drift evidence
+                        and detector.is_empty(reading.value)
+                        and self.lots.note_zero(device, ts, reading.value)):  # the lot's zero-drift evidence
+                    self._lot_dirty = True
             if self._new_fault(device, reading):  # an error answer, overload ...: recorded, never silence
                 self._add_reading(device, ts, reading, self.lots.current.lot_id if self.lots.current else None)
             self._maybe_telemetry(device, reading, ts)
@@ -236,6 +246,7 @@ class AgentCore:
 
     def _on_weighing(self, weighing: WeighingEvent) -> None:
         lot_id, events = self.lots.add_weighing(weighing)
+        self._lot_dirty = True
         data: dict[str, Any] = {"tare_kg": weighing.tare_kg, "gross_kg": weighing.gross_kg,
                                 "zero_kg": weighing.zero_kg, "zero_after_kg": weighing.zero_after_kg,
                                 "drift_kg": weighing.drift_kg, "started_at": weighing.started_at.isoformat(),
@@ -312,6 +323,7 @@ class AgentCore:
 
     def _checkpoint_now(self) -> None:
         """Commit the pending readings and the agent state now (one transaction)."""
+        self._lot_dirty = True
         if self._pending.readings:
             self._flush_readings(force=True)
         else:
@@ -363,23 +375,67 @@ class AgentCore:
     def _write(self, messages: list[OutgoingMessage]) -> None:
         """Commit messages (after any earlier ones that could not be written) with the agent's state."""
         batch = self._unwritten + messages
-        state = {
-            "seq": self.seq,
-            "device_seq": self.device_seq,
-            "open_lot": self.lots.current.to_state() if self.lots.current else None,
-            "seen_commands": self.seen_commands,
-            "checkpoints": self.checkpoints,
-            "detectors": {name: d.to_state() for name, d in self.detectors.items()},
-        }
+        # Written with every message only if changed (the outbox skips unchanged keys): commands, positions.
+        state: dict[str, Any] = {"seen_commands": self.seen_commands, "checkpoints": self.checkpoints}
+        lot = self.lots.current
+        mono = time.monotonic()
+        lot_due = (self._lot_dirty or lot is None
+                   or mono - self._lot_written_at >= self.config.outbox.lot_state_interval_s)
+        if lot_due:  # every reading in messages up to self.seq is folded into this evidence
+            state["seq"], state["device_seq"] = self.seq, self.device_seq
+            state["open_lot"] = lot.to_state() if lot else None
+            state["open_lot_seq"] = self.seq
+            state["detectors"] = {name: d.to_state() for name, d in self.detectors.items()}
         try:
             self.outbox.enqueue(batch, state)
         except BaseException:
             self._unwritten = batch
             raise
         self._unwritten = []
+        if lot_due:
+            self._lot_dirty, self._lot_written_at = False, mono
+            self.outbox.retain_after_seq = self.seq  # acked messages above it wait: they hold newer numbers
         if self.alarms:
             self.alarms = [a for a in self.alarms if not a.startswith("outbox")]
         self.on_enqueued()
+
+    def _recover_numbers(self) -> None:
+        """``seq``/``device_seq`` as of the last state write, raised past every message kept after it (acked
+        messages newer than the state are kept until the next state write, so none is ever reused)."""
+        after = self.seq
+        for msg in self.outbox.retained(after):
+            self.seq = max(self.seq, msg.seq)
+            if msg.kind != Kind.READING.value:
+                continue
+            try:
+                readings = json.loads(msg.payload)["body"]["readings"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            for r in readings:
+                if isinstance(r, dict) and isinstance(r.get("device_seq"), int):
+                    self.device_seq[r["device"]] = max(self.device_seq.get(r["device"], -1), r["device_seq"])
+        self.outbox.retain_after_seq = after
+
+    def _refold(self, after_seq: int | None) -> int:
+        """After a crash: fold again the readings of the open lot in messages newer than its checkpoint."""
+        lot = self.lots.current
+        if lot is None or after_seq is None:
+            return 0
+        n = 0
+        for msg in self.outbox.retained(int(after_seq)):
+            if msg.kind != Kind.READING.value:
+                continue
+            try:
+                readings = json.loads(msg.payload)["body"]["readings"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            for r in readings:
+                if r.get("lot_id") != lot.lot_id or r.get("kind") in ("weight", "weighing", "info"):
+                    continue  # weighings and zeros are checkpointed at once; only folded readings wait
+                ts = datetime.fromisoformat(r["ts"])
+                self.lots.note_reading(r["device"], r["kind"], ts, r.get("data") or {})
+                n += 1
+        return n
 
     def _next_seq(self) -> int:
         self.seq += 1

@@ -134,10 +134,14 @@ class LotAggregator:
             measurement.add_reading(self.current.evidence, device, kind, ts, data)
         return lot_id
 
-    def note_zero(self, device: str, ts: datetime, value_kg: float) -> None:
-        """A stable empty-platform reading during the open lot (zero-drift check)."""
-        if self.current is not None:
-            measurement.add_zero(self.current.evidence, device, ts, value_kg)
+    def note_zero(self, device: str, ts: datetime, value_kg: float) -> bool:
+        """A stable empty-platform reading during the open lot (zero-drift check); True when it widened the
+        lot's zero range (then the agent checkpoints the lot soon)."""
+        if self.current is None:
+            return False
+        before = self.current.evidence.zero.get(device)
+        measurement.add_zero(self.current.evidence, device, ts, value_kg)
+        return self.current.evidence.zero.get(device) != before
 
     def tick(self, now: datetime) -> list[LotEvent]:
         """Apply automatic close rules."""

@@ -215,7 +215,7 @@ class WeighingDetector:
         return {"tare": self._tare, "gross": self._gross, "started": iso(self._started), "zero": self._zero,
                 "zero_at": iso(self._zero_at), "tare_zero": [self._tare_zero[0], iso(self._tare_zero[1])],
                 "gross_at": iso(self._gross_at), "tare_unknown": self._tare_unknown,
-                "across_gap": self._across_gap, "last_stable": self._last_stable}
+                "across_gap": self._across_gap}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Resume from a checkpoint; a restart is a gap, so ``gap()`` follows."""
@@ -229,7 +229,6 @@ class WeighingDetector:
         self._tare_zero = (float(tz[0]), dt(tz[1]))
         self._tare_unknown = bool(state.get("tare_unknown"))
         self._across_gap = bool(state.get("across_gap"))
-        self._last_stable = state.get("last_stable")
         self.gap()
 
     @property

@@ -132,6 +132,7 @@ class MqttPublisher:
 
     def _pump_once(self, cursor: int, inflight: dict[str, float]) -> int:
         self._retire_acked(inflight)
+        self.outbox.purge_if_due()
         if self._resend_from is not None:
             self.stats["resend_requests"] += 1
             cursor, self._resend_from = min(cursor, self._resend_from - 1), None

@@ -18,6 +18,7 @@ import logging
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,9 @@ MIGRATIONS: list[list[str]] = [[
         msg_id TEXT PRIMARY KEY, seq INTEGER, topic TEXT, payload BLOB, reason TEXT, rejected_at REAL)""",
 ]]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+_COMPRESS_OVER = 512  # bytes of JSON above which a state value is stored zlib-compressed
 
 
 class OutboxTooNew(Exception):
@@ -87,14 +91,25 @@ def migrate(conn: sqlite3.Connection) -> int:
 class SqliteOutbox:
     """One file, one connection per thread."""
 
-    def __init__(self, path: Path, max_messages: int = 1_000_000, max_bytes: int | None = None) -> None:
-        """``max_bytes`` caps the file (SQLite ``max_page_count``): a disk budget that fails like a full disk."""
+    def __init__(self, path: Path, max_messages: int = 1_000_000, max_bytes: int | None = None,
+                 page_size: int = 1024, delete_batch: int = 64) -> None:
+        """``max_bytes`` caps the file (SQLite ``max_page_count``): a disk budget that fails like a full disk.
+        ``page_size`` applies to a new file only; ``delete_batch`` acked messages are deleted together."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self.recovered_from: Path | None = None  # set when a corrupt file was moved aside at start
         self._local = threading.local()
+        # Write volume (an SD card wears out): acked messages are deleted in batches, not one transaction
+        # per ack; those above ``retain_after_seq`` are kept until the agent has checkpointed the lot
+        # evidence their readings went into (the agent re-folds them after a crash). State keys are
+        # written only when their value changed, large ones compressed.
+        self.retain_after_seq: int | None = None
+        self.page_size, self.delete_batch, self.delete_interval_s = page_size, delete_batch, 5.0
+        self._acked: dict[str, float] = {}  # msg_id -> monotonic time acked; guarded by _acked_lock
+        self._acked_lock = threading.Lock()
+        self._state_written: dict[str, bytes | str] = {}  # key -> value as last committed (core thread)
         try:
             self._create()
         except sqlite3.DatabaseError as exc:
@@ -122,6 +137,9 @@ class SqliteOutbox:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            # 1 KiB pages for a new file (an existing file keeps its own): a commit of one small message
+            # then dirties one or two pages of the WAL instead of four 4 KiB ones.
+            conn.execute(f"PRAGMA page_size={int(self.page_size)}")
             conn.execute("PRAGMA journal_mode=WAL")
             # FULL: a reading the agent has accepted must survive a power cut (plants lose power; NORMAL in
             # WAL mode can lose the last commits, and the seq/device_seq state with them). Writes are
@@ -139,7 +157,12 @@ class SqliteOutbox:
     # -- state persisted with the messages -------------------------------------------------------
     def load_state(self) -> dict[str, Any]:
         rows = self._conn().execute("SELECT key, value FROM state").fetchall()
-        return {key: json.loads(value) for key, value in rows}
+        return {key: json.loads(zlib.decompress(value) if isinstance(value, bytes) else value) for key, value in rows}
+
+    @staticmethod
+    def _encode_state(value: Any) -> bytes | str:
+        text = json.dumps(value, separators=(",", ":"))
+        return zlib.compress(text.encode(), 6) if len(text) > _COMPRESS_OVER else text
 
     def enqueue(self, messages: Iterable[OutgoingMessage], state: dict[str, Any] | None = None) -> None:
         """Append messages and update state atomically. Telemetry beyond the bound drops oldest telemetry;
@@ -148,7 +171,9 @@ class SqliteOutbox:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            depth = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+            with self._acked_lock:  # acked ones leave at the next state write, which this one may be
+                leaving = len(self._acked)
+            depth = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] - leaving
             overflow = depth + len(msgs) - self.max_messages
             if overflow > 0:
                 if any(m.data_class == "critical" for m in msgs):
@@ -164,12 +189,18 @@ class SqliteOutbox:
                 "VALUES (?,?,?,?,?,?,?)",
                 [(m.seq, m.msg_id, m.kind, m.topic, m.payload, m.data_class, now) for m in msgs],
             )
+            changed = {}
             for key, value in (state or {}).items():
+                encoded = self._encode_state(value)
+                if self._state_written.get(key) == encoded:
+                    continue  # unchanged: not rewritten
+                changed[key] = encoded
                 conn.execute(
                     "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                    (key, json.dumps(value)),
+                    (key, encoded),
                 )
             conn.execute("COMMIT")
+            self._state_written.update(changed)
         except BaseException:
             if conn.in_transaction:  # SQLite may already have rolled back (e.g. SQLITE_FULL)
                 conn.execute("ROLLBACK")
@@ -177,19 +208,66 @@ class SqliteOutbox:
 
     # -- publisher side ------------------------------------------------------------------------------
     def after(self, seq: int, limit: int) -> list[OutgoingMessage]:
+        """Unacked messages after ``seq`` (acked ones waiting for deletion are skipped)."""
+        with self._acked_lock:
+            acked = set(self._acked)
         rows = self._conn().execute(
             "SELECT seq, msg_id, kind, topic, payload, data_class FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, limit),
+            (seq, limit + len(acked)),
+        ).fetchall()
+        return [OutgoingMessage(*row) for row in rows if row[1] not in acked][:limit]
+
+    def retained(self, after_seq: int) -> list[OutgoingMessage]:
+        """Every message after ``after_seq``, acked or not (the agent re-folds their readings at start)."""
+        rows = self._conn().execute(
+            "SELECT seq, msg_id, kind, topic, payload, data_class FROM outbox WHERE seq > ? ORDER BY seq",
+            (after_seq,),
         ).fetchall()
         return [OutgoingMessage(*row) for row in rows]
 
     def delete(self, msg_ids: list[str]) -> int:
+        """The gateway acked these: they leave the send queue now, the file in the next batch delete."""
+        now = time.monotonic()
+        with self._acked_lock:
+            for msg_id in msg_ids:
+                self._acked.setdefault(msg_id, now)
+            due = len(self._acked) >= self.delete_batch or (
+                self._acked and now - min(self._acked.values()) >= self.delete_interval_s)
+        if due:
+            self.purge_acked()
+        return len(msg_ids)
+
+    def purge_if_due(self) -> None:
+        """Called from the publisher's loop: acked messages do not wait for the next ack to be deleted."""
+        with self._acked_lock:
+            due = bool(self._acked) and time.monotonic() - min(self._acked.values()) >= self.delete_interval_s
+        if due:
+            self.purge_acked()
+
+    def waiting_for_state(self) -> bool:
+        """Acked messages are kept because the agent's state has not been written past them yet."""
+        with self._acked_lock:
+            return bool(self._acked) and self.retain_after_seq is not None
+
+    def purge_acked(self) -> int:
+        """Delete the acked messages that may go (at or below ``retain_after_seq``); returns how many."""
+        with self._acked_lock:
+            ids, retain = list(self._acked), self.retain_after_seq
         conn = self._conn()
-        deleted = 0
-        for i in range(0, len(msg_ids), 500):
-            chunk = msg_ids[i : i + 500]
+        deleted, kept = 0, set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            deleted += conn.execute(f"DELETE FROM outbox WHERE msg_id IN ({marks})", chunk).rowcount
+            if retain is None:
+                deleted += conn.execute(f"DELETE FROM outbox WHERE msg_id IN ({marks})", chunk).rowcount
+                continue
+            deleted += conn.execute(f"DELETE FROM outbox WHERE msg_id IN ({marks}) AND seq <= ?",
+                                    [*chunk, retain]).rowcount
+            kept |= {r[0] for r in conn.execute(f"SELECT msg_id FROM outbox WHERE msg_id IN ({marks})", chunk)}
+        with self._acked_lock:
+            for msg_id in ids:
+                if msg_id not in kept:
+                    self._acked.pop(msg_id, None)
         return deleted
 
     def reject(self, msg_id: str, reason: str) -> None:
@@ -210,10 +288,22 @@ class SqliteOutbox:
 
     def depth(self) -> tuple[int, float]:
         """Messages waiting and the age (s) of the oldest."""
-        count, oldest = self._conn().execute("SELECT COUNT(*), MIN(created_at) FROM outbox").fetchone()
+        with self._acked_lock:
+            acked = list(self._acked)
+        if len(acked) > 900:  # too many to list: every acked one is newer than the oldest unacked anyway
+            count, oldest = self._conn().execute("SELECT COUNT(*), MIN(created_at) FROM outbox").fetchone()
+            return max(0, int(count) - len(acked)), (time.time() - oldest) if oldest else 0.0
+        marks = ",".join("?" * len(acked))
+        count, oldest = self._conn().execute(
+            f"SELECT COUNT(*), MIN(created_at) FROM outbox WHERE msg_id NOT IN ({marks})", acked).fetchone()
         return int(count), (time.time() - oldest) if oldest else 0.0
 
     def close(self) -> None:
+        if self._acked and getattr(self._local, "conn", None) is not None:
+            try:
+                self.purge_acked()
+            except sqlite3.Error:
+                pass  # they are resent after the restart and acked as duplicates
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()

@@ -32,6 +32,7 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "P3_bytes": [("value<=", 200)],
     "P5": [("value<=", 20)],
     "P5_lineage": [("value<=", 20)],
+    "P7_write": [("value<=", 4096)],
 }
 
 
@@ -67,7 +68,7 @@ def _vision(quick: bool) -> dict[str, Any]:
 
 
 def benches(args: argparse.Namespace) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
-    from tests.benchmarks import bench_agent, bench_ingest, bench_lineage, bench_workers
+    from tests.benchmarks import bench_agent, bench_ingest, bench_lineage, bench_workers, bench_writes
 
     q = args.quick
     return [
@@ -76,7 +77,7 @@ def benches(args: argparse.Namespace) -> list[tuple[str, Callable[[], dict[str, 
         ("P3", lambda: bench_agent.p3(q, args.p3_readings)),
         ("P4", lambda: _vision(q)),
         ("P5", lambda: bench_lineage.p5_p6(q, args.p5_lots)),
-        ("P7", lambda: {"P7": bench_agent.p7(q, args.p7_readings)}),
+        ("P7", lambda: {"P7": bench_agent.p7(q, args.p7_readings), "P7_write": bench_writes.p7_write(q)}),
         ("PG", lambda: bench_workers.workers_bench(q, args.pg_readings)),
     ]
 

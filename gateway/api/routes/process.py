@@ -13,6 +13,7 @@ from gateway.composition.ident_repo import match_pending
 from gateway.traceability import repo
 from gateway.traceability.lineage import LineageError, backward, forward_model
 from gateway.traceability.report import PeriodError, record_claim, recycled_content, to_csv
+from junkan.core.evidence import Lineage
 from junkan.core.strict import STRICT, IsoDatetime
 from junkan.core.traceability import IntakeIn, StepIn
 
@@ -77,67 +78,6 @@ class Alarm(Out):
 
 class Cleared(Out):
     cleared: int
-
-
-class Flow(Out):
-    lot_id: str
-    mass_kg: float
-
-
-class LineageStep(Out):
-    step_id: str
-    kind: str
-    plant: str | None
-    site: str | None
-    ended_at: str
-    balance_ok: bool
-    input_mass_kg: float
-    output_mass_kg: float
-    declared_loss_kg: float
-    inputs: list[Flow]
-    outputs: list[Flow]
-
-
-class SourceProduct(Out):
-    model: str
-    product_id: str | None
-    manufacturer: str | None
-    category: str | None
-    n_items: int
-    attributed_kg: float
-
-
-class SourceLot(Out):
-    lot_id: str
-    attributed_kg: float = Field(description="Input-attributed mass from this source lot.")
-    received_at: str | None
-    source_stream: str | None
-    consumer: str | None
-    plant: str | None
-    net_mass_kg: float | None
-    allocation: str = Field(description="How the mass was split over products (product mass, item count, none).")
-    products: list[SourceProduct]
-
-
-class ModelContribution(Out):
-    model: str
-    product_id: str | None
-    manufacturer: str | None
-    category: str | None
-    attributed_kg: float
-    source_lots: list[str]
-    share: float | None
-
-
-class Lineage(Out):
-    lot_id: str
-    lot_mass_kg: float
-    source_input_mass_kg: float
-    unattributed_kg: float
-    sources: list[SourceLot]
-    models: list[ModelContribution]
-    plants: list[str]
-    steps: list[LineageStep]
 
 
 class OutputLot(Out):

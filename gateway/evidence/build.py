@@ -23,6 +23,7 @@ from gateway.specs.model import ANALYTE_CAS, RequirementSpec
 from gateway.specs.repo import list_specs
 from gateway.store.base import Store
 from gateway.store.db import Database
+from gateway.traceability.graph import ident_counts
 from gateway.traceability.lineage import LineageError, backward, blocking_alarms
 from junkan.core.evidence import (
     SCHEMA,
@@ -73,9 +74,10 @@ def lot_measurement(lot: dict[str, Any] | None) -> tuple[Measurement | None, str
     return None, None, []
 
 
-def origin_section(db: Database, lineage: Lineage | None) -> Origin:
-    """Where the lot's material came from; ``identifications`` counts matches by method per source lot
-    (gtin / exact / normalised / fuzzy / operator, and unmatched / rejected), so no fuzzy match is hidden."""
+def origin_section(lineage: Lineage | None, identifications: dict[str, list[dict[str, Any]]]) -> Origin:
+    """Pure: where the lot's material came from. ``identifications`` (``graph.ident_counts``: per source lot,
+    rows of status, method, n) become counts by method (gtin / exact / normalised / fuzzy / operator, and
+    unmatched / rejected), so no fuzzy match is hidden."""
     known = [s for s in lineage.sources if s.source_stream is not None or s.products] if lineage else []
     if lineage is None or not known:
         return Origin(status="untraced", post_consumer_share=None, streams_kg={}, source_lots=[], models=[],
@@ -100,8 +102,7 @@ def origin_section(db: Database, lineage: Lineage | None) -> Origin:
     dates = sorted(s.received_at for s in sources if s.received_at)
     idents: dict[str, dict[str, int]] = {}
     for src in sources:
-        for row in db.rows("SELECT status, method, COUNT(*) AS n FROM ident_matches WHERE lot_id = ? "
-                           "GROUP BY status, method", (src.lot_id,)):
+        for row in identifications.get(src.lot_id, []):
             key = row["method"] if row["status"] in ("matched", "resolved") else row["status"]
             idents.setdefault(src.lot_id, {})[key or row["status"]] = int(row["n"])
     untraced = sum(s.attributed_kg for s in sources if s.source_stream is None)
@@ -230,7 +231,8 @@ def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | 
         walked = None
     lineage = Lineage.model_validate(walked) if walked is not None else None
     measurement, method, gaps = lot_measurement(lot)
-    origin = origin_section(db, lineage)
+    # loaded up front: one query for every source lot's identifications
+    origin = origin_section(lineage, ident_counts(db, [s.lot_id for s in lineage.sources]) if lineage else {})
     if measurement is None:
         gaps.append("composition: no measured composition for the lot")
     if measurement is None or not measurement.contaminants:

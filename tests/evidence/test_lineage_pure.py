@@ -119,3 +119,21 @@ def test_a_deep_lineage_is_loaded_in_a_bounded_number_of_queries(gateway_store: 
     assert lin["source_input_mass_kg"] == pytest.approx(100.0)
     assert counting.statements <= 10, counting.statements
     assert set(load_graph(db, "L29", max_depth=3).steps) == {"S29", "S28", "S27", "S26"}
+
+
+def test_origin_counts_identifications_per_source_lot_from_loaded_rows() -> None:
+    from gateway.evidence.build import origin_section
+    from junkan.core.evidence import Lineage
+
+    intake = {"received_at": T, "source_stream": "weee", "consumer": "post_consumer", "plant": "Plant A",
+              "net_mass_kg": 100.0}
+    records = {"A": SourceRecord(intake, [{"model": "M1", "product_id": "p1", "manufacturer": "Acme",
+                                           "category": "tv", "n_items": 3, "mass_kg": None}])}
+    lineage = Lineage.model_validate(lineage_of("OUT", 40.0, {"A": 40.0, "B": 10.0}, {}, records))
+    rows = {"A": [{"status": "matched", "method": "gtin", "n": 2}, {"status": "resolved", "method": "operator", "n": 1},
+                  {"status": "unmatched", "method": None, "n": 4}]}
+    origin = origin_section(lineage, rows)
+    assert origin.identifications == {"A": {"gtin": 2, "operator": 1, "unmatched": 4}}
+    assert origin.status == "partly_traced"  # B has no intake record
+    assert origin.post_consumer_share == 0.8
+    assert origin_section(None, {}).status == "untraced"

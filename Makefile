@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitto),,mosquitto) \
-                  $(if $(wildcard /usr/bin/chromium),,chromium))
+                  $(if $(wildcard /usr/bin/chromium),,chromium) \
+                  $(if $(wildcard /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf),,fonts-ipafont-gothic))
 
 .PHONY: aarch64-check imports sim-venvs esphome-check test-pg unit-pg evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
 

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 from gateway.api import openapi
 from gateway.api.deps import CommandSink
+from gateway.api.docs import install_docs
 from gateway.api.routes import (
     auth,
     composition,
@@ -43,11 +44,13 @@ def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | 
                metrics: GatewayMetrics | None = None) -> FastAPI:
     """Build the REST API (OpenAPI at /docs) around an already opened store."""
     app = FastAPI(title="junkan gateway", version="1", description="Lots, devices and evidence of a recycling plant.",
-                  dependencies=[Depends(authorize)])  # every route: authentication, roles, tenancy
+                  dependencies=[Depends(authorize)],  # every route: authentication, roles, tenancy
+                  docs_url=None, redoc_url=None)  # install_docs: Swagger UI / ReDoc without a CDN
     app.state.settings, app.state.store, app.state.commands = settings, store, commands
     app.state.metrics = metrics or GatewayMetrics()
     app.state.versions = versions(store)  # read once: the probes report it without touching the database
     install(app)
+    install_docs(app)
     for router in ROUTERS:
         app.include_router(router)
     openapi.install(app)  # after the routes: every one gets its error responses

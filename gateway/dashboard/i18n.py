@@ -39,6 +39,45 @@ LABELS: dict[str, dict[str, str]] = {
     "live_mass": {"en": "Live mass", "ja": "現在質量"},
     "net_mass": {"en": "Net mass", "ja": "正味質量"},
     "weighings": {"en": "Weighings", "ja": "計量回数"},
+    "weighings_table": {"en": "Container weighings", "ja": "容器ごとの計量記録"},
+    "ts": {"en": "Time", "ja": "時刻"},
+    "tare": {"en": "Tare", "ja": "風袋"},
+    "gross": {"en": "Gross", "ja": "総質量"},
+    "net": {"en": "Net", "ja": "正味"},
+    "close_operator": {"en": "by the operator", "ja": "オペレーターが終了"},
+    "close_max_mass": {"en": "mass limit reached", "ja": "質量上限に到達"},
+    "close_max_duration": {"en": "time limit reached", "ja": "時間上限に到達"},
+    "close_shutdown": {"en": "agent shut down", "ja": "エージェント停止"},
+    "missing": {"en": "no data from", "ja": "データなし"},
+    "degraded": {"en": "impaired", "ja": "品質低下"},
+    "step_dismantling": {"en": "dismantling", "ja": "解体"},
+    "step_shredding": {"en": "shredding", "ja": "破砕"},
+    "step_sorting": {"en": "sorting", "ja": "選別"},
+    "step_washing": {"en": "washing", "ja": "洗浄"},
+    "step_extrusion": {"en": "extrusion", "ja": "押出"},
+    "step_compounding": {"en": "compounding", "ja": "コンパウンド"},
+    "lineage_legend": {"en": "Blue: lots; purple: process steps; green: this lot; red outline: a step whose mass "
+                             "balance is violated.",
+                       "ja": "青：ロット、紫：工程、緑：このロット、赤枠：マスバランス違反の工程。"},
+    "conf_conformant": {"en": "conformant", "ja": "適合"},
+    "conf_non_conformant": {"en": "non-conformant", "ja": "不適合"},
+    "conf_insufficient_data": {"en": "insufficient data", "ja": "データ不足"},
+    "detail_spec": {"en": "{element} mean {mean} / p95 {p95} ppm ≥ {limit} ppm",
+                    "ja": "{element} 平均 {mean} / 95パーセンタイル {p95} ppm ≥ {limit} ppm"},
+    "detail_outbox": {"en": "{depth} messages waiting, oldest {oldest} s",
+                      "ja": "{depth} 件が未送信、最古 {oldest} 秒"},
+    "scope_step": {"en": "step", "ja": "工程"},
+    "scope_lot": {"en": "lot", "ja": "ロット"},
+    "topic": {"en": "Topic", "ja": "トピック"},
+    "role_operator": {"en": "operator", "ja": "オペレーター"},
+    "role_engineer": {"en": "engineer", "ja": "エンジニア"},
+    "role_recycler": {"en": "recycler", "ja": "リサイクラー"},
+    "role_admin": {"en": "admin", "ja": "管理者"},
+    "act_open": {"en": "opened", "ja": "開始しました"},
+    "act_close": {"en": "closed", "ja": "終了しました"},
+    "not_found": {"en": "Not found.", "ja": "見つかりません。"},
+    "error_page": {"en": "Something went wrong.", "ja": "エラーが発生しました。"},
+    "back_home": {"en": "Back to the start page", "ja": "トップページへ戻る"},
     "open_a_lot": {"en": "Open lot", "ja": "ロット開始"},
     "close_the_lot": {"en": "Close lot", "ja": "ロット終了"},
     "lot": {"en": "Lot", "ja": "ロット"},
@@ -100,12 +139,41 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
-def translator(lang: str) -> Callable[[str], str]:
-    """``t(key)`` for templates: the label in ``lang``, falling back to English, then to the key."""
+def translator(lang: str) -> Callable[..., str]:
+    """``t(key, **values)`` for templates: the label in ``lang`` (English, then the key itself as fallbacks),
+    with ``{name}`` fields filled from ``values``."""
     lang = lang if lang in LANGS else "en"
 
-    def t(key: str) -> str:
+    def t(key: str, **values: object) -> str:
         entry = LABELS.get(key)
-        return entry.get(lang) or entry["en"] if entry else key
+        text = (entry.get(lang) or entry["en"]) if entry else key
+        return text.format(**values) if values else text
 
     return t
+
+
+def js_labels(lang: str) -> dict[str, str]:
+    """What dashboard.js writes into the page after a live update (device states, button results)."""
+    t = translator(lang)
+    keys = ("alive", "stale", "error", "starting", "unavailable", "offline", "online", "open", "closed",
+            "act_open", "act_close", "no_open_lot")
+    return {k: t(k) for k in keys}
+
+
+def negotiate(cookie: str | None, accept_language: str | None) -> str:
+    """The ``lang`` cookie if set, else the best of ``Accept-Language`` (q-values honoured), else English."""
+    if cookie in LANGS:
+        return str(cookie)
+    best, best_q = "en", 0.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGS and q > best_q:
+            best, best_q = primary, q
+    return best

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from typing_extensions import TypedDict
 
+from junkan.core.censored import contaminant_texts
 from junkan.core.measurement_model import (
     Composition,
     CountShare,
@@ -186,6 +187,9 @@ class ContaminantFlag:
     fraction_above: float | None
     ci95: tuple[float, float] | None
     flag: str | None  # None: no verdict (no readings, or no threshold), never "ok"
+    mean_text: str = ""  # mean / p95 / max as shown: '<LOD (x)' when censored (junkan.core.censored)
+    p95_text: str = ""
+    max_text: str = ""
 
 
 def contaminant_rows(measurement: Measurement | None) -> list[ContaminantFlag]:
@@ -194,8 +198,10 @@ def contaminant_rows(measurement: Measurement | None) -> list[ContaminantFlag]:
     if measurement is None:
         return rows
     for element, c in sorted(measurement.contaminants.items()):
+        texts = contaminant_texts(c)  # the one shared rendering of censored values
         base = ContaminantFlag(element=element, n=c.n, mean_ppm=c.mean_ppm, p95_ppm=c.p95_ppm, max_ppm=c.max_ppm,
-                               method=c.method, threshold_ppm=None, fraction_above=None, ci95=None, flag=None)
+                               method=c.method, threshold_ppm=None, fraction_above=None, ci95=None, flag=None,
+                               mean_text=texts["mean"], p95_text=texts["p95"], max_text=texts["max"])
         if not c.thresholds:
             rows.append(base)
         for key in sorted(c.thresholds, key=lambda k: _float(k) or 0.0):
@@ -253,14 +259,14 @@ class BarChart:
 
 
 def composition_bars(measurement: Measurement | None, basis: Literal["by_mass", "by_count"] = "by_mass",
-                     width: float = 420.0, row_h: float = 26.0, label_w: float = 90.0) -> BarChart | None:
+                     width: float = 520.0, row_h: float = 26.0, label_w: float = 90.0) -> BarChart | None:
     """The chart of one basis of the lot's composition, largest share first; None without shares."""
     if measurement is None:
         return None
     comp = measurement.composition
     shares: dict[str, MassShare | CountShare] = {**(comp.by_mass if basis == "by_mass" else comp.by_count)}
     bars = []
-    plot_w = width - label_w - 60
+    plot_w = width - label_w - 140  # room right of a 100 % bar for "99.9 % [99.1, 100.0]"
     for i, (name, v) in enumerate(sorted(shares.items(), key=lambda kv: -kv[1].share)):
         share = min(max(v.share, 0.0), 1.0)
         lo, hi = (min(max(v.ci95[0], 0.0), 1.0), min(max(v.ci95[1], 0.0), 1.0))
@@ -282,7 +288,11 @@ class Alarm:
     kind: Literal["spec", "balance", "device", "outbox", "agent"]
     where: str
     since: str | None
-    detail: str
+    detail: str  # data (a device's error text, a balance detail); shown as it is
+    detail_key: str | None = None  # a UI sentence (i18n key) filled with ``params``, instead of ``detail``
+    params: dict[str, Any] = field(default_factory=dict)
+    state: str | None = None  # device alarms: the state, translated on the page
+    scope: str | None = None  # balance alarms: step | lot, translated on the page
 
 
 def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: list[dict[str, Any]],
@@ -293,23 +303,25 @@ def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: li
     for lot in lots:
         for row in contaminant_rows(readable_measurement(lot.get("measurement"))):
             if row.flag == "over":
-                out.append(Alarm("spec", lot["lot_id"], lot.get("closed_at") or lot.get("opened_at"),
-                                 f"{row.element} mean {_fmt(row.mean_ppm)} / p95 {_fmt(row.p95_ppm)} ppm "
-                                 f"≥ {_fmt(row.threshold_ppm)} ppm"))
+                out.append(Alarm("spec", lot["lot_id"], lot.get("closed_at") or lot.get("opened_at"), "",
+                                 detail_key="detail_spec",
+                                 params={"element": row.element, "mean": row.mean_text, "p95": row.p95_text,
+                                         "limit": _fmt(row.threshold_ppm)}))
     for alarm in balance:
-        out.append(Alarm("balance", f"{alarm.get('scope', '')} {alarm.get('ref', '')}".strip(), alarm.get("raised_at"),
-                         str(alarm.get("detail", ""))[:300]))
+        scope = alarm.get("scope") if alarm.get("scope") in ("step", "lot") else None
+        where = str(alarm.get("ref", "")) if scope else f"{alarm.get('scope', '')} {alarm.get('ref', '')}".strip()
+        out.append(Alarm("balance", where, alarm.get("raised_at"), str(alarm.get("detail", ""))[:300], scope=scope))
     for device in devices:
         state = device_state(device, by_agent.get(device["agent"]), now)
         if state in ("stale", "error", "offline"):
             out.append(Alarm("device", f"{device['line']} / {device['agent']} / {device['device']}",
                              device.get("last_reading_at") or device.get("updated_at"),
-                             f"{state}" + (f": {device['last_error']}" if device.get("last_error") else "")))
+                             device.get("last_error") or "", state=state))
     for agent in agents:
         depth, oldest = int(agent.get("outbox_depth") or 0), float(agent.get("outbox_oldest_age_s") or 0.0)
         if depth >= BACKLOG_ALARM or oldest >= BACKLOG_AGE_ALARM_S:
-            out.append(Alarm("outbox", f"{agent['line']} / {agent['agent']}", agent.get("at"),
-                             f"{depth} messages waiting, oldest {oldest:.0f} s"))
+            out.append(Alarm("outbox", f"{agent['line']} / {agent['agent']}", agent.get("at"), "",
+                             detail_key="detail_outbox", params={"depth": depth, "oldest": f"{oldest:.0f}"}))
         for text in agent.get("alarms") or []:
             out.append(Alarm("agent", f"{agent['line']} / {agent['agent']}", agent.get("at"), str(text)))
     return out
@@ -319,9 +331,12 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
-def lineage_layout(lineage: dict[str, Any] | None, col_w: float = 200.0, row_h: float = 46.0
+def lineage_layout(lineage: dict[str, Any] | None, col_w: float = 190.0, row_h: float = 62.0
                    ) -> dict[str, Any] | None:
-    """Columns for an inputs -> steps -> outputs SVG: each node's column is its distance from the source side."""
+    """Rows for a top-down inputs -> steps -> outputs SVG: each node's row is its distance from the source side.
+
+    Top-down because a lot's history is long (intake, 3-4 steps, their side outputs) and narrow: left to right
+    it was 1,400 px wide with labels cut; this way it fits a phone once scaled to the page width."""
     if not lineage or not lineage.get("flows"):
         return None
     flows = lineage["flows"]
@@ -342,21 +357,22 @@ def lineage_layout(lineage: dict[str, Any] | None, col_w: float = 200.0, row_h: 
 
     for node in sorted(nodes):
         level(node)
-    columns: dict[int, list[str]] = {}
+    rows: dict[int, list[str]] = {}
     for node in sorted(nodes):
-        columns.setdefault(depth[node], []).append(node)
+        rows.setdefault(depth[node], []).append(node)
     mass = {f"lot:{f['lot_id']}": f["mass_kg"] for f in flows}
     steps = {f"step:{s['step_id']}": s for s in lineage.get("steps", [])}
+    box_w, box_h = col_w - 14, 38.0
     placed: dict[str, dict[str, Any]] = {}
-    for col, members in columns.items():
-        for row, node in enumerate(members):
+    for row, members in rows.items():
+        for col, node in enumerate(members):
             kind, _, ident = node.partition(":")
             step = steps.get(node, {})
-            placed[node] = {"id": ident, "kind": kind, "x": 10 + col * col_w, "y": 10 + row * row_h,
-                            "label": ident if kind == "lot" else f"{step.get('kind') or 'step'} {ident}",
+            placed[node] = {"id": ident, "kind": kind, "x": 6 + col * col_w, "y": 6 + row * row_h,
+                            "label": ident, "step_kind": step.get("kind") if kind == "step" else None,
                             "mass_kg": mass.get(node), "balance_ok": step.get("balance_ok"),
                             "self": kind == "lot" and ident == lineage.get("lot_id")}
-    lines = [{"x1": placed[a]["x"] + col_w - 40, "y1": placed[a]["y"] + 15,
-              "x2": placed[b]["x"], "y2": placed[b]["y"] + 15} for a, b in edges]
-    return {"nodes": list(placed.values()), "edges": lines, "box_w": col_w - 40,
-            "width": 20 + (max(columns) + 1) * col_w, "height": 20 + max(len(m) for m in columns.values()) * row_h}
+    lines = [{"x1": placed[a]["x"] + box_w / 2, "y1": placed[a]["y"] + box_h,
+              "x2": placed[b]["x"] + box_w / 2, "y2": placed[b]["y"]} for a, b in edges]
+    return {"nodes": list(placed.values()), "edges": lines, "box_w": box_w, "box_h": box_h,
+            "width": 12 + max(len(m) for m in rows.values()) * col_w, "height": 12 + (max(rows) + 1) * row_h}

@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from junkan.core.censored import contaminant_texts
 from junkan.core.evidence import Evidence
 from junkan.core.measurement_model import Composition
 
@@ -34,7 +35,7 @@ def bars(ev: Evidence) -> list[Bar]:
 
 def html(ev: Evidence) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "jinja"]))
-    return env.get_template("evidence.html.jinja").render(ev=ev, bars=bars(ev))
+    return env.get_template("evidence.html.jinja").render(ev=ev, bars=bars(ev), ppm=contaminant_texts)
 
 
 def pdf(ev: Evidence) -> bytes:
@@ -92,7 +93,7 @@ def pdf(ev: Evidence) -> bytes:
     story.append(Paragraph("Contaminant screening (mg/kg)", styles["Heading2"]))
     if ev.contaminants:
         story.append(table([["Analyte", "Method", "n", "<LOD", "LOD", "mean", "p95", "max"]] + [
-            [c.analyte, c.method or "–", c.n, c.n_below_lod, c.lod_ppm, c.mean_ppm, c.p95_ppm, c.max_ppm]
+            [c.analyte, c.method or "–", c.n, c.n_below_lod, c.lod_ppm, *contaminant_texts(c).values()]
             for c in ev.contaminants]))
     else:
         story.append(Paragraph("No contaminant screening (insufficient data).", styles["Normal"]))

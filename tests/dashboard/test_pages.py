@@ -96,7 +96,8 @@ def test_lot_page_shows_lineage_graph_and_conformance_from_the_evidence_modules(
     page = client.get("/lots/A-1")
     assert page.status_code == 200
     lineage = page.text[page.text.index('<svg class="lineage"'):]
-    assert 'href="/lots/IN-1"' in lineage and 'href="/lots/IN-2"' in lineage and "sorting SORT-1" in lineage
+    assert 'href="/lots/IN-1"' in lineage and 'href="/lots/IN-2"' in lineage and "sorting" in lineage
+    assert "<title data-i18n-exempt>SORT-1</title>" in lineage and "red outline" in page.text  # colours explained
     assert 'class="node lot self"' in lineage
     assert 'class="conf non_conformant"' in page.text and "Car Parts Co" in page.text
 
@@ -104,3 +105,23 @@ def test_lot_page_shows_lineage_graph_and_conformance_from_the_evidence_modules(
 def test_unmatched_page_without_identifications(client) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/unmatched")
     assert page.status_code == 200 and 'data-test="unmatched-na"' not in page.text  # the feature is installed
+
+
+def test_accept_language_picks_japanese_and_live_labels_follow(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/lines", headers={"Accept-Language": "ja,en-US;q=0.8"})
+    assert '<html lang="ja">' in page.text and "ライン" in page.text
+    labels = json.loads(page.text.split('<script type="application/json" id="i18n">')[1].split("</script>")[0])
+    assert labels["alive"] == "稼働中"  # what dashboard.js writes after a live update
+    assert '<html lang="en">' in client.get("/lines", headers={"Accept-Language": "de,en;q=0.5"}).text
+    client.cookies.set("lang", "en")  # a choice made with the EN/日本語 links wins over the browser
+    assert '<html lang="en">' in client.get("/lines", headers={"Accept-Language": "ja"}).text
+
+
+def test_all_below_lod_shows_lod_not_a_mean(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    from tests.dashboard.seed import MEASUREMENT
+
+    m = json.loads(json.dumps(MEASUREMENT))
+    m["contaminants"]["Br"].update(n=29, n_below_lod=29, mean_ppm=2.0, p95_ppm=None, max_ppm=None, lod_ppm=5.0)
+    Seeder(gateway_store).lot("LOD-1", measurement=m)
+    text = client_for(gateway_store, "open").get("/lots/LOD-1").text
+    assert '<td class="num" data-test="mean-Br">&lt;LOD (5)</td>' in text

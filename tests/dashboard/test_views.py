@@ -79,15 +79,15 @@ def test_alarms_cover_spec_device_outbox_and_balance() -> None:
     assert views.alarms([agent()], [device()], [], [], NOW) == []
 
 
-def test_lineage_layout_puts_sources_left_of_outputs() -> None:
+def test_lineage_layout_puts_sources_above_outputs() -> None:
     lineage = {"lot_id": "OUT-1", "steps": [{"step_id": "S1", "kind": "shred", "balance_ok": 1}],
                "flows": [{"step_id": "S1", "direction": "in", "lot_id": "IN-1", "mass_kg": 100.0},
                          {"step_id": "S1", "direction": "in", "lot_id": "IN-2", "mass_kg": 50.0},
                          {"step_id": "S1", "direction": "out", "lot_id": "OUT-1", "mass_kg": 140.0}]}
     layout = views.lineage_layout(lineage)
     assert layout is not None
-    x = {n["id"]: n["x"] for n in layout["nodes"]}
-    assert x["IN-1"] == x["IN-2"] < x["S1"] < x["OUT-1"]
+    y = {n["id"]: n["y"] for n in layout["nodes"]}
+    assert y["IN-1"] == y["IN-2"] < y["S1"] < y["OUT-1"]
     assert len(layout["edges"]) == 3 and next(n for n in layout["nodes"] if n["self"])["id"] == "OUT-1"
     assert views.lineage_layout(None) is None and views.lineage_layout({"error": "no steps"}) is None
 
@@ -97,3 +97,26 @@ def test_every_label_has_both_languages() -> None:
     assert missing == []
     assert translator("ja")("lots") == "ロット" and translator("xx")("lots") == "Lots"
     assert translator("en")("no-such-key") == "no-such-key"
+
+
+def test_lineage_of_a_scenario_lot_fits_a_phone() -> None:
+    """intake -> dismantling -> shredding -> sorting, each with a side output: 2 boxes wide, not 7 columns."""
+    flows, prev = [], "L-IN"
+    for i, (_kind, main, side) in enumerate([("dismantling", "L-FEED", "L-REMOVED"), ("shredding", "L-FLAKES", "L-MET"),
+                                            ("sorting", "L", "L-REJ")]):
+        flows += [{"step_id": f"S{i}", "direction": "in", "lot_id": prev, "mass_kg": 1.0},
+                  {"step_id": f"S{i}", "direction": "out", "lot_id": main, "mass_kg": 1.0},
+                  {"step_id": f"S{i}", "direction": "out", "lot_id": side, "mass_kg": 1.0}]
+        prev = main
+    layout = views.lineage_layout({"lot_id": "L", "flows": flows,
+                                   "steps": [{"step_id": f"S{i}", "kind": "x", "balance_ok": 1} for i in range(3)]})
+    assert layout is not None and layout["width"] <= 400 < layout["height"]
+
+
+def test_censored_values_render_as_lod_everywhere() -> None:
+    from junkan.core.censored import ppm_text
+
+    assert ppm_text(2.0, 29, 29, 5.0) == "<LOD (5)"  # all below LOD: the KM mean is a placement, not a value
+    assert ppm_text(None, 29, 3, 5.0) == "<LOD (5)"  # a p95 that is itself below a LOD
+    assert ppm_text(1234.4, 29, 3, 5.0) == "1,234"
+    assert ppm_text(None, 0, 0, None) == "–"

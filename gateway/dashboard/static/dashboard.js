@@ -4,6 +4,10 @@
 (function () {
   const fmt = (v) => (v === null || v === undefined ? "\u2014" : Number(v).toFixed(2));
   let live = {};
+  // Labels in the page's language (base.html): a live update never writes an English word into a Japanese page.
+  let labels = {};
+  try { labels = JSON.parse((document.getElementById("i18n") || {}).textContent || "{}"); } catch (e) { labels = {}; }
+  const label = (key) => labels[key] || key;
 
   async function api(method, url, body) {
     const resp = await fetch(url, {
@@ -50,7 +54,7 @@
         if (st && st.dataset.state !== d.state) {
           st.dataset.state = d.state;
           st.className = "state " + d.state;
-          st.textContent = d.state;
+          st.textContent = label(d.state);
         }
         const bad = row.querySelector('[data-field="frames_bad"]');
         if (bad) bad.textContent = String(d.frames_bad);
@@ -84,7 +88,7 @@
         button.disabled = true;
         try {
           const res = await api("POST", `/api/v1/lines/${encodeURIComponent(line)}/lots`, body);
-          if (out) { out.textContent = `${action} \u2192 ${res.lot_id || ""} (${(res.agents || []).join(", ")})`; out.dataset.ok = "1"; }
+          if (out) { out.textContent = `${label("act_" + action)} \u2192 ${res.lot_id || ""} (${(res.agents || []).join(", ")})`; out.dataset.ok = "1"; }
         } catch (err) {
           if (out) { out.textContent = String(err.message || err); out.dataset.ok = "0"; }
         } finally {

@@ -93,17 +93,20 @@ def build_status(config: AgentConfig, topics: AgentTopics, session: str, state: 
         )
         for name, r in runners.items()
     ]
+    trouble: list[str] = []
     try:
         depth, age = outbox.depth()
         outbox_schema: int | None = outbox.schema_version()
-    except Exception:  # status must be buildable even when the disk is in trouble
-        depth, age, outbox_schema = -1, 0.0, None
+    except Exception as exc:  # status must be buildable even when the disk is in trouble
+        depth, age, outbox_schema = 0, 0.0, None
+        trouble = [f"outbox unreadable: {exc}"]  # said in words: a depth of 0 here is not a measurement
     return StatusMessage(
         agent=topics.agent, site=topics.site, line=topics.line, session=session,
         state="online" if state == "online" else "offline", at=datetime.now(UTC), devices=devices,
         outbox_depth=depth, outbox_oldest_age_s=round(age, 3), open_lot=core.live_lot() if state == "online" else None,
         clock=core.clock_status,
-        alarms=[*core.alarms, *(f"{name}: {r.counters.alarm}" for name, r in runners.items() if r.counters.alarm)],
+        alarms=[*core.alarms, *trouble,
+                *(f"{name}: {r.counters.alarm}" for name, r in runners.items() if r.counters.alarm)],
         versions=SoftwareVersions(release=release(), wire=list(wire_schemas()), outbox_schema=outbox_schema),
     )
 

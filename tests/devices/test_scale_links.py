@@ -77,7 +77,7 @@ def test_line_noise_is_counted_and_shown_in_status(protocol: str) -> None:
         assert len(wrong) <= 0.1 * len(ok), wrong  # run of the weighing detector rejects single frames
     agent = SimpleNamespace(devices=[config])
     core = SimpleNamespace(live_lot=lambda: None, alarms=[], clock_status=None)
-    outbox = SimpleNamespace(depth=lambda: (0, 0.0))
+    outbox = SimpleNamespace(depth=lambda: (0, 0.0), schema_version=lambda: 2)
     status = build_status(agent, AgentTopics("s", "l", "a"), "sess", "online", {"s1": runner},  # type: ignore[arg-type]
                           core, outbox)  # type: ignore[arg-type]
     health = status.devices[0]

@@ -3,6 +3,10 @@
 Everything comes from the store: the lot and its measurement, devices, lineage (process graph +
 intake + composition records), requirement specs and balance alarms. A missing piece is reported in
 ``data_gaps`` and as ``insufficient_data``; no number is invented.
+
+Two halves: ``load_inputs`` runs every query (a fixed number of them, whatever the lineage holds) into
+``EvidenceInputs``; ``evidence_of`` and the section functions are pure over it, so each rule is tested
+on hand-built inputs.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from gateway.specs.conformance import conformance
 from gateway.specs.model import ANALYTE_CAS, RequirementSpec
 from gateway.specs.repo import list_specs
 from gateway.store.base import Store
-from gateway.store.db import Database
-from gateway.traceability.graph import ident_counts
-from gateway.traceability.lineage import LineageError, backward, blocking_alarms
+from gateway.store.db import Database, chunks, marks
+from gateway.traceability.graph import ident_counts, open_alarms
+from gateway.traceability.lineage import LineageError, alarms_blocking, backward
 from junkan.core.evidence import (
     SCHEMA,
     BalanceAlarm,
@@ -119,15 +123,15 @@ def origin_section(lineage: Lineage | None, identifications: dict[str, list[dict
     )
 
 
-def declared_substances(db: Database, lineage: Lineage | None) -> SubstancesUnknown | SubstancesDeclared:
-    """Substances the source products' records declare, with the mass share of sources declaring them."""
+def declared_substances(lineage: Lineage | None, rows: list[dict[str, Any]], known_ids: set[str]
+                         ) -> SubstancesUnknown | SubstancesDeclared:
+    """Pure: substances the source products' records declare (``rows``: their ``comp_substances``; ``known_ids``:
+    which of the products have a record), with the mass share of sources declaring them."""
     if lineage is None or not lineage.models:
         return SubstancesUnknown(status="insufficient_data", reason="no source products known", substances=[])
     models = lineage.models
     total = sum(m.attributed_kg for m in models)
     with_record = [m for m in models if m.product_id]
-    rows = substances_of(db, [m.product_id for m in with_record if m.product_id])
-    known_ids = {r["product_id"] for r in db.rows("SELECT product_id FROM comp_products")} if with_record else set()
     covered = sum(m.attributed_kg for m in with_record if m.product_id in known_ids)
     mass_of = {m.product_id: m.attributed_kg for m in with_record}
     model_of = {m.product_id: m.model for m in with_record}
@@ -179,19 +183,17 @@ def contaminant_section(measurement: Measurement | None) -> list[ContaminantRow]
             for a, c in sorted(measurement.contaminants.items())]
 
 
-def device_section(store: Store, lot: dict[str, Any] | None, measurement: Measurement | None) -> list[EvidenceDevice]:
+def device_section(lot: dict[str, Any] | None, measurement: Measurement | None, devices: list[dict[str, Any]],
+                   calibration: dict[str, dict[str, JsonValue]]) -> list[EvidenceDevice]:
+    """Pure: the devices behind the lot's measurement, with driver/state (``devices``: the device rows) and
+    the calibration each reported in the lot's readings."""
     if lot is None:
         return []
     info = measurement.devices if measurement is not None else None
     contributed = set((info.contributed if info else None) or lot.get("devices") or [])
     missing = set(info.missing) if info else set()
     degraded = {d.device: d.reason for d in info.degraded} if info else {}
-    known = {(d["agent"], d["device"]): d for d in store.list_devices()}
-    calibration: dict[str, dict[str, JsonValue]] = {}
-    for r in store.lot_readings(lot["lot_id"]):
-        data = r.get("data")
-        if isinstance(data, dict) and isinstance(data.get("calibration"), dict):
-            calibration[r["device"]] = data["calibration"]
+    known = {(d["agent"], d["device"]): d for d in devices}
     out = []
     for name in sorted({str(n) for n in contributed | missing | set(degraded)}):
         dev = known.get((lot["agent"], name), {})
@@ -217,22 +219,61 @@ def chain_of_custody(origin: Origin) -> ChainOfCustody:
                           "average over the balance period", standard="ISO 22095:2020")
 
 
-def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | None = None,
-                   specs: list[RequirementSpec] | None = None, now: datetime | None = None) -> Evidence:
-    """The evidence document of ``lot_id``; raises KeyError if the lot is unknown everywhere."""
-    now = now or datetime.now(UTC)
+@dataclass(frozen=True)
+class EvidenceInputs:
+    """Everything one lot's evidence is made of, loaded before any of it is assembled."""
+
+    lot_id: str
+    lot: dict[str, Any] | None = None
+    walked: dict[str, Any] | None = None  # backward() of the lot; None when the graph does not know it
+    identifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    substances: list[dict[str, Any]] = field(default_factory=list)
+    known_products: set[str] = field(default_factory=set)
+    open_alarms: list[dict[str, Any]] = field(default_factory=list)
+    specs: list[RequirementSpec] = field(default_factory=list)
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    calibration: dict[str, dict[str, JsonValue]] = field(default_factory=dict)
+
+
+def load_inputs(store: Store, db: Database, lot_id: str, specs: list[RequirementSpec] | None = None
+                ) -> EvidenceInputs:
+    """Run every query the evidence needs; KeyError if the lot is unknown everywhere."""
     lot = store.get_lot(lot_id)
     match_pending(db, store)
     try:
-        walked = backward(db, lot_id, store)
+        walked: dict[str, Any] | None = backward(db, lot_id, store)
     except LineageError:
         if lot is None:
             raise KeyError(f"lot {lot_id!r} not found") from None
         walked = None
+    product_ids = sorted({m["product_id"] for m in (walked or {}).get("models", []) if m.get("product_id")})
+    known = {r["product_id"] for part in chunks(product_ids) for r in db.rows(
+        f"SELECT product_id FROM comp_products WHERE product_id IN ({marks(len(part))})", list(part))}
+    calibration: dict[str, dict[str, JsonValue]] = {}
+    for r in store.lot_readings(lot_id) if lot is not None else []:
+        data = r.get("data")
+        if isinstance(data, dict) and isinstance(data.get("calibration"), dict):
+            calibration[r["device"]] = data["calibration"]
+    return EvidenceInputs(
+        lot_id=lot_id, lot=lot, walked=walked,
+        identifications=ident_counts(db, [s["lot_id"] for s in walked["sources"]]) if walked else {},
+        substances=substances_of(db, product_ids), known_products=known,
+        open_alarms=open_alarms(db) if walked else [], specs=specs if specs is not None else list_specs(db),
+        devices=store.list_devices() if lot is not None else [], calibration=calibration)
+
+
+def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | None = None,
+                   specs: list[RequirementSpec] | None = None, now: datetime | None = None) -> Evidence:
+    """The evidence document of ``lot_id``; raises KeyError if the lot is unknown everywhere."""
+    return evidence_of(load_inputs(store, db, lot_id, specs), issuer=issuer, now=now or datetime.now(UTC))
+
+
+def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime) -> Evidence:
+    """Pure: the evidence document from its loaded inputs."""
+    lot_id, lot, walked = inputs.lot_id, inputs.lot, inputs.walked
     lineage = Lineage.model_validate(walked) if walked is not None else None
     measurement, method, gaps = lot_measurement(lot)
-    # loaded up front: one query for every source lot's identifications
-    origin = origin_section(lineage, ident_counts(db, [s.lot_id for s in lineage.sources]) if lineage else {})
+    origin = origin_section(lineage, inputs.identifications)
     if measurement is None:
         gaps.append("composition: no measured composition for the lot")
     if measurement is None or not measurement.contaminants:
@@ -240,10 +281,9 @@ def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | 
     if origin.status != "traced":
         gaps.append(f"origin: {origin.status}")
     alarms = [BalanceAlarm.model_validate({k: a[k] for k in ("id", "scope", "ref", "raised_at", "detail")})
-              for a in (blocking_alarms(db, walked) if walked else [])]
+              for a in (alarms_blocking(inputs.open_alarms, walked) if walked else [])]
     steps = lineage.steps if lineage else []
-    spec_list = specs if specs is not None else list_specs(db)
-    results = [conformance(s, measurement, now.date()) for s in spec_list]
+    results = [conformance(s, measurement, now.date()) for s in inputs.specs]
     coc = chain_of_custody(origin)
     blocked = [f"balance alarm {a.scope} {a.ref}" for a in alarms]
     if origin.status == "untraced":
@@ -262,12 +302,12 @@ def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | 
         composition=measurement.composition if measurement is not None else InsufficientData(),
         nir_blind_share=measurement.nir_blind_share if measurement is not None else None,
         contaminants=contaminant_section(measurement),
-        declared_substances=declared_substances(db, lineage),
+        declared_substances=declared_substances(lineage, inputs.substances, inputs.known_products),
         mass_balance=MassBalance(lot_mass_kg=mass,
                                  source_input_mass_kg=lineage.source_input_mass_kg if lineage else None,
                                  steps=steps, ok=all(s.balance_ok for s in steps) and not alarms, alarms=alarms),
         chain_of_custody=coc,
-        devices=device_section(store, lot, measurement),
+        devices=device_section(lot, measurement, inputs.devices, inputs.calibration),
         conformance=results,
         claims=Claims(blocked=bool(blocked), reasons=blocked, recycled_content_share=origin.post_consumer_share,
                       chain_of_custody_model=coc.model),

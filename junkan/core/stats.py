@@ -220,6 +220,6 @@ def threshold_decision(mean: float | None, sd: float | None, n: int, threshold: 
         status = "indeterminate"
     if mean_range is not None and ((status == "below" and mean_range[1] > threshold)
                                    or (status == "above" and mean_range[0] <= threshold)):
-        status = "indeterminate"  # only the censored values' placement below their LODs decides it
+        status, p_above = "indeterminate", 0.5  # only where the censored values lie below their LODs decides
     return {"flag": bool(mean > threshold), "status": status, "p_above": round(p_above, 4),
             "precautionary_flag": bool(ucl > threshold), "flag_rule": FLAG_RULE}

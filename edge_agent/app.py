@@ -53,7 +53,8 @@ def run_agent(config: AgentConfig, stop: threading.Event | None = None,
     core.on_enqueued = publisher.wake
     publisher.start()
     if config.metrics_port is not None:  # observability: /metrics for Prometheus
-        serve_metrics(config.metrics_port, AgentCollector(runners, outbox, publisher.stats, lambda: core.alarms))
+        serve_metrics(config.metrics_port, AgentCollector(runners, outbox, publisher.stats, lambda: core.alarms),
+                      host=config.metrics_host)
     threads = [start_device(name, runner, core, stop) for name, runner in runners.items()]  # 5. devices
     install_signal_handlers(stop)
     log.info("agent %s on %s/%s running with %d device(s), session %s",

@@ -90,6 +90,9 @@ class AgentConfig(_Model):
     status_interval_s: float = Field(default=5.0, gt=0, description="Status (health) publish period.")
     clock: ClockConfig = Field(default_factory=ClockConfig, description="Wall-clock steps and synchronisation.")
     metrics_port: int | None = Field(default=None, description="Serve Prometheus /metrics on this port.")
+    metrics_host: str = Field(default="127.0.0.1", description="Address /metrics listens on: loopback by default "
+                              "(the metrics say which devices and lots exist); 0.0.0.0 or the LAN address for a "
+                              "Prometheus on another machine.")
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> AgentConfig:

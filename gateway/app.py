@@ -57,6 +57,13 @@ def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | 
     return app
 
 
+def forwarding(trusted_proxies: list[str]) -> tuple[bool, str]:
+    """uvicorn believes X-Forwarded-For/-Proto only from these addresses. Its own default trusts loopback
+    (and $FORWARDED_ALLOW_IPS), which let any local process, or a proxy the operator did not name, pick the
+    client IP the auth rate limiter counts: so nothing is trusted unless ``api.trusted_proxies`` says so."""
+    return bool(trusted_proxies), ",".join(trusted_proxies)  # (proxy_headers, forwarded_allow_ips)
+
+
 class _Server(uvicorn.Server):
     """uvicorn whose 0.1 s main-loop tick says READY=1 once listening (and pings when there is no ingest)."""
 
@@ -91,9 +98,10 @@ def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int
         consumer.on_tick = notifier.watchdog
         consumer.start()
     app = create_app(settings, store, consumer, metrics)  # 3. REST API + dashboard
+    proxy_headers, forwarded_allow_ips = forwarding(settings.api.trusted_proxies)
     server = _Server(notifier, ping=consumer is None, config=uvicorn.Config(
         app, host=settings.api.host, port=settings.api.port, log_level="warning", lifespan="off",
-        timeout_graceful_shutdown=5))
+        timeout_graceful_shutdown=5, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips))
     if stop is not None:
         def exit_on_stop() -> None:
             stop.wait()

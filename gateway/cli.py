@@ -8,6 +8,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from gateway.commands import (
         backup,
+        dead_letters,
         evidence,
         export,
         import_composition,
@@ -19,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         users,
     )
 
-    for module in (serve, export, users, mqtt_config, import_composition, evidence, keys, lineage, report, backup):
+    for module in (serve, export, users, mqtt_config, import_composition, evidence, keys, lineage, report, backup,
+                   dead_letters):
         module.register(sub)
 
     from gateway.commands import install_service

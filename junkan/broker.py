@@ -1,8 +1,9 @@
 """A private Mosquitto on a free loopback port, for the demo, scenarios and tests.
 
 Never the system broker on 1883: the process is ours, with its own config file, so tests can kill -9
-and restart it. ``max_queued_messages 0`` (unlimited) because Mosquitto's default of 1000 silently drops
-QoS1 messages for a slow consumer (the end-to-end acks would catch it, but at a cost).
+and restart it. Queue and in-flight limits are ``junkan.core.mqtt``'s (the generated production config uses
+the same): Mosquitto's default queue of 1000 silently drops QoS1 messages for a slow consumer (the
+end-to-end acks would catch it, but at a cost).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from junkan.core.mqtt import BROKER_MAX_INFLIGHT_MESSAGES, BROKER_MAX_QUEUED_MESSAGES
 from junkan.core.net import free_port, wait_for_port
 
 __all__ = ["Mosquitto", "die_with_parent", "free_port", "mosquitto_binary", "wait_for_port"]
@@ -64,10 +66,8 @@ class Mosquitto:
         lines = [
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
-            "max_queued_messages 0",
-            # The gateway PUBACKs only after its commit: with 100 in flight the broker stalls while a batch
-            # commits; 1000 lets the next batch arrive meanwhile (measured: P1 0.52x -> 0.86x of bare paho).
-            "max_inflight_messages 1000",
+            f"max_queued_messages {BROKER_MAX_QUEUED_MESSAGES}",
+            f"max_inflight_messages {BROKER_MAX_INFLIGHT_MESSAGES}",  # see junkan/core/mqtt.py
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.workdir}/",
             "autosave_interval 5",

@@ -112,9 +112,16 @@ class Agent(Out):
 class DeadLetter(Out):
     id: int
     topic: str
+    agent: str | None = Field(default=None, description="The topic's agent (None: the topic names none).")
     payload: str = Field(description="The first 2000 characters of the payload (UTF-8, invalid bytes replaced).")
-    reason: str
+    reason: str = Field(description="'code: detail'; the codes are listed in docs/reliability.md.")
+    size: int | None = Field(default=None, description="Bytes of the payload as received.")
+    sha256: str | None = Field(default=None, description="Of the payload as received.")
+    truncated: bool = Field(default=False, description="Only the payload's head was kept (over the agent's "
+                            "dead-letter budget, or too large).")
     received_at: str
+    replayed_at: str | None = Field(default=None, description="When a replay stored it.")
+    replay_result: str | None = Field(default=None, description="What the last replay gave.")
 
 
 class CommandSent(Out):

@@ -14,6 +14,13 @@ from gateway.auth.policy import ROLES
 from gateway.store.db import Database, now_iso
 
 
+class LastAdminError(ValueError):
+    """Revoking this user would leave no admin: nobody could manage users any more (409)."""
+
+
+ADMIN_LOCK = 0x6A6B61646D  # "jkadm": PostgreSQL serialises concurrent revokes of admins on it
+
+
 class UserError(ValueError):
     """A user operation that cannot be done as asked (duplicate name, unknown role...)."""
 
@@ -73,8 +80,15 @@ class AuthRepo:
 
     def revoke(self, name: str) -> None:
         with self.db.tx():
+            if self.db.dialect.name == "postgres":  # two admins revoking each other at once: one waits
+                self.db.execute("SELECT pg_advisory_xact_lock(?)", (ADMIN_LOCK,))
             if not self._exists("SELECT 1 FROM api_users WHERE name = ?", (name,)):
                 raise UserError(f"no user {name!r}")
+            if (self._exists("SELECT 1 FROM api_users WHERE name = ? AND role = 'admin' AND revoked_at IS NULL",
+                             (name,))
+                    and int(self.db.scalar("SELECT COUNT(*) FROM api_users WHERE role = 'admin' "
+                                           "AND revoked_at IS NULL")) <= 1):
+                raise LastAdminError(f"{name!r} is the last admin: add another admin first")
             self.db.execute("UPDATE api_users SET revoked_at = ? WHERE name = ?", (now_iso(), name))
             self.db.execute("DELETE FROM api_sessions WHERE name = ?", (name,))
 

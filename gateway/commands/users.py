@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _run(args: argparse.Namespace) -> int:
     from gateway.auth import AuthRepo, UserError
+    from gateway.auth.repo import LastAdminError
     from gateway.commands.export import store_url
     from gateway.store import open_store
 
@@ -49,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
             for user in repo.list_users():
                 state = "revoked" if user["revoked_at"] else "active"
                 print(f"{user['name']}\t{user['role']}\t{user['recycler'] or '-'}\t{state}\t{user['created_at']}")
-    except UserError as exc:
+    except (UserError, LastAdminError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -5,14 +5,23 @@ Each agent may write only its own ``reading``/``lot``/``status`` topics and read
 Anonymous access is off. Certificates come from a site CA made here with ``cryptography`` (or bring
 your own: pass the files to Mosquitto instead). Passwords are hashed by ``mosquitto_passwd``; the clear
 password of each user is written once to ``secrets/<user>.password`` (mode 0600) for its config's
-``password_file`` — nothing secret goes into the YAML configs. Mosquitto started as root drops to
-the ``mosquitto`` user: make the files readable by it (``chown mosquitto``) or set ``run_as``.
+``password_file`` — nothing secret goes into the YAML configs.
+
+Mosquitto started as root drops to its ``user`` (``mosquitto`` by default) before it reads the password
+file, ACL and certificates, so those are made readable by that user's group (``root:mosquitto 0640``,
+when generated as root), and what the broker writes (persistence, log) goes to ``data/``, owned by it.
+The site CA key and the clients' clear passwords (``secrets/``) stay private to the one who generated
+them: the broker needs neither. Started as documented (``mosquitto -c DIR/mosquitto.conf`` as root, or
+as the broker user itself: ``runuser -u mosquitto -- mosquitto -c DIR/mosquitto.conf``) it runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import grp
 import ipaddress
+import os
+import pwd
 import secrets
 import shutil
 import subprocess
@@ -24,9 +33,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from junkan.core.mqtt import BROKER_MAX_INFLIGHT_MESSAGES, BROKER_MAX_QUEUED_MESSAGES
 from junkan.core.topics import PREFIX, AgentTopics, Kind
 
 GATEWAY_USER = "junkan-gateway"
+BROKER_USER = "mosquitto"  # what Debian's mosquitto drops to when started as root
 
 
 @dataclass(frozen=True)
@@ -68,10 +79,12 @@ def mosquitto_conf(out: Path, port: int, tls: bool, require_client_cert: bool, b
         "allow_anonymous false",
         f"password_file {out / 'passwd'}",
         f"acl_file {out / 'acl'}",
-        "# A slow consumer must not lose QoS1 messages silently (default 1000); agents resend anyway.",
-        "max_queued_messages 100000",
+        "# No QoS1 message queued for a slow consumer is dropped (Mosquitto's default 1000 drops silently);",
+        "# the gateway PUBACKs after its commit, so it needs many in flight (junkan/core/mqtt.py).",
+        f"max_queued_messages {BROKER_MAX_QUEUED_MESSAGES}",
+        f"max_inflight_messages {BROKER_MAX_INFLIGHT_MESSAGES}",
         "persistence true",
-        f"persistence_location {out}/",
+        f"persistence_location {out / 'data'}/",
         "autosave_interval 60",
         f"listener {port} {bind}",
     ]
@@ -80,7 +93,8 @@ def mosquitto_conf(out: Path, port: int, tls: bool, require_client_cert: bool, b
                   f"keyfile {out / 'certs' / 'server.key'}", "tls_version tlsv1.2"]
         if require_client_cert:
             lines.append("require_certificate true")
-    lines += [f"log_dest file {out / 'mosquitto.log'}", "log_type error", "log_type warning", "log_type notice"]
+    lines += [f"log_dest file {out / 'data' / 'mosquitto.log'}", "log_type error", "log_type warning",
+              "log_type notice"]
     return "\n".join(lines) + "\n"
 
 
@@ -141,13 +155,39 @@ def add_password(passwd: Path, user: str, password: str) -> None:
     subprocess.run(args, check=True, capture_output=True)
 
 
+def broker_readable(out: Path, broker_user: str) -> None:
+    """Let ``broker_user`` read what Mosquitto reads and write ``data/`` (only possible as root; as
+    another user the files are that user's own, and Mosquitto runs as that user)."""
+    if os.geteuid() != 0:
+        return
+    try:
+        user = pwd.getpwnam(broker_user)
+    except KeyError:
+        raise ValueError(f"broker user {broker_user!r} does not exist (install mosquitto, or pass --run-as)") from None
+    group = grp.getgrgid(user.pw_gid).gr_gid
+    out.chmod(0o755)
+    os.chown(out / "data", user.pw_uid, user.pw_gid)
+    (out / "data").chmod(0o750)
+    readable = [out / "passwd", out / "acl"]
+    if (out / "certs").is_dir():
+        os.chown(out / "certs", 0, group)
+        (out / "certs").chmod(0o750)
+        readable += [out / "certs" / name for name in ("ca.crt", "server.crt", "server.key")]
+    for path in readable:
+        os.chown(path, 0, group)
+        path.chmod(0o640)
+
+
 def generate(out: Path, agents: list[AgentIdentity], port: int = 8883, tls: bool = True,
              client_certs: bool = False, hosts: list[str] | None = None, bind: str = "0.0.0.0",
              gateway_user: str = GATEWAY_USER, run_as: str | None = None) -> dict[str, Path]:
-    """Write everything into ``out``; returns the paths of the clear-text secrets per user."""
+    """Write everything into ``out``; returns the paths of the clear-text secrets per user. ``run_as``:
+    the broker's user (its ``user`` option); default ``mosquitto``, the user Debian's broker drops to."""
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     (out / "secrets").mkdir(exist_ok=True)
+    (out / "secrets").chmod(0o700)
+    (out / "data").mkdir(exist_ok=True)
     users = [gateway_user, *(a.agent for a in agents)]
     if len(set(users)) != len(users):
         raise ValueError("agent ids must be unique and differ from the gateway user")
@@ -164,4 +204,5 @@ def generate(out: Path, agents: list[AgentIdentity], port: int = 8883, tls: bool
     if tls:
         make_certs(out / "certs", hosts or ["127.0.0.1", "localhost"], users if client_certs else [])
     (out / "mosquitto.conf").write_text(mosquitto_conf(out, port, tls, client_certs, bind, run_as), encoding="utf-8")
+    broker_readable(out, run_as or BROKER_USER)
     return secret_paths

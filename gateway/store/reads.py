@@ -70,12 +70,39 @@ class StoreReads:
     def agents_for_line(self, line: str) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM agents WHERE line = ? ORDER BY agent", (line,))
 
-    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT id, topic, payload, reason, received_at FROM dead_letters "
-                          "ORDER BY id DESC LIMIT ?", (limit,))
+    def dead_letters(self, limit: int = 100, *, before_id: int | None = None, offset: int = 0,
+                     reason: str | None = None, agent: str | None = None, include_payload: bool = True
+                     ) -> list[dict[str, Any]]:
+        """Newest first. Paging: ``before_id`` (the smallest id of the previous page: stable while new ones
+        arrive) or ``offset``. ``reason`` is a code (``schema``, ``identity_mismatch`` ...), ``agent`` the
+        topic's agent. The payload is shown as text, its first 2000 characters."""
+        where: list[str] = ["1=1"]
+        params: list[Any] = []
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        if reason:
+            where.append("(reason = ? OR reason LIKE ?)")
+            params += [reason, reason.replace("%", "") + ":%"]  # '_' matches itself too: codes are fixed words
+        if agent:
+            where.append("agent = ?")
+            params.append(agent)
+        rows = self._rows("SELECT id, topic, agent, " + ("payload, " if include_payload else "")
+                          + "reason, size, sha256, truncated, received_at, replayed_at, replay_result "
+                          f"FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ? OFFSET ?",
+                          (*params, limit, offset))
         for row in rows:
-            row["payload"] = bytes(row["payload"]).decode("utf-8", "replace")[:2000]
+            if include_payload:
+                row["payload"] = bytes(row["payload"]).decode("utf-8", "replace")[:2000]
+            row["truncated"] = bool(row["truncated"])
         return rows
+
+    def dead_letter_payload(self, letter_id: int) -> tuple[str, bytes, bool] | None:
+        """(topic, raw payload, truncated) of one dead letter, for a replay."""
+        rows = self._rows("SELECT topic, payload, truncated FROM dead_letters WHERE id = ?", (letter_id,))
+        if not rows:
+            return None
+        return str(rows[0]["topic"]), bytes(rows[0]["payload"]), bool(rows[0]["truncated"])
 
     def counts(self) -> dict[str, int]:
         tables = ("messages", "readings", "lots", "dead_letters", "devices", "agents")

@@ -16,6 +16,16 @@ from pydantic import Field
 
 from junkan.core.config import StrictConfig
 
+# Broker limits, one value each, used by the test broker (junkan/broker.py) and the generated production
+# config (`junkan gateway mqtt-config`), and quoted in the README. Queue: QoS1 messages held for a slow or
+# offline consumer; Mosquitto's default 1000 drops the rest silently while still PUBACKing the publisher.
+# Not 0 ("unlimited"): with 0, Mosquitto 2.0.11 drops the connection of a client whose QoS1 publish the
+# ACL denies instead of answering PUBACK 0x87 (tests/security/test_mqtt_acl.py caught it); a million
+# messages is days of a line's traffic and bounds the broker's memory. In flight: the gateway PUBACKs
+# only after its commit, so with 20-100 delivery stalls while each batch commits (0.52x vs 0.86x of a
+# bare paho loop, docs/scaling.md).
+BROKER_MAX_QUEUED_MESSAGES = 1_000_000
+BROKER_MAX_INFLIGHT_MESSAGES = 1000
 
 class TlsConfig(StrictConfig):
     ca_file: str = Field(description="CA certificate (PEM) that signed the broker's certificate.")

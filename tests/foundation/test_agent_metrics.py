@@ -7,6 +7,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 
 from edge_agent.app import run_agent
@@ -24,6 +25,7 @@ def test_agent_serves_prometheus_metrics(mosquitto, tmp_path: Path) -> None:  # 
     stop = threading.Event()
     threading.Thread(target=MtSicsDevice(scale, port, noise_rate=0.3).serve, args=(stop,), daemon=True).start()
     config = {"site": "s", "line": "line-1", "agent": "agent-m", "metrics_port": metrics_port,
+              "metrics_host": "127.0.0.2",  # configurable (a LAN address in production); not 127.0.0.1
               "mqtt": {"port": mosquitto.port}, "outbox": {"path": str(tmp_path / "o.db")},
               "lots": {"telemetry_interval_s": 0.2},
               "devices": [{"name": "scale-1", "type": "mt_sics", "port": {"url": port.path},
@@ -33,9 +35,11 @@ def test_agent_serves_prometheus_metrics(mosquitto, tmp_path: Path) -> None:  # 
     agent = threading.Thread(target=run_agent, args=(load_config(path), stop), daemon=True)
     agent.start()
     try:
-        wait_for_port(metrics_port)
+        wait_for_port(metrics_port, host="127.0.0.2")
         time.sleep(1.5)
-        text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        text = urllib.request.urlopen(f"http://127.0.0.2:{metrics_port}/metrics", timeout=5).read().decode()
+        with pytest.raises(OSError):  # bound to the configured address only
+            urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2)
     finally:
         stop.set()
         agent.join(10)

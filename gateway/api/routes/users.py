@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from gateway.api.models import Error, Revoked, Rotated, User, UserCreated
 from gateway.auth import UserError
 from gateway.auth.policy import Role
+from gateway.auth.repo import LastAdminError
 from junkan.core.names import NAME_PATTERN
 from junkan.core.strict import STRICT
 
@@ -57,6 +58,8 @@ def rotate(name: str, request: Request) -> Rotated:
 def revoke(name: str, request: Request) -> Revoked:
     try:
         _repo(request).revoke(name)
+    except LastAdminError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
     except UserError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     return Revoked(name=name, revoked=True)

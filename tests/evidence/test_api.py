@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.evidence.keys import generate
 from gateway.settings import GatewaySettings
+from junkan.core.measurement import MeasurementParams
 from tests.evidence.plant import DATA, MEASUREMENT
 
 
@@ -95,3 +96,19 @@ def test_measurement_route_returns_the_stored_document_or_a_recomputation(client
     assert again["recomputed"] is True and again["params"] == MEASUREMENT["params"]
     assert again["n_weighings"] == 0  # the fixture stored no readings for it: nothing is invented
     assert client.get("/api/v1/lots/IN-1/measurement").json() == {}  # a lot without a measurement
+
+
+def test_a_stored_measurement_this_gateway_cannot_read_is_said_not_guessed(client: TestClient,
+                                                                           plant: dict[str, Any]) -> None:
+    """A lot stored before measurements were typed (any JSON object was accepted then)."""
+    db = plant["store"].db
+    with db.tx():
+        db.execute("UPDATE lots SET measurement = ? WHERE lot_id = ?", ('{"cu_pct": 0.12}', "PP-OUT-1"))
+    resp = client.get("/api/v1/lots/PP-OUT-1/measurement")
+    assert resp.status_code == 409 and "not a junkan.measurement/1 document" in resp.json()["detail"]
+    again = client.get("/api/v1/lots/PP-OUT-1/measurement?recompute=true").json()
+    assert again["recomputed"] is True and again["params"] == MeasurementParams().model_dump()
+    ev = client.get("/api/v1/lots/PP-OUT-1/evidence").json()
+    assert ev["composition"] == {"status": "insufficient_data"} and ev["contaminants"] == []
+    assert "measurement: the stored measurement is not a junkan.measurement/1 document" in ev["data_gaps"]
+    assert ev["lot"]["measurement_method"] is None

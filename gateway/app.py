@@ -26,7 +26,9 @@ from gateway.api.routes import (
     users,
 )
 from gateway.auth import authorize, install
+from gateway.dashboard import pages as dashboard_pages
 from gateway.dashboard import router as dashboard
+from gateway.dashboard.errors import install_error_pages
 from gateway.ingest.consumer import Consumer, GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.store import open_store
@@ -37,7 +39,8 @@ from junkan.core.systemd import Notifier
 log = logging.getLogger("junkan.gateway")
 
 ROUTERS = [health.router, lots.router, devices.router, lines.router, auth.router, users.router, dashboard.router,
-           evidence.router, composition.router, process.router, specs.router, measurement.router]
+           evidence.router, composition.router, process.router, specs.router, measurement.router,
+           dashboard_pages.router]
 
 
 def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | None = None,
@@ -54,6 +57,7 @@ def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | 
     for router in ROUTERS:
         app.include_router(router)
     openapi.install(app)  # after the routes: every one gets its error responses
+    install_error_pages(app)  # dashboard paths: HTML in the user's language; others go to the handler before
     return app
 
 

@@ -41,7 +41,7 @@ def unmatched(store: Store, limit: int = 500) -> list[dict[str, Any]]:
 
 
 def balance_alarms(store: Store) -> list[dict[str, Any]]:
-    return store.db.rows("SELECT scope, ref, raised_at, detail FROM balance_alarms WHERE cleared_at IS NULL "
+    return store.db.rows("SELECT id, scope, ref, raised_at, detail FROM balance_alarms WHERE cleared_at IS NULL "
                              "ORDER BY raised_at DESC LIMIT 200")
 
 

@@ -51,7 +51,8 @@ def _lang(request: Request) -> str:
 
 def render(request: Request, principal: Principal, name: str, status_code: int = 200, **context: Any) -> Response:
     nav = [(path, key) for path, key in (("/lines", "lines"), ("/lots", "lots"), ("/alarms", "alarms"),
-                                          ("/unmatched", "unmatched"))
+                                          ("/unmatched", "unmatched"), ("/composition", "composition_nav"),
+                                          ("/specs", "specs"), ("/report", "report"), ("/dead-letters", "dead_nav"))
            if principal.role and allowed(principal.role, "GET", path)]
     lang = _lang(request)
     return _templates(request).TemplateResponse(request, name, {
@@ -161,7 +162,7 @@ def lots_page(request: Request, principal: PrincipalDep, q: str | None = Query(d
     lots = request.app.state.store.list_lots(q=q or None, line=line or None, status=status or None, limit=100,
                                              offset=offset, recycler=principal.tenant)
     return render(request, principal, "lots.html", lots=lots, q=q or "", line=line or "", status=status or "",
-                  offset=offset)
+                  offset=offset, briefs={lot["lot_id"]: views.lot_brief(lot) for lot in lots})
 
 
 @router.get("/lots/{lot_id}")

@@ -213,6 +213,21 @@ def contaminant_rows(measurement: Measurement | None) -> list[ContaminantFlag]:
     return rows
 
 
+def lot_brief(lot: dict[str, Any]) -> dict[str, str | None]:
+    """The lots table's verdict columns: top polymer by mass with its CI, and the worst contaminant flag."""
+    m = readable_measurement(lot.get("measurement"))
+    if m is None:
+        return {"top": None, "flag": None}
+    by_mass = m.composition.by_mass
+    top = None
+    if by_mass:
+        name, share = max(by_mass.items(), key=lambda kv: kv[1].share)
+        top = f"{name} {100 * share.share:.1f} % [{100 * share.ci95[0]:.1f}, {100 * share.ci95[1]:.1f}]"
+    flags = [r.flag for r in contaminant_rows(m) if r.flag]
+    worst = next((f for f in ("over", "some", "ok") if f in flags), None)
+    return {"top": top, "flag": worst}
+
+
 def _float(value: Any) -> float | None:
     try:
         return float(value)
@@ -293,6 +308,7 @@ class Alarm:
     params: dict[str, Any] = field(default_factory=dict)
     state: str | None = None  # device alarms: the state, translated on the page
     scope: str | None = None  # balance alarms: step | lot, translated on the page
+    alarm_id: int | None = None  # balance alarms: cleared with POST /api/v1/process/alarms/{alarm_id}/clear
 
 
 def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: list[dict[str, Any]],
@@ -310,7 +326,8 @@ def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: li
     for alarm in balance:
         scope = alarm.get("scope") if alarm.get("scope") in ("step", "lot") else None
         where = str(alarm.get("ref", "")) if scope else f"{alarm.get('scope', '')} {alarm.get('ref', '')}".strip()
-        out.append(Alarm("balance", where, alarm.get("raised_at"), str(alarm.get("detail", ""))[:300], scope=scope))
+        out.append(Alarm("balance", where, alarm.get("raised_at"), str(alarm.get("detail", ""))[:300], scope=scope,
+                         alarm_id=alarm.get("id")))
     for device in devices:
         state = device_state(device, by_agent.get(device["agent"]), now)
         if state in ("stale", "error", "offline"):

@@ -73,7 +73,10 @@ def check_page(page: Any, url: str, lang: str, width: int, problems: Problems, s
           }).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""",
                                  wide[1])
         problems.add(where, f"horizontal overflow {wide[0]} > {wide[1]} px: {culprits}")
+    status = resp.status if resp else 0
     for err in errors:
+        if status >= 400 and "Failed to load resource" in err and f"status of {status}" in err:
+            continue  # the document's own error status (an error page on purpose), not a broken resource
         problems.add(where, f"console error: {err}")
     if lang == "ja":
         text = page.evaluate(_VISIBLE_TEXT)

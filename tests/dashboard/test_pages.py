@@ -125,3 +125,40 @@ def test_all_below_lod_shows_lod_not_a_mean(gateway_store) -> None:  # type: ign
     Seeder(gateway_store).lot("LOD-1", measurement=m)
     text = client_for(gateway_store, "open").get("/lots/LOD-1").text
     assert '<td class="num" data-test="mean-Br">&lt;LOD (5)</td>' in text
+
+
+def test_dashboard_errors_are_pages_in_the_users_language(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    seeder = seed_tenants(gateway_store)
+    client = client_for(gateway_store, "tokens")
+    token = AuthRepo(gateway_store.db).add_user("rec-x", "recycler")
+    html = {"Accept": "text/html,application/xhtml+xml", "Accept-Language": "ja"}
+    page = client.get("/lines", headers={**html, **bearer(token)})
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "このページを表示する権限がありません。" in page.text and '{"detail"' not in page.text
+    missing = client.get("/lots/NO-SUCH", headers={**html, **bearer(token)})
+    assert missing.status_code == 404 and "見つかりません。" in missing.text
+    api = client.get("/api/v1/lots/NO-SUCH", headers={**html, **bearer(token)})
+    assert api.status_code == 404 and api.json()["detail"]  # the API keeps JSON
+    assert client.get("/lines", headers=bearer(token)).json()["detail"]  # fetch()/curl: JSON as before
+    assert seeder is not None
+
+
+def test_records_specs_report_dead_letters_and_alarm_clear(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    seed_tenants(gateway_store)
+    client = client_for(gateway_store, "open")
+    spec = {"spec_id": "pp-1", "buyer": "Car Parts Co", "material": "PP", "min_purity": 0.95,
+            "limits": [{"analyte": "Br", "max_ppm": 100}]}
+    assert client.put("/api/v1/specs/pp-1", json=spec).status_code == 200
+    assert "Car Parts Co" in client.get("/specs").text and "Br ≤ 100 ppm" in client.get("/specs").text
+    for path in ("/composition", "/report", "/dead-letters"):
+        page = client.get(path, headers={"Accept-Language": "ja"})
+        assert page.status_code == 200 and '<html lang="ja">' in page.text, path
+    assert 'data-test="report-csv"' in client.get("/report").text
+    gateway_store.db.execute("INSERT INTO balance_alarms (scope, ref, raised_at, detail) VALUES "
+                             "('step', 'SORT-9', '2026-11-28T09:00:00+00:00', 'x')")
+    page = client.get("/alarms").text
+    assert 'data-route="/api/v1/process/alarms/1/clear"' in page  # the button calls the API's clear
+    assert client.post("/api/v1/process/alarms/1/clear").status_code == 200
+    assert "SORT-9" not in client.get("/alarms").text
+    lots = client.get("/lots").text
+    assert 'class="flag over"' in lots and "PP 75.0 % [68.0, 81.0]" in lots and 'data-format="pdf"' in lots

@@ -132,7 +132,23 @@
     }
   }
 
+  function wirePostButtons() {  // e.g. clear an alarm: POST the route, drop the row once the API accepted it
+    for (const button of document.querySelectorAll("button.post")) {
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        try {
+          await api("POST", button.dataset.route, {});
+          button.closest("tr").remove();
+        } catch (err) {
+          button.disabled = false;
+          alert(String(err.message || err));
+        }
+      });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    wirePostButtons();
     startLive();
     wireLotButtons();
     wireAssign();

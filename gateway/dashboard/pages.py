@@ -1,0 +1,59 @@
+"""Dashboard pages for what only the API and CLI had: composition records, requirement specs, the
+recycled-content report and dead letters. Read-only views; changes go through the REST API (the report's
+CSV link, the API's import/PUT routes), so the dashboard keeps no write path of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from gateway.auth import PrincipalDep
+from gateway.composition.repo import list_products
+from gateway.dashboard.router import render
+from gateway.specs.repo import list_specs
+from gateway.traceability.report import PeriodError, recycled_content
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/composition")
+def composition_page(request: Request, principal: PrincipalDep,
+                     q: str | None = Query(default=None, max_length=100)) -> Response:
+    rows = list_products(request.app.state.store.db, q or None, limit=500)
+    return render(request, principal, "composition.html", products=rows, q=q or "")
+
+
+@router.get("/specs")
+def specs_page(request: Request, principal: PrincipalDep) -> Response:
+    return render(request, principal, "specs.html", specs=list_specs(request.app.state.store.db))
+
+
+@router.get("/report")
+def report_page(request: Request, principal: PrincipalDep, start: str | None = Query(default=None, max_length=40),
+                end: str | None = Query(default=None, max_length=40)) -> Response:
+    """Recycled-content report of a period (default: the last 30 days); CSV from the API route."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    error, report = None, None
+    try:
+        t1 = datetime.fromisoformat(end) if end else now + timedelta(days=1)
+        t0 = datetime.fromisoformat(start) if start else t1 - timedelta(days=31)
+        t0, t1 = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (t0, t1))
+        store = request.app.state.store
+        report = recycled_content(store.db, store, t0, t1)
+    except (ValueError, PeriodError):
+        error = "bad_period"
+        t0, t1 = now - timedelta(days=30), now + timedelta(days=1)
+    return render(request, principal, "report.html", report=report, error=error,
+                  start=t0.date().isoformat(), end=t1.date().isoformat())
+
+
+@router.get("/dead-letters")
+def dead_letters_page(request: Request, principal: PrincipalDep,
+                      q: str | None = Query(default=None, max_length=100)) -> Response:
+    rows = request.app.state.store.dead_letters(500)
+    if q:
+        rows = [r for r in rows if q in r["topic"] or q in r["reason"]]
+    return render(request, principal, "dead_letters.html", rows=rows[:200], q=q or "")

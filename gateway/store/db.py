@@ -74,8 +74,8 @@ class Database(ABC):
 
     # -- per dialect ---------------------------------------------------------------------------------
     @abstractmethod
-    def _statement_connection(self) -> AbstractContextManager[Any]:
-        """A connection for one statement outside a transaction (its effect committed on exit)."""
+    def _run(self, work: Callable[[Any], T]) -> T:
+        """``work(connection)`` for one statement outside a transaction (its effect committed after)."""
 
     @abstractmethod
     def _transaction(self) -> AbstractContextManager[Any]:
@@ -102,14 +102,11 @@ class Database(ABC):
         return params
 
     # -- shared ------------------------------------------------------------------------------------
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
+    def _on_connection(self, work: Callable[[Any], T]) -> T:
+        """``work`` on this thread's open transaction, else on a connection for one statement. A plain call,
+        not a context manager: it is on every read's path."""
         conn = getattr(self._local, "tx", None)
-        if conn is not None:
-            yield conn
-            return
-        with self._statement_connection() as conn:
-            yield conn
+        return work(conn) if conn is not None else self._run(work)
 
     @property
     def in_transaction(self) -> bool:
@@ -130,28 +127,34 @@ class Database(ABC):
 
     def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
-        with self._connection() as conn:
-            return int(conn.execute(self.dialect.sql(sql), self._params(params)).rowcount)
+        statement, values = self.dialect.sql(sql), self._params(params)
+        return self._on_connection(lambda conn: int(conn.execute(statement, values).rowcount))
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if not rows:
             return
-        with self._connection() as conn, _cursor(conn) as cur:
-            cur.executemany(self.dialect.sql(sql), [self._params(r) for r in rows])
+        statement, values = self.dialect.sql(sql), [self._params(r) for r in rows]
+
+        def work(conn: Any) -> None:
+            with _cursor(conn) as cur:
+                cur.executemany(statement, values)
+
+        self._on_connection(work)
 
     def rows(self, sql: str, params: Params = (), json_cols: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """Every row as a dict; ``json_cols`` decoded from their JSON text."""
-        with self._connection() as conn:
-            cursor = conn.execute(self.dialect.sql(sql), self._params(params))
-            names = [c[0] for c in cursor.description]
-            found = cursor.fetchall()
-        out = []
-        for row in found:
-            item = dict(zip(names, row, strict=True))
+        statement, values = self.dialect.sql(sql), self._params(params)
+
+        def fetch(conn: Any) -> tuple[list[str], list[Any]]:
+            cursor = conn.execute(statement, values)
+            return [c[0] for c in cursor.description], cursor.fetchall()
+
+        names, found = self._on_connection(fetch)
+        out = [dict(zip(names, row, strict=True)) for row in found]
+        for item in out if json_cols else ():
             for col in json_cols:
                 if isinstance(item.get(col), str):
                     item[col] = json.loads(item[col])
-            out.append(item)
         return out
 
     def one(self, sql: str, params: Params = (), json_cols: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -160,8 +163,8 @@ class Database(ABC):
 
     def scalar(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None."""
-        with self._connection() as conn:
-            row = conn.execute(self.dialect.sql(sql), self._params(params)).fetchone()
+        statement, values = self.dialect.sql(sql), self._params(params)
+        row = self._on_connection(lambda conn: conn.execute(statement, values).fetchone())
         return row[0] if row else None
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -107,10 +107,9 @@ class PostgresDatabase(Database):
     def _params(self, params: Params) -> Params:
         return nul_free(params)
 
-    @contextmanager
-    def _statement_connection(self) -> Iterator[psycopg.Connection[Any]]:
+    def _run(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         with self.pool.connection() as conn:  # psycopg_pool: commits on a clean exit
-            yield conn
+            return work(conn)
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:

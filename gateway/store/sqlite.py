@@ -6,7 +6,7 @@ One connection per thread: the consumer thread writes, API threads read (WAL let
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,9 +54,8 @@ class SqliteDatabase(Database):
             self._local.conn = conn
         return conn
 
-    @contextmanager
-    def _statement_connection(self) -> Iterator[sqlite3.Connection]:
-        yield self.connection()
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return work(self.connection())  # autocommit: the statement commits itself
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

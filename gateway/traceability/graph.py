@@ -92,15 +92,16 @@ def load_sources(db: Database, lot_ids: list[str], store: Store | None = None) -
                  "WHERE lot_id IN ({marks}) ORDER BY lot_id, model", ids):
         products[r.pop("lot_id")].append(r)
     pending = [i for i in ids if not products[i]]
-    if pending and store is not None:
-        matched = {r["lot_id"] for r in _in(db, "SELECT DISTINCT lot_id FROM ident_matches WHERE lot_id IN ({marks})",
-                                            pending)}
+    matched = {r["lot_id"] for r in _in(db, "SELECT DISTINCT lot_id FROM ident_matches WHERE lot_id IN ({marks})",
+                                        pending)}
+    if store is not None:
         with_idents = {r["lot_id"] for r in _in(db, "SELECT DISTINCT lot_id FROM readings WHERE kind = 'ident' "
                                                 "AND lot_id IN ({marks})", [i for i in pending if i not in matched])}
         for lot_id in sorted(with_idents):
             match_lot(db, store, lot_id)  # camera identifications not matched yet: match (and remember) now
-    if pending:
-        for r in _in(db, LOT_PRODUCTS, pending):
+        matched |= with_idents
+    if matched:
+        for r in _in(db, LOT_PRODUCTS, sorted(matched)):
             products[r["lot_id"]].append(
                 {"model": r["model"], "product_id": r["product_id"], "manufacturer": r["manufacturer"],
                  "category": r["category"], "n_items": r["n_items"],

@@ -9,12 +9,77 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from junkan.core.evidence import Evidence
 from junkan.core.measurement_model import Composition
 
 
-def _leaf(pct: float, mass_balanced: bool) -> dict[str, Any]:
-    return {"percentageOfMaterialWeight": round(pct, 4), "isMassBalanced": mass_balanced}
+class _Aspect(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Leaf(_Aspect):
+    percentageOfMaterialWeight: float
+    isMassBalanced: bool
+
+
+class Share(_Aspect):
+    percentageOfMaterialWeight: float
+
+
+class Recycling(_Aspect):
+    mechanicalRecycling: Leaf
+    chemicalRecycling: Leaf | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+class SecondaryInorganic(_Aspect):
+    preConsumer: Recycling
+    postConsumer: Recycling
+    postConsumerAutomotive: Recycling
+
+
+class Inorganic(_Aspect):
+    secondaryInorganic: SecondaryInorganic
+    primaryInorganic: Share
+
+
+class BioBased(_Aspect):
+    bioBasedClass: str
+    secondaryBioBased: Leaf
+    primaryBioBased: Share
+
+
+class UnitOfMeasure(_Aspect):
+    unitOfMeasureKey: str
+    materialNetMass: float
+    grossMaterialInputMass: float
+
+
+class MaterialName(_Aspect):
+    referencedStandard: str
+    referencedStandardID: str
+    materialNameStandardizedValue: str
+
+
+class MaterialContent(_Aspect):
+    materialClass: str
+    materialNameStandardized: MaterialName
+    unitOfMeasure: UnitOfMeasure
+    bioBased: BioBased
+    inorganic: Inorganic
+    additionalInformation: str
+
+
+class SecondaryMaterialContentCalculated(_Aspect):
+    """The aspect (1.0.0) for the lot's dominant polymer."""
+
+    orderNumber: str
+    secondaryMaterialContent: list[MaterialContent]
+
+
+def _leaf(pct: float, mass_balanced: bool) -> Leaf:
+    return Leaf(percentageOfMaterialWeight=round(pct, 4), isMassBalanced=mass_balanced)
 
 
 def dominant_polymer(ev: Evidence) -> str | None:
@@ -22,7 +87,7 @@ def dominant_polymer(ev: Evidence) -> str | None:
     return max(by_mass, key=lambda k: by_mass[k].share) if by_mass else None
 
 
-def secondary_material_content(ev: Evidence) -> dict[str, Any]:
+def aspect(ev: Evidence) -> SecondaryMaterialContentCalculated:
     origin = ev.origin
     total = sum(origin.streams_kg.values()) if origin.streams_kg else 0.0
     elv = origin.streams_kg.get("elv", 0.0)
@@ -33,26 +98,25 @@ def secondary_material_content(ev: Evidence) -> dict[str, Any]:
     mass_g = round(1000 * float(ev.lot.net_mass_kg or 0.0), 3)
     gross_g = round(1000 * float(ev.mass_balance.source_input_mass_kg or ev.lot.net_mass_kg or 0.0), 3)
     polymer = dominant_polymer(ev) or "unknown"
-    return {
-        "orderNumber": ev.lot.lot_id,
-        "secondaryMaterialContent": [{
-            "materialClass": polymer,
-            "materialNameStandardized": {"referencedStandard": "ISO", "referencedStandardID": "1043-1",
-                                         "materialNameStandardizedValue": polymer},
-            "unitOfMeasure": {"unitOfMeasureKey": "unit:gram", "materialNetMass": mass_g,
-                              "grossMaterialInputMass": gross_g},
-            "bioBased": {"bioBasedClass": "gen1", "secondaryBioBased": _leaf(0.0, False),
-                         "primaryBioBased": {"percentageOfMaterialWeight": 0.0}},
-            "inorganic": {
-                "secondaryInorganic": {
-                    "preConsumer": {"mechanicalRecycling": _leaf(0.0, mb)},
-                    "postConsumer": {"mechanicalRecycling": _leaf(other_pc_pct, mb),
-                                     "chemicalRecycling": _leaf(0.0, mb)},
-                    "postConsumerAutomotive": {"mechanicalRecycling": _leaf(elv_pct, mb),
-                                               "chemicalRecycling": _leaf(0.0, mb)}},
-                "primaryInorganic": {"percentageOfMaterialWeight": round(max(0.0, 100 - 100 * pc_share), 4)}},
-            "additionalInformation": f"junkan evidence {ev.evidence_id}; chain of custody "
-                                     f"{ev.chain_of_custody.model}; claims "
-                                     f"{'blocked' if ev.claims.blocked else 'not blocked'}",
-        }],
-    }
+    return SecondaryMaterialContentCalculated(orderNumber=ev.lot.lot_id, secondaryMaterialContent=[MaterialContent(
+        materialClass=polymer,
+        materialNameStandardized=MaterialName(referencedStandard="ISO", referencedStandardID="1043-1",
+                                              materialNameStandardizedValue=polymer),
+        unitOfMeasure=UnitOfMeasure(unitOfMeasureKey="unit:gram", materialNetMass=mass_g,
+                                    grossMaterialInputMass=gross_g),
+        bioBased=BioBased(bioBasedClass="gen1", secondaryBioBased=_leaf(0.0, False),
+                          primaryBioBased=Share(percentageOfMaterialWeight=0.0)),
+        inorganic=Inorganic(
+            secondaryInorganic=SecondaryInorganic(
+                preConsumer=Recycling(mechanicalRecycling=_leaf(0.0, mb)),
+                postConsumer=Recycling(mechanicalRecycling=_leaf(other_pc_pct, mb), chemicalRecycling=_leaf(0.0, mb)),
+                postConsumerAutomotive=Recycling(mechanicalRecycling=_leaf(elv_pct, mb),
+                                                 chemicalRecycling=_leaf(0.0, mb))),
+            primaryInorganic=Share(percentageOfMaterialWeight=round(max(0.0, 100 - 100 * pc_share), 4))),
+        additionalInformation=f"junkan evidence {ev.evidence_id}; chain of custody {ev.chain_of_custody.model}; "
+                              f"claims {'blocked' if ev.claims.blocked else 'not blocked'}")])
+
+
+def secondary_material_content(ev: Evidence) -> dict[str, Any]:
+    """The aspect as JSON."""
+    return aspect(ev).model_dump(mode="json")

@@ -22,6 +22,7 @@ from gateway.api.routes import (
     lots,
     measurement,
     process,
+    reports,
     specs,
     users,
 )
@@ -39,7 +40,7 @@ from junkan.core.systemd import Notifier
 log = logging.getLogger("junkan.gateway")
 
 ROUTERS = [health.router, lots.router, devices.router, lines.router, auth.router, users.router, dashboard.router,
-           evidence.router, composition.router, process.router, specs.router, measurement.router,
+           evidence.router, composition.router, process.router, reports.router, specs.router, measurement.router,
            dashboard_pages.router]
 
 

@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--all", action="store_true", help="--model: include intermediate lots, not only final ones.")
     p.set_defaults(func=_run)
     r = sub.add_parser("process", help="Record intake lots and process steps from a JSON file; prints balances.")
-    r.add_argument("file", help='JSON: {"intake": [IntakeIn...], "steps": [StepIn...]} (see docs/evidence.md).')
+    r.add_argument("file", help='JSON: {"intake": [IntakeIn...], "steps": [StepIn...], '
+                   '"uses": [RecycledUseIn...]} (see docs/evidence.md).')
     r.add_argument("--db", required=True, help="Store: a SQLite file path or a postgresql:// URL.")
     r.add_argument("--tolerance", type=float, default=0.02, help="Default mass-balance tolerance (fraction).")
     r.set_defaults(func=_record)
@@ -29,12 +30,14 @@ def _record(args: argparse.Namespace) -> int:
     from gateway.commands.export import store_url
     from gateway.store import open_store
     from gateway.traceability.repo import record_intake, record_step
-    from junkan.core.traceability import IntakeIn, StepIn
+    from gateway.traceability.use import UseRepo
+    from junkan.core.traceability import IntakeIn, RecycledUseIn, StepIn
 
     try:
         doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
         intakes = [IntakeIn.model_validate(x) for x in doc.get("intake", [])]
         steps = [StepIn.model_validate(x) for x in doc.get("steps", [])]
+        uses = [RecycledUseIn.model_validate(x) for x in doc.get("uses", [])]
     except (OSError, ValueError, ValidationError, AttributeError) as exc:
         print(f"process: {args.file}: {exc}", file=sys.stderr)
         return 2
@@ -52,6 +55,8 @@ def _record(args: argparse.Namespace) -> int:
                 return 1
             violations += not result["balance"]["ok"]
             print(json.dumps(result))
+        for use in uses:
+            print(json.dumps(UseRepo(db, store).record(use)))
     finally:
         store.close()
     if violations:

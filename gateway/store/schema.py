@@ -135,3 +135,14 @@ MIGRATIONS.append(("0300_ingest_isolation", [
     "CREATE TABLE lot_owners (lot_id TEXT PRIMARY KEY, agent TEXT NOT NULL)",
     "INSERT INTO lot_owners (lot_id, agent) SELECT lot_id, agent FROM lots",
 ]))
+
+# Recycled-content reporting (issue 17 item 7): each step output's role (NULL: recorded before roles,
+# reported as role unknown) and a manufacturer's use of recycled lots per product category.
+MIGRATIONS.append(("0410_output_roles_rc_use", [
+    "ALTER TABLE process_flows ADD COLUMN role TEXT",
+    """CREATE TABLE rc_uses (
+        use_id TEXT PRIMARY KEY, manufacturer TEXT NOT NULL, category TEXT NOT NULL, lot_id TEXT NOT NULL,
+        supplier TEXT, received_at TEXT NOT NULL, used_at TEXT, received_kg DOUBLE PRECISION NOT NULL,
+        used_kg DOUBLE PRECISION NOT NULL, product_model TEXT, doc TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
+    "CREATE INDEX rc_uses_period ON rc_uses (manufacturer, received_at)",
+]))

@@ -6,7 +6,7 @@ row; claims over lots downstream of an uncleared alarm are blocked (see ``lineag
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.composition.matching import normalise_model
@@ -52,6 +52,11 @@ def record_intake(db: Database, intake: IntakeIn, store: Store | None = None) ->
     return {"lot_id": intake.lot_id, "net_mass_kg": net, "products": len(intake.products)}
 
 
+def _utc(when: datetime) -> str:
+    """Times stored as UTC ISO text so that comparing the text compares the times (periods, alarms)."""
+    return when.astimezone(UTC).isoformat()
+
+
 def record_step(db: Database, step: StepIn, default_tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
     """Store (or replace) a step; returns it with its balance. A violation raises an alarm row."""
     step_id = step.step_id or f"step-{new_id()}"
@@ -67,13 +72,13 @@ def record_step(db: Database, step: StepIn, default_tolerance: float = DEFAULT_T
         db.execute("INSERT INTO process_steps (step_id, kind, site, plant, started_at, ended_at, input_mass_kg, "
                    "output_mass_kg, declared_loss_kg, unaccounted_kg, tolerance, balance_ok, doc, recorded_at) "
                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                   (step_id, step.kind, step.site, step.plant, step.started_at.isoformat(), step.ended_at.isoformat(),
+                   (step_id, step.kind, step.site, step.plant, _utc(step.started_at), _utc(step.ended_at),
                     bal.input_kg, bal.output_kg, bal.declared_loss_kg, bal.unaccounted_kg, tol, int(bal.ok),
                     dumps(doc), now_iso()))
         for direction, flows in (("in", step.inputs), ("out", step.outputs)):
             for f in flows:
-                db.execute("INSERT INTO process_flows (step_id, direction, lot_id, mass_kg) VALUES (?,?,?,?)",
-                           (step_id, direction, f.lot_id, f.mass_kg))
+                db.execute("INSERT INTO process_flows (step_id, direction, lot_id, mass_kg, role) VALUES (?,?,?,?,?)",
+                           (step_id, direction, f.lot_id, f.mass_kg, f.role))
         if not bal.ok:
             raise_alarm(db, "step", step_id, {"balance": bal.to_dict(), "kind": step.kind})
     return {"step_id": step_id, "balance": bal.to_dict()}
@@ -136,6 +141,7 @@ def list_steps(db: Database, since: str | None = None, until: str | None = None)
 def period_balance(db: Database, start: datetime, end: datetime, tolerance: float = DEFAULT_TOLERANCE,
                    alarm: bool = True) -> dict[str, Any]:
     """Balance of every step that ended in [start, end); a violation raises a 'period' alarm."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     steps = list_steps(db, start.isoformat(), end.isoformat())
     bal: Balance = balance(sum(s["input_mass_kg"] for s in steps), sum(s["output_mass_kg"] for s in steps),
                            sum(s["declared_loss_kg"] for s in steps), tolerance)

@@ -16,6 +16,9 @@ net mass (what the scale weighed). Per output lot ``L`` (docs/scenarios.md, "Pro
 - sorting ``L-FLAKES`` -> ``L`` (gateway net mass) + ``L-SORT-REJECTS``; loss ``chute overflow``
   (flakes ejected after the container was full, which the line model discards).
 
+Each output carries its role: ``L``, ``L-SHRED-FEED`` and ``L-FLAKES`` are products, ``L-REMOVED`` and
+``L-METALS-RESIDUE`` residues, ``L-SORT-REJECTS`` rejects (never counted as supplied recycled plastic).
+
 Every balance closes on the model's own masses; the only unaccounted mass is the scale's error on ``L``.
 """
 
@@ -87,19 +90,19 @@ def process_records(scenario: Scenario, seed: int, plan: LotPlan, lot: dict[str,
     steps = [
         StepIn(step_id=f"{lid}-dismantling", kind="dismantling", **common,
                inputs=[Flow(lot_id=ids["IN"], mass_kg=intake_kg)],
-               outputs=[Flow(lot_id=ids["REMOVED"], mass_kg=removed_kg),
-                        Flow(lot_id=ids["SHRED-FEED"], mass_kg=round(intake_kg - removed_kg, 3))],
+               outputs=[Flow(lot_id=ids["REMOVED"], mass_kg=removed_kg, role="residue"),
+                        Flow(lot_id=ids["SHRED-FEED"], mass_kg=round(intake_kg - removed_kg, 3), role="product")],
                notes="hand dismantling: components removed, plastic-rich rest to the shredder"),
         StepIn(step_id=f"{lid}-shredding", kind="shredding", **common,
                inputs=[Flow(lot_id=ids["SHRED-FEED"], mass_kg=feed_kg)],
-               outputs=[Flow(lot_id=ids["FLAKES"], mass_kg=flakes_kg),
-                        Flow(lot_id=ids["METALS-RESIDUE"], mass_kg=round(feed_kg - parts_kg, 3))],
+               outputs=[Flow(lot_id=ids["FLAKES"], mass_kg=flakes_kg, role="product"),
+                        Flow(lot_id=ids["METALS-RESIDUE"], mass_kg=round(feed_kg - parts_kg, 3), role="residue")],
                losses=[Loss(kind="fines", mass_kg=round(parts_kg - flakes_kg, 3))],
                notes="shredder with magnet/eddy-current separation; plastic flakes to the NIR sorter"),
         StepIn(step_id=f"{lid}-sorting", kind="sorting", **common,
                inputs=[Flow(lot_id=ids["FLAKES"], mass_kg=flakes_kg)],
-               outputs=[Flow(lot_id=lid, mass_kg=float(lot["net_mass_kg"])),
-                        Flow(lot_id=ids["SORT-REJECTS"], mass_kg=round(flakes_kg - ejected_kg, 3))],
+               outputs=[Flow(lot_id=lid, mass_kg=float(lot["net_mass_kg"]), role="product"),
+                        Flow(lot_id=ids["SORT-REJECTS"], mass_kg=round(flakes_kg - ejected_kg, 3), role="reject")],
                losses=[Loss(kind="chute overflow", mass_kg=round(ejected_kg - in_box_kg, 3), weighed=False)],
                notes=f"NIR sorter ejecting {', '.join(scenario.sorter.target)} into the output containers"),
     ]

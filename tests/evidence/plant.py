@@ -80,19 +80,23 @@ def build_plant(store: Any, *, break_balance: bool = False) -> dict[str, Any]:
     steps = [
         StepIn(step_id="DIS-1", kind="dismantling", plant="Plant A", started_at=t, ended_at=t + timedelta(hours=2),
                inputs=[{"lot_id": "IN-1", "mass_kg": 30.5}, {"lot_id": "IN-2", "mass_kg": 81.0}],
-               outputs=[{"lot_id": "HOUSINGS-1", "mass_kg": 20.0}, {"lot_id": "OTHER-1", "mass_kg": 90.0}],
+               outputs=[{"lot_id": "HOUSINGS-1", "mass_kg": 20.0, "role": "product"},
+                        {"lot_id": "OTHER-1", "mass_kg": 90.0, "role": "residue"}],
                losses=[{"kind": "dust", "mass_kg": 1.0}]),
         StepIn(step_id="SHR-1", kind="shredding", plant="Plant A", started_at=t + timedelta(hours=3),
                ended_at=t + timedelta(hours=4), inputs=[{"lot_id": "HOUSINGS-1", "mass_kg": 20.0}],
-               outputs=[{"lot_id": "FLAKES-1", "mass_kg": 17.0 if break_balance else 19.6}],
+               outputs=[{"lot_id": "FLAKES-1", "mass_kg": 17.0 if break_balance else 19.6, "role": "product"}],
                losses=[{"kind": "dust", "mass_kg": 0.3}]),
         StepIn(step_id="SRT-1", kind="sorting", plant="Plant A", started_at=t + timedelta(hours=5),
                ended_at=t + timedelta(hours=6), inputs=[{"lot_id": "FLAKES-1", "mass_kg": 19.6}],
-               outputs=[{"lot_id": "PP-OUT-1", "mass_kg": 7.0}, {"lot_id": "ABS-OUT-1", "mass_kg": 6.0},
-                        {"lot_id": "BFR-1", "mass_kg": 6.3}], losses=[{"kind": "fines", "mass_kg": 0.2}]),
+               outputs=[{"lot_id": "PP-OUT-1", "mass_kg": 7.0, "role": "product"},
+                        {"lot_id": "ABS-OUT-1", "mass_kg": 6.0, "role": "product"},
+                        {"lot_id": "BFR-1", "mass_kg": 6.3, "role": "reject"}],
+               losses=[{"kind": "fines", "mass_kg": 0.2}]),
         StepIn(step_id="REG-1", kind="regeneration", plant="Plant A", started_at=t + timedelta(hours=7),
                ended_at=t + timedelta(hours=9), inputs=[{"lot_id": "PP-OUT-1", "mass_kg": 7.0}],
-               outputs=[{"lot_id": "PP-RECYCLATE-1", "mass_kg": 6.8}], losses=[{"kind": "volatiles", "mass_kg": 0.15}]),
+               outputs=[{"lot_id": "PP-RECYCLATE-1", "mass_kg": 6.8, "role": "product"}],
+               losses=[{"kind": "volatiles", "mass_kg": 0.15}]),
     ]
     results = [record_step(db, s) for s in steps]
     store_lot(store, "PP-OUT-1", 7.0, MEASUREMENT, [], t + timedelta(hours=5))

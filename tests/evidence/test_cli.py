@@ -35,8 +35,10 @@ def test_cli_round_trip(plant: dict[str, Any], gateway_db_url: str, tmp_path: Pa
     assert "PP-RECYCLATE-1" in {o["lot_id"] for o in json.loads(fwd.stdout)["output_lots"]}
     rep = junkan("gateway", "report", "recycled-content", "--db", db, "--from", "2026-03-01", "--to", "2026-04-01")
     assert rep.returncode == 0 and rep.stdout.startswith("period_start,") and "Hoshi Appliances" in rep.stdout
-    long = junkan("gateway", "report", "recycled-content", "--db", db, "--from", "2026-01-01", "--to", "2026-06-01")
-    assert long.returncode == 2 and "3 months" in long.stderr
+    long = junkan("gateway", "report", "recycled-content", "--db", db, "--from", "2026-01-01", "--to", "2027-01-01")
+    assert long.returncode == 0 and "Hoshi Appliances" in long.stdout  # any period: no 3-month cap
+    empty = junkan("gateway", "report", "recycled-content", "--db", db, "--fiscal-year", "2026")
+    assert empty.returncode == 3 and "no process step ended" in empty.stderr  # the plant's steps are in March
     missing = junkan("gateway", "evidence", "NOPE", "--db", db)
     assert missing.returncode == 1 and "not found" in missing.stderr
 

@@ -75,7 +75,10 @@ def test_records_balance_on_the_models_own_masses(name: str) -> None:
             assert all(f["mass_kg"] >= 0 for f in step["outputs"]) and all(x["mass_kg"] >= 0 for x in step["losses"])
             assert abs(bal.unaccounted_kg) < 0.01 * bal.input_kg
         sorting = records["steps"][-1]
-        assert sorting["outputs"][0] == {"lot_id": f"L-{plan.lot_no}", "mass_kg": lot["net_mass_kg"]}
+        assert sorting["outputs"][0] == {"lot_id": f"L-{plan.lot_no}", "mass_kg": lot["net_mass_kg"],
+                                         "role": "product"}
+        assert [f["role"] for s in records["steps"] for f in s["outputs"]] == [
+            "residue", "product", "product", "residue", "product", "reject"]
 
 
 def test_wrong_output_mass_breaks_the_sorting_balance() -> None:

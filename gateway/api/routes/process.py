@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import StoreDep, Timestamp
@@ -12,7 +12,7 @@ from gateway.api.models import Error, Json, Out
 from gateway.composition.ident_repo import match_pending
 from gateway.traceability import repo
 from gateway.traceability.lineage import LineageError, backward, forward_model
-from gateway.traceability.report import PeriodError, record_claim, recycled_content, to_csv
+from gateway.traceability.report import PeriodError, record_claim
 from junkan.core.evidence import Lineage
 from junkan.core.strict import STRICT, IsoDatetime
 from junkan.core.traceability import IntakeIn, StepIn
@@ -94,36 +94,6 @@ class ModelLineage(Out):
     output_lots: list[OutputLot]
 
 
-class Period(Out):
-    start: str
-    end: str
-
-
-class ContentRow(Out):
-    manufacturer: str
-    category: str
-    supplied_kg: float
-    blocked_kg: float
-    claimed_kg: float
-    claimable_kg: float
-    n_lots: int
-    balance_ok: bool
-
-
-class SuppliedLot(Out):
-    lot_id: str
-    mass_kg: float
-    blocked: bool
-
-
-class RecycledContent(Out):
-    period: Period
-    period_balance: PeriodBalance
-    rows: list[ContentRow]
-    lots: list[SuppliedLot]
-    ok: bool
-
-
 class Claimed(Out):
     manufacturer: str
     category: str
@@ -137,7 +107,7 @@ class ClaimIn(BaseModel):
     manufacturer: str = Field(min_length=1, max_length=256, description="Manufacturer the claim is for.")
     category: str = Field(min_length=1, max_length=128, description="Product category.")
     period_start: IsoDatetime = Field(description="Balance period start.")
-    period_end: IsoDatetime = Field(description="Balance period end (exclusive, <= 3 months).")
+    period_end: IsoDatetime = Field(description="Balance period end (exclusive).")
     mass_kg: float = Field(gt=0, le=1e9, allow_inf_nan=False, description="Recycled plastic claimed (kg).")
     reference: str | None = Field(default=None, max_length=256, description="Order / certificate reference.")
 
@@ -206,19 +176,6 @@ def lineage_model(model: str, store: StoreDep, all_lots: bool = False) -> Any:
     db = store.db
     match_pending(db, store)
     return forward_model(db, model, store, terminal_only=not all_lots)
-
-
-@router.get("/reports/recycled-content", summary="Recycled plastic supplied / claimable per manufacturer, category",
-            response_model=RecycledContent,
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-                             "description": "JSON, or CSV with format=csv."}})
-def report(store: StoreDep, start: Timestamp, end: Timestamp, format: Literal["json", "csv"] = "json",
-           kinds: str = Query(default="regeneration", max_length=200)) -> Any:
-    try:
-        result = recycled_content(store.db, store, start, end, tuple(k for k in kinds.split(",") if k))
-    except PeriodError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
-    return Response(to_csv(result), media_type="text/csv") if format == "csv" else result
 
 
 @router.post("/claims", status_code=201, summary="Book a recycled-content claim (never below a zero balance)",

@@ -1,0 +1,130 @@
+"""The manufacturer's side of the revised 資源法 report: recycled lots received and used per product category.
+
+A use record says manufacturer M received lot L (kg) and used some of it in products of category C. The
+report sums, per (M, C) and period, what was received and used, and how much of the used mass is traced
+here: lots recorded in this gateway as final product outputs are split by their lineage into post- and
+pre-consumer content; other lots are ``untraced`` (the manufacturer's own word). A lot received beyond
+its recorded mass, across every manufacturer, makes the report not ok (the same kilogram twice).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.store.base import Store
+from gateway.store.db import Database, dumps, now_iso
+from gateway.traceability.lineage import LineageError, backward, blocking_alarms
+from gateway.traceability.report import check_period
+from junkan.core.ids import new_id
+from junkan.core.traceability import RecycledUseIn
+
+OVER_TOLERANCE = 0.005  # receipts may exceed the recycler's weighed mass by the scales' error only
+COLUMNS = ("manufacturer", "category", "received_kg", "used_kg", "used_post_consumer_kg", "used_pre_consumer_kg",
+           "used_untraced_kg", "used_blocked_kg", "n_lots")
+
+
+class UseRepo:
+    """Use records over the store's database object (table ``rc_uses``)."""
+
+    def __init__(self, db: Database, store: Store | None = None) -> None:
+        self.db, self.store = db, store
+
+    def record(self, use: RecycledUseIn) -> dict[str, Any]:
+        use_id = use.use_id or f"use-{new_id()}"
+        doc = use.model_dump(mode="json") | {"use_id": use_id}
+        used_at = (use.used_at or use.received_at)
+        with self.db.tx():
+            self.db.execute("DELETE FROM rc_uses WHERE use_id = ?", (use_id,))
+            self.db.execute(
+                "INSERT INTO rc_uses (use_id, manufacturer, category, lot_id, supplier, received_at, used_at, "
+                "received_kg, used_kg, product_model, doc, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (use_id, use.manufacturer, use.category, use.lot_id, use.supplier, _utc(use.received_at),
+                 _utc(used_at), use.received_kg, use.used_kg, use.product_model, dumps(doc), now_iso()))
+        return {"use_id": use_id, "lot": self.lot_status(use.lot_id)}
+
+    def find(self, start: datetime | None = None, end: datetime | None = None,
+             manufacturer: str | None = None, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+        where, params = ["1=1"], []
+        if start is not None:
+            where.append("used_at >= ?")
+            params.append(_utc(start))
+        if end is not None:
+            where.append("used_at < ?")
+            params.append(_utc(end))
+        if manufacturer:
+            where.append("manufacturer = ?")
+            params.append(manufacturer)
+        return self.db.rows(f"SELECT * FROM rc_uses WHERE {' AND '.join(where)} ORDER BY used_at, use_id "
+                            "LIMIT ? OFFSET ?", [*params, limit, offset], ("doc",))
+
+    def lot_status(self, lot_id: str) -> dict[str, Any]:
+        """What this gateway knows of a received lot: product output or not, its mass, content split."""
+        out = self.db.one("SELECT f.mass_kg, f.role FROM process_flows f WHERE f.direction = 'out' AND f.lot_id = ? "
+                          "AND NOT EXISTS (SELECT 1 FROM process_flows c WHERE c.direction = 'in' "
+                          "AND c.lot_id = f.lot_id)", (lot_id,))
+        if out is None or (out["role"] not in (None, "product")):
+            reason = ("not a final output recorded here" if out is None
+                      else f"recorded as a {out['role']}, not a product")
+            return {"lot_id": lot_id, "traced": False, "reason": reason}
+        try:
+            lin = backward(self.db, lot_id, self.store)
+        except LineageError as exc:
+            return {"lot_id": lot_id, "traced": False, "reason": str(exc)}
+        total = lin["source_input_mass_kg"] or 0.0
+        post = sum(s["attributed_kg"] for s in lin["sources"] if s["consumer"] == "post_consumer")
+        pre = sum(s["attributed_kg"] for s in lin["sources"] if s["consumer"] == "pre_consumer")
+        return {"lot_id": lot_id, "traced": True, "mass_kg": float(out["mass_kg"]), "role": out["role"] or "unknown",
+                "post_consumer_share": post / total if total else 0.0,
+                "pre_consumer_share": pre / total if total else 0.0,
+                "blocked": bool(blocking_alarms(self.db, lin))}
+
+    def over_received(self) -> list[dict[str, Any]]:
+        """Lots received (by all manufacturers, all time) beyond their recorded output mass."""
+        rows = self.db.rows("SELECT u.lot_id, SUM(u.received_kg) AS received_kg, MAX(f.mass_kg) AS mass_kg "
+                            "FROM rc_uses u JOIN process_flows f ON f.lot_id = u.lot_id AND f.direction = 'out' "
+                            "GROUP BY u.lot_id")
+        return [{"lot_id": r["lot_id"], "received_kg": round(float(r["received_kg"]), 6),
+                 "lot_mass_kg": float(r["mass_kg"])} for r in rows
+                if float(r["received_kg"]) > float(r["mass_kg"]) * (1 + OVER_TOLERANCE)]
+
+    def report(self, start: datetime, end: datetime, manufacturer: str | None = None) -> dict[str, Any]:
+        """Recycled plastic received and used per manufacturer and product category in [start, end)."""
+        start, end = check_period(start, end)
+        args: list[Any] = [start.isoformat(), end.isoformat()]
+        who = " AND manufacturer = ?" if manufacturer else ""
+        args += [manufacturer] if manufacturer else []
+        received = self.db.rows("SELECT manufacturer, category, SUM(received_kg) AS kg FROM rc_uses WHERE "
+                                f"received_at >= ? AND received_at < ?{who} GROUP BY manufacturer, category", args)
+        used = self.db.rows(f"SELECT * FROM rc_uses WHERE used_at >= ? AND used_at < ?{who} ORDER BY used_at", args)
+        rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: dict.fromkeys(COLUMNS[2:-1], 0.0)
+                                                                  | {"lots": set()})
+        for r in received:
+            rows[(r["manufacturer"], r["category"])]["received_kg"] += float(r["kg"])
+        status: dict[str, dict[str, Any]] = {}
+        for u in used:
+            lot = status.setdefault(u["lot_id"], self.lot_status(u["lot_id"]))
+            row, kg = rows[(u["manufacturer"], u["category"])], float(u["used_kg"])
+            row["used_kg"] += kg
+            row["lots"].add(u["lot_id"])
+            if not lot["traced"]:
+                row["used_untraced_kg"] += kg
+                continue
+            row["used_post_consumer_kg"] += kg * lot["post_consumer_share"]
+            row["used_pre_consumer_kg"] += kg * lot["pre_consumer_share"]
+            row["used_blocked_kg"] += kg if lot["blocked"] else 0.0
+        out = [{"manufacturer": k[0], "category": k[1], **{c: round(v[c], 6) for c in COLUMNS[2:-1]},
+                "n_lots": len(v["lots"])} for k, v in sorted(rows.items())]
+        over = self.over_received()
+        empty = None if out else (
+            f"no recycled lot received or used in {start.isoformat()} .. {end.isoformat()}"
+            + (f" by {manufacturer}" if manufacturer else "") + ": record uses (POST /api/v1/process/uses or "
+            "'uses' in junkan gateway process) first")
+        return {"period": {"start": start.isoformat(), "end": end.isoformat()}, "manufacturer": manufacturer,
+                "rows": out, "lots": sorted(status.values(), key=lambda s: s["lot_id"]), "over_received": over,
+                "empty_reason": empty, "ok": empty is None and not over}
+
+
+def _utc(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat()

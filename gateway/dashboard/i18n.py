@@ -64,6 +64,10 @@ LABELS: dict[str, dict[str, str]] = {
     "conf_insufficient_data": {"en": "insufficient data", "ja": "データ不足"},
     "detail_spec": {"en": "{element} mean {mean} / p95 {p95} ppm ≥ {limit} ppm",
                     "ja": "{element} 平均 {mean} / 95パーセンタイル {p95} ppm ≥ {limit} ppm"},
+    "detail_balance": {"en": "in {input} kg, out {output} kg, declared losses {loss} kg: {unaccounted} kg "
+                              "unaccounted ({share} % of the input; tolerance {tolerance} %)",
+                       "ja": "投入 {input} kg、産出 {output} kg、申告損失 {loss} kg：不明分 {unaccounted} kg"
+                             "（投入の {share} %、許容 {tolerance} %）"},
     "detail_outbox": {"en": "{depth} messages waiting, oldest {oldest} s",
                       "ja": "{depth} 件が未送信、最古 {oldest} 秒"},
     "scope_step": {"en": "step", "ja": "工程"},

@@ -6,6 +6,7 @@ comes out is typed (the templates read attributes).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from typing_extensions import TypedDict
 
+from gateway.dashboard.lineage_view import lineage_layout as lineage_layout  # re-exported: router, tests
 from junkan.core.censored import contaminant_texts
 from junkan.core.measurement_model import (
     Composition,
@@ -326,8 +328,9 @@ def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: li
     for alarm in balance:
         scope = alarm.get("scope") if alarm.get("scope") in ("step", "lot") else None
         where = str(alarm.get("ref", "")) if scope else f"{alarm.get('scope', '')} {alarm.get('ref', '')}".strip()
-        out.append(Alarm("balance", where, alarm.get("raised_at"), str(alarm.get("detail", ""))[:300], scope=scope,
-                         alarm_id=alarm.get("id")))
+        key, params = _balance_detail(alarm.get("detail"))
+        out.append(Alarm("balance", where, alarm.get("raised_at"), "" if key else str(alarm.get("detail", ""))[:300],
+                         detail_key=key, params=params, scope=scope, alarm_id=alarm.get("id")))
     for device in devices:
         state = device_state(device, by_agent.get(device["agent"]), now)
         if state in ("stale", "error", "offline"):
@@ -344,52 +347,20 @@ def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: li
     return out
 
 
+def _balance_detail(raw: Any) -> tuple[str | None, dict[str, Any]]:
+    """A balance alarm's stored detail (JSON: {"balance": {...}}) as a sentence's values, or (None, {})."""
+    try:
+        doc = json.loads(raw) if isinstance(raw, str) else raw
+        b = doc["balance"]
+        inp = float(b["input_kg"])
+        return "detail_balance", {
+            "input": f"{inp:,.1f}", "output": f"{float(b['output_kg']):,.1f}",
+            "loss": f"{float(b['declared_loss_kg']):,.1f}", "unaccounted": f"{float(b['unaccounted_kg']):,.1f}",
+            "share": f"{100 * float(b['unaccounted_kg']) / inp:.1f}" if inp else "—",
+            "tolerance": f"{100 * float(b['tolerance']):.1f}"}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None, {}
+
+
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
-
-
-def lineage_layout(lineage: dict[str, Any] | None, col_w: float = 190.0, row_h: float = 62.0
-                   ) -> dict[str, Any] | None:
-    """Rows for a top-down inputs -> steps -> outputs SVG: each node's row is its distance from the source side.
-
-    Top-down because a lot's history is long (intake, 3-4 steps, their side outputs) and narrow: left to right
-    it was 1,400 px wide with labels cut; this way it fits a phone once scaled to the page width."""
-    if not lineage or not lineage.get("flows"):
-        return None
-    flows = lineage["flows"]
-    edges = [(f"lot:{f['lot_id']}", f"step:{f['step_id']}") if f["direction"] == "in"
-             else (f"step:{f['step_id']}", f"lot:{f['lot_id']}") for f in flows]
-    nodes = {n for e in edges for n in e}
-    parents: dict[str, list[str]] = {n: [] for n in nodes}
-    for a, b in edges:
-        parents[b].append(a)
-    depth: dict[str, int] = {}
-
-    def level(node: str, seen: tuple[str, ...] = ()) -> int:
-        if node not in depth:
-            if node in seen:  # a cycle would be a data error upstream; draw it flat rather than recurse forever
-                return 0
-            depth[node] = 1 + max((level(p, (*seen, node)) for p in parents[node]), default=-1)
-        return depth[node]
-
-    for node in sorted(nodes):
-        level(node)
-    rows: dict[int, list[str]] = {}
-    for node in sorted(nodes):
-        rows.setdefault(depth[node], []).append(node)
-    mass = {f"lot:{f['lot_id']}": f["mass_kg"] for f in flows}
-    steps = {f"step:{s['step_id']}": s for s in lineage.get("steps", [])}
-    box_w, box_h = col_w - 14, 38.0
-    placed: dict[str, dict[str, Any]] = {}
-    for row, members in rows.items():
-        for col, node in enumerate(members):
-            kind, _, ident = node.partition(":")
-            step = steps.get(node, {})
-            placed[node] = {"id": ident, "kind": kind, "x": 6 + col * col_w, "y": 6 + row * row_h,
-                            "label": ident, "step_kind": step.get("kind") if kind == "step" else None,
-                            "mass_kg": mass.get(node), "balance_ok": step.get("balance_ok"),
-                            "self": kind == "lot" and ident == lineage.get("lot_id")}
-    lines = [{"x1": placed[a]["x"] + box_w / 2, "y1": placed[a]["y"] + box_h,
-              "x2": placed[b]["x"] + box_w / 2, "y2": placed[b]["y"]} for a, b in edges]
-    return {"nodes": list(placed.values()), "edges": lines, "box_w": box_w, "box_h": box_h,
-            "width": 12 + max(len(m) for m in rows.values()) * col_w, "height": 12 + (max(rows) + 1) * row_h}

@@ -60,7 +60,9 @@ def check_page(page: Any, url: str, lang: str, width: int, problems: Problems, s
                english: list[str], errors: list[str]) -> None:
     errors.clear()
     resp = page.goto(url, wait_until="load")
-    page.wait_for_timeout(700)  # one live update (SSE) on pages that have them
+    if page.locator("#live-initial").count():
+        page.wait_for_function("() => Number(document.getElementById('live-dot').dataset.updates || 0) > 0",
+                               timeout=10_000)  # one live update (SSE) applied: what dashboard.js writes is checked
     where = f"{url} [{lang} {width}px]"
     body = page.locator("body").inner_text().strip()
     ctype = (resp.headers.get("content-type", "") if resp else "")

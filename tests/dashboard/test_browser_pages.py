@@ -1,0 +1,111 @@
+"""Every dashboard page in Debian's Chromium, both languages (Accept-Language), 1366 px and 375 px.
+
+A real `junkan gateway serve` (API only, no broker) over a store seeded through the gateway's own write path
+and REST API: lots with measurements (one all '<LOD'), composition records, a process step (lineage), a
+spec, a balance alarm, a dead letter. Fails on a console error, a page wider than its viewport, an English UI
+string on a Japanese page, or a raw JSON body; a recycler's pass checks its landing page and that a staff
+page is an HTML error page. Screenshots: test-artifacts/dashboard/pages/.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.auth import AuthRepo
+from gateway.store.sqlite import SqliteStore
+from junkan.broker import free_port, wait_for_port
+from junkan.plant import Service
+from tests.dashboard.seed import MEASUREMENT, Seeder, seed_tenants
+from tests.dashboard.sweep import ARGS, CHROMIUM, sweep
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "dashboard" / "pages"
+STAFF_PAGES = ["/lines", "/lots", "/lots/A-1", "/lots/LOD-1", "/alarms", "/unmatched", "/composition", "/specs",
+               "/report", "/dead-letters", "/login", "/lots/NO-SUCH"]
+RECYCLER_PAGES = ["/", "/lots/A-1", "/lines"]
+
+
+def _call(api: str, method: str, path: str, body: Any, content_type: str = "application/json") -> Any:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(api + path, data=data, method=method, headers={"Content-Type": content_type})
+    with urllib.request.urlopen(req, timeout=20) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    workdir = tmp_path_factory.mktemp("pages")
+    db = workdir / "gateway.db"
+    store = SqliteStore(db)
+    try:
+        seeder = seed_tenants(store)
+        lod = json.loads(json.dumps(MEASUREMENT))
+        lod["contaminants"]["Br"].update(n=29, n_below_lod=29, mean_ppm=2.0, p95_ppm=None, max_ppm=None,
+                                         lod_ppm=5.0)
+        Seeder(store).lot("LOD-1", measurement=lod)
+        seeder.status(open_lot="LIVE-1", live_mass=123.4, frames_bad=2)
+        detail = json.dumps({"balance": {"input_kg": 340.0, "output_kg": 300.0, "declared_loss_kg": 18.5,
+                                         "unaccounted_kg": 21.5, "tolerance": 0.02, "ok": False, "reason": "x"},
+                             "kind": "sorting"})
+        store.db.execute("INSERT INTO balance_alarms (scope, ref, raised_at, detail) VALUES "
+                         "('step', 'SORT-1', '2026-11-28T09:00:00+00:00', ?)", (detail,))
+        store.db.execute("INSERT INTO dead_letters (topic, payload, reason, received_at) VALUES "
+                         "('junkan/v1/site-a/line-1/agent-1/reading', X'7b7d', 'missing field body', "
+                         "'2026-11-28T09:00:00+00:00')")
+        repo = AuthRepo(store.db)
+        assert repo.set_lot_recycler("LOD-1", "recycler-a")
+        token = repo.add_user("recycler-a", "recycler")
+    finally:
+        store.close()
+    port = free_port()
+    service = Service("gateway", ["gateway", "serve", "--set", "consume=false", "--set", f"api.port={port}",
+                                  "--set", f"db_url=sqlite:///{db}"], workdir, bound_to_parent=True).start()
+    try:
+        wait_for_port(port, timeout=30)
+        api = f"http://127.0.0.1:{port}"
+        csv = (REPO / "simulators/scenarios/compositions/tv_housings_bfr.csv").read_bytes()
+        _call(api, "POST", "/api/v1/composition/import?filename=tv.csv", csv, "text/csv")
+        _call(api, "PUT", "/api/v1/specs/pp-1", {"spec_id": "pp-1", "buyer": "Car Parts Co", "material": "PP",
+                                                 "min_purity": 0.95, "limits": [{"analyte": "Br", "max_ppm": 100}]})
+        _call(api, "POST", "/api/v1/process/steps", {
+            "step_id": "SORT-1", "kind": "sorting", "plant": "demo-plant", "started_at": "2026-11-28T08:00:00Z",
+            "ended_at": "2026-11-28T08:30:00Z", "inputs": [{"lot_id": "IN-1", "mass_kg": 200.0},
+                                                           {"lot_id": "IN-2", "mass_kg": 140.0}],
+            "outputs": [{"lot_id": "A-1", "mass_kg": 321.5}], "losses": [{"kind": "dust", "mass_kg": 18.5}]})
+        yield api, token
+    finally:
+        service.stop()
+
+
+def test_every_page_in_both_languages_at_desktop_and_phone_width(gateway: tuple[str, str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install -y chromium (make install does it)"
+    api, token = gateway
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            problems = sweep(api, STAFF_PAGES, ARTIFACTS / "staff", browser)
+            problems += sweep(api, RECYCLER_PAGES, ARTIFACTS / "recycler", browser, login_token=token)
+            page = browser.new_page(extra_http_headers={"Accept-Language": "ja"})
+            page.goto(api + "/login")
+            page.fill("input[name=token]", token)
+            page.click("form.login button[type=submit]")
+            assert page.url == api + "/lots"  # a recycler lands on its lots, with verdicts and downloads
+            assert page.locator("table.lots tbody tr").count() == 3  # A-1, A-2, LOD-1: not B-1, not U-1
+            assert page.locator('table.lots a[data-format="pdf"]').count() == 3
+            resp = page.goto(api + "/lines")
+            assert resp is not None and resp.status == 403
+            assert "権限がありません" in page.locator("[data-test=error-message]").inner_text()
+            page.goto(api + "/lots/LOD-1")
+            assert page.locator("[data-test=mean-Br]").inner_text().startswith("<LOD")
+        finally:
+            browser.close()
+    assert problems == [], "\n".join(problems)

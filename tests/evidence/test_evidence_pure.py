@@ -20,10 +20,9 @@ INTAKE = {"received_at": T, "source_stream": "weee", "consumer": "post_consumer"
 
 
 def walked() -> dict[str, Any]:
-    products = [{"model": "TV-1", "product_id": "p1", "manufacturer": "Acme", "category": "tv", "n_items": 1,
-                 "mass_kg": 6.0},
-                {"model": "TV-2", "product_id": None, "manufacturer": None, "category": None, "n_items": 1,
-                 "mass_kg": 4.0}]
+    products: list[dict[str, Any]] = [
+        {"model": "TV-1", "product_id": "p1", "manufacturer": "Acme", "category": "tv", "n_items": 1, "mass_kg": 6.0},
+        {"model": "TV-2", "product_id": None, "manufacturer": None, "category": None, "n_items": 1, "mass_kg": 4.0}]
     return lineage_of("OUT", 8.0, {"IN-1": 10.0}, {"S1": STEP}, {"IN-1": SourceRecord(INTAKE, products)})
 
 

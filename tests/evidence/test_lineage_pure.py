@@ -130,8 +130,9 @@ def test_origin_counts_identifications_per_source_lot_from_loaded_rows() -> None
     records = {"A": SourceRecord(intake, [{"model": "M1", "product_id": "p1", "manufacturer": "Acme",
                                            "category": "tv", "n_items": 3, "mass_kg": None}])}
     lineage = Lineage.model_validate(lineage_of("OUT", 40.0, {"A": 40.0, "B": 10.0}, {}, records))
-    rows = {"A": [{"status": "matched", "method": "gtin", "n": 2}, {"status": "resolved", "method": "operator", "n": 1},
-                  {"status": "unmatched", "method": None, "n": 4}]}
+    rows: dict[str, list[dict[str, Any]]] = {"A": [
+        {"status": "matched", "method": "gtin", "n": 2}, {"status": "resolved", "method": "operator", "n": 1},
+        {"status": "unmatched", "method": None, "n": 4}]}
     origin = origin_section(lineage, rows)
     assert origin.identifications == {"A": {"gtin": 2, "operator": 1, "unmatched": 4}}
     assert origin.status == "partly_traced"  # B has no intake record

@@ -40,7 +40,7 @@ _RULES: Final[list[tuple[frozenset[str], re.Pattern[str], frozenset[str]]]] = [
         (READ, r"^/metrics$", frozenset({"engineer", "admin"})),
         # dashboard pages
         (READ, r"^/(lots(/\{lot_id\})?)?$", EVERYONE),
-        (READ, r"^/(lines|alarms|unmatched|events|composition|specs|report)$", STAFF),
+        (READ, r"^/(lines|alarms|unmatched|events|composition|specs|report|trends)$", STAFF),
         (READ, r"^/dead-letters$", frozenset({"engineer", "admin"})),
     ]
 ]

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from gateway.auth import PrincipalDep
 from gateway.composition.repo import list_products
+from gateway.dashboard import charts
 from gateway.dashboard.router import render
 from gateway.specs.repo import list_specs
 from gateway.traceability.report import PeriodError, recycled_content
@@ -48,6 +49,16 @@ def report_page(request: Request, principal: PrincipalDep, start: str | None = Q
         t0, t1 = now - timedelta(days=30), now + timedelta(days=1)
     return render(request, principal, "report.html", report=report, error=error,
                   start=t0.date().isoformat(), end=t1.date().isoformat())
+
+
+@router.get("/trends")
+def trends_page(request: Request, principal: PrincipalDep) -> Response:
+    """Purity, mass, throughput, contaminant and device trends of the last closed lots, drawn on the server."""
+    store = request.app.state.store
+    lots = store.list_lots(status="closed", limit=1000)
+    return render(request, principal, "trends.html", purity=charts.purity_trend(lots), mass=charts.mass_per_lot(lots),
+                  throughput=charts.throughput_per_hour(lots), contaminant=charts.contaminant_vs_limit(lots),
+                  liveness=charts.device_liveness(lots), outbox=charts.outbox_now(store.list_agents()))
 
 
 @router.get("/dead-letters")

@@ -50,7 +50,8 @@ def _lang(request: Request) -> str:
 
 
 def render(request: Request, principal: Principal, name: str, status_code: int = 200, **context: Any) -> Response:
-    nav = [(path, key) for path, key in (("/lines", "lines"), ("/lots", "lots"), ("/alarms", "alarms"),
+    nav = [(path, key) for path, key in (("/lines", "lines"), ("/lots", "lots"), ("/trends", "trends"),
+                                          ("/alarms", "alarms"),
                                           ("/unmatched", "unmatched"), ("/composition", "composition_nav"),
                                           ("/specs", "specs"), ("/report", "report"), ("/dead-letters", "dead_nav"))
            if principal.role and allowed(principal.role, "GET", path)]

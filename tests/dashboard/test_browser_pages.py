@@ -27,8 +27,8 @@ from tests.dashboard.sweep import ARGS, CHROMIUM, sweep
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "dashboard" / "pages"
-STAFF_PAGES = ["/lines", "/lots", "/lots/A-1", "/lots/LOD-1", "/alarms", "/unmatched", "/composition", "/specs",
-               "/report", "/dead-letters", "/login", "/lots/NO-SUCH"]
+STAFF_PAGES = ["/lines", "/lots", "/trends", "/lots/A-1", "/lots/LOD-1", "/alarms", "/unmatched", "/composition",
+               "/specs", "/report", "/dead-letters", "/login", "/lots/NO-SUCH"]
 RECYCLER_PAGES = ["/", "/lots/A-1", "/lines"]
 
 

@@ -120,3 +120,23 @@ def test_censored_values_render_as_lod_everywhere() -> None:
     assert ppm_text(None, 29, 3, 5.0) == "<LOD (5)"  # a p95 that is itself below a LOD
     assert ppm_text(1234.4, 29, 3, 5.0) == "1,234"
     assert ppm_text(None, 0, 0, None) == "–"
+
+
+def test_trend_charts_from_stored_lots() -> None:
+    from gateway.dashboard import charts
+    from tests.dashboard.seed import MEASUREMENT
+
+    lots = [{"lot_id": f"L{i}", "status": "closed", "net_mass_kg": 100.0 + i, "measurement": MEASUREMENT,
+             "closed_at": f"2026-11-28T0{8 + i // 2}:{10 * (i % 2):02d}:00+00:00"} for i in range(4)]
+    purity = charts.purity_trend(lots)
+    assert purity is not None and purity.legend == {"polymer": "PP", "n": 4} and len(purity.polygons) == 1
+    assert [r["href"] for r in purity.rects] == ["/lots/L0", "/lots/L1", "/lots/L2", "/lots/L3"]  # oldest left
+    throughput = charts.throughput_per_hour(lots)
+    assert throughput is not None and [r["title"] for r in throughput.rects] == ["11-28 08:00: 201.0 kg",
+                                                                                  "11-28 09:00: 205.0 kg"]
+    br = charts.contaminant_vs_limit(lots)
+    assert br is not None and any(line["cls"] == "limit" for line in br.lines)
+    assert all("over" in r["cls"] for r in br.rects)  # mean 2,500 >= 2,000 ppm
+    live = charts.device_liveness(lots)
+    assert live is not None and {c["state"] for c in live["cells"]} == {"ok"}
+    assert charts.nice_top(226) == 250 and charts.nice_top(0.4) == 0.5 and charts.purity_trend([]) is None

@@ -83,7 +83,7 @@ clean:
 
 # Whole-line scenarios (broker, gateway, agent, devices) with truth, then the fidelity score of each.
 scenarios: install
-	@for sc in appliance_pp_line:1 tv_housings_bfr:2 elv_bumpers:3 appliance_pp_faults:4; do \
+	@for sc in appliance_pp_line:1 tv_housings_bfr:2 elv_bumpers:3 appliance_pp_faults:4 appliance_pp_adversity:5 appliance_pp_adversity:6; do \
 	  name=$${sc%%:*}; seed=$${sc##*:}; \
 	  $(BIN)/junkan sim scenario $$name --seed $$seed --duration $${DURATION:-120} --workdir scenario-run/$$name && \
 	  $(BIN)/junkan sim score --truth scenario-run/$$name/truth.jsonl --db scenario-run/$$name/gateway.db \

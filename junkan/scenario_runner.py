@@ -12,6 +12,9 @@ frames), broker restart.
 from __future__ import annotations
 
 import json
+import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +35,58 @@ from simulators.plantline.plan import DEVICES, container_wall_s, line_measuremen
 from simulators.plantline.schema import Scenario
 
 
+class Adversity:
+    """The scenario's adversity faults (issue 15), applied at their scenario times: agent SIGKILL and
+    restart, scale link unplugged, sorter PLC restarts, busy processes. ``clock_step`` is logged as not
+    applied: a per-process wall-clock override that works with Python's sleeps is not available here
+    (libfaketime breaks ``time.sleep``); the agent's handling is tested with an injected clock instead."""
+
+    def __init__(self, scenario: Scenario, agent: Any, balance: Any, devices: Any, log: Any) -> None:
+        f = scenario.faults
+        self.agent, self.balance, self.devices, self.log = agent, balance, devices, log
+        self.restarts, self.resets = sorted(f.agent_restart_at), sorted(f.plc_reset_at)
+        self.counter_start = f.plc_counter_start
+        self.unplug = sorted(f.scale_unplug)
+        self.hogs = sorted(f.cpu_hog)
+        self.running_hogs: list[tuple[float, list[subprocess.Popen[bytes]]]] = []
+        if f.clock_step:
+            log(f"fault: clock_step {[s.model_dump() for s in f.clock_step]} NOT applied in a live run (see Adversity)")
+
+    def tick(self, t: float) -> None:
+        while self.restarts and t >= self.restarts[0]:
+            self.restarts.pop(0)
+            self.log(f"fault: SIGKILL the agent at t={t:.0f} s and start it again")
+            self.agent.kill()
+            self.agent.start()
+        while self.resets and t >= self.resets[0]:
+            self.resets.pop(0)
+            self.log(f"fault: sorter PLC restarts at t={t:.0f} s (counters from {self.counter_start})")
+            self.devices.plc.restart(self.counter_start)
+        unplugged = any(lo <= t < hi for lo, hi in self.unplug)
+        if unplugged != self.balance.unplugged.is_set():
+            self.log(f"fault: scale link {'unplugged' if unplugged else 'back'} at t={t:.0f} s")
+            (self.balance.unplugged.set if unplugged else self.balance.unplugged.clear)()
+        while self.hogs and t >= self.hogs[0][0]:
+            _start, end, n = self.hogs.pop(0)
+            self.log(f"fault: {n} busy processes until t={end:.0f} s")
+            busy = [sys.executable, "-c", "while True: pass"]
+            self.running_hogs.append((end, [subprocess.Popen(busy) for _ in range(int(n))]))
+        for entry in [e for e in self.running_hogs if t >= e[0]]:
+            self._kill(entry[1])
+            self.running_hogs.remove(entry)
+
+    def close(self) -> None:
+        for _, procs in self.running_hogs:
+            self._kill(procs)
+        self.running_hogs.clear()
+
+    @staticmethod
+    def _kill(procs: list[subprocess.Popen[bytes]]) -> None:
+        for p in procs:
+            p.kill()
+            p.wait(timeout=5)
+
+
 def line_config(scenario: Scenario, path: Path, live_devices: list[dict[str, Any]]) -> Path:
     params = line_measurement_params(scenario, seconds_per_wall_s=1.0)
     config = {
@@ -43,7 +98,9 @@ def line_config(scenario: Scenario, path: Path, live_devices: list[dict[str, Any
         "measurement": params.model_dump(),
         "devices": [
             {"name": DEVICES["scale"], "type": "mt_sics", "port": {"url": "/dev/null"}, "poll_command": "SI",
-             "poll_interval_s": 0.1, "division_kg": 0.02, "stable_frames": 3},
+             "poll_interval_s": 0.1, "division_kg": 0.02, "stable_frames": 3,
+             # operators keying the tare: ask the balance for its tare with every poll (readings say net)
+             "query_tare": scenario.faults.tare_key_share > 0},
             {"name": DEVICES["qc_nir"], "type": "nir_events_tcp", "port": {"url": "socket://127.0.0.1:1"}},
             {"name": DEVICES["xrf"], "type": "vanta_csv", "port": {"url": "socket://127.0.0.1:1"}},
             *live_devices,
@@ -99,6 +156,9 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
     stop = plant.stop_event
     sp = scenario.speed
     mes = Mes(plant.api, scenario, seed, Path(workdir), log) if record_process else None
+    faults = scenario.faults
+    tare_rng = random.Random(seed * 7919 + 1)
+    devices.counters.counter_offset = faults.plc_counter_start  # where the PLC's counters stand at boot
 
     def play_events(t0: float) -> None:
         events = sorted(((e.t, e) for p in plans for e in p.events), key=lambda x: x[0])
@@ -115,7 +175,8 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
                 err = {el: v["error"] for el, v in e.data["elements"].items()}
                 sample = XrfSample(e.data["reading_no"], {**dict.fromkeys(("Sb",)), **ppm},
                                    {**{"Sb": 1.0}, **err})
-                xrf_port.write((vanta_header() + vanta_row(sample)).encode())
+                xrf_port.write((vanta_header() + vanta_row(sample, zero_nondetects=faults.xrf_zero_nondetects)
+                                ).encode())
 
     def play_scale(t0: float, operator: Any) -> None:
         for plan in plans:
@@ -126,15 +187,22 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
             for c in plan.containers:
                 if stop.wait(max(0.0, t0 + c.fill_start / sp - (PLACE_S + SETTLE_S) - time.monotonic())):
                     return
-                steps = [(c.tare_kg * 0.5, True, PLACE_S), (c.tare_kg, False, SETTLE_S)]
+                keyed = tare_rng.random() < faults.tare_key_share  # the operator tares this one on the indicator
+                steps = [(c.tare_kg * 0.5, True, PLACE_S, None),
+                         (c.tare_kg, False, SETTLE_S, "tare" if keyed else None)]
                 fill_wall = (c.fill_end - c.fill_start) / sp
-                steps += [(c.tare_kg + c.net_kg * i / 10, True, fill_wall / 10) for i in range(1, 11)]
-                steps += [(c.tare_kg + c.net_kg, False, SETTLE_S), ((c.tare_kg + c.net_kg) * 0.4, True, REMOVE_S),
-                          (0.0, False, EMPTY_S)]
-                for load, moving, secs in steps:
+                steps += [(c.tare_kg + c.net_kg * i / 10, True, fill_wall / 10, None) for i in range(1, 11)]
+                steps += [(c.tare_kg + c.net_kg, False, SETTLE_S, None),
+                          ((c.tare_kg + c.net_kg) * 0.4, True, REMOVE_S, "clear" if keyed else None),
+                          (0.0, False, EMPTY_S, None)]
+                for load, moving, secs, key in steps:
                     scale.set(load_kg=load, moving=moving)
                     if stop.wait(secs):
                         return
+                    if key == "tare":
+                        scale.tare()
+                    elif key == "clear":
+                        scale.clear_tare()
             if stop.wait(max(0.0, t0 + plan.end / sp - GAP_S - time.monotonic())):
                 return
             operator("close", lid)
@@ -154,13 +222,14 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         if mes is not None:
             mes.import_compositions()
             mes.start()
-        threading.Thread(target=MtSicsDevice(scale, pty, seed=seed).serve, args=(stop,), daemon=True).start()
+        balance = MtSicsDevice(scale, pty, seed=seed)
+        threading.Thread(target=balance.serve, args=(stop,), daemon=True).start()
         for port in (nir_port, xrf_port):  # accept the agent's connection; the device never reads
             threading.Thread(target=_drain, args=(port, stop), daemon=True).start()
         devices.start()
         config = plant.agent_config({DEVICES["scale"]: pty.path, DEVICES["qc_nir"]: nir_port.url,
                                      DEVICES["xrf"]: xrf_port.url})
-        plant.start_agent(config)
+        agent = plant.start_agent(config)
         plant.wait_agent_online(f"agent-{scenario.line}")
         log(f"API {plant.api}/docs  broker port {plant.broker.port}  folder {plant.workdir}")
         if on_ready is not None:
@@ -174,14 +243,19 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         for th in threads:
             th.start()
         restart_at = scenario.faults.broker_restart_at
+        adversity = Adversity(scenario, agent, balance, devices, log)
         deadline = t0 + duration_s if duration_s > 0 else float("inf")
-        while time.monotonic() < deadline and not stop.is_set():
-            stop.wait(0.5)
-            devices.tick(time.monotonic() - t0, log)
-            if restart_at is not None and time.monotonic() - t0 >= restart_at / sp:
-                log("fault: restarting the broker")
-                plant.broker.restart()
-                restart_at = None
+        try:
+            while time.monotonic() < deadline and not stop.is_set():
+                stop.wait(0.5)
+                devices.tick(time.monotonic() - t0, log)
+                adversity.tick((time.monotonic() - t0) * sp)
+                if restart_at is not None and time.monotonic() - t0 >= restart_at / sp:
+                    log("fault: restarting the broker")
+                    plant.broker.restart()
+                    restart_at = None
+        finally:
+            adversity.close()
         stop.set()
         for th in threads:
             th.join(timeout=10)

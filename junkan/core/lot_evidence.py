@@ -107,6 +107,9 @@ class LotEvidence(_Acc):
     weighing_issues: dict[str, dict[str, WeighingIssueSums]] = Field(
         default_factory=dict, exclude_if=lambda v: not v,
         description="Per scale, per reason (tare_unknown, gross_unknown, no_net_mass).")
+    source_events: dict[str, dict[str, int]] = Field(
+        default_factory=dict, exclude_if=lambda v: not v,
+        description="Per device: source events (offline, sequence gaps), counter resets, active alarms, counted.")
     clock_steps_s: list[float] = Field(default_factory=list, exclude_if=lambda v: not v,
                                        description="Wall-clock steps (s) during the lot; held times were shifted.")
     clock_unsynced: bool = Field(default=False, exclude_if=lambda v: not v,

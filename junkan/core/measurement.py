@@ -80,7 +80,8 @@ def new_evidence() -> LotEvidence:
 
 def add_reading(ev: LotEvidence, device: str, kind: str, ts: datetime, data: dict[str, Any]) -> None:
     """Fold one reading into the evidence. Never raises: odd data is skipped and counted."""
-    _touch(ev, device, kind, ts)
+    if kind != "source_event":  # an event about the source is not a reading of what it measures
+        _touch(ev, device, kind, ts)
     try:
         if kind == "nir_object":
             if data.get("model_fit_for_sorting") is False:  # its model card says: not fit for sorting
@@ -94,8 +95,23 @@ def add_reading(ev: LotEvidence, device: str, kind: str, ts: datetime, data: dic
             _add_ident(ev, data)
         elif kind == "nir_counts":
             _add_sorter(ev, data)
+        elif kind == "source_event" and data.get("event") not in _BENIGN_EVENTS:
+            _count(ev.source_events, device, str(data.get("event") or "unknown"))  # offline, seq gap ...
+        elif kind == "counter" and data.get("reset"):
+            _count(ev.source_events, device, "counter reset (counts between the last read and the reset lost)")
+        elif kind == "alarm" and data.get("active"):
+            _count(ev.source_events, device, f"alarm {data.get('name') or data.get('metric') or data.get('node') or ''}"
+                   .strip())
     except (TypeError, ValueError, KeyError, AttributeError):
         ev.bad_readings += 1
+
+
+_BENIGN_EVENTS = frozenset({"online", "birth", "rebirth"})
+
+
+def _count(table: dict[str, dict[str, int]], device: str, what: str) -> None:
+    by_what = table.setdefault(device, {})
+    by_what[what] = by_what.get(what, 0) + 1
 
 
 def add_weighing(ev: LotEvidence, device: str, ts: datetime, net_kg: float, tare_kg: float) -> None:
@@ -140,6 +156,8 @@ def _touch(ev: LotEvidence, device: str, kind: str, ts: datetime) -> None:
         ev.activity[device] = DeviceActivity(kind=kind, n=1, first=t, last=t, max_gap_s=0.0)
         return
     act.n += 1
+    if kind == "weighing":  # a scale that also reports counters or alarms is still judged as a scale
+        act.kind = "weighing"
     if t > act.last:
         act.max_gap_s = max(act.max_gap_s, t - act.last)
         act.last = t
@@ -449,6 +467,9 @@ def device_quality(ev: LotEvidence, params: MeasurementParams, t0: float, t1: fl
             bound = "no upper bound" if e.unbounded else f"at most {e.upper_kg:.3f} kg"
             degraded.append(Degraded(device=device, reason=f"{e.count} weighing(s) not in the lot mass ({bound}): "
                                                            f"{_WEIGHING_ISSUE_TEXT.get(reason, reason)}"))
+    for device, events in sorted(ev.source_events.items()):
+        for what, n in sorted(events.items()):
+            degraded.append(Degraded(device=device, reason=f"{what} ({n}x during the lot)"))
     for step in ev.clock_steps_s:
         degraded.append(Degraded(device="*", reason=f"clock_step: the wall clock jumped by {step:+.0f} s during "
                                                     "the lot; its open time was shifted, reading times may be off"))

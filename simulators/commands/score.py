@@ -34,6 +34,18 @@ def read_lots(db: Path) -> dict[str, dict[str, Any]]:
             for r in rows}
 
 
+def ok_zero_weighings(db: Path, below_kg: float = 0.04) -> int:
+    """Weighings stored with status ok and (almost) no net mass: the signature of a tare taken from a loaded
+    platform (tare = gross). Must be 0."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT COUNT(*) FROM readings WHERE kind='weighing' AND (status IS NULL OR status='ok') "
+                           "AND value IS NOT NULL AND value < ?", (below_kg,)).fetchone()
+    finally:
+        conn.close()
+    return int(row[0])
+
+
 def _run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
@@ -47,6 +59,8 @@ def _run(args: argparse.Namespace) -> int:
         lots = [json.loads(x) for x in Path(args.measurements).read_text(encoding="utf-8").splitlines() if x.strip()]
         stored = {lot["lot_id"]: lot for lot in lots}
     rows, summary = score(truth, stored)
+    if args.db:
+        summary["ok_zero_weighings"] = ok_zero_weighings(Path(args.db))
     table = Table(title="Lot measurement vs truth")
     for col in ("lot", "true kg", "mass err %", "polymer err pp", "CI hits", "CI width pp", "true Br ppm",
                 "Br mean", "Br flag", "Br status", "degraded/missing"):
@@ -67,6 +81,11 @@ def _run(args: argparse.Namespace) -> int:
                   f"{_f(summary['br_precautionary_false_flag_rate'], 3)}")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    wrong = summary.get("unflagged_wrong_lots", 0) + summary.get("ok_zero_weighings", 0)
+    if wrong:
+        console.print(f"FAIL: {summary['unflagged_wrong_lots']} lot(s) off by more than 0.1 % without a flag, "
+                      f"{summary.get('ok_zero_weighings', 0)} ok weighing(s) of 0 kg")
+        return 3
     return 0 if rows else 1
 
 

@@ -81,12 +81,32 @@ class LotSpec(_M):
     fill_s: float = Field(default=6.0, gt=0, description="Filling time of one container (scenario s).")
 
 
+class ClockStepSpec(_M):
+    at: float = Field(ge=0, description="When (scenario s).")
+    by_s: float = Field(description="How far the agent's wall clock jumps (s; negative: back).")
+
+
 class FaultSpec(_M):
     scale_drift_kg_per_s: float = Field(default=0.0, description="Zero drift of the output scale.")
     nir_outage: tuple[float, float] | None = Field(default=None,
                                                    description="QC NIR + sorter outage [start, end] (run s).")
     camera_blackout: tuple[float, float] | None = Field(default=None, description="Camera blackout (run s).")
     broker_restart_at: float | None = Field(default=None, description="Restart the broker at this run time (s).")
+    # Adversity (issue 15): every time is in scenario seconds, like broker_restart_at, so it scales with speed.
+    agent_restart_at: list[float] = Field(default_factory=list,
+                                          description="SIGKILL the agent at these times and start it again.")
+    scale_unplug: list[tuple[float, float]] = Field(
+        default_factory=list, description="[start, end] windows in which the scale's serial link is gone.")
+    tare_key_share: float = Field(default=0.0, ge=0, le=1,
+                                  description="Share of containers the operator tares on the indicator (net mode).")
+    plc_reset_at: list[float] = Field(default_factory=list, description="The sorter PLC restarts at these times.")
+    plc_counter_start: int = Field(default=0, ge=0, lt=2**32,
+                                   description="Where the PLC's 32-bit counters start at boot (near 2^31 allowed).")
+    clock_step: list[ClockStepSpec] = Field(default_factory=list, description="The agent's wall clock jumps.")
+    cpu_hog: list[tuple[float, float, int]] = Field(
+        default_factory=list, description="[start, end, n_processes]: busy processes compete for the CPU.")
+    xrf_zero_nondetects: bool = Field(default=False, description="The XRF export prints non-detects as 0 with an "
+                                      "error, as real Vanta exports do (else <LOD).")
 
 
 class Scenario(_M):

@@ -9,6 +9,9 @@ from junkan.core.measurement_model import Composition, Measurement, read_measure
 BR_LIMIT = 2000.0
 
 
+UNFLAGGED_TOLERANCE_PCT = 0.1
+
+
 def score_lot(truth: dict[str, Any], m: Measurement | None, net_mass_kg: float) -> dict[str, Any]:
     """One lot: errors, interval hits, Br flag. ``m`` is the stored measurement (None: the lot has none)."""
     true_mass = truth["net_mass_kg"]
@@ -84,6 +87,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "polymer_error_pp_max": max(polys) if polys else None,
         "lots_flagged": sum(1 for r in rows if r.get("degraded") or r.get("missing")),
         "mass_error_pct_max_unflagged": max(unflagged) if unflagged else None,
+        # The rule above all: a lot whose mass is off by more than 0.1 % must say so (degraded/missing).
+        "unflagged_wrong_lots": sum(1 for u in unflagged if u > UNFLAGGED_TOLERANCE_PCT),
         "lots_with_composition": len(polys),
         "composition_truth": ("all pieces of the lot (NIR-blind included); intervals: ci95_all_pieces "
                               "(falls back to ci95)"),
@@ -119,4 +124,5 @@ def score(truth: list[dict[str, Any]], stored: dict[str, dict[str, Any]]) -> tup
         rows.append(score_lot(t, read_measurement(lot.get("measurement")), float(lot.get("net_mass_kg") or 0.0)))
     summary = summarise(rows)
     summary["truth_lots"] = len(truth)
+    summary["truth_lots_not_closed_at_gateway"] = len(truth) - len(rows)
     return rows, summary

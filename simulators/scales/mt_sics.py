@@ -39,6 +39,7 @@ def encode_weight(scale: PlatformScale, stable_only: bool = False) -> bytes:
 class MtSicsDevice:
     def __init__(self, scale: PlatformScale, port: BytePort, noise_rate: float = 0.0, seed: int = 1) -> None:
         self.scale, self.port = scale, port
+        self.unplugged = threading.Event()  # set: the serial link is gone (scenario fault scale_unplug)
         self.noise_rate = noise_rate
         self._rng = random.Random(seed)
         self._buf = b""
@@ -49,6 +50,9 @@ class MtSicsDevice:
         next_repeat = 0.0
         while not stop.is_set():
             chunk = self.port.read(0.02)
+            if self.unplugged.is_set():  # the cable is out: nothing heard, nothing said
+                self._buf = b""
+                continue
             if chunk:
                 self._buf += chunk
                 while b"\n" in self._buf:

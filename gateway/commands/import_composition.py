@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("files", nargs="+", help="Files to import (format detected from content).")
     p.add_argument("--db", required=True, help="Store: a SQLite file path or a postgresql:// URL.")
     p.add_argument("--category", help="Product category for records that do not state one (e.g. TV).")
-    p.add_argument("--json", action="store_true", help="Print the per-file reports as JSON lines.")
+    p.add_argument("--json", action="store_true", help="Print the per-file reports as JSON lines: what was read "
+                   "per product, skipped and why, warnings, elements not read.")
     p.set_defaults(func=_run)
 
 
@@ -47,6 +48,10 @@ def _run(args: argparse.Namespace) -> int:
             console.print(f"[red]REJECTED[/red] {r['source']}: {r['error']} (nothing imported from it)")
             continue
         console.print(f"[green]imported[/green] {r['source']} ({r['format']}): {len(r['products'])} product(s)")
+        for p in r["read"]:
+            console.print(f"   read     {p['product_id']}: {p['parts']} part(s), {p['materials']} material(s), "
+                          f"{p['substances']} substance(s) ({p['substances_flagged']} flagged, "
+                          f"{p['substances_presence_only']} presence only, {p['substances_below_lod']} below LOD)")
         for s in r["skipped"]:
             console.print(f"   skipped  {s['record']}: {s['reason']}")
         for w in r["warnings"]:

@@ -56,5 +56,5 @@ def import_path(db: Database, path: str | Path, category: str | None = None) -> 
         data = path.read_bytes()
     except OSError as exc:
         return {"source": str(path), "status": "rejected", "error": f"cannot read: {exc}", "products": [],
-                "skipped": [], "warnings": [], "format": None}
+                "skipped": [], "warnings": [], "format": None, "read": [], "unread_elements": {}}
     return import_bytes(db, data, str(path), category)

@@ -85,12 +85,23 @@ def fraction_of(value: float | str | None, unit: str | None) -> float:
 
 @dataclass
 class Substance:
+    """``declared`` states presence without an amount (IPC Class C threshold, IEC 62474 DsDsg, declared in
+    sources); ``below_lod`` is a measured non-detect (``lod_fraction`` its LOD, ``fraction`` then None);
+    ``flags`` say what is doubtful about the record (e.g. a CAS failing its check digit), never dropped."""
+
     name: str
     cas: str | None = None
     mass_mg: float | None = None
     fraction: float | None = None
     dsl_ref: str | None = None
     exemption: str | None = None
+    declared: str | None = None  # above_threshold | present | declared_in_sources
+    basis: str | None = None  # measured | declared (recycled-lot declarations)
+    below_lod: bool = False
+    lod_fraction: float | None = None
+    ci95_fraction: list[float] | None = None
+    source_share: float | None = None
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -99,6 +110,8 @@ class Material:
     material_class: str | None = None
     mass_mg: float | None = None
     substances: list[Substance] = field(default_factory=list)
+    share: float | None = None  # mass share of the product (recycled-lot declarations state it with its CI)
+    share_ci95: list[float] | None = None
 
 
 @dataclass
@@ -118,6 +131,7 @@ class Product:
     gtin: str | None = None
     declaration_class: str | None = None
     parts: list[Part] = field(default_factory=list)
+    evidence_id: str | None = None  # a recycled-lot declaration: the evidence it was made from
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,6 +150,20 @@ class ParseResult:
     products: list[Product] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     warnings: list[Skip] = field(default_factory=list)
+    unread: dict[str, int] = field(default_factory=dict)  # element name -> count the parser did not read
+
+
+def read_summary(product: Product) -> dict[str, Any]:
+    """What was read of one product, for the per-file import report."""
+    materials = [m for part in product.parts for m in part.materials]
+    subs = [s for m in materials for s in m.substances]
+    return {"product_id": product.product_id, "model": product.model, "mass_mg": product.mass_mg,
+            "declaration_class": product.declaration_class, "parts": len(product.parts),
+            "materials": len(materials), "substances": len(subs),
+            "substances_flagged": sum(1 for s in subs if s.flags),
+            "substances_presence_only": sum(1 for s in subs if s.declared and s.mass_mg is None
+                                            and s.fraction is None),
+            "substances_below_lod": sum(1 for s in subs if s.below_lod)}
 
 
 def complete_fractions(product: Product) -> None:
@@ -151,12 +179,14 @@ def complete_fractions(product: Product) -> None:
 
 
 def check_substance(sub: Substance, where: str, result: ParseResult) -> bool:
-    """Validate a substance's CAS; an invalid one is skipped, an unknown one kept with a warning."""
+    """Validate a substance's CAS: an invalid one is kept with a flag and a warning (a Pb entry with a typo in
+    its CAS is still lead), an unknown one kept with a warning."""
     if sub.cas:
         problem = cas_problem(sub.cas)
         if problem:
-            result.skipped.append(Skip(where, problem))
-            return False
+            sub.flags.append(f"cas_invalid: {problem}")
+            result.warnings.append(Skip(where, f"{problem}: substance kept, flagged cas_invalid"))
+            return True
         if sub.cas not in CARRY_OVER:
             result.warnings.append(Skip(where, f"CAS {sub.cas} is not in junkan's substance reference list"))
     return True

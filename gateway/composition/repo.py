@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from gateway.composition.matching import normalise_model
-from gateway.composition.model import ParseResult, Product
+from gateway.composition.model import ParseResult, Product, read_summary
 from gateway.store.db import Database, dumps, now_iso
 
 
@@ -24,10 +24,12 @@ def save_products(db: Database, products: list[Product], source: str, data: byte
             (p.product_id, p.model, normalise_model(p.model), p.manufacturer, p.category, p.mass_mg, p.gtin,
              p.declaration_class, dumps(p.to_dict()), source, sha, at))
         rows = [(p.product_id, part.name, m.name, m.material_class, m.mass_mg, s.name, s.cas, s.mass_mg, s.fraction,
-                 s.dsl_ref) for part in p.parts for m in part.materials for s in m.substances]
+                 s.dsl_ref, s.declared, int(s.below_lod), s.lod_fraction, dumps(s.flags))
+                for part in p.parts for m in part.materials for s in m.substances]
         for row in rows:
             db.execute("INSERT INTO comp_substances (product_id, part, material, material_class, material_mass_mg, "
-                       "substance, cas, mass_mg, fraction, dsl_ref) VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+                       "substance, cas, mass_mg, fraction, dsl_ref, declared, below_lod, lod_fraction, flags) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
 
 
 def log_import(db: Database, source: str, fmt: str | None, data: bytes, status: str, result: ParseResult | None,
@@ -37,6 +39,8 @@ def log_import(db: Database, source: str, fmt: str | None, data: bytes, status: 
         "products": [p.product_id for p in result.products] if result else [],
         "skipped": [asdict(s) for s in result.skipped] if result else [],
         "warnings": [asdict(s) for s in result.warnings] if result else [],
+        "read": [read_summary(p) for p in result.products] if result else [],
+        "unread_elements": dict(sorted(result.unread.items())) if result else {},
     }
     db.execute("INSERT INTO comp_imports (source, format, sha256, imported_at, status, n_products, n_skipped, report) "
                "VALUES (?,?,?,?,?,?,?,?)",

@@ -10,24 +10,14 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 
-from gateway.composition.model import (
-    Material,
-    ParseResult,
-    Part,
-    Product,
-    Skip,
-    Substance,
-    check_substance,
-    complete_fractions,
-    fraction_of,
-    mass_mg,
-)
+from gateway.composition.model import Material, ParseResult, Part, Product, Skip, complete_fractions
+from gateway.composition.xml_base import SEEN, amount, descend, kid, kids, local, namespace, number
+from gateway.composition.xml_substances import substances
 
 IPC_NS = "http://webstds.ipc.org/175x/2.0"
 IEC_NS = "http://std.iec.ch/iec62474"
@@ -37,39 +27,6 @@ MAX_XML_BYTES = 20_000_000
 
 class FormatError(Exception):
     """The whole file is unusable (malformed, hostile, unknown format); nothing from it is imported."""
-
-
-def local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def namespace(tag: str) -> str:
-    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
-
-
-def kids(el: Element, name: str) -> Iterator[Element]:
-    return (c for c in el if local(c.tag) == name)
-
-
-def kid(el: Element, name: str) -> Element | None:
-    return next(kids(el, name), None)
-
-
-def _first(el: Element, *names: str) -> Element | None:
-    """First child with one of ``names`` (Element truthiness is about children, so never use ``or``)."""
-    for name in names:
-        found = kid(el, name)
-        if found is not None:
-            return found
-    return None
-
-
-def descend(el: Element, *path: str) -> Iterator[Element]:
-    """All elements under ``el`` following the local-name path (each step any number of matches)."""
-    level = [el]
-    for name in path:
-        level = [c for parent in level for c in kids(parent, name)]
-    return iter(level)
 
 
 def parse_xml(data: bytes, source: str) -> Element:
@@ -96,7 +53,38 @@ def detect(root: Element) -> str:
 def parse_xml_declaration(data: bytes, source: str) -> tuple[str, ParseResult]:
     root = parse_xml(data, source)
     fmt = detect(root)
-    return fmt, (parse_ipc(root, source) if fmt == "ipc1752a" else parse_iec(root, source))
+    return fmt, parse_root(root, source, fmt)
+
+
+# Outside a Product these carry no composition: not read is expected and only counted.
+_CONTEXT_ONLY = {"BusinessInfo", "Request", "Response", "Contact", "Authorizer", "RequestCompany", "SupplyCompany",
+                 "Attachment", "Signature", "Comments", "ReportingPeriod"}
+
+
+def parse_root(root: Element, source: str, fmt: str) -> ParseResult:
+    """Parse one declaration and report every element under a Product that was not read (nothing silently)."""
+    seen: set[int] = {id(root)}
+    token = SEEN.set(seen)
+    try:
+        result = parse_ipc(root, source) if fmt == "ipc1752a" else parse_iec(root, source)
+    finally:
+        SEEN.reset(token)
+    _unread(root, seen, result, source, inside_product=False)
+    return result
+
+
+def _unread(el: Element, seen: set[int], result: ParseResult, source: str, inside_product: bool) -> None:
+    for child in el:
+        if not isinstance(child.tag, str):  # comments, processing instructions
+            continue
+        name = local(child.tag)
+        if id(child) not in seen:
+            result.unread[name] = result.unread.get(name, 0) + 1
+            if inside_product or name not in _CONTEXT_ONLY:
+                result.warnings.append(Skip(f"{source}: <{local(el.tag)}>/<{name}>",
+                                            "element not read by junkan: its content is not imported"))
+            continue
+        _unread(child, seen, result, source, inside_product or name == "Product")
 
 
 def parse_shai(data: bytes, source: str) -> ParseResult:
@@ -114,10 +102,12 @@ def parse_shai(data: bytes, source: str) -> ParseResult:
     for member in members:
         where = f"{source}!{member.filename}"
         root = parse_xml(archive.read(member), where)
-        part = parse_iec(root, where) if detect(root) == "iec62474" else parse_ipc(root, where)
+        part = parse_root(root, where, detect(root))
         result.products += part.products
         result.skipped += part.skipped
         result.warnings += part.warnings
+        for name, n in part.unread.items():
+            result.unread[name] = result.unread.get(name, 0) + n
     return result
 
 
@@ -130,71 +120,55 @@ def _supplier(root: Element) -> str | None:
     return None
 
 
-def _amount(el: Element, where: str, result: ParseResult, *names: str) -> float | None:
-    """Mass in mg from an ``Amount@value/@UOM`` or ``Mass@mass/@unitOfMeasure`` child; skip note if bad."""
-    for name in names:
-        node = kid(el, name)
-        if node is None:
-            continue
-        value = node.get("value", node.get("mass"))
-        unit = node.get("UOM", node.get("unitOfMeasure", node.get("unit")))
-        try:
-            return mass_mg(value, unit)
-        except ValueError as exc:
-            result.skipped.append(Skip(where, f"mass ignored: {exc}"))
-            return None
-    return None
+def _materials(holder: Element, where: str, result: ParseResult, prefix: str = "") -> list[Part]:
+    """IPC Class D homogeneous materials of a product or subproduct: one part each."""
+    parts = []
+    for hm in descend(holder, "MaterialInfo", "HomogeneousMaterialList", "HomogeneousMaterial"):
+        name = hm.get("name") or "(unnamed material)"
+        mwhere = f"{where} / material {name}"
+        material = Material(name=name, material_class=hm.get("materialGroupName"),
+                            mass_mg=amount(hm, mwhere, result, "Amount"))
+        share = kid(hm, "Share")  # junkan recycled-lot declarations: the share with its CI
+        if share is not None:
+            material.share = number(share, "value")
+            low, high = number(share, "ci95Low"), number(share, "ci95High")
+            material.share_ci95 = [low, high] if low is not None and high is not None else None
+        if material.mass_mg is None:
+            result.warnings.append(Skip(mwhere, "homogeneous material mass missing: its share is unknown"))
+        material.substances = substances(hm, mwhere, result)
+        parts.append(Part(name=f"{prefix}{name}", mass_mg=material.mass_mg, materials=[material]))
+    return parts
 
 
-def _substance(el: Element, where: str, result: ParseResult, dsl: str | None) -> Substance | None:
-    name = el.get("name") or "(unnamed)"
-    where = f"{where} / substance {name}"
-    cas = None
-    for idname in ("UniqueID", "SubstanceID"):
-        for node in kids(el, idname):
-            if (node.get("authority") or "").upper() == "CAS" and node.get("identity"):
-                cas = node.get("identity", "").strip()
-    cas = cas or el.get("casNumber") or el.get("CAS")
-    sub = Substance(name=name, cas=cas, dsl_ref=dsl, exemption=el.get("exemption"))
-    amount = _first(el, "Amount", "Mass")
-    conc = _first(el, "Concentration", "MassPercent")
-    try:
-        if amount is not None:
-            unit = amount.get("UOM", amount.get("unitOfMeasure"))
-            value = amount.get("value", amount.get("mass"))
-            if (unit or "").lower() in ("ppm", "masspercent", "%"):
-                sub.fraction = fraction_of(value, unit)
-            else:
-                sub.mass_mg = mass_mg(value, unit)
-        elif conc is not None:
-            default_unit = "massPercent" if local(conc.tag) == "MassPercent" else None
-            unit = conc.get("UOM", conc.get("unitOfMeasure", default_unit))
-            sub.fraction = fraction_of(conc.get("value", conc.get("massPercent")), unit)
-    except ValueError as exc:
-        result.skipped.append(Skip(where, f"substance amount ignored (presence kept): {exc}"))
-    return sub if check_substance(sub, where, result) else None
+def _declared_part(holder: Element, where: str, result: ParseResult, name: str) -> list[Part]:
+    """Substances declared for a whole (sub)product (Class C, compliance), not for a material."""
+    declared = substances(holder, where, result)
+    for comp in kids(holder, "ComplianceDeclaration"):
+        declared += substances(comp, where, result)
+    return [Part(name=name, materials=[Material(name="(unspecified)", substances=declared)])] if declared else []
 
 
-def _substances(el: Element, where: str, result: ParseResult) -> list[Substance]:
-    """Substances of a material: directly below it or grouped in IPC SubstanceCategoryList(s)."""
-    found: list[Substance] = []
-    for sub_el in kids(el, "Substance"):
-        if (s := _substance(sub_el, where, result, None)) is not None:
-            found.append(s)
-    for scl in kids(el, "SubstanceCategoryList"):
-        list_id = kid(scl, "SubstanceCategoryListID")
-        dsl = None
-        if list_id is not None:
-            dsl = ":".join(x for x in (list_id.get("authority"), list_id.get("identity"), list_id.get("version")) if x)
-        for cat in kids(scl, "SubstanceCategory"):
-            for sub_el in kids(cat, "Substance"):
-                if (s := _substance(sub_el, where, result, dsl)) is not None:
-                    found.append(s)
-    return found
+def _subproducts(holder: Element, where: str, result: ParseResult, path: str = "") -> list[Part]:
+    """IPC-1752B SubProduct (any depth): its materials as parts named 'subproduct / material'."""
+    parts: list[Part] = []
+    for i, sub in enumerate(kids(holder, "SubProduct")):
+        pid = kid(sub, "ProductID")
+        name = (pid.get("itemName") or pid.get("itemNumber") if pid is not None else None) or sub.get("name") \
+            or f"subproduct {i + 1}"
+        label = f"{path}{name}"
+        swhere = f"{where} / subproduct {label}"
+        quantity = number(sub, "quantity") or 1.0
+        own = _materials(sub, swhere, result, f"{label} / ") + _declared_part(sub, swhere, result,
+                                                                            f"{label} (declared, material not stated)")
+        if quantity != 1.0:
+            result.warnings.append(Skip(swhere, f"quantity {quantity:g}: masses are per subproduct as declared"))
+        parts += own + _subproducts(sub, swhere, result, f"{label} / ")
+    return parts
 
 
 def parse_ipc(root: Element, source: str) -> ParseResult:
-    """IPC-1752A: Class D homogeneous materials become one part each; Class C substances one 'declared' part."""
+    """IPC-1752A: Class D homogeneous materials become one part each (subproducts' too); Class C substances
+    and presence statements one 'declared' part."""
     result = ParseResult()
     supplier = _supplier(root)
     for i, prod in enumerate(descend(root, "Product")):
@@ -205,28 +179,26 @@ def parse_ipc(root: Element, source: str) -> ParseResult:
             result.skipped.append(Skip(where, "ProductID@itemNumber missing: cannot identify the product"))
             continue
         assert pid is not None
+        mass = amount(pid, where, result, "Amount")  # inside ProductID, where third-party tools put it
+        if mass is None:
+            mass = amount(prod, where, result, "Amount")
         product = Product(product_id=pid.get("productId") or model, model=model,
                           manufacturer=pid.get("manufacturer") or supplier, category=pid.get("category"),
-                          gtin=pid.get("gtin"), mass_mg=_amount(prod, where, result, "Amount"))
+                          gtin=pid.get("gtin"), mass_mg=mass)
+        evidence = kid(prod, "Evidence")
+        if evidence is not None:
+            product.evidence_id = evidence.get("id")
         if product.mass_mg is None:
             result.warnings.append(Skip(where, "product mass missing"))
-        hms = list(descend(prod, "MaterialInfo", "HomogeneousMaterialList", "HomogeneousMaterial"))
-        product.declaration_class = "D" if hms else "C"
-        for hm in hms:
-            name = hm.get("name") or "(unnamed material)"
-            mwhere = f"{where} / material {name}"
-            material = Material(name=name, material_class=hm.get("materialGroupName"),
-                                mass_mg=_amount(hm, mwhere, result, "Amount"))
-            if material.mass_mg is None:
-                result.warnings.append(Skip(mwhere, "homogeneous material mass missing: its share is unknown"))
-            material.substances = _substances(hm, mwhere, result)
-            product.parts.append(Part(name=name, mass_mg=material.mass_mg, materials=[material]))
-        declared = _substances(prod, where, result)  # Class C: presence per list, no material
-        for comp in kids(prod, "ComplianceDeclaration"):
-            declared += _substances(comp, where, result)
-        if declared:
-            product.parts.append(Part(name="(declared, material not stated)",
-                                      materials=[Material(name="(unspecified)", substances=declared)]))
+        product.parts = _materials(prod, where, result) + _subproducts(prod, where, result)
+        product.declaration_class = "D" if product.parts else "C"
+        whole = "(whole lot)" if product.evidence_id else "(declared, material not stated)"
+        declared = _declared_part(prod, where, result, whole)
+        if declared and product.evidence_id:
+            declared[0].mass_mg = declared[0].materials[0].mass_mg = product.mass_mg
+        product.parts += declared
+        if product.evidence_id:
+            product.declaration_class = "recycled-lot"
         complete_fractions(product)
         result.products.append(product)
     if not result.products and not result.skipped:
@@ -234,8 +206,32 @@ def parse_ipc(root: Element, source: str) -> ParseResult:
     return result
 
 
+def _iec_parts(holder: Element, where: str, result: ParseResult, prefix: str = "") -> list[Part]:
+    """IEC 62474 ProductPart (nested ones too, named 'outer / inner') with their materials."""
+    parts = []
+    for part_el in kids(holder, "ProductPart"):
+        pname = f"{prefix}{part_el.get('name') or '(unnamed part)'}"
+        pwhere = f"{where} / part {pname}"
+        part = Part(name=pname, mass_mg=amount(part_el, pwhere, result, "Mass"))
+        for mat_el in kids(part_el, "Material"):
+            mname = mat_el.get("name") or "(unnamed material)"
+            mwhere = f"{pwhere} / material {mname}"
+            material = Material(name=mname, material_class=mat_el.get("materialClass") or mat_el.get("class"),
+                                mass_mg=amount(mat_el, mwhere, result, "Mass"))
+            if material.mass_mg is None:
+                result.warnings.append(Skip(mwhere, "material mass missing: its share is unknown"))
+            material.substances = substances(mat_el, mwhere, result)
+            part.materials.append(material)
+        direct = substances(part_el, pwhere, result)  # DsDsg/substances stated for the part as a whole
+        if direct:
+            part.materials.append(Material(name="(part, material not stated)", substances=direct))
+        parts.append(part)
+        parts += _iec_parts(part_el, pwhere, result, f"{pname} / ")
+    return parts
+
+
 def parse_iec(root: Element, source: str) -> ParseResult:
-    """IEC 62474 (and chemSHERPA-AI articles): Composition/ProductPart/Material/Substance."""
+    """IEC 62474 (and chemSHERPA-AI articles): Composition/ProductPart/Material/Substance, Compliance DsDsg."""
     result = ParseResult()
     supplier = _supplier(root)
     for i, prod in enumerate(descend(root, "Product")):
@@ -245,31 +241,23 @@ def parse_iec(root: Element, source: str) -> ParseResult:
         if not model or pid is None:
             result.skipped.append(Skip(where, "ProductID@identifier missing: cannot identify the product"))
             continue
+        mass = amount(pid, where, result, "Mass")
+        if mass is None:
+            mass = amount(prod, where, result, "Mass")
         product = Product(product_id=pid.get("productId") or model, model=model,
                           manufacturer=pid.get("manufacturer") or supplier, category=pid.get("category"),
-                          gtin=pid.get("gtin"), mass_mg=_amount(pid, where, result, "Mass")
-                          or _amount(prod, where, result, "Mass"))
+                          gtin=pid.get("gtin"), mass_mg=mass)
         if product.mass_mg is None:
             result.warnings.append(Skip(where, "product mass missing"))
         product.declaration_class = "composition"
-        for part_el in descend(prod, "Composition", "ProductPart"):
-            pname = part_el.get("name") or "(unnamed part)"
-            pwhere = f"{where} / part {pname}"
-            part = Part(name=pname, mass_mg=_amount(part_el, pwhere, result, "Mass"))
-            for mat_el in kids(part_el, "Material"):
-                mname = mat_el.get("name") or "(unnamed material)"
-                mwhere = f"{pwhere} / material {mname}"
-                material = Material(name=mname, material_class=mat_el.get("materialClass") or mat_el.get("class"),
-                                    mass_mg=_amount(mat_el, mwhere, result, "Mass"))
-                if material.mass_mg is None:
-                    result.warnings.append(Skip(mwhere, "material mass missing: its share is unknown"))
-                material.substances = _substances(mat_el, mwhere, result)
-                part.materials.append(material)
-            product.parts.append(part)
-        compliance = [s for c in kids(prod, "Compliance") for s in _substances(c, where, result)]
+        for comp in kids(prod, "Composition"):
+            product.parts += _iec_parts(comp, where, result)
+        compliance = [s for c in kids(prod, "Compliance") for s in substances(c, where, result)]
         if compliance:
             product.parts.append(Part(name="(declared, material not stated)",
                                       materials=[Material(name="(unspecified)", substances=compliance)]))
+            if not any(p.name != "(declared, material not stated)" for p in product.parts):
+                product.declaration_class = "compliance"
         complete_fractions(product)
         result.products.append(product)
     if not result.products and not result.skipped:

@@ -137,6 +137,8 @@ def declared_substances(lineage: Lineage | None, rows: list[dict[str, Any]], kno
     model_of = {m.product_id: m.model for m in with_record}
     found: dict[str, _Declared] = {}
     for r in rows:
+        if r.get("below_lod"):  # a measured non-detect (recycled-lot declaration) declares absence, not presence
+            continue
         key = r["cas"] or r["substance"].lower()
         entry = found.setdefault(key, _Declared(cas=r["cas"], name=CARRY_OVER.get(r["cas"] or "", (r["substance"],))[0],
                                                 group=CARRY_OVER.get(r["cas"] or "", ("", None))[1]))

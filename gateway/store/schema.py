@@ -146,3 +146,12 @@ MIGRATIONS.append(("0410_output_roles_rc_use", [
         used_kg DOUBLE PRECISION NOT NULL, product_model TEXT, doc TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
     "CREATE INDEX rc_uses_period ON rc_uses (manufacturer, received_at)",
 ]))
+
+# Composition import completeness (issue 17 item 6/8): presence-only declarations, measured non-detects with
+# their LOD, and flags (a CAS failing its check digit is kept, flagged) on every substance row.
+MIGRATIONS.append(("0420_comp_substance_flags", [
+    "ALTER TABLE comp_substances ADD COLUMN declared TEXT",
+    "ALTER TABLE comp_substances ADD COLUMN below_lod INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE comp_substances ADD COLUMN lod_fraction DOUBLE PRECISION",
+    "ALTER TABLE comp_substances ADD COLUMN flags TEXT NOT NULL DEFAULT '[]'",
+]))

@@ -78,11 +78,15 @@ def test_hostile_or_malformed_xml_rejected_whole(gateway_store: Any, name: str) 
 def test_messy_records_report_each_skip_with_reason(gateway_store: Any) -> None:
     report = import_path(gateway_store.db, DATA / "bad" / "messy_ipc.xml")
     reasons = " | ".join(s["reason"] for s in report["skipped"])
+    warned = " | ".join(s["reason"] for s in report["warnings"])
     assert report["status"] == "imported" and report["products"] == ["MS-1"]
-    assert "has no unit" in reasons and "check digit" in reasons and "furlong" in reasons
-    assert "itemNumber missing" in reasons
+    assert "has no unit" in reasons and "furlong" in reasons and "itemNumber missing" in reasons
+    assert "check digit" in warned and "kept, flagged cas_invalid" in warned
     subs = repo.substances_of(gateway_store.db, ["MS-1"])
-    assert [s["cas"] for s in subs] == ["50-00-0"]  # invalid CAS dropped, bad-unit one kept as presence
+    # the invalid CAS is kept with a flag (was dropped), the bad-unit one kept as presence
+    assert [(s["cas"], s["flags"].startswith('["cas_invalid')) for s in subs] == [("1163-19-6", True),
+                                                                                  ("50-00-0", False)]
+    assert report["read"][0]["substances_flagged"] == 1
 
 
 def test_reimport_updates_never_duplicates(gateway_store: Any, tmp_path: Path) -> None:

@@ -30,6 +30,9 @@ class ImportReport(Out):
     products: list[str] = Field(description="Product ids imported.")
     skipped: list[Skip]
     warnings: list[Skip]
+    read: list[Json] = Field(default_factory=list, description="Per product: parts, materials, substances read "
+                             "(flagged, presence-only, below LOD).")
+    unread_elements: dict[str, int] = Field(default_factory=dict, description="Elements not read, by name.")
 
 
 class ProductSummary(Out):

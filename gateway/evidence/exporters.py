@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 
-from gateway.evidence import catenax, epcis, render, untp
+from gateway.evidence import catenax, certificate, epcis, render, untp
 from gateway.evidence.keys import SigningKey
 from gateway.evidence.signing import sign
 from junkan.core.evidence import Evidence
@@ -52,8 +52,8 @@ def _jws(ev: Evidence, key: SigningKey | None) -> bytes:
 
 
 _ALL = (
-    Exporter("pdf", "application/pdf", ".pdf", lambda ev, _: render.pdf(ev), "PDF certificate (reportlab)",
-             binary=True),
+    Exporter("pdf", "application/pdf", ".pdf", lambda ev, _: certificate.pdf(ev, "en"),
+             "PDF certificate, one page: verdict, then the figures (reportlab)", binary=True),
     Exporter("json", "application/json", ".json", lambda ev, _: as_json(ev.as_json()),
              "The junkan.evidence/1 document (docs/schemas/evidence.schema.json)"),
     Exporter("html", "text/html; charset=utf-8", ".html", lambda ev, _: render.html(ev).encode(),
@@ -68,5 +68,7 @@ _ALL = (
              lambda ev, _: as_json(catenax.secondary_material_content(ev)),
              "Catena-X SecondaryMaterialContentCalculated 1.0.0"),
     Exporter("jws", "application/vc+jwt", ".jwt", _jws, "The evidence as a signed VC-JWT (EdDSA)", needs_key=True),
+    Exporter("pdf-ja", "application/pdf", ".ja.pdf", lambda ev, _: certificate.pdf(ev, "ja"),
+             "The PDF certificate in Japanese (CJK font embedded when the machine has one)", binary=True),
 )
 EXPORTERS: dict[str, Exporter] = {e.key: e for e in _ALL}

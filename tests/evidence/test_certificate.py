@@ -1,0 +1,34 @@
+"""The PDF certificate is one page in English and in Japanese (CJK font embedded when the machine has one)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gateway.evidence import certificate
+from gateway.evidence.certificate_text import LABELS
+from gateway.evidence.exporters import EXPORTERS
+
+
+def _pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+def test_same_keys_in_both_languages() -> None:
+    assert set(LABELS["en"]) - set(LABELS["ja"]) == set()
+    assert {"pdf", "pdf-ja"} <= set(EXPORTERS)
+
+
+def test_certificate_is_one_page_in_both_languages(gateway_store: Any) -> None:
+    from gateway.evidence.build import build_evidence
+    from tests.evidence.plant import build_plant
+
+    build_plant(gateway_store)  # a traced lot: composition records, four process steps, measured
+    ev = build_evidence(gateway_store, gateway_store.db, "PP-OUT-1")
+    for lang in ("en", "ja"):
+        pdf = certificate.pdf(ev, lang)
+        assert pdf[:5] == b"%PDF-" and _pages(pdf) == 1, lang
+    ja = certificate.pdf(ev, "ja")
+    fonts = re.findall(rb"/BaseFont\s*/([A-Za-z0-9+\-]+)", ja)
+    assert any(b"IPAGothic" in f or b"HeiseiKakuGo" in f for f in fonts), fonts
+    assert b"FontFile2" in ja or b"HeiseiKakuGo" in ja  # the TrueType font program embedded (or the CID fallback)

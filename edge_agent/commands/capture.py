@@ -12,27 +12,24 @@ import sys
 import threading
 from pathlib import Path
 
+from junkan.core.config import add_config_arguments, load_or_report
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("capture", help="Run the agent, recording one device's raw bytes for replay.")
-    p.add_argument("--config", required=True, help="Line config, e.g. firmware_configs/lines/demo_line.yaml")
+    add_config_arguments(p, "Line config, e.g. firmware_configs/lines/demo_line.yaml")
     p.add_argument("--device", required=True, help="Name of the device to record.")
     p.add_argument("--out", required=True, help="Capture file to write (JSON lines; appended to).")
     p.add_argument("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="Override a config value, e.g. --set mqtt.port=18830 (repeatable).")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from edge_agent.app import run_agent
     from edge_agent.config import ConfigError, load_config
-    from junkan.core.config import parse_overrides
 
-    try:
-        config = load_config(args.config, parse_overrides(args.set))
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    config = load_or_report(load_config, args.config, args.set, (ConfigError,))
+    if config is None:
         return 2
     names = [d.name for d in config.devices]
     if args.device not in names:

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from junkan.core.config import add_config_arguments, load_or_report
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("run", help="Run the edge agent for one line.")
-    p.add_argument("--config", required=True, help="Line config, e.g. firmware_configs/lines/demo_line.yaml")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="Override a config value, e.g. --set mqtt.port=18830 (repeatable).")
+    add_config_arguments(p, "Line config, e.g. firmware_configs/lines/demo_line.yaml")
     p.add_argument("--capture", action="append", default=[], metavar="DEVICE=FILE",
                    help="Record a device's raw bytes with timestamps for `junkan sim replay`.")
     p.set_defaults(func=_run)
@@ -21,13 +21,10 @@ def _run(args: argparse.Namespace) -> int:
     from edge_agent.app import run_agent
     from edge_agent.config import ConfigError, load_config
     from edge_agent.publishing.outbox import OutboxTooNew
-    from junkan.core.config import parse_overrides
     from junkan.core.locks import Busy
 
-    try:
-        config = load_config(args.config, parse_overrides(args.set))
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    config = load_or_report(load_config, args.config, args.set, (ConfigError,))
+    if config is None:
         return 2
     capture = {}
     for pair in args.capture:

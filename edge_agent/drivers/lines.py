@@ -60,3 +60,30 @@ class LineDecoder:
             return self._parse_line(text, raw)
         except Exception as exc:  # a parser bug is a bad frame, never an escaped exception
             return BadFrame(f"parser error: {exc!r}", raw)
+
+
+class JsonLines:
+    """Splits a byte stream of JSON lines (the capture/dump files network drivers replay offline) and hands
+    each complete line to ``parse``; a parser bug or an over-long line becomes a BadFrame, never an
+    exception out of the read loop."""
+
+    def __init__(self, parse: Callable[[bytes], list[Decoded]], what: str, max_line: int = 1 << 20) -> None:
+        self._parse, self._what, self._max_line = parse, what, max_line
+        self._buf = bytearray()
+
+    def feed(self, chunk: bytes) -> list[Decoded]:
+        self._buf.extend(chunk)
+        out: list[Decoded] = []
+        while (nl := self._buf.find(b"\n")) >= 0:
+            raw = bytes(self._buf[:nl]).strip()
+            del self._buf[: nl + 1]
+            if not raw:
+                continue
+            try:
+                out += self._parse(raw)
+            except Exception as exc:  # never raise out of a read loop
+                out.append(BadFrame(f"{self._what}: parser error: {exc!r}", raw[:256]))
+        if len(self._buf) > self._max_line:
+            out.append(BadFrame(f"{self._what} line too long", bytes(self._buf[:64])))
+            self._buf.clear()
+        return out

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -24,6 +23,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.drivers.base import Backoff, BadFrame, Decoded, DeviceCounters, DeviceReading, Emit, log
+from edge_agent.drivers.lines import JsonLines
+from junkan.core.config import read_secret
 
 MAX_CAPTURE_LINE = 1 << 20
 
@@ -43,9 +44,7 @@ class BrokerConfig(BaseModel):
     keepalive_s: int = Field(default=15, ge=5, le=600, description="MQTT keepalive (s).")
 
     def password(self) -> str | None:
-        if self.password_file:
-            return Path(self.password_file).read_text(encoding="utf-8").strip()
-        return os.environ.get(self.password_env) if self.password_env else None
+        return read_secret(self.password_file, self.password_env)
 
 
 class MessageSource(Protocol):
@@ -72,20 +71,10 @@ class CaptureDecoder:
 
     def __init__(self, source: MessageSource) -> None:
         self.source = source
-        self._buf = bytearray()
+        self._lines = JsonLines(self._line, "capture", MAX_CAPTURE_LINE)
 
     def feed(self, chunk: bytes) -> list[Decoded]:
-        self._buf.extend(chunk)
-        out: list[Decoded] = []
-        while (nl := self._buf.find(b"\n")) >= 0:
-            raw = bytes(self._buf[:nl]).strip()
-            del self._buf[: nl + 1]
-            if raw:
-                out += self._line(raw)
-        if len(self._buf) > MAX_CAPTURE_LINE:
-            out.append(BadFrame("capture line too long", bytes(self._buf[:64])))
-            self._buf.clear()
-        return out
+        return self._lines.feed(chunk)
 
     def _line(self, raw: bytes) -> list[Decoded]:
         try:

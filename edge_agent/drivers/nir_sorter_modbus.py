@@ -64,6 +64,7 @@ from edge_agent.drivers.base import (
     Emit,
     log,
 )
+from edge_agent.drivers.lines import JsonLines
 
 MAP_VERSION = 1
 HEADER = 10
@@ -210,25 +211,10 @@ class DumpDecoder:
         self.word_order = word_order
         self.uptime_register, self.max_rate_per_s = uptime_register, max_rate_per_s
         self.previous: Snapshot | None = None
-        self._buf = bytearray()
+        self._lines = JsonLines(lambda raw: [d] if (d := self.dump(raw)) is not None else [], "dump")
 
     def feed(self, chunk: bytes) -> list[Decoded]:
-        self._buf.extend(chunk)
-        out: list[Decoded] = []
-        while (nl := self._buf.find(b"\n")) >= 0:
-            raw = bytes(self._buf[:nl]).strip()
-            del self._buf[: nl + 1]
-            if raw:
-                try:
-                    item = self.dump(raw)
-                except Exception as exc:  # never raise out of a read loop
-                    item = BadFrame(f"parser error: {exc!r}", raw[:256])
-                if item is not None:
-                    out.append(item)
-        if len(self._buf) > 1 << 20:
-            out.append(BadFrame("dump line too long", bytes(self._buf[:64])))
-            self._buf.clear()
-        return out
+        return self._lines.feed(chunk)
 
     def dump(self, raw: bytes) -> Decoded | None:
         try:

@@ -36,7 +36,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge_agent.drivers.base import BadFrame, Decoded, DeviceConfigBase, DeviceReading
+from edge_agent.drivers.lines import JsonLines
 from edge_agent.drivers.units import to_kg
+from junkan.core.config import read_secret
 
 CEFACT = "http://www.opcfoundation.org/UA/units/un/cefact"
 _REC20 = {"KGM": "kg", "GRM": "g", "MGM": "mg", "LBR": "lb", "TNE": "t"}
@@ -118,13 +120,7 @@ class OpcUaConfig(DeviceConfigBase):
         return self
 
     def password(self) -> str | None:
-        import os
-
-        if self.password_file:
-            return Path(self.password_file).read_text(encoding="utf-8").strip()
-        if self.password_env:
-            return os.environ.get(self.password_env)
-        return None
+        return read_secret(self.password_file, self.password_env)
 
 
 @dataclass(frozen=True)
@@ -252,22 +248,10 @@ class DumpDecoder:
 
     def __init__(self, config: OpcUaConfig) -> None:
         self.channels = ChannelDecoder(config)
-        self._buf = bytearray()
+        self._lines = JsonLines(lambda raw: [d] if (d := self._line(raw)) is not None else [], "dump")
 
     def feed(self, chunk: bytes) -> list[Decoded]:
-        self._buf.extend(chunk)
-        out: list[Decoded] = []
-        while (nl := self._buf.find(b"\n")) >= 0:
-            raw = bytes(self._buf[:nl]).strip()
-            del self._buf[: nl + 1]
-            if raw:
-                item = self._line(raw)
-                if item is not None:
-                    out.append(item)
-        if len(self._buf) > 1 << 20:
-            out.append(BadFrame("dump line too long", bytes(self._buf[:64])))
-            self._buf.clear()
-        return out
+        return self._lines.feed(chunk)
 
     def _line(self, raw: bytes) -> Decoded | None:
         try:

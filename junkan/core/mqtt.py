@@ -6,15 +6,12 @@ the YAML itself.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import Field
 
-from junkan.core.config import StrictConfig
+from junkan.core.config import StrictConfig, read_secret
 
 # Broker limits, one value each, used by the test broker (junkan/broker.py) and the generated production
 # config (`junkan gateway mqtt-config`), and quoted in the README. Queue: QoS1 messages held for a slow or
@@ -49,11 +46,7 @@ class MqttConfig(StrictConfig):
     max_inflight: int = Field(default=100, ge=1, description="MQTT QoS1 messages in flight at the paho level.")
 
     def password(self) -> str | None:
-        if self.password_file:
-            return Path(self.password_file).read_text(encoding="utf-8").strip()
-        if self.password_env:
-            return os.environ.get(self.password_env)
-        return None
+        return read_secret(self.password_file, self.password_env)
 
 
 def make_client(cfg: MqttConfig, client_id: str, *, manual_ack: bool = False) -> mqtt.Client:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 
-from gateway.evidence import catenax, certificate, epcis, render, untp
+from gateway.evidence import catenax, certificate, declaration, epcis, render, untp
 from gateway.evidence.keys import SigningKey
 from gateway.evidence.signing import sign
 from junkan.core.evidence import Evidence
@@ -70,5 +70,7 @@ _ALL = (
     Exporter("jws", "application/vc+jwt", ".jwt", _jws, "The evidence as a signed VC-JWT (EdDSA)", needs_key=True),
     Exporter("pdf-ja", "application/pdf", ".ja.pdf", lambda ev, _: certificate.pdf(ev, "ja"),
              "The PDF certificate in Japanese (CJK font embedded when the machine has one)", binary=True),
+    Exporter("ipc1752a", "application/xml", ".ipc1752a.xml", lambda ev, _: declaration.declaration_xml(ev),
+             "IPC-1752A-style material declaration of the recycled lot (import-composition reads it back)"),
 )
 EXPORTERS: dict[str, Exporter] = {e.key: e for e in _ALL}

@@ -6,11 +6,13 @@ its children in /proc, so a child that survives is seen whatever its name.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -80,8 +82,24 @@ def _survivors(kids: dict[int, str], within_s: float) -> list[int]:
         time.sleep(0.2)
 
 
+def _evidence_downloads_while_running(lines: list[str]) -> None:
+    """Keys are made at start: the signed JWS and the PDF of the first (open) lot download during the run."""
+    api = lines[0].split()[1].rstrip("/")
+    deadline = time.monotonic() + 60
+    lots: list[dict[str, object]] = []
+    while not lots and time.monotonic() < deadline:
+        with urllib.request.urlopen(api + "/api/v1/lots", timeout=10) as resp:
+            lots = json.loads(resp.read())
+        time.sleep(0.5)
+    assert lots, "no lot opened"
+    for fmt, magic in (("jws", b"eyJ"), ("pdf", b"%PDF-"), ("epcis", b"{")):
+        with urllib.request.urlopen(f"{api}/api/v1/lots/{lots[0]['lot_id']}/evidence?format={fmt}", timeout=30) as r:
+            assert r.status == 200 and r.read().startswith(magic), fmt
+
+
 def test_sigterm_stops_every_child(tmp_path: Path) -> None:
-    proc, kids, _ = _start_demo(tmp_path)
+    proc, kids, lines = _start_demo(tmp_path)
+    _evidence_downloads_while_running(lines)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 143, out

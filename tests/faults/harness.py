@@ -15,15 +15,19 @@ import socket
 import sqlite3
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from junkan.plant import Plant
 
 POLYMERS = ["PP", "PE", "PS", "ABS", "PET"]
+GATEWAY_ARGS = ["--set", "ingest.stall_after_s=2"]  # /readyz 503 after 2 s of stalled ingest (production: 60)
 
 
 class EventSource:
@@ -124,14 +128,32 @@ class Result:
 
 
 class FaultLine:
-    def __init__(self, workdir: Path, total: int, rate: float, seed: int = 1) -> None:
-        self.plant = Plant(workdir)
+    def __init__(self, workdir: Path, total: int, rate: float, seed: int = 1, db_url: str | None = None) -> None:
+        self.plant = Plant(workdir, db_url=db_url)
         self.source = EventSource(total, rate, seed)
         self.total = total
+        self.pg = self.plant.db_url.startswith("postgres")
+        # The event id inside a reading's data (JSON text): one expression per dialect.
+        self._event_id = ("CAST(CAST(data AS json)->>'event_id' AS BIGINT)" if self.pg
+                          else "json_extract(data, '$.event_id')")
+        self._store: Any = None
+        self.outcome = Result(0, 0, 0, 0, 0)
+        self.dead: list[str] = []
+        self.stalls: list[float] = []  # per db_lock: worst /readyz status; per disk_full: commit failures seen
+        self.poison_sent = 0
+        self._last_body = ""
+
+    def _rows(self, sql: str) -> list[dict[str, Any]]:
+        """The gateway's store, read through its own code (SQLite or PostgreSQL alike)."""
+        if self._store is None:
+            from gateway.store import open_store
+
+            self._store = open_store(self.plant.db_url)
+        return self._store.db.rows(sql)
 
     def start(self) -> None:
         self.plant.start_broker()
-        self.plant.start_gateway()
+        self.plant.start_gateway(GATEWAY_ARGS)
         self.source.start()
         self.plant.start_agent(self._agent_config())
         self.plant.wait_agent_online("agent-faults")
@@ -171,18 +193,110 @@ class FaultLine:
         time.sleep(down_s)
         agent.start()
 
+    def kill_db_lock(self, down_s: float = 3.0) -> None:
+        """Another connection holds the store's write lock for ``down_s``: ingest stalls (nothing acked,
+        /readyz 503 after its age), then drains."""
+        if self.pg:
+            import psycopg
+
+            with psycopg.connect(self.plant.db_url) as conn:
+                conn.execute("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE")
+                self._note_stall(down_s)
+                conn.rollback()
+            return
+        conn = sqlite3.connect(self.plant.db_path, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            self._note_stall(down_s)
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+
+    def kill_disk_full(self, down_s: float = 3.0) -> None:
+        """The store's disk fills up (a SQLite size cap, ``?max_bytes=``, just above its size): every commit
+        fails as on a full disk until space is freed (the gateway restarted without the cap)."""
+        assert not self.pg, "the disk-full fault uses SQLite's size cap"
+        assert self.plant.gateway is not None
+        with sqlite3.connect(self.plant.db_path) as probe:  # logical size (what max_page_count counts), WAL included
+            size = probe.execute("PRAGMA page_count").fetchone()[0] * probe.execute("PRAGMA page_size").fetchone()[0]
+        self.plant.gateway.kill()
+        self.plant.start_gateway([*GATEWAY_ARGS,
+                                  "--set", f"db_url=sqlite:///{self.plant.db_path}?max_bytes={size + 64 * 1024}"])
+        deadline = time.monotonic() + 30
+        while self._metric("junkan_gateway_commit_failures_total") == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.stalls.append(self._metric("junkan_gateway_commit_failures_total"))
+        time.sleep(down_s)
+        self.plant.gateway.kill()  # space freed: the gateway runs again without the cap
+        self.plant.start_gateway(GATEWAY_ARGS)
+
+    def kill_poison(self, down_s: float = 0.0) -> None:
+        """Hostile messages on the agent's own topic (past int64, nested 3000 deep, NaN, another agent
+        named in the envelope) and a topic segment that is no name: each is dead-lettered, ingest goes on."""
+        import paho.mqtt.client as mqtt
+
+        from junkan.core.messages import dump
+        from tests.security.fuzz_corpus import honest_reading
+
+        topic = "junkan/v1/fault-plant/line-f/agent-faults/reading"
+        good = json.loads(dump(honest_reading(1)).decode())
+        good["agent"] = "agent-faults"
+        payloads = [(topic, json.dumps({**good, "seq": 2**64}).encode()),
+                    (topic, b"[" * 3000 + b"]" * 3000),
+                    (topic, json.dumps({**good, "agent": "agent-other"}).encode()),
+                    (topic, json.dumps(good).replace('"tare_kg": 30.0', '"tare_kg": NaN').encode()),
+                    ("junkan/v1/fault-plant/line f/agent-faults/reading", json.dumps(good).encode())]
+        client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        client.connect("127.0.0.1", self.plant.broker.port)
+        client.loop_start()
+        try:
+            for t, payload in payloads:
+                client.publish(t, payload, qos=1).wait_for_publish(10)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+        self.poison_sent += len(payloads)
+        time.sleep(down_s)
+
+    def _note_stall(self, seconds: float) -> None:
+        """Hold for ``seconds``, noting what /readyz said meanwhile (a stall beyond its age is a 503)."""
+        deadline = time.monotonic() + seconds
+        worst = 200
+        while time.monotonic() < deadline:
+            status = self._readyz()
+            worst = max(worst, status)
+            time.sleep(0.2)
+        self.stalls.append(worst)
+
+    def _readyz(self) -> int:
+        try:
+            with urllib.request.urlopen(f"{self.plant.api}/readyz", timeout=5) as response:
+                self._last_body = response.read().decode()
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            self._last_body = exc.read().decode()
+            return int(exc.code)
+        except OSError:
+            return 0
+
+    def _metric(self, name: str) -> float:
+        try:
+            with urllib.request.urlopen(f"{self.plant.api}/metrics", timeout=5) as response:
+                text = response.read().decode()
+        except OSError:
+            return 0.0
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
+
     # -- verdict --------------------------------------------------------------------------------------
     def wait_complete(self, timeout: float) -> None:
         assert self.source.done.wait(timeout), "the source did not finish producing"
-        db = self.plant.workdir / "gateway.db"
         outbox = self.plant.workdir / "agent-faults-outbox.db"
 
         seen: dict[str, int] = {}
 
         def settled() -> bool:
-            with sqlite3.connect(db) as g, sqlite3.connect(outbox) as o:
-                seen["stored"] = g.execute(
-                    "SELECT COUNT(DISTINCT json_extract(data, '$.event_id')) FROM readings").fetchone()[0]
+            seen["stored"] = int(self._rows(f"SELECT COUNT(DISTINCT {self._event_id}) AS n FROM readings")[0]["n"])
+            with sqlite3.connect(outbox) as o:
                 seen["pending"] = o.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
             return seen["stored"] >= self.total and seen["pending"] == 0
 
@@ -192,14 +306,18 @@ class FaultLine:
             raise TimeoutError(f"{exc}; last seen {seen}") from None
 
     def result(self) -> Result:
-        with sqlite3.connect(self.plant.workdir / "gateway.db") as g:
-            ids = [row[0] for row in g.execute(
-                "SELECT json_extract(data, '$.event_id') FROM readings WHERE device='sorter' ORDER BY device_seq")]
+        ids = [int(row["e"]) for row in self._rows(
+            f"SELECT {self._event_id} AS e FROM readings WHERE device='sorter' ORDER BY device_seq")]
         distinct = set(ids)
         lost = len(set(range(self.total)) - distinct)
         violations = sum(1 for a, b in itertools.pairwise(ids) if b <= a)
         return Result(self.total, len(ids), lost, len(ids) - len(distinct), violations)
 
+    def dead_letters(self) -> list[str]:
+        return [str(r["reason"]) for r in self._rows("SELECT reason FROM dead_letters")]
+
     def stop(self) -> None:
+        if self._store is not None:
+            self._store.close()
         self.plant.stop()
         self.source.stop()

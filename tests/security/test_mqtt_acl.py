@@ -156,3 +156,55 @@ def test_real_gateway_over_tls_stores_own_message_but_nothing_forged(secure_brok
     finally:
         agent1.close()
         consumer.stop()
+
+
+def test_forged_events_on_the_senders_own_topic_change_nothing(secure_broker, gateway_store) -> None:  # type: ignore[no-untyped-def]
+    """Through the generated TLS + ACL broker: agent-2 publishes only where the ACL lets it (its own
+    topics), naming agent-1's lot in a lot event and a reading, and claiming agent-1 inside the payload.
+    agent-1's lot keeps its mass, measurement and readings; every forgery is dead-lettered and refused."""
+    from gateway.ingest.consumer import Consumer
+    from gateway.settings import GatewaySettings
+    from junkan.core.messages import dump
+    from junkan.core.topics import Kind
+    from tests.security.fuzz_corpus import A1, A2, OWN_LOT, honest_lot, honest_reading
+
+    broker, secrets, ca = secure_broker
+    settings = GatewaySettings.model_validate({"mqtt": {
+        "host": "127.0.0.1", "port": broker.port, "username": "junkan-gateway",
+        "password_file": str(secrets["junkan-gateway"]), "tls": {"ca_file": str(ca)}}})
+    consumer = Consumer(settings, gateway_store)
+    consumer.start()
+    agent1 = Client(broker.port, ca, "agent-1", secrets["agent-1"].read_text())
+    agent2 = Client(broker.port, ca, "agent-2", secrets["agent-2"].read_text())
+    try:
+        assert consumer.connected.wait(10) and agent1.connected.wait(5) and agent2.connected.wait(5)
+        time.sleep(0.3)
+        for message in (honest_lot(1, "opened"), honest_reading(2), honest_lot(3, "closed", net=400.0)):
+            topic = A1.topic(Kind.LOT if message.schema_ == "junkan.lot/1" else Kind.READING)
+            assert agent1.client.publish(topic, dump(message), qos=1)
+        deadline = time.monotonic() + 10
+        while (gateway_store.get_lot(OWN_LOT) or {}).get("status") != "closed" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        before = gateway_store.get_lot(OWN_LOT)
+        assert before is not None and before["net_mass_kg"] == 400.0
+        forged_close = honest_lot(10, "closed", lot_id=OWN_LOT, agent=A2, net=1.0)
+        claims_agent1 = honest_lot(11, "closed", lot_id=OWN_LOT, agent=A1, net=1.0)
+        claims_agent1 = claims_agent1.model_copy(update={"agent": "agent-2"})  # envelope matches the topic
+        forged_reading = honest_reading(12, agent=A2, lot=OWN_LOT)
+        pubacks = [agent2.publish(A2.topic(Kind.LOT)), agent2.publish(A1.topic(Kind.LOT))]  # ACL: own yes, other no
+        assert [getattr(p, "value", None) for p in pubacks] == [0, 0x87]
+        for topic, message in ((A2.topic(Kind.LOT), forged_close), (A2.topic(Kind.LOT), claims_agent1),
+                               (A2.topic(Kind.READING), forged_reading)):
+            agent2.client.publish(topic, dump(message), qos=1)
+        deadline = time.monotonic() + 10
+        while gateway_store.counts()["dead_letters"] < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        agent1.close()
+        agent2.close()
+        consumer.stop()
+    after = gateway_store.get_lot(OWN_LOT)
+    assert after == before, "a forged event changed agent-1's lot"
+    assert {r["agent"] for r in gateway_store.lot_readings(OWN_LOT)} == {"agent-1"}
+    reasons = sorted(r["reason"].split(":")[0] for r in gateway_store.dead_letters())
+    assert reasons == ["identity_mismatch"] * 3 + ["schema"], reasons  # + agent-2's "{}" on its own lot topic

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,7 +64,7 @@ class Consumer:
         self.health.bind(self.metrics)
         # (agent, msg_id) -> times it was in a batch that did not complete: a message that keeps coming back
         # (a crash in its processing, a broker redelivering it) is dead-lettered after max_redeliveries.
-        self._deliveries: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._deliveries: dict[tuple[str, str], int] = {}
         self._pending_dead: list[DeadLetter] = []  # found after a commit (an ack that failed): next batch
         self._next_purge = 0.0
         self._careful_until = 0.0
@@ -226,10 +226,7 @@ class Consumer:
             key = (result.message.agent, result.message.msg_id)
             seen = self._deliveries.get(key, 0) + 1
             self._deliveries[key] = seen
-            self._deliveries.move_to_end(key)
-            if len(self._deliveries) > DELIVERIES_TRACKED:
-                self._deliveries.popitem(last=False)
-            if seen > self.settings.ingest.max_redeliveries:
+            if seen > 1 and seen > self.settings.ingest.max_redeliveries:
                 return dead(topic, payload, "redelivered", f"delivered {seen} times without completing",
                             result.message.msg_id)
         return result
@@ -278,8 +275,11 @@ class Consumer:
                     self.client.ack(mid, qos)
         self._count(incoming, ordered, dead_codes)
         self._log_dead(refused)
-        for done in incoming:  # completed: a later delivery (an agent's resend) starts counting afresh
-            self._deliveries.pop((done.message.agent, done.message.msg_id), None)
+        deliveries = self._deliveries  # completed: a later delivery (an agent's resend) starts counting afresh
+        for done in incoming:
+            deliveries.pop((done.message.agent, done.message.msg_id), None)
+        if len(deliveries) > DELIVERIES_TRACKED:  # ids of messages that never completed nor came back
+            deliveries.clear()
 
     def _committed(self, seconds: float) -> None:
         self.health.last_commit_mono, self.health.last_commit_wall = time.monotonic(), time.time()

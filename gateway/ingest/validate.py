@@ -5,22 +5,21 @@ letter's reason is ``code: detail``; the code (``REASONS``) is the metrics label
 
 Order, cheapest refusal first and nothing parsed before its limits are checked: topic (the sender's
 identity: site/line/agent are pinned by the broker's ACL), size, nesting depth (counted on the bytes),
-suspicious numbers (NaN/Infinity, integers past int64, overflowing floats: only when the bytes contain
-one), then pydantic in strict mode on its own JSON parser (no coercion: ``"seq":"1"``, ``"value":true``,
-``"sent_at":12`` are refused), then what the schema cannot say: zone-aware timestamps inside the clock
-window, and payload identity fields equal to the topic's.
+then pydantic in strict mode on its own JSON parser (no coercion: ``"seq":"1"``, ``"value":true``,
+``"sent_at":12`` are refused; integer fields bounded to int64), then what the schema cannot say:
+NaN/Infinity and integers past int64 in free-form ``data`` and in any float the models allow (looked for
+in the parsed values: a byte scan for them cost more than the whole parse), zone-aware timestamps inside
+the clock window, and payload identity fields equal to the topic's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -43,9 +42,11 @@ REASONS = ("bad_topic", "too_large", "too_deep", "not_json", "non_finite", "int_
            "identity_mismatch", "clock_window", "redelivered", "store_error", "ack_error")
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# pydantic's parser gives every "...Z" timestamp this one tzinfo object: bounds built with it compare
+# without a utcoffset() call per reading (measured 0.5 -> 0.03 us a comparison).
+_PARSED_UTC = TypeAdapter(datetime).validate_json(b'"2000-01-01T00:00:00Z"').tzinfo
+_INF = (float("inf"), float("-inf"))
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
-# Bytes that may hold a number the stores cannot keep or JSON does not have: looked at closely only then.
-_SUSPECT = re.compile(rb"NaN|Infinity|[0-9]{19}|[0-9][eE]\+?[0-9]{3}")
 _MSG_ID = re.compile(rb'"msg_id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
 
 
@@ -90,38 +91,23 @@ def _nesting_exceeds(payload: bytes, limit: int) -> bool:
     return bool(brackets)
 
 
-class _NumberProblem(ValueError):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _NumberProblem("non_finite", f"{name} is not a JSON number")
-
-
-def _bounded_int(text: str) -> int:
-    value = int(text)
-    if not -INT64_MAX - 1 <= value <= INT64_MAX:
-        raise _NumberProblem("int_range", f"integer {text[:40]}{'...' if len(text) > 40 else ''} is outside int64")
-    return value
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _NumberProblem("non_finite", f"number {text[:40]} overflows a double")
-    return value
-
-
-def _number_problem(payload: bytes) -> _NumberProblem | None:
-    """Only called when ``_SUSPECT`` matched and the depth is known to be small (json.loads is safe)."""
-    try:
-        json.loads(payload, parse_constant=_refuse_constant, parse_int=_bounded_int, parse_float=_finite_float)
-    except _NumberProblem as exc:
-        return exc
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None  # not JSON: pydantic's parser below says where
+def _number_problem(value: object, depth: int = 0) -> tuple[str, str] | None:
+    """NaN/Infinity or an integer outside int64 anywhere in parsed JSON (``data``, a measurement)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is float:
+            if node != node or node in _INF:  # type: ignore[comparison-overlap]
+                return "non_finite", f"{node!r} is not a finite number"
+        elif kind is int:
+            if not -INT64_MAX - 1 <= node <= INT64_MAX:  # type: ignore[operator]
+                text = str(node)
+                return "int_range", f"integer {text[:40]}{'...' if len(text) > 40 else ''} is outside int64"
+        elif kind is dict:
+            stack += node.values()  # type: ignore[attr-defined]
+        elif kind is list:
+            stack += node  # type: ignore[arg-type]
     return None
 
 
@@ -135,6 +121,12 @@ def _schema_error(topic: str, payload: bytes, exc: ValidationError, msg_id: str 
     errors = exc.errors()
     if errors and errors[0]["type"] == "json_invalid":
         return dead(topic, payload, "not_json", str(errors[0]["msg"]), msg_id)
+    for error in errors:  # the classes the stores cannot hold get their own code
+        if error["type"] == "finite_number":
+            return dead(topic, payload, "non_finite", short_errors(exc), msg_id)
+        value = error.get("input")
+        if type(value) is int and not -INT64_MAX - 1 <= value <= INT64_MAX:
+            return dead(topic, payload, "int_range", short_errors(exc), msg_id)
     return dead(topic, payload, "schema", short_errors(exc), msg_id)
 
 
@@ -168,10 +160,9 @@ def _depth(obj: object, limit: int = MAX_DEPTH) -> int:
 class _Window:
     """The accepted time range around the gateway's clock, as aware datetimes (one comparison each)."""
 
-    def __init__(self, policy: IngestPolicy) -> None:
-        now = policy.now()
-        self.lo = datetime.fromtimestamp(now - policy.max_past_s, UTC)
-        self.hi = datetime.fromtimestamp(now + policy.max_future_s, UTC)
+    def __init__(self, policy: IngestPolicy, now: float) -> None:
+        self.lo = datetime.fromtimestamp(now - policy.max_past_s, UTC).replace(tzinfo=_PARSED_UTC)
+        self.hi = datetime.fromtimestamp(now + policy.max_future_s, UTC).replace(tzinfo=_PARSED_UTC)
 
     def problem(self, what: str, ts: datetime | None) -> tuple[str, str] | None:
         if ts is None:
@@ -184,18 +175,48 @@ class _Window:
         return None
 
 
+_WINDOW: list[tuple[IngestPolicy, int, _Window]] = []  # one entry: the window of this policy and second
+
+
+def _window(policy: IngestPolicy) -> _Window:
+    """Bounds rebuilt once a second, not per message (a little of the hot path)."""
+    now = policy.now()
+    if _WINDOW and _WINDOW[0][0] is policy and _WINDOW[0][1] == int(now):
+        return _WINDOW[0][2]
+    window = _Window(policy, now)
+    _WINDOW[:] = [(policy, int(now), window)]
+    return window
+
+
 def _reading_problem(message: ReadingRecords, window: _Window) -> tuple[str, str] | None:
-    found = window.problem("sent_at", message.sent_at)
-    if found:
-        return found
+    """The checks per reading in one loop (the hot path): timestamp in the window, and the free-form
+    data flat and finite, which settles the usual data (a dict of scalars) in one look at each value."""
     lo, hi = window.lo, window.hi
+    sent_at = message.sent_at
+    if sent_at.tzinfo is None or not lo <= sent_at <= hi:
+        return window.problem("sent_at", sent_at)
+    nested = []
     for i, r in enumerate(message.body.readings):
         ts = r["ts"]
-        if ts.tzinfo is None or not lo <= ts <= hi:  # the common case in one comparison per reading
+        if ts.tzinfo is None or not lo <= ts <= hi:  # one comparison chain per reading
             return window.problem(f"body.readings.{i}.ts", ts)
-    free = [r["data"] for r in message.body.readings if "data" in r]
-    if _too_deep(free, MAX_DEPTH - 4):  # readings[i].data sits 4 levels down
-        return "too_deep", f"JSON nested deeper than {MAX_DEPTH}"
+        data = r.get("data")
+        if data:
+            for value in data.values():
+                kind = type(value)
+                if kind is float:
+                    if value - value != 0.0:  # NaN or +-Infinity (a finite x - x is 0.0)
+                        return "non_finite", f"body.readings.{i}.data: {value!r} is not a finite number"
+                elif kind is int:
+                    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+                        return _number_problem(value)
+                elif kind is dict or kind is list:
+                    nested.append(data)
+                    break
+    if nested:
+        if _too_deep(nested, MAX_DEPTH - 4):  # readings[i].data sits 4 levels down
+            return "too_deep", f"JSON nested deeper than {MAX_DEPTH}"
+        return _number_problem(nested)
     return None
 
 
@@ -210,7 +231,8 @@ def _lot_problem(message: LotMessage, parsed: topics.ParsedTopic, window: _Windo
         found = window.problem(what, ts)
         if found:
             return found
-    return None  # a lot's measurement is typed: its schema bounds its depth
+    # The measurement is typed (its schema bounds its depth) but its floats may be NaN; lot events are rare.
+    return _number_problem(lot.measurement.model_dump(mode="python"))
 
 
 def _status_problem(status: StatusMessage, parsed: topics.ParsedTopic, window: _Window) -> tuple[str, str] | None:
@@ -225,7 +247,7 @@ def _status_problem(status: StatusMessage, parsed: topics.ParsedTopic, window: _
     for i, dev in enumerate(status.devices):
         if dev.last_reading_at is not None and dev.last_reading_at.tzinfo is None:
             return "schema", f"devices.{i}.last_reading_at has no time zone"
-    return None
+    return _number_problem(status.open_lot.model_dump(mode="python")) if status.open_lot else None
 
 
 def validate(topic: str, payload: bytes, policy: IngestPolicy | int = DEFAULT_POLICY
@@ -246,11 +268,7 @@ def validate(topic: str, payload: bytes, policy: IngestPolicy | int = DEFAULT_PO
         return dead(topic, payload, "schema", f"gateway does not consume kind {parsed.kind.value!r}")
     if _nesting_exceeds(payload, MAX_DEPTH):
         return dead(topic, payload, "too_deep", f"JSON nested deeper than {MAX_DEPTH}", msg_id)
-    if _SUSPECT.search(payload):
-        problem = _number_problem(payload)
-        if problem is not None:
-            return dead(topic, payload, problem.code, str(problem), msg_id)
-    window = _Window(policy)
+    window = _window(policy)
     if expected is None:
         try:
             status = _STATUS.validate_json(payload, strict=True)

@@ -107,7 +107,7 @@ class BatchWriter:
         readings: list[tuple[Any, ...]] = []
         dead = list(dead)
         refused = self._foreign_lots(incoming)
-        claimed = self._claim([i for i in incoming if id(i) not in refused], now)
+        claimed = self._claim([i for i in incoming if id(i) not in refused] if refused else incoming, now)
         for item in incoming:
             msg = item.message
             reason = refused.get(id(item))
@@ -142,18 +142,24 @@ class BatchWriter:
         a lot event or reading of another agent naming it is refused (``id(item)`` -> reason). Claiming
         first, then reading the owners back, is right with N workers: a concurrent claim of the same id
         waits for the other transaction, and the owner read after it is the winner."""
-        named: dict[int, set[str]] = {}
+        named: list[tuple[Incoming, tuple[str, ...]]] = []
         first: dict[str, str] = {}
-        for item in incoming:
+        for item in incoming:  # the hot path: one-reading messages of one agent naming one lot
             msg = item.message
             if isinstance(msg, ReadingRecords):
-                lots = {lot for r in msg.body.readings if (lot := r.get("lot_id"))}
+                rows = msg.body.readings
+                if len(rows) == 1:
+                    lot = rows[0].get("lot_id")
+                    lots: tuple[str, ...] = (lot,) if lot else ()
+                else:
+                    lots = tuple({lot for r in rows if (lot := r.get("lot_id"))})
             else:
-                lots = {msg.body.lot.lot_id}
+                lots = (msg.body.lot.lot_id,)
             if lots:
-                named[id(item)] = lots
+                named.append((item, lots))
                 for lot in lots:
-                    first.setdefault(lot, msg.agent)
+                    if lot not in first:
+                        first[lot] = msg.agent
         if not first:
             return {}
         owners: dict[str, str] = {}
@@ -167,12 +173,12 @@ class BatchWriter:
                                             + ",".join(["?"] * len(chunk)) + ")"), [lot for lot, _ in chunk])
             owners.update((lot, agent) for lot, agent in cursor.fetchall())
         refused: dict[int, str] = {}
-        for item in incoming:
-            for lot in sorted(named.get(id(item), ())):
-                owner = owners.get(lot)
-                if owner is not None and owner != item.message.agent:
-                    refused[id(item)] = (f"identity_mismatch: lot {lot!r} belongs to agent {owner!r}, "
-                                         f"not {item.message.agent!r}")
+        for item, lots in named:
+            agent = item.message.agent
+            for lot in lots:
+                owner = owners.get(lot, agent)
+                if owner != agent:
+                    refused[id(item)] = f"identity_mismatch: lot {lot!r} belongs to agent {owner!r}, not {agent!r}"
                     break
         return refused
 

@@ -108,3 +108,13 @@ def test_period_order_and_alarm_blocks(gateway_store: Any) -> None:
         recycled_content(world["db"], gateway_store, END, START)
     rep = recycled_content(world["db"], gateway_store, START, END)
     assert not rep["ok"] and all(r["claimable_kg"] == 0 and r["blocked_kg"] > 0 for r in rep["rows"])
+
+
+def test_role_is_wire_compatible_and_for_outputs_only() -> None:
+    old = {"kind": "sorting", "started_at": "2026-03-01T08:00:00Z", "ended_at": "2026-03-01T09:00:00Z",
+           "inputs": [{"lot_id": "A", "mass_kg": 1.0}], "outputs": [{"lot_id": "B", "mass_kg": 1.0}]}
+    assert StepIn.model_validate(old).outputs[0].role is None  # a pre-role sender still validates
+    with pytest.raises(ValueError, match="output lots only"):
+        StepIn.model_validate(old | {"inputs": [{"lot_id": "A", "mass_kg": 1.0, "role": "product"}]})
+    with pytest.raises(ValueError):
+        StepIn.model_validate(old | {"outputs": [{"lot_id": "B", "mass_kg": 1.0, "role": "scrap"}]})

@@ -101,6 +101,15 @@ LABELS: dict[str, dict[str, str]] = {
     "clear": {"en": "Clear", "ja": "解除"},
     "verdict": {"en": "Verdict", "ja": "判定"},
     "trends": {"en": "Trends", "ja": "推移"},
+    "import_file": {"en": "Composition file (CSV, IPC-1752A, IEC 62474)",
+                    "ja": "組成ファイル（CSV・IPC-1752A・IEC 62474）"},
+    "import": {"en": "Import", "ja": "取込"},
+    "spec_json": {"en": "Spec (JSON; an existing spec_id replaces it)", "ja": "仕様（JSON、既存のspec_idは置換）"},
+    "save": {"en": "Save", "ja": "保存"},
+    "edit": {"en": "Edit", "ja": "編集"},
+    "saved": {"en": "saved", "ja": "保存しました"},
+    "imported": {"en": "imported", "ja": "取込みました"},
+    "bad_json": {"en": "not valid JSON", "ja": "JSONとして不正です"},
     "trends_note": {"en": "The last closed lots, oldest left; times in UTC. Points link to their lot.",
                     "ja": "直近の終了ロット（左が古い）、時刻はUTC。点はロットへのリンクです。"},
     "chart_purity": {"en": "{polymer} share by mass per lot, with its 95 % CI band ({n} lots)",
@@ -188,6 +197,22 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+# Tooltips of the evidence download links in Japanese (English: the exporter's own description).
+FORMAT_LABELS: dict[str, dict[str, str]] = {
+    "fmt_pdf": {"en": "PDF certificate", "ja": "PDF証明書（英語）"},
+    "fmt_pdf-ja": {"en": "PDF certificate in Japanese", "ja": "PDF証明書（日本語）"},
+    "fmt_json": {"en": "evidence document", "ja": "エビデンス文書（JSON）"},
+    "fmt_html": {"en": "readable page", "ja": "閲覧用ページ（HTML）"},
+    "fmt_epcis": {"en": "GS1 EPCIS 2.0 document", "ja": "GS1 EPCIS 2.0 文書"},
+    "fmt_untp-dcc": {"en": "UNTP conformity credential", "ja": "UNTP 適合性クレデンシャル"},
+    "fmt_untp-dte": {"en": "UNTP traceability events", "ja": "UNTP トレーサビリティイベント"},
+    "fmt_catenax": {"en": "Catena-X secondary material content", "ja": "Catena-X 再生材含有データ"},
+    "fmt_jws": {"en": "signed evidence (VC-JWT)", "ja": "署名付きエビデンス（VC-JWT）"},
+    "fmt_ipc1752a": {"en": "IPC-1752A material declaration", "ja": "IPC-1752A 材料宣言"},
+}
+LABELS.update(FORMAT_LABELS)
+
+
 def translator(lang: str) -> Callable[..., str]:
     """``t(key, **values)`` for templates: the label in ``lang`` (English, then the key itself as fallbacks),
     with ``{name}`` fields filled from ``values``."""
@@ -205,7 +230,7 @@ def js_labels(lang: str) -> dict[str, str]:
     """What dashboard.js writes into the page after a live update (device states, button results)."""
     t = translator(lang)
     keys = ("alive", "stale", "error", "starting", "unavailable", "offline", "online", "open", "closed",
-            "act_open", "act_close", "no_open_lot")
+            "act_open", "act_close", "no_open_lot", "saved", "imported", "bad_json")
     return {k: t(k) for k in keys}
 
 

@@ -5,6 +5,7 @@ CSV link, the API's import/PUT routes), so the dashboard keeps no write path of 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Query, Request
@@ -29,7 +30,10 @@ def composition_page(request: Request, principal: PrincipalDep,
 
 @router.get("/specs")
 def specs_page(request: Request, principal: PrincipalDep) -> Response:
-    return render(request, principal, "specs.html", specs=list_specs(request.app.state.store.db))
+    template = json.dumps({"spec_id": "pp-buyer-1", "buyer": "", "material": "PP", "min_purity": 0.95,
+                           "limits": [{"analyte": "Br", "max_ppm": 1000}]}, ensure_ascii=False, indent=1)
+    return render(request, principal, "specs.html", specs=list_specs(request.app.state.store.db),
+                  spec_template=template)
 
 
 @router.get("/report")

@@ -25,7 +25,7 @@ from gateway.auth.deps import end_session, login, start_session
 from gateway.auth.policy import allowed
 from gateway.auth.repo import Principal
 from gateway.dashboard import extras, views
-from gateway.dashboard.i18n import LANGS, js_labels, negotiate, translator
+from gateway.dashboard.i18n import FORMAT_LABELS, LANGS, js_labels, negotiate, translator
 from gateway.evidence.exporters import EXPORTERS
 from junkan.core.measurement_model import readable_measurement
 
@@ -57,7 +57,7 @@ def render(request: Request, principal: Principal, name: str, status_code: int =
            if principal.role and allowed(principal.role, "GET", path)]
     lang = _lang(request)
     return _templates(request).TemplateResponse(request, name, {
-        "t": translator(lang), "lang": lang, "js_labels": js_labels(lang),
+        "t": translator(lang), "lang": lang, "js_labels": js_labels(lang), "ja_formats": FORMAT_LABELS,
         "principal": principal, "nav": nav, "path": request.url.path,
         "can": lambda method, route: bool(principal.role) and allowed(principal.role, method, route),
         "auth_mode": request.app.state.settings.auth.mode, **context}, status_code=status_code)

@@ -109,3 +109,27 @@ def test_every_page_in_both_languages_at_desktop_and_phone_width(gateway: tuple[
         finally:
             browser.close()
     assert problems == [], "\n".join(problems)
+
+
+def test_import_a_composition_file_and_save_a_spec_from_the_pages(gateway: tuple[str, str], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    api, _ = gateway
+    csv = tmp_path / "one.csv"
+    csv.write_text((REPO / "simulators/scenarios/compositions/appliance_pp_line.csv").read_text(encoding="utf-8"),
+                   encoding="utf-8")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(api + "/composition")
+            page.set_input_files("form.upload input[type=file]", str(csv))
+            page.click("form.upload button[type=submit]")
+            expect(page.locator("table.products")).to_contain_text("NA-F70PB1", timeout=15_000)  # after the reload
+            page.goto(api + "/specs")
+            page.fill("form.spec-edit textarea", json.dumps({"spec_id": "abs-2", "buyer": "Casing Works",
+                                                            "material": "ABS", "min_purity": 0.9, "limits": []}))
+            page.click("form.spec-edit button[type=submit]")
+            expect(page.locator("table.specs")).to_contain_text("Casing Works", timeout=15_000)
+        finally:
+            browser.close()

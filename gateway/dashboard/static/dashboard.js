@@ -147,7 +147,49 @@
     }
   }
 
+  function wireUploads() {  // composition import: the file's bytes as the body, as the API takes it
+    for (const form of document.querySelectorAll("form.upload")) {
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const out = form.querySelector('[data-field="result"]');
+        const file = form.querySelector("input[type=file]").files[0];
+        if (!file) return;
+        try {
+          const resp = await fetch(`${form.dataset.route}?filename=${encodeURIComponent(file.name)}`, {
+            method: "POST", credentials: "same-origin", body: await file.arrayBuffer(),
+            headers: {"Content-Type": "application/octet-stream", "Accept": "application/json"}});
+          const data = await resp.json();
+          if (!resp.ok) throw new Error(JSON.stringify(data.detail || data).slice(0, 300));
+          out.textContent = `${label("imported")}: ${file.name}`;
+          window.setTimeout(() => window.location.reload(), 800);
+        } catch (err) { out.textContent = String(err.message || err); }
+      });
+    }
+  }
+
+  function wireSpecs() {  // specs: PUT the JSON document; "Edit" loads an existing one into the form
+    const form = document.querySelector("form.spec-edit");
+    if (!form) return;
+    const area = form.querySelector("textarea");
+    const out = form.querySelector('[data-field="result"]');
+    for (const button of document.querySelectorAll("button.spec-load")) {
+      button.addEventListener("click", () => { area.value = JSON.stringify(JSON.parse(button.dataset.doc), null, 1); });
+    }
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      let doc;
+      try { doc = JSON.parse(area.value); } catch (e) { out.textContent = label("bad_json"); return; }
+      try {
+        await api("PUT", `/api/v1/specs/${encodeURIComponent(doc.spec_id || "")}`, doc);
+        out.textContent = label("saved");
+        window.setTimeout(() => window.location.reload(), 800);
+      } catch (err) { out.textContent = String(err.message || err); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    wireUploads();
+    wireSpecs();
     wirePostButtons();
     startLive();
     wireLotButtons();

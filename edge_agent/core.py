@@ -45,6 +45,7 @@ log = logging.getLogger("junkan.agent.core")
 _SEEN_COMMANDS = 200
 _MAX_ALARMS = 20
 _FAULTS = ("error", "overload", "underload")
+_FAULT_REPEAT_S = 60.0
 
 
 @dataclass
@@ -98,7 +99,7 @@ class AgentCore:
             if name in self.detectors:
                 self.detectors[name].restore(det_state)  # a restart is a gap: see WeighingDetector
         self._heard: dict[str, float] = {}  # monotonic time each scale was last heard
-        self._faults: dict[str, tuple[Any, Any] | None] = {}  # last (status, reason) problem per device
+        self._faults: dict[str, tuple[tuple[Any, Any], float]] = {}  # last (status, reason) recorded, when
         self._pending = _Pending()
         self._unwritten: list[OutgoingMessage] = []  # built (numbers assigned) but not yet committed
         self._telemetry_due: dict[str, float] = {}
@@ -236,13 +237,16 @@ class AgentCore:
         self._add_reading(device, ts, reading, lot_id)
 
     def _new_fault(self, device: str, reading: DeviceReading) -> bool:
-        """A weight reading whose status or cause differs from the device's last problem (not every frame of
-        a long overload: the first, and the next time the cause changes)."""
-        fault = (reading.status, reading.data.get("reason")) if reading.status in _FAULTS else None
-        if self._faults.get(device) == fault:
+        """A problem reading worth recording: its cause differs from the last one recorded for the device, or
+        that was a minute ago (not every frame of a long overload, nor of an answer that keeps failing)."""
+        if reading.status not in _FAULTS:
             return False
-        self._faults[device] = fault
-        return fault is not None
+        fault, mono = (reading.status, reading.data.get("reason")), time.monotonic()
+        last = self._faults.get(device)
+        if last is not None and last[0] == fault and mono - last[1] < _FAULT_REPEAT_S:
+            return False
+        self._faults[device] = (fault, mono)
+        return True
 
     def _on_weighing(self, weighing: WeighingEvent) -> None:
         lot_id, events = self.lots.add_weighing(weighing)

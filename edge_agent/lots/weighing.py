@@ -48,7 +48,7 @@ class WeighingEvent:
     zero_after_kg: float = 0.0  # the empty reading once it was removed
     drift_kg: float = 0.0  # zero movement between the tare and gross instants, taken off net_kg
     status: WeighingStatus = "ok"
-    reason: str | None = None  # why a weighing is degraded: tare_unknown, gross_unknown, no_net_mass
+    reason: str | None = None  # why degraded: tare_unknown, gross_unknown, no_net_mass, zero_shift
     net_upper_kg: float | None = None  # for a degraded weighing: the most its net can be (gross - zero)
     mode: Literal["gross", "net"] = "gross"  # net: the indicator's tare was keyed for (part of) this container
 
@@ -175,6 +175,11 @@ class WeighingDetector:
         elif net < 2 * self.division_kg:
             status, reason = "degraded", "no_net_mass"  # placed and removed with nothing in it
             upper = max(net, 0.0)
+        elif abs(zero_after - self._tare_zero[0]) > self.zero_band_kg:
+            # "empty" moved by more than the zero band: not drift but a tare keyed on an indicator that does
+            # not say net (the removal then reads -tare), or material left on the platform: no true net
+            status, reason = "degraded", "zero_shift"
+            upper = self._gross - min(zero_after, self._tare_zero[0])
         event = WeighingEvent(
             device=self.device,
             tare_kg=round(self._tare, 6),

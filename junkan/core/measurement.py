@@ -138,6 +138,8 @@ _WEIGHING_ISSUE_TEXT = {
                     "tare unknown",
     "gross_unknown": "container removed while the scale was not heard: final gross not seen",
     "no_net_mass": "container placed and removed with no net mass (tare = gross)",
+    "zero_shift": "empty-platform reading moved by more than the zero band across the container "
+                  "(tare keyed on an indicator that does not report net mode?)",
 }
 
 

@@ -126,10 +126,13 @@ def test_tare_keyed_on_the_indicator_gives_the_true_net(key: str) -> None:
 
 
 @pytest.mark.parametrize("key", sorted(PROTOCOLS))
-def test_without_the_mode_the_same_frames_are_misread(key: str) -> None:
-    """The defect: net frames read as gross (what every driver did) never give the true net as ok."""
+def test_without_the_mode_the_frames_give_no_ok_weighing(key: str) -> None:
+    """Net frames read as gross (what every driver did, and all a protocol without a legend allows): the
+    true net cannot be had, and no weighing is ok — the tare read as gross is no_net_mass, the fill then
+    ends at -tare (zero_shift), where zero-drift correction used to make an ok 7.85 kg of it."""
     events, _ = weigh(key, use_mode=False)
-    assert not any(e.status == "ok" and abs(e.net_kg - FILL) <= 2 * D for e in events), events
+    assert [(e.status, e.reason) for e in events] == [("degraded", "no_net_mass"), ("degraded", "zero_shift")]
+    assert events[1].net_upper_kg is not None and events[1].net_upper_kg >= FILL
 
 
 @pytest.mark.parametrize("key", sorted(PROTOCOLS))
@@ -185,3 +188,12 @@ def test_agent_core_weighs_net_frames_and_records_error_answers(tmp_path: Path) 
     faults = [(r["status"], r["data"]["reason"]) for r in stored if r["kind"] == "weight" and r.get("status") != "ok"
               and "reason" in r["data"]]
     assert faults == [("error", "device reported EL (logical error)"), ("overload", "overload (S +)")]
+
+
+def test_an_answer_that_keeps_failing_is_recorded_once_a_minute(tmp_path: Path) -> None:
+    config = load_config(REPO / "firmware_configs/lines/demo_line.yaml")
+    core = AgentCore(config, SqliteOutbox(tmp_path / "o.db"), AgentTopics("s", "line-1", "a"), new_id())
+    decoder = DRIVERS["mt_sics"].decoder(None)
+    frames = [r for r in decoder.feed(b"ES\r\nS S      1.00 kg\r\n" * 50) if isinstance(r, DeviceReading)]
+    recorded = [r for r in frames if core._new_fault("scale-pp", r)]
+    assert len(frames) == 100 and [r.data["reason"] for r in recorded] == ["device reported ES (syntax error)"]

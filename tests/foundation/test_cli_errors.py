@@ -61,7 +61,7 @@ def test_score_table_keeps_its_columns_when_piped(tmp_path: Path, capsys: pytest
     (tmp_path / "m.jsonl").write_text(json.dumps({"lot_id": lot, "net_mass_kg": 200.5, "status": "closed",
                                                   "measurement": MEASUREMENT}) + "\n", encoding="utf-8")
     assert main(["sim", "score", "--truth", str(tmp_path / "truth.jsonl"), "--measurements",
-                 str(tmp_path / "m.jsonl")]) in (0, 1)
+                 str(tmp_path / "m.jsonl")]) in (0, 1, 3)  # 3: a wrong number unflagged (the fake lot)
     out = capsys.readouterr().out
     header = next(x for x in out.splitlines() if "mass err %" in x)
     for col in ("lot", "true kg", "polymer err pp", "CI width pp", "true Br ppm", "Br status", "degraded/missing"):

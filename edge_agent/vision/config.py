@@ -39,6 +39,14 @@ class OcrConfig(_Model):
         description="Manufacturer -> model regexes (full match); \\d and [A-Z] slots drive O/0, I/1 repair.",
     )
     min_confidence: float = Field(default=0.5, ge=0, le=1, description="Drop model candidates below this.")
+    catalogue: list[str] = Field(
+        default_factory=list,
+        description="Known model numbers (e.g. the gateway's composition catalogue); matches rank first.",
+    )
+    catalogue_file: str | None = Field(
+        default=None,
+        description="File of known models: .json list, .csv with a 'model' column, or one per line.",
+    )
 
 
 class ConveyorConfig(_Model):

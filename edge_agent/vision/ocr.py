@@ -1,5 +1,9 @@
 """Rating-plate OCR (RapidOCR, ONNX models shipped in its wheel) and model-number extraction.
 
+Candidates come from three sources, merged per model: the plate's structure (label words, the value
+right of or below them, value shapes; ``plate_text``) for any maker, manufacturer patterns, and codes
+(GS1 AI 8013). With a catalogue of known models, exact/confusable/near matches rank first.
+
 Old appliances carry printed rating plates far more often than barcodes, so the model number has to be
 read as text. OCR confuses O/0, I/1, S/5, B/8, Z/2; manufacturer patterns tell which slots are digits
 and which are letters, so a misread like ``NA-FAW12OV1`` can be repaired to ``NA-FAW120V1`` (with a lower
@@ -14,6 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from edge_agent.vision.catalogue import Catalogue
+from edge_agent.vision.plate_text import find_models, normalise
 
 # Default manufacturer patterns (regex, full match); configurable per camera.
 DEFAULT_MODEL_PATTERNS: dict[str, list[str]] = {
@@ -46,6 +53,8 @@ class ModelCandidate:
     confidence: float
     manufacturer: str | None
     source: str  # "ocr" or "gs1"
+    reason: str = ""  # how it was found: label position, pattern, shape only, catalogue
+    catalogue_match: str | None = None  # exact | confusable | near, when a catalogue was given
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +62,8 @@ class ModelCandidate:
             "confidence": round(self.confidence, 3),
             "manufacturer": self.manufacturer,
             "source": self.source,
+            "reason": self.reason,
+            "catalogue_match": self.catalogue_match,
         }
 
 
@@ -81,18 +92,9 @@ def repair(token: str, strict: re.Pattern[str], max_subs: int = 4) -> tuple[str,
     return None
 
 
-def model_candidates(
-    lines: list[OcrLine], patterns: dict[str, list[str]], gs1_models: list[str] | None = None
-) -> list[ModelCandidate]:
-    """Model-number candidates from OCR lines (best first), plus AI (8013) from codes at confidence 1."""
-    best: dict[str, ModelCandidate] = {}
-
-    def keep(c: ModelCandidate) -> None:
-        if c.model not in best or best[c.model].confidence < c.confidence:
-            best[c.model] = c
-
-    for model in gs1_models or []:
-        keep(ModelCandidate(model, 1.0, None, "gs1"))
+def _pattern_candidates(lines: list[OcrLine], patterns: dict[str, list[str]]) -> list[ModelCandidate]:
+    """Candidates from manufacturer patterns, confusions repaired slot by slot."""
+    out: list[ModelCandidate] = []
     all_text = " ".join(line.text.upper() for line in lines)
     compiled = [(maker, re.compile(p), re.compile(tolerant(p))) for maker, ps in patterns.items() for p in ps]
     for idx, line in enumerate(lines):
@@ -110,8 +112,93 @@ def model_candidates(
                     conf = line.score * _SUB_PENALTY**subs
                     conf *= 1.0 if labelled else _NO_LABEL_PENALTY
                     conf *= 1.0 if maker.upper() in all_text else _NO_MAKER_PENALTY
-                    keep(ModelCandidate(model, conf, maker, "ocr"))
-    return sorted(best.values(), key=lambda c: -c.confidence)
+                    why = f"pattern {maker}" + (f", {subs} confusion(s) repaired" if subs else "")
+                    out.append(ModelCandidate(model, conf, maker, "ocr", why))
+    return out
+
+
+def _fold_key(model: str) -> str:
+    return re.sub(r"[\s\-_./]+", "", model.upper()).translate(_FOLD_TABLE)
+
+
+_FOLD_TABLE = str.maketrans(_AS_DIGIT)
+
+
+def _maker_in_text(lines: list[OcrLine], makers: list[str]) -> str | None:
+    text = " ".join(normalise(ln.text) for ln in lines)
+    squashed = text.replace(" ", "")
+    for maker in makers:
+        if maker.upper() in text or maker.upper().replace(" ", "") in squashed:
+            return maker
+    return None
+
+
+def model_candidates(
+    lines: list[OcrLine],
+    patterns: dict[str, list[str]],
+    gs1_models: list[str] | None = None,
+    catalogue: Catalogue | None = None,
+) -> list[ModelCandidate]:
+    """Model-number candidates (best first): GS1 AI 8013 at confidence 1, then OCR by structure and
+    patterns; with a catalogue, its matches first (``catalogue_match`` set, catalogue spelling)."""
+    best: dict[str, ModelCandidate] = {}
+
+    def keep(c: ModelCandidate) -> None:
+        old = best.get(c.model)
+        if old is None or old.confidence < c.confidence:
+            reason = c.reason if old is None or old.reason in c.reason else f"{c.reason}; {old.reason}"
+            best[c.model] = ModelCandidate(
+                c.model, c.confidence, c.manufacturer or (old.manufacturer if old else None), c.source, reason,
+                c.catalogue_match,
+            )
+        elif c.reason not in old.reason:
+            best[c.model] = ModelCandidate(
+                old.model, old.confidence, old.manufacturer or c.manufacturer, old.source,
+                f"{old.reason}; {c.reason}", old.catalogue_match,
+            )
+
+    for model in gs1_models or []:
+        keep(ModelCandidate(model, 1.0, None, "gs1", "GS1 AI 8013"))
+    pattern = _pattern_candidates(lines, patterns)
+    for c in pattern:
+        keep(c)
+    # A structural read that folds onto a pattern candidate is the same text before slot repair.
+    repaired = {_fold_key(c.model): c for c in pattern}
+    known = {m for m in (catalogue.models.values() if catalogue else []) if m}
+    maker = _maker_in_text(lines, list(patterns) + sorted(known))
+    for v in find_models([ln.text for ln in lines], [ln.score for ln in lines], [ln.box for ln in lines]):
+        twin = repaired.get(_fold_key(v.model))
+        if twin is not None and twin.model != v.model:
+            keep(ModelCandidate(twin.model, twin.confidence, twin.manufacturer, "ocr", v.reason))
+            continue
+        keep(ModelCandidate(v.model, v.confidence, twin.manufacturer if twin else maker, "ocr", v.reason))
+    cands = list(best.values())
+    if catalogue is not None and len(catalogue):
+        cands = _rank_by_catalogue(cands, catalogue)
+    return sorted(cands, key=lambda c: (_CATALOGUE_RANK[c.catalogue_match], -c.confidence))
+
+
+_CATALOGUE_RANK = {"exact": 0, "confusable": 0, "near": 1, None: 2}
+_CATALOGUE_FLOOR = {"exact": 0.95, "confusable": 0.9, "near": 0.8}
+
+
+def _rank_by_catalogue(cands: list[ModelCandidate], catalogue: Catalogue) -> list[ModelCandidate]:
+    """Catalogue spelling and a confidence floor (scaled by the read's own) for known models."""
+    out: dict[str, ModelCandidate] = {}
+    for c in cands:
+        m = catalogue.match(c.model)
+        if m is None:
+            new = c
+        else:
+            conf = max(c.confidence, _CATALOGUE_FLOOR[m.kind] * min(1.0, c.confidence / 0.6))
+            why = f"{c.reason}; catalogue {m.kind}" + (f" (read {c.model})" if m.model != c.model else "")
+            new = ModelCandidate(m.model, min(conf, 1.0), m.manufacturer or c.manufacturer, c.source, why, m.kind)
+        old = out.get(new.model)
+        if old is None or (_CATALOGUE_RANK[new.catalogue_match], -new.confidence) < (
+            _CATALOGUE_RANK[old.catalogue_match], -old.confidence
+        ):
+            out[new.model] = new
+    return list(out.values())
 
 
 class PlateReader:

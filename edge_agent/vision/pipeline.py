@@ -20,6 +20,7 @@ import numpy as np
 from edge_agent.drivers.base import BadFrame, Decoded, DeviceReading
 from edge_agent.vision import codes as codes_mod
 from edge_agent.vision import snapshots
+from edge_agent.vision.catalogue import Catalogue, load_catalogue
 from edge_agent.vision.config import CodesConfig, ConveyorConfig, DetectorConfig, OcrConfig, SnapshotConfig
 from edge_agent.vision.conveyor import Blob, ConveyorAnalyzer
 from edge_agent.vision.detector import Detection, OnnxDetector
@@ -39,14 +40,18 @@ class PipelineStats:
 
 
 def ident_data(
-    codes: list[codes_mod.Code], lines: list[OcrLine], patterns: dict[str, list[str]], min_confidence: float
+    codes: list[codes_mod.Code],
+    lines: list[OcrLine],
+    patterns: dict[str, list[str]],
+    min_confidence: float,
+    catalogue: Catalogue | None = None,
 ) -> dict[str, Any]:
     """The ``ident`` reading's data: codes, merged GS1 fields, OCR lines and model candidates."""
     merged: dict[str, str] = {}
     for c in codes:
         merged.update(c.gs1 or {})
     gs1_models = [c.gs1["8013"] for c in codes if c.gs1 and "8013" in c.gs1]
-    cands = [m for m in model_candidates(lines, patterns, gs1_models) if m.confidence >= min_confidence]
+    cands = [m for m in model_candidates(lines, patterns, gs1_models, catalogue) if m.confidence >= min_confidence]
     return {
         "codes": [c.as_json() for c in codes],
         "gs1": merged,
@@ -94,6 +99,8 @@ class FramePipeline:
         self.repeat_after_s = repeat_after_s
         self.formats = codes_mod.format_set(codes.formats)
         self.reader = PlateReader(ocr.threads) if "ocr" in self.analyzers else None
+        # A missing or unreadable catalogue file is a start-up error (ValueError naming the file).
+        self.catalogue = load_catalogue(ocr.catalogue, ocr.catalogue_file) if self.reader else None
         need_detector = "detector" in self.analyzers or (
             "conveyor" in self.analyzers and conveyor.source == "detector"
         )
@@ -169,7 +176,9 @@ class FramePipeline:
         if self.reader is not None and now - self._last_ocr >= self.ocr_cfg.every_s:
             self._last_ocr = now
             lines = self.reader.read(frame, self.ocr_cfg.roi)
-        data = ident_data(found, lines, self.ocr_cfg.patterns, self.ocr_cfg.min_confidence)
+        data = ident_data(
+            found, lines, self.ocr_cfg.patterns, self.ocr_cfg.min_confidence, self.catalogue
+        )
         if not data["codes"] and not data["model_candidates"]:
             self.stats.no_ident += 1
             return None

@@ -94,10 +94,15 @@ class SorterPlc:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._ready = threading.Event()
+        self._stopped_at: float | None = None
         self.lock = threading.Lock()
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
     def start(self) -> SorterPlc:
+        if self._stopped_at is not None:  # off the network, not powered off: the PLC's uptime went on
+            with self.lock:
+                self.scenario.uptime_s += time.monotonic() - self._stopped_at
+            self._stopped_at = None
         self._stop.clear()
         self._ready.clear()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True, name="sorter-plc")
@@ -132,6 +137,7 @@ class SorterPlc:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=10)
+        self._stopped_at = time.monotonic()
 
     def outage(self, seconds: float) -> None:
         """The PLC/gateway drops off the network for a while; the belt keeps sorting meanwhile."""
@@ -140,7 +146,8 @@ class SorterPlc:
         while time.monotonic() < deadline:
             time.sleep(min(self.tick_s, max(0.0, deadline - time.monotonic())))
             with self.lock:
-                self.scenario.advance(self.tick_s)
+                self.scenario.advance(self.tick_s)  # the uptime included
+        self._stopped_at = None
         self.start()
 
     def restart(self, counter_start: int | None = None) -> None:

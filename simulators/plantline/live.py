@@ -62,7 +62,8 @@ class LiveDevices:
         return [
             {"name": DEVICES["sorter"], "type": "nir_sorter_modbus",
              "modbus": {"host": "127.0.0.1", "port": self.sorter_port, "timeout_s": 1.0},
-             "channels": self.channels, "interval_s": interval, "max_rate_per_s": max(10_000.0, 3 * peak) * sp},
+             "channels": self.channels, "interval_s": interval, "max_rate_per_s": max(10_000.0, 3 * peak) * sp,
+             "uptime_register": self.counters.uptime_register},
             {"name": DEVICES["camera"], "type": "camera", "source": f"http://127.0.0.1:{self.belt_port}/stream.mjpg",
              "max_fps": BELT_FPS, "no_frame_timeout_s": 3.0, "analyzers": ["conveyor"],
              "conveyor": {"interval_s": interval, "min_area_px": 60.0, "max_jump_px": 80.0}},

@@ -5,6 +5,7 @@ reset" publish ``ejections: {"PET": 2147483238}`` as ok (issue 15)."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -84,3 +85,33 @@ def test_live_plc_restart_gives_no_phantom_counts(start: int, uptime_register: i
         assert counted <= scenario.totals[channel]  # never more than what was sorted
         lost_s = bad[0].data["interval_s"] + max(r.data["interval_s"] for r in got) + 1.0  # + the unpolled tail
         assert counted >= scenario.totals[channel] - 400 * lost_s  # only about the restart interval is lost
+
+
+def test_plc_off_the_network_is_not_a_restart() -> None:
+    """The PLC unreachable for a while (as the NIR outage of the whole-line scenario does it) keeps its uptime:
+    with the uptime register read, no interval is taken for a restart."""
+    port = free_port()
+    scenario = SorterScenario(objects_per_s=200, counter_offset=B - 100, seed=5)
+    plc = SorterPlc(scenario, port, tick_s=0.05).start()
+    config = nir_sorter_modbus.NirSorterModbusConfig.model_validate(
+        {"name": "nir", "type": "nir_sorter_modbus", "modbus": {"host": "127.0.0.1", "port": port, "timeout_s": 0.5},
+         "interval_s": 0.25, "uptime_register": 6})
+    runner = nir_sorter_modbus.runner(config)
+    got: list[DeviceReading] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(got.append, stop), daemon=True)
+    try:
+        thread.start()
+        wait_until(lambda: len(got) >= 2)
+        plc.stop()
+        time.sleep(3.0)  # longer than the restart tolerance (2 s)
+        plc.start()
+        n = len(got)
+        wait_until(lambda: len(got) >= n + 3)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        plc.stop()
+    assert runner.counters.reconnects >= 1
+    assert [r.data.get("reason") for r in got if r.status != "ok"] == []
+    assert any(r.data["interval_s"] > 2.5 for r in got)  # the interval spanning the outage

@@ -44,6 +44,13 @@ def test_query_timestamps_are_iso_text(gateway_store: Store, gateway_db_url: str
         assert api.get("/api/v1/process/steps", params={"until": T}).status_code == 200
 
 
+def test_paging_ids_beyond_int64_are_refused(gateway_store: Store, gateway_db_url: str) -> None:
+    """Found by the all-checks run: before_id 2**63 reached SQLite (OverflowError, 500)."""
+    with client(gateway_store, gateway_db_url) as api:
+        assert api.get("/api/v1/dead-letters", params={"before_id": 2**63}).status_code == 422
+        assert api.get("/api/v1/dead-letters", params={"before_id": 2**63 - 1}).status_code == 200
+
+
 def test_405_names_every_method_of_the_path(gateway_store: Store, gateway_db_url: str) -> None:
     with client(gateway_store, gateway_db_url) as api:
         resp = api.request("OPTIONS", "/api/v1/users")

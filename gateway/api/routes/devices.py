@@ -32,7 +32,8 @@ def list_agents(store: StoreDep) -> list[dict[str, object]]:
             response_model=list[DeadLetter])
 def dead_letters(
     store: StoreDep, limit: int = Query(default=100, ge=1, le=1000, description="Page size."),
-    before_id: int | None = Query(default=None, ge=1, description="Next page: ids below the last one seen."),
+    before_id: int | None = Query(default=None, ge=1, le=2**63 - 1,
+                                  description="Next page: ids below the last one seen."),
     offset: int = Query(default=0, ge=0, le=1_000_000, description="Or skip this many."),
     reason: Literal[REASON_CODES] | None = Query(default=None, description="Only this reason code."),  # type: ignore[valid-type]
     agent: str | None = Query(default=None, pattern=NAME_PATTERN, description="Only this agent's topics."),

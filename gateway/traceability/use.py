@@ -3,7 +3,8 @@
 A use record says manufacturer M received lot L (kg) and used some of it in products of category C. The
 report sums, per (M, C) and period, what was received and used, and how much of the used mass is traced
 here: lots recorded in this gateway as final product outputs are split by their lineage into post- and
-pre-consumer content; other lots are ``untraced`` (the manufacturer's own word). A lot received beyond
+pre-consumer content (none while the lot is behind an uncleared balance alarm: ``used_blocked_kg``); other
+lots are ``untraced`` (the manufacturer's own word). A lot received beyond
 its recorded mass, across every manufacturer, makes the report not ok (the same kilogram twice).
 """
 
@@ -111,9 +112,11 @@ class UseRepo:
             if not lot["traced"]:
                 row["used_untraced_kg"] += kg
                 continue
+            if lot["blocked"]:  # behind an uncleared balance alarm: no recycled content may be counted yet
+                row["used_blocked_kg"] += kg
+                continue
             row["used_post_consumer_kg"] += kg * lot["post_consumer_share"]
             row["used_pre_consumer_kg"] += kg * lot["pre_consumer_share"]
-            row["used_blocked_kg"] += kg if lot["blocked"] else 0.0
         out = [{"manufacturer": k[0], "category": k[1], **{c: round(v[c], 6) for c in COLUMNS[2:-1]},
                 "n_lots": len(v["lots"])} for k, v in sorted(rows.items())]
         over = self.over_received()

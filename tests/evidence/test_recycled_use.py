@@ -54,6 +54,16 @@ def test_a_lot_received_beyond_its_mass_makes_the_report_not_ok(plant: dict[str,
                                                        "lot_mass_kg": 6.8}]
 
 
+def test_a_blocked_lot_counts_no_recycled_content(gateway_store: Any) -> None:
+    from tests.evidence.plant import build_plant
+
+    world = build_plant(gateway_store, break_balance=True)  # the shredding step's balance fails: alarm
+    repo = UseRepo(world["db"], gateway_store)
+    repo.record(use(use_id="U-1"))
+    (row,) = repo.report(*FY)["rows"]
+    assert row["used_blocked_kg"] == 5.0 and row["used_post_consumer_kg"] == 0.0
+
+
 def test_use_record_validation() -> None:
     with pytest.raises(ValidationError, match="more than"):
         use(used_kg=7.0)

@@ -201,6 +201,7 @@ LABELS: dict[str, dict[str, str]] = {
 FORMAT_LABELS: dict[str, dict[str, str]] = {
     "fmt_pdf": {"en": "PDF certificate", "ja": "PDF証明書（英語）"},
     "fmt_pdf-ja": {"en": "PDF certificate in Japanese", "ja": "PDF証明書（日本語）"},
+    "fmt_html-ja": {"en": "readable page in Japanese", "ja": "閲覧用ページ（日本語）"},
     "fmt_json": {"en": "evidence document", "ja": "エビデンス文書（JSON）"},
     "fmt_html": {"en": "readable page", "ja": "閲覧用ページ（HTML）"},
     "fmt_epcis": {"en": "GS1 EPCIS 2.0 document", "ja": "GS1 EPCIS 2.0 文書"},

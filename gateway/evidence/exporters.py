@@ -68,6 +68,8 @@ _ALL = (
              lambda ev, _: as_json(catenax.secondary_material_content(ev)),
              "Catena-X SecondaryMaterialContentCalculated 1.0.0"),
     Exporter("jws", "application/vc+jwt", ".jwt", _jws, "The evidence as a signed VC-JWT (EdDSA)", needs_key=True),
+    Exporter("html-ja", "text/html; charset=utf-8", ".ja.html", lambda ev, _: render.html(ev, "ja").encode(),
+             "The human-readable page in Japanese", inline=True),
     Exporter("pdf-ja", "application/pdf", ".ja.pdf", lambda ev, _: certificate.pdf(ev, "ja"),
              "The PDF certificate in Japanese (CJK font embedded when the machine has one)", binary=True),
     Exporter("ipc1752a", "application/xml", ".ipc1752a.xml", lambda ev, _: declaration.declaration_xml(ev),

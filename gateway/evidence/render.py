@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from gateway.evidence.html_text import HTML_LABELS
 from junkan.core.censored import contaminant_texts
 from junkan.core.evidence import Evidence
 from junkan.core.measurement_model import Composition
@@ -33,9 +34,12 @@ def bars(ev: Evidence) -> list[Bar]:
             for name, e in sorted(by_mass.items(), key=lambda kv: -kv[1].share)]
 
 
-def html(ev: Evidence) -> str:
+def html(ev: Evidence, lang: str = "en") -> str:
+    """The evidence as a page, in English or Japanese (``html_text``); data stays as recorded."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "jinja"]))
-    return env.get_template("evidence.html.jinja").render(ev=ev, bars=bars(ev), ppm=contaminant_texts)
+    lang = lang if lang in HTML_LABELS else "en"
+    return env.get_template("evidence.html.jinja").render(ev=ev, bars=bars(ev), ppm=contaminant_texts, lang=lang,
+                                                          h=HTML_LABELS[lang])
 
 
 def pdf(ev: Evidence) -> bytes:

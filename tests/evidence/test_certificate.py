@@ -32,3 +32,19 @@ def test_certificate_is_one_page_in_both_languages(gateway_store: Any) -> None:
     fonts = re.findall(rb"/BaseFont\s*/([A-Za-z0-9+\-]+)", ja)
     assert any(b"IPAGothic" in f or b"HeiseiKakuGo" in f for f in fonts), fonts
     assert b"FontFile2" in ja or b"HeiseiKakuGo" in ja  # the TrueType font program embedded (or the CID fallback)
+
+
+def test_evidence_page_in_japanese(gateway_store: Any) -> None:
+    from gateway.evidence import render
+    from gateway.evidence.build import build_evidence
+    from gateway.evidence.html_text import HTML_LABELS
+    from tests.evidence.plant import build_plant
+
+    assert set(HTML_LABELS["en"]) == set(HTML_LABELS["ja"])
+    build_plant(gateway_store)
+    ev = build_evidence(gateway_store, gateway_store.db, "PP-OUT-1")
+    ja, en = render.html(ev, "ja"), render.html(ev)
+    assert '<html lang="ja">' in ja and "測定された組成" in ja and "マスバランス" in ja
+    for english in ("Measured composition", "Contaminant screening", "Mass balance", "Origin</h2>"):
+        assert english in en and english not in ja
+    assert "html-ja" in EXPORTERS and EXPORTERS["html-ja"].inline

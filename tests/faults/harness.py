@@ -221,7 +221,7 @@ class FaultLine:
             size = probe.execute("PRAGMA page_count").fetchone()[0] * probe.execute("PRAGMA page_size").fetchone()[0]
         self.plant.gateway.kill()
         self.plant.start_gateway([*GATEWAY_ARGS,
-                                  "--set", f"db_url=sqlite:///{self.plant.db_path}?max_bytes={size + 64 * 1024}"])
+                                  "--set", f"db_url=sqlite:///{self.plant.db_path}?max_bytes={size + 8 * 1024}"])
         deadline = time.monotonic() + 30
         while self._metric("junkan_gateway_commit_failures_total") == 0 and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -128,7 +128,8 @@ class Result:
 
 
 class FaultLine:
-    def __init__(self, workdir: Path, total: int, rate: float, seed: int = 1, db_url: str | None = None) -> None:
+    def __init__(self, workdir: Path, total: int, rate: float, seed: int = 1, db_url: str | None = None,
+                 disk_cap: bool = False, kills_planned: int = 1) -> None:
         self.plant = Plant(workdir, db_url=db_url)
         self.source = EventSource(total, rate, seed)
         self.total = total
@@ -137,6 +138,7 @@ class FaultLine:
         self._event_id = ("CAST(CAST(data AS json)->>'event_id' AS BIGINT)" if self.pg
                           else "json_extract(data, '$.event_id')")
         self._store: Any = None
+        self.disk_cap, self.kills_planned = disk_cap, kills_planned
         self.outcome = Result(0, 0, 0, 0, 0)
         self.dead: list[str] = []
         self.stalls: list[float] = []  # per db_lock: worst /readyz status; per disk_full: commit failures seen
@@ -154,6 +156,8 @@ class FaultLine:
     def start(self) -> None:
         self.plant.start_broker()
         self.plant.start_gateway(GATEWAY_ARGS)
+        if self.disk_cap:  # the disk fills up from the start: the cap one page above the empty store
+            self._start_capped_gateway()
         self.source.start()
         self.plant.start_agent(self._agent_config())
         self.plant.wait_agent_online("agent-faults")
@@ -212,16 +216,20 @@ class FaultLine:
         finally:
             conn.close()
 
-    def kill_disk_full(self, down_s: float = 3.0) -> None:
-        """The store's disk fills up (a SQLite size cap, ``?max_bytes=``, just above its size): every commit
-        fails as on a full disk until space is freed (the gateway restarted without the cap)."""
-        assert not self.pg, "the disk-full fault uses SQLite's size cap"
+    def _start_capped_gateway(self) -> None:
         assert self.plant.gateway is not None
         with sqlite3.connect(self.plant.db_path) as probe:  # logical size (what max_page_count counts), WAL included
             size = probe.execute("PRAGMA page_count").fetchone()[0] * probe.execute("PRAGMA page_size").fetchone()[0]
         self.plant.gateway.kill()
         self.plant.start_gateway([*GATEWAY_ARGS,
                                   "--set", f"db_url=sqlite:///{self.plant.db_path}?max_bytes={size + 8 * 1024}"])
+
+    def kill_disk_full(self, down_s: float = 3.0) -> None:
+        """The store's disk is full (a SQLite size cap, ``?max_bytes=``, one page above its size, set at
+        start with ``FaultLine(disk_cap=True)``): every commit fails as on a full disk; then space is freed
+        (the gateway restarted without the cap) and everything held drains."""
+        assert not self.pg and self.disk_cap, "the disk-full fault uses SQLite's size cap, set at start"
+        assert self.plant.gateway is not None
         deadline = time.monotonic() + 30
         while self._metric("junkan_gateway_commit_failures_total") == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -229,6 +237,8 @@ class FaultLine:
         time.sleep(down_s)
         self.plant.gateway.kill()  # space freed: the gateway runs again without the cap
         self.plant.start_gateway(GATEWAY_ARGS)
+        if len(self.stalls) < self.kills_planned:
+            self._start_capped_gateway()  # and fills up again for the next round
 
     def kill_poison(self, down_s: float = 0.0) -> None:
         """Hostile messages on the agent's own topic (past int64, nested 3000 deep, NaN, another agent

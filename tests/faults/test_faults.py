@@ -38,7 +38,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
 
 
 def run(tmp_path: Path, fault: str, kills: int, down_s: float = 1.0, db_url: str | None = None) -> FaultLine:
-    line = FaultLine(tmp_path, TOTAL, RATE, seed=hash(fault) % 1000, db_url=db_url)
+    line = FaultLine(tmp_path, TOTAL, RATE, seed=hash(fault) % 1000, db_url=db_url, disk_cap=fault == "disk_full",
+                     kills_planned=kills)
     store = "postgres" if line.pg else "sqlite"
     try:
         line.start()

@@ -10,7 +10,7 @@ out with ``hasattr`` on a config or runner.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,16 +95,20 @@ DRIVERS: dict[str, DriverSpec] = {
 def missing_requirements(devices: Iterable[Any]) -> list[str]:
     """One line per configured device whose driver cannot run here, naming the extra that installs it.
 
-    Each required module is imported (not just looked up), so a present but broken install (a missing
-    system library under OpenCV, say) is caught here too, at start, instead of in the device thread."""
+    Modules are looked up, not imported: on a Raspberry Pi importing onnxruntime for a camera that runs no
+    detector would cost half a second and tens of MB for nothing (the runner imports what it uses)."""
     problems = []
     for device in devices:
         spec = DRIVERS[device.type]
         for module in spec.requires:
             try:
-                importlib.import_module(module)
-            except ImportError as exc:
-                problems.append(f"device {device.name!r} ({spec.key}) needs the {spec.extra} extra ({exc}): "
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError) as exc:  # a parent package missing, or a finder refusing it
+                found, reason = False, str(exc)
+            else:
+                reason = f"No module named {module!r}"
+            if not found:
+                problems.append(f"device {device.name!r} ({spec.key}) needs the {spec.extra} extra ({reason}): "
                                 f"pip install 'junkan[{spec.extra}]'")
                 break
     return problems

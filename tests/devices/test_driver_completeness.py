@@ -145,3 +145,16 @@ def test_missing_extra_fails_at_start_with_one_line(tmp_path: Path) -> None:
     assert len(err.splitlines()) == 1, err
     assert "pip install 'junkan[vision]'" in err and "cam-1" in err and "Traceback" not in err
     assert not (tmp_path / "outbox.db").exists()  # refused before anything was opened
+
+
+def test_missing_requirements_names_each_device_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+    from types import SimpleNamespace
+
+    from edge_agent.drivers import missing_requirements
+
+    monkeypatch.setitem(DRIVERS, "camera", dataclasses.replace(DRIVERS["camera"], requires=("cv2", "no_such_mod_x")))
+    devices = [SimpleNamespace(name="cam-1", type="camera"), SimpleNamespace(name="s", type="mt_sics")]
+    (line,) = missing_requirements(devices)
+    assert line == ("device 'cam-1' (camera) needs the vision extra (No module named 'no_such_mod_x'): "
+                    "pip install 'junkan[vision]'")

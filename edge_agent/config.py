@@ -50,6 +50,9 @@ class LotConfig(_Model):
     frame_gap_s: float = Field(
         default=5.0, gt=0, description="A scale silent this long has a gap: a container seen loaded after it has an "
         "unknown tare unless the load is explained (docs/reliability.md 'Weighing across restarts').")
+    resume_max_gap_s: float = Field(
+        default=20.0, gt=0, description="A container on the scale before a gap (restart, link lost) is resumed after "
+        "it only if the gap was shorter than this (a whole container swap takes longer) and the load did not drop.")
     empty_container_tare_kg: tuple[float, float] | None = Field(
         default=None, description="[min, max] tare of the plant's empty containers: a load in this range after a "
         "gap is taken as a container just placed (its tare is then known).")

@@ -91,7 +91,7 @@ class AgentCore:
                      refolded)
         self.detectors = {
             d.name: WeighingDetector(d.name, d.division_kg, d.stable_frames, config.lots.zero_band_kg,
-                                     config.lots.empty_container_tare_kg)
+                                     config.lots.empty_container_tare_kg, config.lots.resume_max_gap_s)
             for d in config.devices
             if DRIVERS[d.type].weighs
         }
@@ -99,6 +99,7 @@ class AgentCore:
             if name in self.detectors:
                 self.detectors[name].restore(det_state)  # a restart is a gap: see WeighingDetector
         self._heard: dict[str, float] = {}  # monotonic time each scale was last heard
+        self._by_exception = {d.name for d in config.devices if DRIVERS[d.type].by_exception}
         self._faults: dict[str, tuple[tuple[Any, Any], float]] = {}  # last (status, reason) recorded, when
         self._pending = _Pending()
         self._unwritten: list[OutgoingMessage] = []  # built (numbers assigned) but not yet committed
@@ -214,8 +215,9 @@ class AgentCore:
             if detector is not None:
                 mono = time.monotonic()
                 last = self._heard.get(device)
-                if last is not None and mono - last > self.config.lots.frame_gap_s:
-                    detector.gap()
+                if (last is not None and mono - last > self.config.lots.frame_gap_s
+                        and device not in self._by_exception):
+                    detector.gap(mono - last)
                 self._heard[device] = mono
                 holding = detector.holding
                 mode = reading.data.get("mode")
@@ -233,6 +235,9 @@ class AgentCore:
                 self._add_reading(device, ts, reading, self.lots.current.lot_id if self.lots.current else None)
             self._maybe_telemetry(device, reading, ts)
             return
+        if (reading.kind == "source_event" and device in self.detectors
+                and reading.data.get("event") in ("offline", "seq_gap")):
+            self.detectors[device].gap()  # the source says it lost something: what happened meanwhile is unknown
         lot_id = self.lots.note_reading(device, reading.kind, ts, reading.data)
         self._add_reading(device, ts, reading, lot_id)
 
@@ -359,10 +364,19 @@ class AgentCore:
                          sent_at=self.clock(), body=LotBody(event="closed" if closed else "opened", lot=summary))
         return OutgoingMessage(seq, msg_id, Kind.LOT.value, self.topics.topic(Kind.LOT), dump(msg))
 
+    def _flag_scales_at_close(self, lot: OpenLot) -> None:
+        """A lot closed while a container is still on a scale (the operator closed it during a link outage,
+        say) misses that container's mass, which completes in the next lot if at all: the lot says so."""
+        for name, detector in self.detectors.items():
+            if detector.holding:
+                measurement.note_source_event(lot.evidence, name, "closed with a container on the scale: its mass "
+                                              "is not in this lot")
+
     def _measure(self, lot: OpenLot, closed_at: datetime) -> Measurement | MeasurementFailure:
         """The lot measurement at close; a failure is reported in the lot, never blocks its close."""
         expected = {d.name: d.type for d in self.config.devices} | self.config.measurement.expected_devices
         params = self.config.measurement.model_copy(update={"expected_devices": expected})
+        self._flag_scales_at_close(lot)
         try:
             return measurement.measure(lot.evidence, opened_at=lot.opened_at, closed_at=closed_at, params=params)
         except Exception as exc:

@@ -41,9 +41,11 @@ class Adversity:
     applied: a per-process wall-clock override that works with Python's sleeps is not available here
     (libfaketime breaks ``time.sleep``); the agent's handling is tested with an injected clock instead."""
 
-    def __init__(self, scenario: Scenario, agent: Any, balance: Any, devices: Any, log: Any) -> None:
+    def __init__(self, scenario: Scenario, agent: Any, balance: Any, devices: Any, log: Any,
+                 source: Any = None) -> None:
         f = scenario.faults
-        self.agent, self.balance, self.devices, self.log = agent, balance, devices, log
+        self.agent, self.balance, self.devices, self.log, self.source = agent, balance, devices, log, source
+        self.source_restarts = sorted(f.scale_restart_at)
         self.restarts, self.resets = sorted(f.agent_restart_at), sorted(f.plc_reset_at)
         self.counter_start = f.plc_counter_start
         self.unplug = sorted(f.scale_unplug)
@@ -58,12 +60,23 @@ class Adversity:
             self.log(f"fault: SIGKILL the agent at t={t:.0f} s and start it again")
             self.agent.kill()
             self.agent.start()
+        while self.source_restarts and t >= self.source_restarts[0]:
+            self.source_restarts.pop(0)
+            self.log(f"fault: the scale source restarts at t={t:.0f} s")
+            if self.source is not None:
+                threading.Thread(target=self.source.restart, daemon=True).start()
+            elif self.balance is not None:
+                self.balance.unplugged.set()
+                threading.Timer(2.0, self.balance.unplugged.clear).start()
         while self.resets and t >= self.resets[0]:
             self.resets.pop(0)
             self.log(f"fault: sorter PLC restarts at t={t:.0f} s (counters from {self.counter_start})")
             self.devices.plc.restart(self.counter_start)
         unplugged = any(lo <= t < hi for lo, hi in self.unplug)
-        if unplugged != self.balance.unplugged.is_set():
+        if unplugged and self.balance is None:
+            self.log("fault: scale_unplug applies to the MT-SICS scale only; not applied")
+            self.unplug = []
+        elif self.balance is not None and unplugged != self.balance.unplugged.is_set():
             self.log(f"fault: scale link {'unplugged' if unplugged else 'back'} at t={t:.0f} s")
             (self.balance.unplugged.set if unplugged else self.balance.unplugged.clear)()
         while self.hogs and t >= self.hogs[0][0]:
@@ -87,16 +100,21 @@ class Adversity:
             p.wait(timeout=5)
 
 
-def line_config(scenario: Scenario, path: Path, live_devices: list[dict[str, Any]]) -> Path:
+def line_config(scenario: Scenario, path: Path, live_devices: list[dict[str, Any]],
+                scale_device: dict[str, Any] | None = None) -> Path:
     params = line_measurement_params(scenario, seconds_per_wall_s=1.0)
     config = {
         "site": "sim-plant", "line": scenario.line, "agent": f"agent-{scenario.line}",
         "mqtt": {"host": "127.0.0.1", "port": 1883},
         "outbox": {"path": "outbox.db", "ack_timeout_s": 5, "batch_size": 100},
         "lots": {"max_mass_kg": 5000, "max_duration_s": 28800, "auto_open": True, "zero_band_kg": 0.5,
-                 "telemetry_interval_s": 1.0},
+                 "telemetry_interval_s": 1.0,
+                 # time runs `speed` times faster: a container swap takes a few wall seconds here, so a second
+                 # of silence is already a gap and nothing is resumed across one
+                 "frame_gap_s": 1.0, "resume_max_gap_s": 1.0},
         "measurement": params.model_dump(),
         "devices": [
+            scale_device or
             {"name": DEVICES["scale"], "type": "mt_sics", "port": {"url": "/dev/null"}, "poll_command": "SI",
              "poll_interval_s": 0.1, "division_kg": 0.02, "stable_frames": 3,
              # operators keying the tare: ask the balance for its tare with every poll (readings say net)
@@ -134,6 +152,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
     from simulators.commands.scale import rest_operator
     from simulators.plantline.live import LiveDevices
     from simulators.plantline.mes import Mes
+    from simulators.plantline.scale_sources import make_scale_source
     from simulators.pty_port import PtyPort
     from simulators.scales.mt_sics import MtSicsDevice
     from simulators.scales.platform import PlatformScale
@@ -145,11 +164,13 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
     n_lots = n_lots_for(scenario, duration_s) if duration_s > 0 else UNTIL_STOPPED_LOTS
     plans = plan_lots(scenario, seed, n_lots)
     devices = LiveDevices(scenario, plans, seed)
-    plant = Plant(workdir, line_config=line_config(scenario, Path(workdir) / "line.yaml", devices.agent_devices()),
+    scale = PlatformScale(seed=seed)
+    source = make_scale_source(scenario.scale_source, scale)  # None: the MT-SICS balance below
+    plant = Plant(workdir, line_config=line_config(scenario, Path(workdir) / "line.yaml", devices.agent_devices(),
+                                                   source.device(DEVICES["scale"]) if source else None),
                   api_port=api_port, die_with_parent=True)
     write_plant_public_key(workdir)  # keys/ beside gateway.db before the gateway starts: JWS works at once
     pty, nir_port, xrf_port = PtyPort(), TcpServerPort(), TcpServerPort()
-    scale = PlatformScale(seed=seed)
     scale.drift_kg_per_s = scenario.faults.scale_drift_kg_per_s * scenario.speed  # per scenario s -> per wall s
     truth: list[dict] = []
     truth_path = Path(workdir) / "truth.jsonl"
@@ -222,13 +243,21 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         if mes is not None:
             mes.import_compositions()
             mes.start()
-        balance = MtSicsDevice(scale, pty, seed=seed)
-        threading.Thread(target=balance.serve, args=(stop,), daemon=True).start()
+        balance = MtSicsDevice(scale, pty, seed=seed) if source is None else None
+        if balance is not None:
+            threading.Thread(target=balance.serve, args=(stop,), daemon=True).start()
+        else:
+            assert source is not None
+            overrides = source.overrides(0, plant.broker.port)  # the scale is the line's first device
+            source.start(stop)
+            log(f"scale over {scenario.scale_source}")
         for port in (nir_port, xrf_port):  # accept the agent's connection; the device never reads
             threading.Thread(target=_drain, args=(port, stop), daemon=True).start()
         devices.start()
-        config = plant.agent_config({DEVICES["scale"]: pty.path, DEVICES["qc_nir"]: nir_port.url,
-                                     DEVICES["xrf"]: xrf_port.url})
+        ports = {DEVICES["qc_nir"]: nir_port.url, DEVICES["xrf"]: xrf_port.url}
+        if source is None:
+            ports[DEVICES["scale"]] = pty.path
+        config = plant.agent_config(ports, overrides=None if source is None else overrides)
         agent = plant.start_agent(config)
         plant.wait_agent_online(f"agent-{scenario.line}")
         log(f"API {plant.api}/docs  broker port {plant.broker.port}  folder {plant.workdir}")
@@ -243,7 +272,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         for th in threads:
             th.start()
         restart_at = scenario.faults.broker_restart_at
-        adversity = Adversity(scenario, agent, balance, devices, log)
+        adversity = Adversity(scenario, agent, balance, devices, log, source)
         deadline = t0 + duration_s if duration_s > 0 else float("inf")
         try:
             while time.monotonic() < deadline and not stop.is_set():
@@ -276,6 +305,8 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
     finally:
         plant.stop()
         devices.close()
+        if source is not None:
+            source.close()
         pty.close()
         for port in (nir_port, xrf_port):
             port.close()

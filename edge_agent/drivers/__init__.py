@@ -47,6 +47,9 @@ class DriverSpec:
     resumable: bool = False  # the runner takes back a source position (``runner.checkpoint``) after a restart
     requires: tuple[str, ...] = ()  # modules the runner imports, checked at agent start
     extra: str = "agent"  # the pip extra of junkan that installs ``requires``
+    # Reports by exception (a value only when it changes, e.g. ESPHome's settled weight, Sparkplug B): silence is
+    # normal, so a gap is only what the source says (offline, sequence gap), never a quiet minute.
+    by_exception: bool = False
 
 
 _SERIAL = ("serial",)
@@ -84,11 +87,11 @@ DRIVERS: dict[str, DriverSpec] = {
     "opcua": DriverSpec("opcua", opcua.OpcUaConfig, opcua.runner, opcua.decoder, "simulators.opcua", "plc",
                         weighs=True, resumable=True, requires=("asyncua",)),
     "sparkplug_b": DriverSpec("sparkplug_b", sparkplug_b.SparkplugBConfig, sparkplug_b.runner, sparkplug_b.decoder,
-                              "simulators.sparkplug_b", "scale", weighs=True,
+                              "simulators.sparkplug_b", "scale", weighs=True, by_exception=True,
                               requires=("google.protobuf", "paho.mqtt")),
     "esphome_mqtt": DriverSpec("esphome_mqtt", esphome_mqtt.EsphomeMqttConfig, esphome_mqtt.runner,
                                esphome_mqtt.decoder, "simulators.esphome_mqtt", "scale", weighs=True,
-                               requires=("paho.mqtt",)),
+                               by_exception=True, requires=("paho.mqtt",)),
 }
 
 

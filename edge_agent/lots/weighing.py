@@ -28,7 +28,7 @@ machine; a weighing with a net frame in it has ``mode`` net.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from edge_agent.lots import net_mode
@@ -65,6 +65,7 @@ class WeighingDetector:
     stable_frames: int = 3
     zero_band_kg: float = 0.5
     empty_tare_kg: tuple[float, float] | None = None
+    resume_max_gap_s: float = 20.0  # a container seen before a longer gap may have been swapped: never resumed
     _run: list[float] = field(default_factory=list)
     _tare: float | None = None
     _gross: float | None = None
@@ -77,6 +78,7 @@ class WeighingDetector:
     _continuous: bool = False  # a stable empty reading was seen since the last gap (start = a gap)
     _tare_unknown: bool = False  # the container in hand was first seen loaded after a gap
     _across_gap: bool = False  # the container in hand was on the platform when a gap began
+    _gap_s: float = 0.0  # how long the last gap lasted
     _net_mode: net_mode.NetMode = field(default_factory=net_mode.NetMode)
     _frame_net: bool = False  # the frame being handled was a net frame
     _container_net: bool = False  # a net frame was part of the container in hand
@@ -106,12 +108,15 @@ class WeighingDetector:
         self._run = self._run[-self.stable_frames :]
         return self._on_stable(ts, stable_value)
 
-    def gap(self) -> None:
-        """Frames stopped (agent restart, link lost, silence): what happened meanwhile is unknown."""
+    def gap(self, seconds: float = float("inf")) -> None:
+        """Frames stopped for ``seconds`` (agent restart, link lost, silence): what happened meanwhile is
+        unknown. A container on the platform before it is resumed only after a gap shorter than
+        ``resume_max_gap_s`` and only if the load did not drop (a whole container swap fits in a longer one)."""
         self._run.clear()
         self._continuous = False
         if self._tare is not None:
             self._across_gap = True
+            self._gap_s = max(self._gap_s, seconds)
 
     def shift_time(self, by: timedelta) -> None:
         """The wall clock stepped by ``by``: move the instants held so durations stay true."""
@@ -148,8 +153,10 @@ class WeighingDetector:
         if loaded:
             if self._across_gap:  # the container we had before the gap, if the fill only went on
                 self._across_gap = False
-                if self._gross is not None and value < self._gross - self.division_kg - 1e-9:
-                    self._tare_unknown = True  # lighter than before the gap: another container, or emptied
+                if ((self._gross is not None and value < self._gross - self.division_kg - 1e-9)
+                        or self._gap_s > self.resume_max_gap_s):
+                    self._tare_unknown = True  # lighter than before, or gone long enough to have been swapped
+                self._gap_s = 0.0
             self._continuous = True
             self._gross, self._gross_at = value, ts
             return None
@@ -198,6 +205,7 @@ class WeighingDetector:
         self._container_net = False
         self._tare = self._gross = self._started = None
         self._tare_unknown = self._across_gap = False
+        self._gap_s = 0.0
         return event
 
     def _drift(self, zero_after: float, after_at: datetime) -> float:
@@ -220,7 +228,7 @@ class WeighingDetector:
         return {"tare": self._tare, "gross": self._gross, "started": iso(self._started), "zero": self._zero,
                 "zero_at": iso(self._zero_at), "tare_zero": [self._tare_zero[0], iso(self._tare_zero[1])],
                 "gross_at": iso(self._gross_at), "tare_unknown": self._tare_unknown,
-                "across_gap": self._across_gap}
+                "across_gap": self._across_gap, "saved_at": datetime.now(UTC).isoformat()}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Resume from a checkpoint; a restart is a gap, so ``gap()`` follows."""
@@ -234,7 +242,9 @@ class WeighingDetector:
         self._tare_zero = (float(tz[0]), dt(tz[1]))
         self._tare_unknown = bool(state.get("tare_unknown"))
         self._across_gap = bool(state.get("across_gap"))
-        self.gap()
+        saved = dt(state.get("saved_at"))
+        down = (datetime.now(UTC) - saved).total_seconds() if saved is not None else float("inf")
+        self.gap(max(0.0, down))  # a restart is a gap as long as the agent was down (by the wall clock)
 
     @property
     def holding(self) -> bool:

@@ -114,6 +114,11 @@ def _count(table: dict[str, dict[str, int]], device: str, what: str) -> None:
     by_what[what] = by_what.get(what, 0) + 1
 
 
+def note_source_event(ev: LotEvidence, device: str, what: str) -> None:
+    """Something about a source the lot must show (the agent's own observations, e.g. at close)."""
+    _count(ev.source_events, device, what)
+
+
 def add_weighing(ev: LotEvidence, device: str, ts: datetime, net_kg: float, tare_kg: float) -> None:
     """A completed container weighing (net already = gross - tare - zero drift during the fill)."""
     _touch(ev, device, "weighing", ts)

@@ -17,6 +17,7 @@ from edge_agent.drivers.base import DeviceReading
 from edge_agent.lots.weighing import WeighingDetector, WeighingEvent
 from edge_agent.publishing.outbox import SqliteOutbox
 from junkan.core.ids import new_id
+from junkan.core.messages import CommandMessage
 from junkan.core.topics import AgentTopics
 from tests.foundation.test_core import readings_in
 
@@ -135,3 +136,31 @@ def test_agent_started_with_a_loaded_platform_flags_the_lot(tmp_path: Path) -> N
     lot = core.lots.current
     assert lot is not None and lot.net_mass_kg == 0.0
     assert lot.evidence.weighing_issues["scale-pp"]["tare_unknown"].count == 1
+
+
+def test_lot_closed_with_a_container_on_the_scale_is_flagged(tmp_path: Path) -> None:
+    """Found with the OPC UA line: the server restarted mid-fill, the operator closed the lot meanwhile, and
+    the lot came out one container light with nothing flagged."""
+    core, _ = _core(tmp_path)
+    core.submit_command(CommandMessage(cmd_id=new_id(), action="open_lot", line="line-1", lot_id="L9",
+                                       issued_at=datetime.now(UTC)))
+    _run(core, steady(0.0) + moving(10.0) + steady(30.0) + moving(50.0))  # placed, filling
+    lot = core.lots.current
+    assert lot is not None
+    measured = core._measure(lot, datetime.now(UTC))
+    assert any("closed with a container on the scale" in d.reason for d in measured.devices.degraded)
+
+
+def test_gap_long_enough_for_a_container_swap_is_never_resumed() -> None:
+    """Found with the OPC UA line: the server was down while container 1 left and container 2 was filled; the
+    detector resumed (load higher than before) and merged tare 1 with gross 2 into one ok weighing."""
+    det = WeighingDetector("s1", division_kg=0.02, resume_max_gap_s=20.0)
+    feed(det, steady(0.0) + moving(10.0) + steady(31.6))
+    det.gap(45.0)
+    (event,) = feed(det, steady(140.1) + moving(60.0) + steady(0.0), start=100)
+    assert (event.status, event.reason) == ("degraded", "tare_unknown")
+    short = WeighingDetector("s1", division_kg=0.02, resume_max_gap_s=20.0)
+    feed(short, steady(0.0) + moving(10.0) + steady(31.6))
+    short.gap(3.0)  # a short restart: the fill went on
+    (event,) = feed(short, steady(140.1) + moving(60.0) + steady(0.0), start=100)
+    assert event.status == "ok" and event.net_kg == pytest.approx(108.5)

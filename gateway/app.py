@@ -18,6 +18,7 @@ from gateway.api.routes import (
     devices,
     evidence,
     health,
+    identity,
     lines,
     lots,
     measurement,
@@ -30,6 +31,7 @@ from gateway.auth import authorize, install
 from gateway.dashboard import pages as dashboard_pages
 from gateway.dashboard import router as dashboard
 from gateway.dashboard.errors import install_error_pages
+from gateway.evidence.identity import ensure_identity
 from gateway.ingest.consumer import Consumer, GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.store import open_store
@@ -40,8 +42,8 @@ from junkan.core.systemd import Notifier
 log = logging.getLogger("junkan.gateway")
 
 ROUTERS = [health.router, lots.router, devices.router, lines.router, auth.router, users.router, dashboard.router,
-           evidence.router, composition.router, process.router, reports.router, specs.router, measurement.router,
-           dashboard_pages.router]
+           evidence.router, identity.router, composition.router, process.router, reports.router, specs.router,
+           measurement.router, dashboard_pages.router]
 
 
 def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | None = None,
@@ -96,6 +98,7 @@ class _Server(uvicorn.Server):
 
 def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int:
     store = open_store(settings.db_url)  # 1. storage, migrations applied
+    ensure_identity(settings)  # the plant's did:web keyring: /.well-known/did.json and signed evidence
     metrics = GatewayMetrics()
     notifier = Notifier()  # systemd Type=notify: ready once the API listens; the ingest loop pings the watchdog
     consumer = Consumer(settings, store, metrics) if settings.consume else None  # 2. MQTT ingest

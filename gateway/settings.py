@@ -59,6 +59,17 @@ class AuthSettings(_Model):
                                          "before further attempts get 429.")
 
 
+class EvidenceSettings(_Model):
+    issuer_domain: str | None = Field(
+        default=None, description="host[:port] of the plant's did:web identity (did:web:HOST%3APORT), whose "
+        "/.well-known/did.json this gateway serves; null: derived from api.host and api.port (the plant-in-a-box). "
+        "Behind a reverse proxy give the public name, e.g. recycler.example.")
+    issuer_name: str = Field(default="junkan plant-in-a-box", max_length=200,
+                             description="Plant operator named as issuer in every credential.")
+    create_keys: bool = Field(default=True, description="At start, create the signing keyring when there is none "
+                              "(and set its issuer to this identity).")
+
+
 class GatewaySettings(_Model):
     db_url: str = Field(default="sqlite:///var/gateway.db", description="sqlite:///PATH or postgresql://...")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Broker connection.")
@@ -73,6 +84,8 @@ class GatewaySettings(_Model):
                                    "redelivery limit, readiness.")
     dead_letters: DeadLetterSettings = Field(default_factory=DeadLetterSettings,
                                              description="Dead-letter byte budget and retention.")
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings, description="The plant as an issuer of "
+                                       "evidence: its did:web identity and signing keys.")
 
     @model_validator(mode="after")
     def _open_only_on_loopback(self) -> GatewaySettings:

@@ -19,7 +19,9 @@ WRITE: Final[frozenset[str]] = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Paths reachable without any credentials, in every mode.
 PUBLIC: Final[tuple[str, ...]] = ("/healthz", "/readyz", "/login", "/logout", "/static/{name}", "/api/v1/auth/login",
-                                  "/api/v1/auth/logout", "/locale/{lang}")
+                                  "/api/v1/auth/logout", "/locale/{lang}",
+                                  # the plant as an issuer: what a recycler's verifier fetches (gateway/evidence/did.py)
+                                  "/.well-known/did.json", "/credentials/status/revocation", "/contexts/{name}")
 
 _RULES: Final[list[tuple[frozenset[str], re.Pattern[str], frozenset[str]]]] = [
     (r, re.compile(p), roles) for r, p, roles in [

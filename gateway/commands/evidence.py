@@ -30,6 +30,31 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     u.add_argument("--keys", help="Signing key folder (default: $JUNKAN_KEYS_DIR or keys/ beside the database).")
     u.add_argument("--timeout", type=float, default=60.0, help="Deliver until idle or this many seconds.")
     u.set_defaults(func=_upload)
+    r = sub.add_parser("evidence-revoke", help="Revoke issued evidence: its credentials then fail `junkan verify` "
+                       "(the gateway's revocation list at /credentials/status/revocation).")
+    r.add_argument("--db", required=True, help="Store: a SQLite file path or a postgresql:// URL.")
+    which = r.add_mutually_exclusive_group(required=True)
+    which.add_argument("--evidence-id", help="The evidence id (urn:junkan:evidence:...) to revoke.")
+    which.add_argument("--lot", help="Revoke every evidence issued for this lot.")
+    r.add_argument("--reason", default="", help="Why (kept in the store).")
+    r.set_defaults(func=_revoke)
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from gateway.commands.export import existing_store_url
+    from gateway.evidence import status
+    from gateway.store import open_store
+
+    store = open_store(existing_store_url(args.db))
+    try:
+        revoked = status.revoke(store.db, evidence_id=args.evidence_id, lot_id=args.lot, reason=args.reason)
+    except KeyError as exc:
+        print(f"evidence-revoke: {exc.args[0]}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"revoked {len(revoked)} evidence: " + (", ".join(revoked) or "(already revoked)"), file=sys.stderr)
+    return 0
 
 
 def _upload(args: argparse.Namespace) -> int:
@@ -39,6 +64,7 @@ def _upload(args: argparse.Namespace) -> int:
 
     from gateway.commands.export import existing_store_url
     from gateway.evidence.formats import keys_dir_for
+    from gateway.evidence.issuable import NotIssuable
     from gateway.evidence.keys import KeyError_
     from gateway.store import open_store
     from gateway.upload import outbox
@@ -59,7 +85,7 @@ def _upload(args: argparse.Namespace) -> int:
         failed = outbox.rows(db, "failed")
         print(json.dumps({"delivered": counts, "failed": [{"id": r.id, "kind": r.kind, "target": r.target,
                                                             "error": r.last_error} for r in failed]}))
-    except (KeyError, KeyError_, ValueError) as exc:
+    except (KeyError, KeyError_, ValueError, NotIssuable) as exc:
         print(f"evidence-upload: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -70,6 +96,7 @@ def _upload(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from gateway.commands.export import existing_store_url
     from gateway.evidence.formats import ExportError, keys_dir_for, produce
+    from gateway.evidence.issuable import NotIssuable
     from gateway.evidence.keys import KeyError_
     from gateway.store import open_store
 
@@ -77,6 +104,9 @@ def _run(args: argparse.Namespace) -> int:
     store = open_store(url)
     try:
         data, _ = produce(store, args.lot_id, args.format, Path(args.keys) if args.keys else keys_dir_for(url))
+    except NotIssuable as exc:
+        print(f"evidence: {exc}", file=sys.stderr)
+        return 1
     except KeyError as exc:
         print(f"evidence: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 1

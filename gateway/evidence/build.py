@@ -22,6 +22,7 @@ from pydantic import JsonValue, ValidationError
 from gateway.composition.ident_repo import match_pending
 from gateway.composition.model import CARRY_OVER
 from gateway.composition.repo import substances_of
+from gateway.evidence.keys import DEFAULT_ISSUER
 from gateway.specs.conformance import conformance
 from gateway.specs.model import ANALYTE_CAS, RequirementSpec
 from gateway.specs.repo import list_specs
@@ -295,7 +296,7 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
     return Evidence(
         evidence_id=f"urn:junkan:evidence:{lot_id}:{now.strftime('%Y%m%dT%H%M%SZ')}",
         issued_at=now.isoformat().replace("+00:00", "Z"),
-        issuer=issuer or Issuer(name="unconfigured plant", id="did:web:plant.invalid"),
+        issuer=issuer or DEFAULT_ISSUER,
         lot=EvidenceLot(lot_id=lot_id, site=stored.get("site"), line=stored.get("line"), agent=stored.get("agent"),
                         status=stored.get("status", "recorded"), opened_at=stored.get("opened_at"),
                         closed_at=stored.get("closed_at"), net_mass_kg=mass, n_weighings=stored.get("n_weighings"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pydantic import JsonValue
 
 from gateway.evidence import catenax, certificate, declaration, epcis, render, untp
+from gateway.evidence.credentials import evidence_credential, signed_vc
 from gateway.evidence.keys import SigningKey
 from gateway.evidence.signing import sign
 from junkan.core.evidence import Evidence
@@ -35,14 +36,6 @@ class Exporter:
 def as_json(value: JsonValue) -> bytes:
     """Pretty JSON as every JSON exporter writes it."""
     return json.dumps(value, ensure_ascii=False, indent=2).encode()
-
-
-def evidence_credential(ev: Evidence) -> dict[str, JsonValue]:
-    """The evidence as a W3C VC 2.0 payload (what the JWS signs)."""
-    return {"@context": ["https://www.w3.org/ns/credentials/v2", "https://junkan.invalid/credentials/evidence/v1"],
-            "type": ["VerifiableCredential", "CompositionEvidenceCredential"], "id": ev.evidence_id,
-            "issuer": {"id": ev.issuer.id, "name": ev.issuer.name},
-            "validFrom": ev.issued_at, "credentialSubject": ev.as_json()}
 
 
 def _jws(ev: Evidence, key: SigningKey | None) -> bytes:
@@ -74,5 +67,11 @@ _ALL = (
              "The PDF certificate in Japanese (CJK font embedded when the machine has one)", binary=True),
     Exporter("ipc1752a", "application/xml", ".ipc1752a.xml", lambda ev, _: declaration.declaration_xml(ev),
              "IPC-1752A-style material declaration of the recycled lot (import-composition reads it back)"),
+    Exporter("untp-dcc-vc", "application/vc+ld+json", ".dcc.vc.json", signed_vc(untp.dcc),
+             "UNTP 0.6.1 Digital Conformity Credential, signed (VC-JWT, EnvelopedVerifiableCredential)",
+             needs_key=True),
+    Exporter("untp-dte-vc", "application/vc+ld+json", ".dte.vc.json", signed_vc(untp.dte),
+             "UNTP 0.6.1 Digital Traceability Events, signed (VC-JWT, EnvelopedVerifiableCredential)",
+             needs_key=True),
 )
 EXPORTERS: dict[str, Exporter] = {e.key: e for e in _ALL}

@@ -15,9 +15,11 @@ from pathlib import Path
 from joserfc.jwk import OKPKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.evidence.did import did_from_domain, method_id
 from junkan.core.evidence import Issuer
 
-DEFAULT_ISSUER = Issuer(name="unconfigured plant", id="did:web:plant.invalid")
+# The plant-in-a-box: the gateway's default API address (settings.api) serves this DID's document.
+DEFAULT_ISSUER = Issuer(name="junkan plant-in-a-box (127.0.0.1:8080)", id=did_from_domain("127.0.0.1:8080"))
 
 
 class KeyEntry(BaseModel):
@@ -26,6 +28,8 @@ class KeyEntry(BaseModel):
     kid: str = Field(description="RFC 7638 thumbprint of the key.")
     created_at: str = Field(description="ISO 8601.")
     retired_at: str | None = Field(description="When a rotation replaced it (null: active).")
+    revoked_at: str | None = Field(default=None, description="When it was revoked (compromised): left out of the "
+                                   "DID document, so nothing it signed verifies any more.")
 
 
 class Keyring(BaseModel):
@@ -47,10 +51,11 @@ class SigningKey:
     kid: str
     key: OKPKey
     issuer: Issuer
+    status: dict[str, object] | None = None  # credentialStatus put into every credential it signs (status.bind)
 
     @property
     def header_kid(self) -> str:
-        return f"{self.issuer.id}#{self.kid}"
+        return method_id(self.issuer.id, self.kid)
 
     def public_pem(self) -> bytes:
         return bytes(self.key.as_pem(private=False))
@@ -130,6 +135,36 @@ def active(folder: str | Path) -> SigningKey:
 
 def load_or_generate(folder: str | Path, issuer: Issuer | dict[str, str] | None = None) -> SigningKey:
     return active(folder) if _ring_path(Path(folder)).exists() else generate(folder, issuer)
+
+
+def revoke_key(folder: str | Path, kid: str) -> Keyring:
+    """Mark ``kid`` revoked (it leaves the DID document); the active key cannot be revoked before a rotation."""
+    path = Path(folder)
+    ring = load_ring(path)
+    entry = next((e for e in ring.keys if e.kid == kid), None)
+    if entry is None:
+        raise KeyError_(f"{path}: no key {kid}")
+    if kid == ring.active:
+        raise KeyError_(f"{kid} is the active key: run `keys rotate` first, then revoke it")
+    entry.revoked_at = entry.revoked_at or datetime.now(UTC).isoformat()
+    _write_ring(path, ring)
+    return ring
+
+
+def set_issuer(folder: str | Path, issuer: Issuer) -> Keyring:
+    """Rename the issuer (its DID and name); the keys stay. Evidence signed under the old DID names keys
+    at the old DID, so it verifies only against that DID's document."""
+    path = Path(folder)
+    ring = load_ring(path)
+    if ring.issuer != issuer:
+        ring.issuer = issuer
+        _write_ring(path, ring)
+    return ring
+
+
+def public_jwks(folder: str | Path) -> dict[str, dict[str, object]]:
+    """kid -> public JWK of every key ever used here."""
+    return {kid: dict(OKPKey.import_key(pem).as_dict(private=False)) for kid, pem in public_keys(folder).items()}
 
 
 def public_keys(folder: str | Path) -> dict[str, bytes]:

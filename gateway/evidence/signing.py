@@ -1,7 +1,7 @@
 """Signing evidence as VC-JWT (JWS compact, ``alg: EdDSA``, ``typ: vc+jwt``) and verifying it offline.
 
-``verify_file`` is what ``junkan verify`` runs: 0 = valid, 1 = invalid (tampered, wrong key, malformed),
-2 = cannot check (file or key unreadable). Segments must be canonical base64url, so a flipped character
+``junkan verify`` (junkan/verify.py) finds the trusted key (``--key``, the issuer's DID document, or a
+pinned trust file) and checks revocation. Segments must be canonical base64url, so a flipped character
 in the padding bits of the signature is caught too.
 """
 
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
 from joserfc import jws
@@ -23,10 +21,16 @@ from gateway.evidence.keys import SigningKey
 ALG = "EdDSA"  # UNTP's VC-JOSE profile names EdDSA; joserfc warns that RFC 9864 prefers "Ed25519"
 
 
-def sign(payload: dict[str, Any], key: SigningKey, embed_jwk: bool = True) -> str:
+def sign(payload: dict[str, Any], key: SigningKey, embed_jwk: bool = False) -> str:
+    """VC-JWT of ``payload``; ``kid`` is the DID URL of the key, and a credential gets the key's revocation
+    entry (``credentialStatus``) when it has none. No JWK is embedded by default: a verifier takes the key
+    from the issuer's DID document, never from the token itself."""
     header: dict[str, Any] = {"alg": ALG, "typ": "vc+jwt", "cty": "vc", "kid": key.header_kid}
     if embed_jwk:
         header["jwk"] = key.key.as_dict(private=False)
+    if key.status is not None and "VerifiableCredential" in payload.get("type", []) \
+            and "credentialStatus" not in payload:
+        payload = {**payload, "credentialStatus": key.status}
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -64,8 +68,8 @@ class VerifyError(Exception):
     pass
 
 
-def verify_token(token: str, public_pem: bytes | None) -> dict[str, Any]:
-    """Check the signature; returns {header, payload}. ``public_pem`` None: the embedded JWK (integrity only)."""
+def header_of(token: str) -> dict[str, Any]:
+    """The protected header, unverified (to find the ``kid`` whose trusted key is then used)."""
     parts = token.split(".")
     if len(parts) != 3 or not all(parts):
         raise VerifyError("not a JWS compact serialisation (three non-empty segments)")
@@ -76,11 +80,25 @@ def verify_token(token: str, public_pem: bytes | None) -> dict[str, Any]:
             raise ValueError("Ed25519 signatures are 64 bytes")
     except ValueError as exc:
         raise VerifyError(f"malformed segment: {exc}") from None
+    if not isinstance(header, dict):
+        raise VerifyError("the JWS header is not a JSON object")
+    return header
+
+
+def verify_token(token: str, trusted: bytes | OKPKey | None) -> dict[str, Any]:
+    """Check the signature against a TRUSTED public key (PEM or JWK); returns {header, payload}.
+
+    A key embedded in the token (``jwk`` header) is never used: anyone can sign with their own key and
+    embed it, so it proves nothing about who signed.
+    """
+    header = header_of(token)
     if header.get("alg") != ALG or header.get("typ") != "vc+jwt":
         raise VerifyError(f"unexpected header alg={header.get('alg')!r} typ={header.get('typ')!r}")
+    if trusted is None:
+        raise VerifyError("no trusted key: a key embedded in the token cannot vouch for itself")
     try:
-        key = OKPKey.import_key(public_pem) if public_pem is not None else OKPKey.import_key(header["jwk"])
-    except (KeyError, ValueError, TypeError, JoseError) as exc:  # a tampered embedded JWK lands here
+        key = trusted if isinstance(trusted, OKPKey) else OKPKey.import_key(trusted)
+    except (KeyError, ValueError, TypeError, JoseError) as exc:
         raise VerifyError(f"no usable public key: {exc}") from None
     try:
         with warnings.catch_warnings():
@@ -92,32 +110,6 @@ def verify_token(token: str, public_pem: bytes | None) -> dict[str, Any]:
         payload = json.loads(obj.payload)
     except ValueError as exc:
         raise VerifyError(f"payload is not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise VerifyError("payload is not a JSON object")
     return {"header": obj.headers(), "payload": payload}
-
-
-def verify_file(path: str, key_path: str | None) -> int:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"INVALID: cannot read {path}: {exc}", file=sys.stderr)
-        return 1 if isinstance(exc, UnicodeDecodeError) else 2
-    pem = None
-    if key_path:
-        try:
-            pem = Path(key_path).read_bytes()
-        except OSError as exc:
-            print(f"cannot read key {key_path}: {exc}", file=sys.stderr)
-            return 2
-    try:
-        result = verify_token(extract_token(text), pem)
-    except (VerifyError, ValueError) as exc:
-        print(f"INVALID: {path}: {exc}", file=sys.stderr)
-        return 1
-    payload = result["payload"]
-    subject = payload.get("credentialSubject", {})
-    lot = subject.get("lot", {}).get("lot_id") if isinstance(subject, dict) else None
-    how = "plant key " + key_path if key_path else "key embedded in the file (integrity only; pass --key to " \
-                                                   "check who signed it)"
-    print(f"VALID: {path}: signed by {result['header'].get('kid')} with {how}; "
-          f"credential {payload.get('id')}" + (f", lot {lot}" if lot else ""))
-    return 0

@@ -155,3 +155,12 @@ MIGRATIONS.append(("0420_comp_substance_flags", [
     "ALTER TABLE comp_substances ADD COLUMN lod_fraction DOUBLE PRECISION",
     "ALTER TABLE comp_substances ADD COLUMN flags TEXT NOT NULL DEFAULT '[]'",
 ]))
+
+# Revocation of issued evidence (gateway/evidence/status.py): one random Bitstring Status List index per
+# evidence id; every credential signed for that evidence carries it.
+MIGRATIONS.append(("0430_credential_status", [
+    """CREATE TABLE credential_status (
+        idx INTEGER PRIMARY KEY, evidence_id TEXT NOT NULL UNIQUE, lot_id TEXT NOT NULL, issued_at TEXT NOT NULL,
+        revoked_at TEXT, reason TEXT)""",
+    "CREATE INDEX credential_status_lot ON credential_status (lot_id)",
+]))

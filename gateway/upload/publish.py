@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gateway.evidence import status
 from gateway.evidence.build import build_evidence
+from gateway.evidence.credentials import evidence_credential
 from gateway.evidence.epcis import epcis_document
-from gateway.evidence.exporters import evidence_credential
+from gateway.evidence.issuable import check_issuable
 from gateway.evidence.keys import active
 from gateway.evidence.signing import sign
 from gateway.store.base import Store
@@ -21,7 +23,8 @@ def publish_evidence(store: Store, lot_id: str, keys_dir: Path, capture_url: str
     db = store.db
     key = active(keys_dir)
     ev = build_evidence(store, db, lot_id, issuer=key.issuer)
-    token = sign(evidence_credential(ev), key)
+    check_issuable(ev)
+    token = sign(evidence_credential(ev), status.bind(db, key, ev.evidence_id, lot_id))
     out: dict[str, Any] = {"lot_id": lot_id, "evidence_id": ev.evidence_id, "epcis": None, "webhook": None}
     if capture_url:
         doc = epcis_document(ev)

@@ -1,5 +1,6 @@
 """Measure a demo/scenario working folder: evidence for every lot in every format, schema errors, timings,
-signature checks, and how many single-byte flips of one JWS `verify_file` catches (with and without --key).
+signature checks, and how many single-byte flips of one JWS `junkan verify --key` catches. Open or empty
+lots are refused (no evidence for them) and counted.
 
     python -m tests.evidence.measure_workdir WORKDIR     # WORKDIR holds gateway.db, keys/, plant_public_key.pem
 """
@@ -18,8 +19,9 @@ import jsonschema
 
 from gateway.evidence.exporters import EXPORTERS
 from gateway.evidence.formats import produce
-from gateway.evidence.signing import verify_file
+from gateway.evidence.issuable import NotIssuable
 from gateway.store.sqlite import SqliteStore
+from junkan.verify import verify
 from tests.conftest import SHARED
 
 SCHEMAS = {"epcis": "epcis/EPCIS-JSON-Schema.json", "untp-dcc": "untp/untp-dcc-schema-0.6.1.json",
@@ -39,12 +41,17 @@ def measure(work: Path) -> dict[str, Any]:
     validators = {fmt: validator(name) for fmt, name in SCHEMAS.items()}
     store = SqliteStore(work / "gateway.db")
     lots = [row["lot_id"] for row in store.list_lots(limit=100_000)]
-    files, n_err, per = 0, 0, {}  # type: ignore[var-annotated]
+    files, n_err, per, refused = 0, 0, {}, []  # type: ignore[var-annotated]
     t0 = time.perf_counter()
-    for lot in lots:
+    for lot in list(lots):
         for fmt, entry in EXPORTERS.items():
             t = time.perf_counter()
-            data, _ = produce(store, lot, fmt, work / "keys")
+            try:
+                data, _ = produce(store, lot, fmt, work / "keys")
+            except NotIssuable:
+                refused.append(lot)
+                lots.remove(lot)
+                break
             per.setdefault(fmt, []).append(time.perf_counter() - t)
             (out / f"{lot}{entry.suffix}").write_bytes(data)
             files += 1
@@ -56,7 +63,7 @@ def measure(work: Path) -> dict[str, Any]:
     elapsed = time.perf_counter() - t0
     pub = str(work / "plant_public_key.pem")
     with contextlib.redirect_stdout(io.StringIO()):
-        valid = sum(verify_file(str(out / f"{lot}.jwt"), pub) == 0 for lot in lots)
+        valid = sum(verify(str(out / f"{lot}.jwt"), key=pub)[0] == 0 for lot in lots)
     token = (out / f"{lots[0]}.jwt").read_bytes().rstrip(b"\n")
     tampered = work / "tampered.jwt"
     caught = 0
@@ -65,9 +72,10 @@ def measure(work: Path) -> dict[str, Any]:
             flipped = bytearray(token)
             flipped[pos] ^= 0x01
             tampered.write_bytes(bytes(flipped))
-            caught += verify_file(str(tampered), pub) != 0 and verify_file(str(tampered), None) != 0
+            caught += verify(str(tampered), key=pub)[0] != 0
     store.close()
-    return {"lots": len(lots), "files": files, "schema_errors": n_err, "seconds": round(elapsed, 2),
+    return {"lots": len(lots), "refused_open_or_empty": len(refused),
+            "files": files, "schema_errors": n_err, "seconds": round(elapsed, 2),
             "median_ms": {f: round(1000 * sorted(v)[len(v) // 2], 1) for f, v in per.items()},
             "jws_valid": valid, "flip_positions": len(token), "flips_caught": caught}
 

@@ -1,4 +1,5 @@
-"""VC-JWT signing and offline verification: any flipped byte, a wrong or rotated key, are caught."""
+"""VC-JWT signing and offline verification with the plant key: any flipped byte, a wrong or rotated key, are
+caught (trust anchors and revocation: test_trust.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 
 from gateway.evidence import keys
 from gateway.evidence.formats import produce
-from gateway.evidence.signing import enveloped, sign, verify_file, verify_token
+from gateway.evidence.signing import enveloped, sign, verify_token
+from junkan.verify import verify
 
 
 @pytest.fixture
@@ -38,11 +40,10 @@ def test_header_and_payload(signed: tuple[Path, Path]) -> None:
     assert vc["issuer"]["id"] == "did:web:plant-a.example"
 
 
-def test_every_flipped_byte_fails(signed: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                  ) -> None:
+def test_every_flipped_byte_fails(signed: tuple[Path, Path], tmp_path: Path) -> None:
     path, pub = signed
     original = path.read_bytes().rstrip(b"\n")
-    assert verify_file(str(path), str(pub)) == 0
+    assert verify(str(path), key=str(pub))[0] == 0
     tampered = tmp_path / "t.jwt"
     positions = sorted(set(range(0, len(original), max(1, len(original) // 400))) | {len(original) - 1,
                                                                                      len(original) - 2})
@@ -50,15 +51,14 @@ def test_every_flipped_byte_fails(signed: tuple[Path, Path], tmp_path: Path, cap
         data = bytearray(original)
         data[pos] ^= 0x01
         tampered.write_bytes(bytes(data))
-        assert verify_file(str(tampered), str(pub)) == 1, pos
-        assert verify_file(str(tampered), None) == 1, pos  # embedded key: integrity still checked
-    assert "INVALID" in capsys.readouterr().err
+        assert verify(str(tampered), key=str(pub))[0] == 1, pos
+    assert "INVALID" in verify(str(tampered), key=str(pub))[1]
     head = original.split(b".")[0]
-    for pos in range(len(head)):  # every byte of the protected header (alg, typ, kid, embedded JWK)
+    for pos in range(len(head)):  # every byte of the protected header (alg, typ, kid)
         data = bytearray(original)
         data[pos] ^= 0x01
         tampered.write_bytes(bytes(data))
-        assert verify_file(str(tampered), None) == 1, pos
+        assert verify(str(tampered), key=str(pub))[0] == 1, pos
 
 
 def test_payload_swapped_and_resigned_with_other_key_fails(signed: tuple[Path, Path], tmp_path: Path) -> None:
@@ -69,8 +69,10 @@ def test_payload_swapped_and_resigned_with_other_key_fails(signed: tuple[Path, P
     forger = keys.generate(tmp_path / "forger", {"name": "Plant A", "id": "did:web:plant-a.example"})
     forged = tmp_path / "forged.jwt"
     forged.write_text(sign(payload, forger))
-    assert verify_file(str(forged), None) == 0  # self-consistent with its own embedded key...
-    assert verify_file(str(forged), str(pub)) == 1  # ...but not signed by the plant
+    forged.write_text(sign(payload, forger, embed_jwk=True))
+    assert verify_token(forged.read_text(), forger.public_pem())  # self-consistent with its own embedded key...
+    assert verify(str(forged), key=str(pub))[0] == 1  # ...but not signed by the plant
+    assert verify(str(forged), trust=str(tmp_path / "none.json"))[0] == 2  # and never trusted by itself
 
 
 def test_rotation_keeps_old_evidence_verifiable(signed: tuple[Path, Path], tmp_path: Path) -> None:
@@ -81,10 +83,10 @@ def test_rotation_keeps_old_evidence_verifiable(signed: tuple[Path, Path], tmp_p
     old_kid = ring.keys[0].kid
     old_pub = tmp_path / "old.pem"
     old_pub.write_bytes(keys.public_keys(tmp_path / "keys")[old_kid])
-    assert verify_file(str(path), str(old_pub)) == 0
+    assert verify(str(path), key=str(old_pub))[0] == 0
     new_pub = tmp_path / "new.pem"
     new_pub.write_bytes(new.public_pem())
-    assert verify_file(str(path), str(new_pub)) == 1
+    assert verify(str(path), key=str(new_pub))[0] == 1
 
 
 def test_enveloped_and_json_wrappers(signed: tuple[Path, Path], tmp_path: Path) -> None:
@@ -92,14 +94,14 @@ def test_enveloped_and_json_wrappers(signed: tuple[Path, Path], tmp_path: Path) 
     token = path.read_text().strip()
     env = tmp_path / "env.json"
     env.write_text(json.dumps(enveloped(token)))
-    assert verify_file(str(env), str(pub)) == 0
+    assert verify(str(env), key=str(pub))[0] == 0
     wrapped = tmp_path / "w.json"
     wrapped.write_text(json.dumps({"jws": token}))
-    assert verify_file(str(wrapped), str(pub)) == 0
-    assert verify_file(str(tmp_path / "missing.jwt"), str(pub)) == 2
+    assert verify(str(wrapped), key=str(pub))[0] == 0
+    assert verify(str(tmp_path / "missing.jwt"), key=str(pub))[0] == 2
     garbage = tmp_path / "g.jwt"
     garbage.write_bytes(b"\xff\xfe not text")
-    assert verify_file(str(garbage), str(pub)) == 1
+    assert verify(str(garbage), key=str(pub))[0] == 1
 
 
 def test_junkan_verify_cli(signed: tuple[Path, Path], tmp_path: Path) -> None:

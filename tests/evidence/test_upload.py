@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.evidence.keys import generate
+from gateway.evidence.keys import active, generate
 from gateway.evidence.signing import verify_token
 from gateway.store.db import Database
 from gateway.upload import outbox
@@ -144,4 +144,5 @@ def test_webhook_hmac_signed(world: dict[str, Any], endpoint: tuple[Endpoint, st
     assert headers["X-Junkan-Signature"] != webhook_signature("wrong-secret-value", headers["X-Junkan-Timestamp"], body)
     msg = json.loads(body)
     assert msg["event"] == "evidence.ready" and msg["lot_id"] == "PP-OUT-1"
-    assert verify_token(msg["jws"], None)["payload"]["credentialSubject"]["lot"]["lot_id"] == "PP-OUT-1"
+    checked = verify_token(msg["jws"], active(world["keys"]).public_pem())
+    assert checked["payload"]["credentialSubject"]["lot"]["lot_id"] == "PP-OUT-1"

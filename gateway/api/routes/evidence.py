@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from gateway.api.deps import SettingsDep, StoreDep
 from gateway.api.models import Published
 from gateway.evidence.exporters import EXPORTERS
 from gateway.evidence.formats import ExportError, keys_dir_for, produce
+from gateway.evidence.issuable import NotIssuable
 from gateway.evidence.keys import KeyError_
 
 router = APIRouter(prefix="/api/v1/lots", tags=["evidence"])
@@ -18,12 +19,20 @@ FORMAT_QUERY = Query(description="Output format: " + "; ".join(f"{e.key}: {e.des
                      json_schema_extra={"enum": list(EXPORTERS)})
 
 
+def _refused(request: Request, exc: NotIssuable) -> HTTPException:
+    from gateway.dashboard.i18n import negotiate
+
+    lang = negotiate(request.cookies.get("lang"), request.headers.get("accept-language"))
+    return HTTPException(status_code=409, detail=exc.message(lang))
+
+
 @router.get("/{lot_id}/evidence", summary="Composition evidence of a lot",
             responses={200: {"content": {e.media_type.split(";")[0]: {} for e in EXPORTERS.values()}},
-                       409: {"description": "A signing format without a signing key."},
+                       409: {"description": "A signing format without a signing key, or a lot still open or "
+                             "empty (no evidence for it; the detail says why, in the reader's language)."},
                        422: {"description": "Unknown format."},
                        500: {"description": "The format's exporter failed (the detail names it)."}})
-def evidence(lot_id: str, store: StoreDep, settings: SettingsDep,
+def evidence(lot_id: str, request: Request, store: StoreDep, settings: SettingsDep,
              format: Annotated[str, FORMAT_QUERY] = "json",
              download: Annotated[bool, Query(description="Send as an attachment.")] = False) -> Response:
     entry = EXPORTERS.get(format)
@@ -33,6 +42,8 @@ def evidence(lot_id: str, store: StoreDep, settings: SettingsDep,
         data, media = produce(store, lot_id, entry.key, keys_dir_for(settings.db_url))
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found") from exc
+    except NotIssuable as exc:
+        raise _refused(request, exc) from exc
     except KeyError_ as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     except ExportError as exc:
@@ -42,14 +53,17 @@ def evidence(lot_id: str, store: StoreDep, settings: SettingsDep,
 
 
 @router.post("/{lot_id}/evidence/publish", summary="Sign and queue the evidence: EPCIS capture + recycler webhook",
-             response_model=Published, responses={409: {"description": "No signing key is configured."}})
-def publish(lot_id: str, store: StoreDep, settings: SettingsDep,
+             response_model=Published, responses={409: {"description": "No signing key is configured, or the "
+                                                        "lot is still open or empty."}})
+def publish(lot_id: str, request: Request, store: StoreDep, settings: SettingsDep,
             capture_url: str | None = Query(default=None, description="EPCIS repository base URL (…/capture "
                                             "is appended); omit to skip the EPCIS upload.")) -> dict[str, Any]:
     from gateway.upload.publish import publish_evidence
 
     try:
         return publish_evidence(store, lot_id, keys_dir_for(settings.db_url), capture_url)
+    except NotIssuable as exc:
+        raise _refused(request, exc) from exc
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found") from exc
     except KeyError_ as exc:

@@ -71,15 +71,40 @@ def score(records: list[dict[str, object]], catalogue: Catalogue | None) -> dict
             for key, v in sorted(by.items())}
 
 
+SIZES = [((1280, 720), 0.3), ((1280, 720), 0.2), ((1920, 1080), 0.3), ((3840, 2160), 0.5),
+         ((3840, 2160), 0.35), ((3840, 2160), 0.25)]
+
+
+def resolution(n: int, seed: int) -> dict[str, str]:
+    """Small plates, large frames: one engine pass on the whole frame (before) vs ``PlateReader.read``."""
+    reader, fonts, out = PlateReader(threads=1), available_fonts(), {}
+    for size, scale in SIZES:
+        hits, empty = {"before": 0, "after": 0}, {"before": 0, "after": 0}
+        for i in range(n):
+            style, angle, maker = condition(i, fonts)
+            frame, truth = styled_frame(seed + 7000 + i, style, angle, maker, size=size, scale=scale)
+            for key, lines in (("before", reader._run(frame, 0, 0)), ("after", reader.read(frame))):
+                cands = [c for c in model_candidates(lines, DEFAULT_MODEL_PATTERNS) if c.confidence >= 0.5]
+                hits[key] += bool(cands) and cands[0].model == truth.model
+                empty[key] += not lines
+        text_px = round(30 * scale * min(0.75 * size[0] / 640, 0.8 * size[1] / 340, 1.6), 1)
+        out[f"{size[0]}x{size[1]} value text ~{text_px} px"] = "  ".join(
+            f"{k} {hits[k]}/{n} (empty OCR {empty[k]})" for k in hits)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--plates", type=int, default=120)
     p.add_argument("--seed", type=int, default=50_000)
     p.add_argument("--record", help="write OCR lines + truth per plate (JSON lines)")
     p.add_argument("--from-record", help="score a recorded file instead of running OCR")
+    p.add_argument("--resolution", type=int, default=0, help="plates per frame size / plate size (0: skip)")
     a = p.parse_args()
     cv2.setNumThreads(1)
     out: dict[str, object] = {"load_average_at_start": os.getloadavg()}
+    if a.resolution:
+        out["resolution"] = resolution(a.resolution, a.seed)
     records: list[dict[str, object]] = []
     if a.from_record:
         with open(a.from_record, encoding="utf-8") as f:

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from edge_agent.vision.catalogue import Catalogue
-from edge_agent.vision.ocr_prep import text_region
 from edge_agent.vision.plate_text import find_models, normalise
 
 # Default manufacturer patterns (regex, full match); configurable per camera.
@@ -226,6 +225,8 @@ class PlateReader:
         if img.size == 0:
             return []
         lines: list[OcrLine] = []
+        from edge_agent.vision.ocr_prep import text_region  # OpenCV: the vision extra, loaded when used
+
         region = text_region(img)
         if region is not None and region.is_small_in(img.shape):
             crop = img[region.y : region.y + region.h, region.x : region.x + region.w]

@@ -13,7 +13,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -417,21 +417,25 @@ class AgentCore:
             self.alarms = [a for a in self.alarms if not a.startswith("outbox")]
         self.on_enqueued()
 
-    def _recover_numbers(self) -> None:
-        """``seq``/``device_seq`` as of the last state write, raised past every message kept after it (acked
-        messages newer than the state are kept until the next state write, so none is ever reused)."""
-        after = self.seq
-        for msg in self.outbox.retained(after):
-            self.seq = max(self.seq, msg.seq)
+    def _kept_readings(self, after_seq: int) -> Iterator[dict[str, Any]]:
+        """Readings (as sent) of every message kept after ``after_seq``, acked or not; unreadable ones skipped."""
+        for msg in self.outbox.retained(after_seq):
+            self.seq = max(self.seq, msg.seq)  # no kept message's number is ever reused
             if msg.kind != Kind.READING.value:
                 continue
             try:
                 readings = json.loads(msg.payload)["body"]["readings"]
             except (ValueError, KeyError, TypeError):
                 continue
-            for r in readings:
-                if isinstance(r, dict) and isinstance(r.get("device_seq"), int):
-                    self.device_seq[r["device"]] = max(self.device_seq.get(r["device"], -1), r["device_seq"])
+            yield from (r for r in readings if isinstance(r, dict))
+
+    def _recover_numbers(self) -> None:
+        """``seq``/``device_seq`` as of the last state write, raised past every message kept after it (acked
+        messages newer than the state are kept until the next state write, so none is ever reused)."""
+        after = self.seq
+        for r in self._kept_readings(after):
+            if isinstance(r.get("device_seq"), int):
+                self.device_seq[r["device"]] = max(self.device_seq.get(r["device"], -1), r["device_seq"])
         self.outbox.retain_after_seq = after
 
     def _refold(self, after_seq: int | None) -> int:
@@ -440,19 +444,12 @@ class AgentCore:
         if lot is None or after_seq is None:
             return 0
         n = 0
-        for msg in self.outbox.retained(int(after_seq)):
-            if msg.kind != Kind.READING.value:
-                continue
-            try:
-                readings = json.loads(msg.payload)["body"]["readings"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            for r in readings:
-                if r.get("lot_id") != lot.lot_id or r.get("kind") in ("weight", "weighing", "info"):
-                    continue  # weighings and zeros are checkpointed at once; only folded readings wait
-                ts = datetime.fromisoformat(r["ts"])
-                self.lots.note_reading(r["device"], r["kind"], ts, r.get("data") or {})
-                n += 1
+        for r in self._kept_readings(int(after_seq)):
+            if r.get("lot_id") != lot.lot_id or r.get("kind") in ("weight", "weighing", "info"):
+                continue  # weighings and zeros are checkpointed at once; only folded readings wait
+            ts = datetime.fromisoformat(r["ts"])
+            self.lots.note_reading(r["device"], r["kind"], ts, r.get("data") or {})
+            n += 1
         return n
 
     def _next_seq(self) -> int:

@@ -7,8 +7,6 @@ decoder and the weighing detector, as in the agent, with a 10 Hz frame clock.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +24,7 @@ from junkan.core.topics import AgentTopics
 from simulators.scales import and_ad, ohaus, sartorius_sbi, toledo_continuous
 from simulators.scales.mt_sics import MtSicsDevice
 from simulators.scales.platform import PlatformScale, ScaleReading
-from tests.foundation.test_core import readings_in
+from tests.foundation.test_core import readings_in, run_until_drained
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 D = 0.02
@@ -173,15 +171,7 @@ def test_agent_core_weighs_net_frames_and_records_error_answers(tmp_path: Path) 
     errors = [r for r in decoder.feed(b"EL\r\nEL\r\nS +\r\nS +\r\nS +\r\nS S      0.00 kg\r\n") if r.kind == "weight"]
     for reading in [*errors, *frames]:
         core.submit_reading("scale-pp", reading)
-    stop = threading.Event()
-    thread = threading.Thread(target=core.run, args=(stop,))
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not core.events.empty() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)
-    stop.set()
-    thread.join(5)
+    run_until_drained(core)
     stored = readings_in(outbox)
     (w,) = [r for r in stored if r["kind"] == "weighing"]
     assert w["status"] == "ok" and w["value"] == pytest.approx(FILL, abs=2 * D) and w["data"]["mode"] == "net"

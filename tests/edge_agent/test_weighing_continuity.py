@@ -4,8 +4,6 @@ restarted on the same outbox."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from edge_agent.publishing.outbox import SqliteOutbox
 from junkan.core.ids import new_id
 from junkan.core.messages import CommandMessage
 from junkan.core.topics import AgentTopics
-from tests.foundation.test_core import readings_in
+from tests.foundation.test_core import readings_in, run_until_drained
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
@@ -101,15 +99,7 @@ def _run(core: AgentCore, frames: list[Frame]) -> None:
     for value, stable in frames:
         core.submit_reading("scale-pp", DeviceReading(kind="weight", value=value, unit="kg", stable=stable,
                                                    status="ok" if stable else "unstable"))
-    stop = threading.Event()
-    thread = threading.Thread(target=core.run, args=(stop,))
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not core.events.empty() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.2)
-    stop.set()
-    thread.join(5)
+    run_until_drained(core, settle_s=0.2)
 
 
 def _weighings(outbox: SqliteOutbox) -> list[dict]:  # type: ignore[type-arg]

@@ -77,6 +77,7 @@ class Consumer:
         cfg = settings.mqtt
         self.client = make_client(cfg, f"junkan-gateway-{settings.worker_id}", manual_ack=True)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         # publish() from any thread then only queues and wakes select(); the loop thread writes.
@@ -103,6 +104,12 @@ class Consumer:
             return
         self._connection += 1
         client.subscribe([(t, 1) for t in topics.gateway_subscriptions(self.settings.share_group)])
+
+    def _on_subscribe(self, _c: mqtt.Client, _ud: Any, _mid: int, reason_codes: Any, _props: Any) -> None:
+        """Connected counts from the SUBACK: before it, what agents publish may reach no subscriber."""
+        if any(rc.is_failure for rc in reason_codes):
+            log.error("broker refused the gateway's subscriptions: %s", reason_codes)
+            return
         self.connected.set()
         self.health.connected = True
         self.metrics.connected.set(1)

@@ -210,6 +210,8 @@ FORMAT_LABELS: dict[str, dict[str, str]] = {
     "fmt_catenax": {"en": "Catena-X secondary material content", "ja": "Catena-X 再生材含有データ"},
     "fmt_jws": {"en": "signed evidence (VC-JWT)", "ja": "署名付きエビデンス（VC-JWT）"},
     "fmt_ipc1752a": {"en": "IPC-1752A material declaration", "ja": "IPC-1752A 材料宣言"},
+    "fmt_untp-dpp": {"en": "UNTP digital product passport", "ja": "UNTP デジタル製品パスポート"},
+    "fmt_untp-dpp-vc": {"en": "UNTP product passport, signed", "ja": "UNTP デジタル製品パスポート（署名付き）"},
 }
 LABELS.update(FORMAT_LABELS)
 

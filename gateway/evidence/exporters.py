@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 
-from gateway.evidence import catenax, certificate, declaration, epcis, render, untp
+from gateway.evidence import catenax, certificate, declaration, epcis, render, untp, untp_dpp
 from gateway.evidence.credentials import evidence_credential, signed_vc
 from gateway.evidence.keys import SigningKey
 from gateway.evidence.signing import sign
@@ -72,6 +72,11 @@ _ALL = (
              needs_key=True),
     Exporter("untp-dte-vc", "application/vc+ld+json", ".dte.vc.json", signed_vc(untp.dte),
              "UNTP 0.6.1 Digital Traceability Events, signed (VC-JWT, EnvelopedVerifiableCredential)",
+             needs_key=True),
+    Exporter("untp-dpp", "application/ld+json", ".dpp.json", lambda ev, _: as_json(untp_dpp.dpp(ev)),
+             "UNTP 0.6.1 Digital Product Passport of the lot (unsigned; claims linked to the DCC)"),
+    Exporter("untp-dpp-vc", "application/vc+ld+json", ".dpp.vc.json", signed_vc(untp_dpp.dpp),
+             "UNTP 0.6.1 Digital Product Passport, signed (VC-JWT, EnvelopedVerifiableCredential)",
              needs_key=True),
 )
 EXPORTERS: dict[str, Exporter] = {e.key: e for e in _ALL}

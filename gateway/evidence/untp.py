@@ -1,12 +1,23 @@
-"""UNTP 0.6.1 credentials (unsigned payloads; signing wraps them as VC-JWT, see signing.py):
+"""UNTP 0.6.1 credentials (unsigned payloads; ``untp-*-vc`` signs them as VC-JWT, see credentials.py):
 DigitalConformityCredential for the lot's conformance and DigitalTraceabilityEvent mapped from EPCIS
 (lower-case action, full CBV URIs, Item / QuantityElement objects, per shared/reference/standards.md §2).
+
+Every declared value means what it says (docs/evidence.md, "UNTP"): shares in percent (P1, value 0-100),
+concentrations in ppm by mass (59 = mg/kg); a non-detect is ``score: "<LOD"`` with the LOD as its value, a
+bound (PBDE from total Br, Cr(VI) from total Cr) is ``score: "upper bound"`` and named as such, never a
+measured value. Spec checks are split by the rule they come from (buyer spec / RoHS / EU POPs) so each
+assessment names its ``referenceRegulation``; ``conformance`` is true only for a conformant result, and the
+recycled-content assessment is not conformant (and declares no share) while claims are blocked.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
+from urllib.parse import quote
 
+from gateway.evidence.catenax import recycled_split
+from gateway.evidence.declaration import censored
 from gateway.evidence.epcis import events
 from gateway.evidence.epcis_events import (
     AnalyteReport,
@@ -18,11 +29,14 @@ from gateway.evidence.epcis_events import (
     SensorReport,
     StepEvent,
 )
-from gateway.evidence.ids import device_uri, event_uri, lot_uri
+from gateway.evidence.ids import VOC, cas_uri, device_uri, event_uri, lot_uri
+from gateway.evidence.iso1043 import standard_name
 from gateway.evidence.untp_model import (
     Assessment,
     Attestation,
+    Body,
     ConformityCredential,
+    Criterion,
     Issuer,
     Item,
     Metric,
@@ -30,73 +44,208 @@ from gateway.evidence.untp_model import (
     Party,
     ProductVerification,
     QuantityElement,
+    Regulation,
     Sensor,
     SensorData,
     SensorElement,
+    Standard,
     TraceabilityCredential,
     TraceabilityEvent,
     VerifiedProduct,
 )
-from junkan.core.evidence import Check, Evidence
+from junkan.core.evidence import Check, ConformanceResult, ContaminantRow, Evidence
 
 VC = "https://www.w3.org/ns/credentials/v2"
 DCC_CONTEXT = [VC, "https://test.uncefact.org/vocabulary/untp/dcc/0.6.1/"]
 DTE_CONTEXT = [VC, "https://test.uncefact.org/vocabulary/untp/dte/0.6.1/"]
 CBV = "https://ref.gs1.org/cbv/"
+PERCENT, PPM, KGM = "P1", "59", "KGM"
+BELOW_LOD, UPPER_BOUND = "<LOD", "upper bound"
+EC = Body(id="https://commission.europa.eu/", name="European Commission")
+ISO = Body(id="https://www.iso.org/", name="International Organization for Standardization (ISO)")
+REGULATIONS = {  # keyword in a check's ``source`` -> the regulation it cites (EUR-Lex ELI)
+    "RoHS": ("http://data.europa.eu/eli/dir/2011/65/oj", "Directive 2011/65/EU (RoHS), Annex II"),
+    "POPs": ("http://data.europa.eu/eli/reg/2019/1021/oj", "Regulation (EU) 2019/1021 (POPs), Annex I"),
+}
+ISO_14021 = Standard(id="urn:iso:std:iso:14021", name="ISO 14021 (recycled content: pre- and post-consumer "
+                     "material)", issuingParty=ISO)
+# Elements the specs' CAS table does not carry (total Cr is not Cr(VI): 7440-47-3 vs 18540-29-9).
+ELEMENT_CAS = {"Cr": "7440-47-3", "Br": "7726-95-6", "Cd": "7440-43-9", "Pb": "7439-92-1", "Hg": "7439-97-6",
+               "Cl": "7782-50-5", "Sb": "7440-36-0"}
+LABEL = {"CrVI": "Cr(VI)", "Cr": "total Cr"}
 
 
 def _issuer(ev: Evidence) -> Issuer:
     return Issuer(id=ev.issuer.id, name=ev.issuer.name)
 
 
-def _z(ts: str) -> str:
+def zulu(ts: str) -> str:
     return ts.replace("+00:00", "Z")
 
 
-def _metric(name: str, value: float, unit: str) -> Metric:
-    return Metric(metricName=name, metricValue=MetricValue(value=float(value), unit=unit))
+def _metric(name: str, value: float, unit: str, score: str | None = None, accuracy: float | None = None) -> Metric:
+    return Metric(metricName=name, metricValue=MetricValue(value=float(value), unit=unit), score=score,
+                  accuracy=accuracy)
 
 
-def _declared(check: Check) -> Metric | None:
-    """A check's measured value as a UNTP metric: a share (P1) for purity, mg/kg (59) for a limit."""
+def label(analyte: str) -> str:
+    return LABEL.get(analyte, analyte)
+
+
+def share_metric(name: str, share: float, ci95: tuple[float, float] | None) -> Metric:
+    """A 0..1 share as percent (P1); ``accuracy`` = the 95 % interval's largest distance from the value,
+    relative to it (UNTP: "0.05 means the actual value is within 5 % of the claimed value")."""
+    accuracy = None
+    text = name
+    if ci95 is not None:
+        text += f" (95 % CI {100 * ci95[0]:.4g}-{100 * ci95[1]:.4g} %)"
+        spread = max(share - ci95[0], ci95[1] - share)
+        accuracy = round(spread / share, 6) if share > 0 and spread <= share else None
+    return _metric(text, round(100 * share, 6), PERCENT, accuracy=accuracy)
+
+
+def check_metric(check: Check) -> Metric | None:
+    """A spec check's value as what it is: a share, a measured statistic, a non-detect or an upper bound."""
+    what = label(check.analyte)
     if check.ci95 is not None and check.value is not None:
-        return _metric(check.analyte + " share", check.value, "P1")
-    value = check.value if check.value is not None else check.value_ppm
-    return _metric(check.analyte, value, "59") if value is not None else None
+        return share_metric(f"{what} mass share", check.value, check.ci95)
+    value = check.value_ppm
+    if value is None:
+        return None
+    stat = check.statistic or ""
+    if stat.startswith("upper bound"):
+        basis = stat.removeprefix("upper bound from ").replace("lod_ppm (all below LOD)", "LOD (all readings below "
+                                                                                       "LOD)")
+        return _metric(f"{what} upper bound from {basis}, not a {what} measurement", value, PPM, UPPER_BOUND)
+    if stat.startswith("lod_ppm"):
+        return _metric(f"{what} not detected: below the limit of detection {value:g} mg/kg (value = LOD)", value,
+                       PPM, BELOW_LOD)
+    return _metric(f"{what} {stat.removesuffix('_ppm')} ({check.method or 'method n/a'})", value, PPM)
 
 
-def conformity_credential(ev: Evidence) -> ConformityCredential:
+def contaminant_metrics(row: ContaminantRow) -> list[Metric]:
+    """The lot's screening of one analyte: a non-detect as ``<LOD`` with the LOD, else the statistics."""
+    what, n = label(row.analyte), f"{row.n} readings"
+    if censored(row):
+        if row.lod_ppm is None:
+            return []
+        return [_metric(f"{what} not detected in {n}: below the limit of detection {row.lod_ppm:g} mg/kg "
+                        "(value = LOD)", row.lod_ppm, PPM, BELOW_LOD)]
+    lod = f", {row.n_below_lod} below LOD {row.lod_ppm:g} mg/kg" if row.n_below_lod and row.lod_ppm else ""
+    stats = (("mean", row.mean_ppm), ("p95", row.p95_ppm), ("max", row.max_ppm))
+    return [_metric(f"{what} {name} over {n}{lod} ({row.method or 'method n/a'})", value, PPM)
+            for name, value in stats if value is not None]
+
+
+def _group(check: Check) -> str:
+    return next((key for key in REGULATIONS if key in (check.source or "")), "spec")
+
+
+def _regulation(key: str, checks: list[Check]) -> Regulation:
+    eli, name = REGULATIONS[key]
+    sources = sorted({c.source for c in checks if c.source})
+    return Regulation(id=eli, name=name + (" (" + "; ".join(sources) + ")" if sources else ""), administeredBy=EC)
+
+
+def _criterion(spec_id: str, check: Check) -> Criterion:
+    threshold = (_metric(f"{label(check.analyte)} limit", check.limit_ppm, PPM) if check.limit_ppm is not None
+                 else None)
+    return Criterion(id=event_uri("criterion", spec_id, check.check), name=check.check,
+                     description=f"{check.check}; source: {check.source or 'buyer spec'}",
+                     conformityTopic="governance.compliance", thresholdValue=threshold)
+
+
+def _party(name: str) -> Body:
+    return Body(id=f"urn:junkan:party:{quote(name, safe='')}", name=name)
+
+
+def spec_assessments(ev: Evidence, res: ConformanceResult, product: ProductVerification) -> list[Assessment]:
+    """One assessment per rule a spec's checks come from (buyer spec, RoHS, EU POPs)."""
+    groups: dict[str, list[Check]] = defaultdict(list)
+    for check in res.checks:
+        groups[_group(check)].append(check)
+    if not res.checks:
+        groups["spec"] = []
+    out = []
+    for key, checks in groups.items():
+        where = "buyer specification" if key == "spec" else key
+        detail = "; ".join(f"{c.check}: {c.result} ({c.reason})" for c in checks) or "no check could be made"
+        out.append(Assessment(
+            id=event_uri("dcc", ev.lot.lot_id, res.spec_id, key),
+            name=f"Lot {ev.lot.lot_id} against spec {res.spec_id} ({res.buyer}): {where} checks",
+            description=f"spec {res.spec_id} overall result: {res.result}; {detail}",
+            assessmentDate=ev.issued_at[:10],
+            conformance=bool(checks) and all(c.result == "conformant" for c in checks),
+            conformityTopic="governance.compliance",
+            referenceStandard=Standard(id=f"urn:junkan:spec:{quote(res.spec_id, safe='')}",
+                                       name=f"Requirement spec {res.spec_id} of {res.buyer}",
+                                       issuingParty=_party(res.buyer)) if key == "spec" else None,
+            referenceRegulation=_regulation(key, checks) if key != "spec" else None,
+            assessmentCriteria=[_criterion(res.spec_id, c) for c in checks] or None,
+            declaredValue=[m for m in (check_metric(c) for c in checks) if m is not None], assessedProduct=[product]))
+    return out
+
+
+def screening_assessment(ev: Evidence, product: ProductVerification) -> Assessment | None:
+    rows = [c for c in ev.contaminants if c.n > 0]
+    if not rows:
+        return None
+    flagged = [f"{label(c.analyte)} above {limit} mg/kg" for c in rows for limit, t in c.thresholds.items() if t.flag]
+    return Assessment(
+        id=event_uri("dcc-screening", ev.lot.lot_id), name=f"Contaminant screening of lot {ev.lot.lot_id}",
+        description="Screening statistics per analyte, censored at the LOD (never set to 0); conformance = no "
+                    "screening threshold flagged (not a regulatory verdict: see the spec assessments)"
+                    + ("; flagged: " + ", ".join(flagged) if flagged else ""),
+        assessmentDate=ev.issued_at[:10], conformance=not flagged, conformityTopic="governance.compliance",
+        declaredValue=[m for c in rows for m in contaminant_metrics(c)], assessedProduct=[product])
+
+
+def content_assessment(ev: Evidence, product: ProductVerification) -> Assessment:
+    split = recycled_split(ev)
+    declared = [_metric("lot net mass (weighed)", ev.lot.net_mass_kg, KGM)]
+    if split.claimed:
+        declared.append(share_metric("post-consumer recycled content", split.post_consumer + split.post_consumer_elv,
+                                     None))
+        if split.pre_consumer > 0:
+            declared.append(share_metric("pre-consumer recycled content", split.pre_consumer, None))
+        declared.append(share_metric("recycled content (pre- and post-consumer)", split.recycled, None))
+        state = (f"traced sources: post-consumer {100 * (split.post_consumer + split.post_consumer_elv):.4g} %, "
+                 f"pre-consumer {100 * split.pre_consumer:.4g} %, untraced {100 * split.unknown:.4g} %")
+    else:
+        state = "recycled content NOT claimed: claims blocked: " + ("; ".join(ev.claims.reasons) or "no traced source")
+    coc = ev.chain_of_custody
+    return Assessment(
+        id=event_uri("dcc-content", ev.lot.lot_id), name=f"Recycled content of lot {ev.lot.lot_id}",
+        description=f"chain of custody {coc.model} ({coc.standard}: {coc.reason}); {state}",
+        assessmentDate=ev.issued_at[:10], conformance=split.claimed, conformityTopic="circularity.content",
+        referenceStandard=ISO_14021, declaredValue=declared, assessedProduct=[product])
+
+
+def assessments(ev: Evidence) -> list[Assessment]:
+    """Every assessment of the lot (the DCC's, and the DPP's claims rest on them)."""
     lot = ev.lot
     product = ProductVerification(product=VerifiedProduct(id=lot_uri(lot.lot_id),
                                                           name=f"Recycled material lot {lot.lot_id}",
                                                           batchNumber=lot.lot_id))
-    date = ev.issued_at[:10]
-    assessments = [Assessment(
-        id=event_uri("dcc", lot.lot_id, res.spec_id),
-        name=f"Conformance of lot {lot.lot_id} to spec {res.spec_id} ({res.buyer})",
-        description=f"result: {res.result}" + ("; " + "; ".join(res.reasons) if res.reasons else ""),
-        assessmentDate=date, conformance=res.result == "conformant", conformityTopic="governance.compliance",
-        declaredValue=[m for m in (_declared(c) for c in res.checks) if m is not None], assessedProduct=[product])
-        for res in ev.conformance]
-    share = ev.claims.recycled_content_share
-    declared = [_metric("post-consumer recycled content", 100 * share, "P1")] if share is not None else []
-    declared += [_metric(f"{c.analyte} max ({c.method or 'method n/a'})", c.max_ppm, "59")
-                 for c in ev.contaminants if c.max_ppm is not None]
-    assessments.append(Assessment(
-        id=event_uri("dcc-content", lot.lot_id), name=f"Post-consumer recycled content of lot {lot.lot_id}",
-        description=f"chain of custody {ev.chain_of_custody.model} (ISO 22095); "
-                    + ("claims blocked: " + "; ".join(ev.claims.reasons) if ev.claims.blocked else "no blocking alarm"),
-        assessmentDate=date, conformance=not ev.claims.blocked, conformityTopic="circularity.content",
-        declaredValue=declared, assessedProduct=[product]))
+    out = [a for res in ev.conformance for a in spec_assessments(ev, res, product)]
+    if (screening := screening_assessment(ev, product)) is not None:
+        out.append(screening)
+    out.append(content_assessment(ev, product))
+    return out
+
+
+def conformity_credential(ev: Evidence) -> ConformityCredential:
+    lot = ev.lot
     recycler = lot.recycler or "unassigned"
     return ConformityCredential(
         context=DCC_CONTEXT, id=event_uri("dcc-credential", ev.evidence_id), issuer=_issuer(ev),
-        validFrom=_z(ev.issued_at),
+        validFrom=zulu(ev.issued_at),
         credentialSubject=Attestation(
             id=event_uri("attestation", ev.evidence_id), name=f"Composition evidence for lot {lot.lot_id}",
             description="Measured composition, contaminant screening, origin and mass balance of a recycled "
                         "material lot (junkan composition evidence).",
-            issuedToParty=Party(id=f"urn:junkan:party:{recycler}", name=recycler), assessment=assessments))
+            issuedToParty=Party(id=f"urn:junkan:party:{quote(recycler, safe='')}", name=recycler),
+            assessment=assessments(ev)))
 
 
 def dcc(ev: Evidence) -> dict[str, Any]:
@@ -109,7 +258,42 @@ def _qe(q: Quantity) -> QuantityElement:
                            quantity=q.quantity, uom=q.uom)
 
 
-def _subject(e: Event) -> TraceabilityEvent:
+def analyte_type(row: ContaminantRow, statistic: str) -> str:
+    """sensorType of one analyte statistic: the GS1 measurement type with the analyte's identity (name, and CAS
+    when known: total Cr is 7440-47-3, not Cr(VI)) and which statistic the value is."""
+    cas = row.cas or ELEMENT_CAS.get(row.analyte)
+    substance = f"&chemicalSubstance={cas_uri(cas)}" if cas else ""
+    return f"https://gs1.org/voc/Dimensionless?analyte={quote(row.analyte, safe='')}{substance}&statistic={statistic}"
+
+
+def analyte_data(row: ContaminantRow, time: str) -> list[SensorData]:
+    """An analyte as DTE sensor data: counts (C62), and either ``belowLOD`` = the LOD (not detected in any
+    reading) or mean/p95/max with the LOD of the censored readings (ppm, 59)."""
+    def data(statistic: str, value: float, uom: str = PPM) -> SensorData:
+        return SensorData(time=zulu(time), sensorType=analyte_type(row, statistic), value=value, uom=uom)
+
+    out = [data("n", row.n, "C62"), data("nBelowLOD", row.n_below_lod, "C62")]
+    if censored(row):
+        return out + ([data("belowLOD", row.lod_ppm)] if row.lod_ppm is not None else [])
+    out += [data(s, v) for s, v in (("mean", row.mean_ppm), ("p95", row.p95_ppm), ("max", row.max_ppm))
+            if v is not None]
+    return out + ([data("lod", row.lod_ppm)] if row.n_below_lod and row.lod_ppm is not None else [])
+
+
+def _row_of(report: AnalyteReport, rows: list[ContaminantRow]) -> ContaminantRow | None:
+    return next((r for r in rows if (r.cas and report.chemicalSubstance == cas_uri(r.cas))
+                 or (report.analyte is not None and report.analyte == r.analyte)), None)
+
+
+def _sensor_data(report: SensorReport, rows: list[ContaminantRow]) -> list[SensorData]:
+    if isinstance(report, AnalyteReport) and (row := _row_of(report, rows)) is not None:
+        return analyte_data(row, report.time)
+    if report.value is None:
+        return []
+    return [SensorData(time=zulu(report.time), sensorType=_sensor_type(report), value=report.value, uom=report.uom)]
+
+
+def _subject(e: Event, rows: list[ContaminantRow]) -> TraceabilityEvent:
     """One EPCIS event as a UNTP DTE event object."""
     action = e.action if isinstance(e, IntakeEvent | MeasurementEvent) else "add"
     sensors = None
@@ -119,12 +303,11 @@ def _subject(e: Event) -> TraceabilityEvent:
             device = element.sensorMetadata.deviceID if element.sensorMetadata else device_uri(None, "unknown")
             sensors.append(SensorElement(
                 sensorMetadata=Sensor(device=Item(id=device, name=device)),
-                sensorReport=[SensorData(time=_z(r.time), sensorType=_sensor_type(r), value=r.value, uom=r.uom)
-                              for r in element.sensorReport if r.value is not None]))
+                sensorReport=[d for r in element.sensorReport for d in _sensor_data(r, rows)]))
     step = e if isinstance(e, StepEvent) else None
     quantities = None if isinstance(e, StepEvent) else [_qe(q) for q in e.quantityList]
     return TraceabilityEvent(
-        type=[e.type, "Event"], id=e.eventID, eventTime=_z(e.eventTime), action=action.lower(),
+        type=[e.type, "Event"], id=e.eventID, eventTime=zulu(e.eventTime), action=action.lower(),
         bizStep=f"{CBV}BizStep-{e.bizStep}", processType=step.process_type if step else e.bizStep,
         disposition=f"{CBV}Disp-{e.disposition}" if e.disposition else None,
         inputQuantityList=[_qe(q) for q in step.inputQuantityList or []] if step else None,
@@ -135,10 +318,11 @@ def _subject(e: Event) -> TraceabilityEvent:
 
 
 def traceability_credential(ev: Evidence) -> TraceabilityCredential:
-    """EPCIS events mapped to UNTP DTE event objects (sensor data reduced to time/type/value/uom)."""
+    """EPCIS events mapped to UNTP DTE event objects (sensor data as time/type/value/uom, analytes by name)."""
+    rows = list(ev.contaminants)
     return TraceabilityCredential(context=DTE_CONTEXT, id=event_uri("dte-credential", ev.evidence_id),
-                                  issuer=_issuer(ev), validFrom=_z(ev.issued_at),
-                                  credentialSubject=[_subject(e) for e in events(ev)])
+                                  issuer=_issuer(ev), validFrom=zulu(ev.issued_at),
+                                  credentialSubject=[_subject(e, rows) for e in events(ev)])
 
 
 def dte(ev: Evidence) -> dict[str, Any]:
@@ -148,7 +332,5 @@ def dte(ev: Evidence) -> dict[str, Any]:
 
 def _sensor_type(report: SensorReport) -> str:
     if isinstance(report, PolymerShareReport):
-        return report.type.replace("rcy:", "https://junkan.invalid/voc/") + f"#{report.stringValue}"
-    base = f"https://gs1.org/voc/{report.type}"
-    substance = report.chemicalSubstance if isinstance(report, AnalyteReport) else None
-    return base + (f"?chemicalSubstance={substance}" if substance else "")
+        return report.type.replace("rcy:", VOC) + f"#{quote(standard_name(report.stringValue).symbol, safe='')}"
+    return f"https://gs1.org/voc/{report.type}"

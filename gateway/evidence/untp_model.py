@@ -31,12 +31,48 @@ class Issuer(_Untp):
 
 class MetricValue(_Untp):
     value: float
-    unit: str = Field(description="UN/CEFACT rec 20: P1 (percent), 59 (mg/kg).")
+    unit: str = Field(description="UN/ECE rec 20: P1 (percent, value 0-100), 59 (ppm = mg/kg by mass), KGM.")
 
 
 class Metric(_Untp):
+    """A declared value. ``score`` qualifies values that are not measurements: "<LOD" (not detected; the value
+    is the limit of detection) or "upper bound" (the value bounds the quantity from above)."""
+
     metricName: str
     metricValue: MetricValue
+    score: str | None = Field(default=None, exclude_if=_absent)
+    accuracy: float | None = Field(default=None, exclude_if=_absent, ge=0, le=1)
+
+
+class Body(_Untp):
+    """A party named by a standard or regulation (issuingParty, administeredBy)."""
+
+    id: str
+    name: str
+
+
+class Standard(_Untp):
+    type: list[str] = ["Standard"]
+    id: str
+    name: str
+    issuingParty: Body
+
+
+class Regulation(_Untp):
+    type: list[str] = ["Regulation"]
+    id: str
+    name: str
+    administeredBy: Body
+
+
+class Criterion(_Untp):
+    type: list[str] = ["Criterion"]
+    id: str
+    name: str
+    description: str
+    conformityTopic: str
+    status: str = "active"
+    thresholdValue: Metric | None = Field(default=None, exclude_if=_absent)
 
 
 class VerifiedProduct(_Untp):
@@ -51,15 +87,24 @@ class ProductVerification(_Untp):
     IDverifiedByCAB: bool = False
 
 
-class Assessment(_Untp):
-    type: list[str] = ["ConformityAssessment", "Declaration"]
+class Conformity(_Untp):
+    """What a DCC assessment and a DPP claim have in common (the claim is made from the assessment)."""
+
+    type: list[str]
     id: str
-    name: str
     description: str
     assessmentDate: str
     conformance: bool
     conformityTopic: str
+    referenceStandard: Standard | None = Field(default=None, exclude_if=_absent)
+    referenceRegulation: Regulation | None = Field(default=None, exclude_if=_absent)
+    assessmentCriteria: list[Criterion] | None = Field(default=None, exclude_if=_absent)
     declaredValue: list[Metric]
+
+
+class Assessment(Conformity):
+    type: list[str] = ["ConformityAssessment", "Declaration"]
+    name: str
     assessedProduct: list[ProductVerification]
 
 
@@ -80,14 +125,20 @@ class Attestation(_Untp):
     assessment: list[Assessment]
 
 
-class ConformityCredential(_Untp):
-    """DigitalConformityCredential (unsigned)."""
+class _Credential(_Untp):
+    """What every UNTP credential carries before its subject (VCDM 2.0 envelope of the unsigned payload)."""
 
-    type: list[str] = ["DigitalConformityCredential", "VerifiableCredential"]
+    type: list[str]
     context: list[str] = Field(serialization_alias="@context")
     id: str
     issuer: Issuer
     validFrom: str
+
+
+class ConformityCredential(_Credential):
+    """DigitalConformityCredential (unsigned)."""
+
+    type: list[str] = ["DigitalConformityCredential", "VerifiableCredential"]
     credentialSubject: Attestation
 
 
@@ -141,12 +192,87 @@ class TraceabilityEvent(_Untp):
     sensorElementList: list[SensorElement] | None = Field(default=None, exclude_if=_absent)
 
 
-class TraceabilityCredential(_Untp):
+class TraceabilityCredential(_Credential):
     """DigitalTraceabilityEvent (unsigned)."""
 
     type: list[str] = ["DigitalTraceabilityEvent", "VerifiableCredential"]
-    context: list[str] = Field(serialization_alias="@context")
-    id: str
-    issuer: Issuer
-    validFrom: str
     credentialSubject: list[TraceabilityEvent]
+
+
+class Measure(_Untp):
+    value: float
+    unit: str
+
+
+class Link(_Untp):
+    linkURL: str
+    linkName: str
+    linkType: str
+
+
+class SecureLink(_Untp):
+    """A link to another credential with the SHA-256 of the exact bytes it was issued as."""
+
+    linkURL: str
+    linkName: str
+    linkType: str
+    hashDigest: str
+    hashMethod: str = "SHA-256"
+    encryptionMethod: str = "none"
+
+
+class Dimension(_Untp):
+    weight: Measure
+
+
+class PassportProduct(_Untp):
+    type: list[str] = ["Product"]
+    id: str
+    name: str
+    batchNumber: str
+    description: str
+    producedByParty: Body
+    productionDate: str | None = Field(default=None, exclude_if=_absent)
+    dimensions: Dimension
+
+
+class Claim(Conformity):
+    """A conformity claim of the passport: the DCC assessment it rests on, linked as conformityEvidence."""
+
+    type: list[str] = ["Claim", "Declaration"]
+    conformityEvidence: SecureLink
+
+
+class Material(_Untp):
+    name: str
+    massFraction: float = Field(ge=0, le=1)
+    mass: Measure
+    recycledMassFraction: float | None = Field(default=None, exclude_if=_absent, ge=0, le=1)
+
+
+class Circularity(_Untp):
+    recycledContent: float | None = Field(default=None, exclude_if=_absent, ge=0, le=1)
+
+
+class TraceabilityPerformance(_Untp):
+    valueChainProcess: str
+    verifiedRatio: float = Field(ge=0, le=1)
+    traceabilityEvent: list[SecureLink]
+
+
+class ProductPassport(_Untp):
+    type: list[str] = ["ProductPassport"]
+    id: str
+    product: PassportProduct
+    granularityLevel: str = "batch"
+    conformityClaim: list[Claim]
+    circularityScorecard: Circularity
+    traceabilityInformation: list[TraceabilityPerformance]
+    materialsProvenance: list[Material]
+
+
+class PassportCredential(_Credential):
+    """DigitalProductPassport (unsigned)."""
+
+    type: list[str] = ["DigitalProductPassport", "VerifiableCredential"]
+    credentialSubject: ProductPassport

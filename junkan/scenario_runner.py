@@ -165,7 +165,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
     plans = plan_lots(scenario, seed, n_lots)
     devices = LiveDevices(scenario, plans, seed)
     scale = PlatformScale(seed=seed)
-    source = make_scale_source(scenario.scale_source, scale)  # None: the MT-SICS balance below
+    source = make_scale_source(scenario.scale_source, scale, Path(workdir))  # None: the MT-SICS balance
     plant = Plant(workdir, line_config=line_config(scenario, Path(workdir) / "line.yaml", devices.agent_devices(),
                                                    source.device(DEVICES["scale"]) if source else None),
                   api_port=api_port, die_with_parent=True)

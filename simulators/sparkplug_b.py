@@ -16,6 +16,9 @@ The weighing plan (``--containers tare:net,...``) goes empty -> tare (unstable, 
 -> stable gross -> removed -> empty; ``--truth`` gets one JSON line per container once it is removed.
 ``--log`` gets one JSON line per published message (what was sent, for nothing-lost/invented checks).
 ``frames`` writes the same traffic as a capture file without a broker (golden cases).
+``follow`` has no plan of its own: it publishes the weights another process drives (one JSON line per
+sample on stdin), which is how a scenario line's output scale reaches the agent over Sparkplug B
+(``simulators/plantline/scale_sources.py``; killing the process is the node's death).
 """
 
 from __future__ import annotations
@@ -127,61 +130,105 @@ def _is_rebirth(payload: bytes) -> bool:
         return False
 
 
-def run(args: argparse.Namespace) -> int:
-    import paho.mqtt.client as mqtt  # 1.6.x in the simulator's venv
+class _Session:
+    """One MQTT session of the edge node: Will = NDEATH with this CONNECT's bdSeq, NCMD subscribed before
+    the BIRTHs, rebirth requests served; ``publish`` logs each message to ``--log``."""
 
-    state_path = Path(args.state)
+    def __init__(self, args: argparse.Namespace, sim: EdgeNodeSim) -> None:
+        import paho.mqtt.client as mqtt  # 1.6.x in the simulator's venv
+
+        self.sim, self.lock = sim, threading.Lock()
+        self.log = open(args.log, "a", encoding="utf-8") if args.log else None  # noqa: SIM115
+        self.client = client = mqtt.Client(client_id=f"sim-{NODE}", clean_session=True)
+        will_topic, will_payload = sim.death()
+        client.will_set(will_topic, will_payload, qos=1, retain=False)
+        client.on_message = self._on_message
+        client.connect(args.host, args.port, keepalive=5)
+        client.subscribe(f"spBv1.0/{GROUP}/NCMD/{NODE}", qos=1)  # before NBIRTH, so rebirths are heard
+        client.loop_start()
+        time.sleep(0.2)
+        with self.lock:
+            for topic, payload in sim.births():
+                self.publish(topic, payload, "birth")
+
+    def publish(self, topic: str, payload: bytes, what: str) -> None:
+        self.client.publish(topic, payload, qos=0)
+        self.note(what, topic=topic)
+
+    def note(self, what: str, **extra: Any) -> None:
+        if self.log:
+            self.log.write(json.dumps({"t": time.time(), **extra, "what": what, "bd_seq": self.sim.bd_seq,
+                                       "seq": self.sim.seq, "state": self.sim.state}) + "\n")
+            self.log.flush()
+
+    def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        if _is_rebirth(msg.payload):
+            with self.lock:
+                for topic, payload in self.sim.births():
+                    self.publish(topic, payload, "rebirth")
+
+    def close(self, linger_s: float) -> None:
+        time.sleep(linger_s)
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def _next_bd_seq(state_path: Path) -> tuple[int, int]:
+    """(bdSeq of this CONNECT, step to resume at): the saved bdSeq + 1, wrapping at 256 (spec ch.5)."""
     saved = json.loads(state_path.read_text()) if state_path.exists() else {"bd_seq": -1, "step": 0}
-    bd_seq, start = (saved["bd_seq"] + 1) % 256, saved["step"]
+    bd_seq, start = (saved["bd_seq"] + 1) % 256, saved.get("step", 0)
     state_path.write_text(json.dumps({"bd_seq": bd_seq, "step": start}))
+    return bd_seq, start
+
+
+def run(args: argparse.Namespace) -> int:
+    state_path = Path(args.state)
+    bd_seq, start = _next_bd_seq(state_path)
     steps = plan_steps(_containers(args.containers))
-    sim, lock = EdgeNodeSim(bd_seq, args.stable_as_property), threading.Lock()
+    sim = EdgeNodeSim(bd_seq, args.stable_as_property)
     if start > 0:
         sim.state = {k: steps[start - 1][k] for k in ("w", "stable", "n")}
-    log = open(args.log, "a", encoding="utf-8") if args.log else None  # noqa: SIM115
     truth = open(args.truth, "a", encoding="utf-8") if args.truth else None  # noqa: SIM115
-    client = mqtt.Client(client_id=f"sim-{NODE}", clean_session=True)
-    will_topic, will_payload = sim.death()
-    client.will_set(will_topic, will_payload, qos=1, retain=False)
-
-    def publish(topic: str, payload: bytes, what: str) -> None:
-        client.publish(topic, payload, qos=0)
-        if log:
-            log.write(json.dumps({"t": time.time(), "topic": topic, "what": what, "bd_seq": sim.bd_seq,
-                                  "seq": sim.seq, "state": sim.state}) + "\n")
-            log.flush()
-
-    def on_message(_c: Any, _u: Any, msg: Any) -> None:
-        if _is_rebirth(msg.payload):
-            with lock:
-                for topic, payload in sim.births():
-                    publish(topic, payload, "rebirth")
-
-    client.on_message = on_message
-    client.connect(args.host, args.port, keepalive=5)
-    client.subscribe(f"spBv1.0/{GROUP}/NCMD/{NODE}", qos=1)  # before NBIRTH, so rebirths are heard
-    client.loop_start()
-    time.sleep(0.2)
-    with lock:
-        for topic, payload in sim.births():
-            publish(topic, payload, "birth")
+    session = _Session(args, sim)
     for i in range(start, len(steps)):
         if i == args.die_at:
             os._exit(3)  # abrupt: no DISCONNECT, so the broker publishes the will (NDEATH)
         time.sleep(args.interval)
-        with lock:
+        with session.lock:
             msg = sim.step(steps[i])
             state_path.write_text(json.dumps({"bd_seq": bd_seq, "step": i + 1}))
             if msg is not None and i != args.drop_at:
-                publish(*msg, "data")
-            elif msg is not None and log:
-                log.write(json.dumps({"t": time.time(), "what": "dropped", "seq": sim.seq, "state": sim.state}) + "\n")
+                session.publish(*msg, "data")
+            elif msg is not None:
+                session.note("dropped")
         if truth and "removed" in steps[i] and steps[i - 1].get("removed") is None:
             truth.write(json.dumps(steps[i]["removed"]) + "\n")
             truth.flush()
-    time.sleep(args.linger)
-    client.loop_stop()
-    client.disconnect()
+    session.close(args.linger)
+    return 0
+
+
+def follow(args: argparse.Namespace) -> int:
+    """The node in front of a scale someone else drives (a scenario's platform scale): one JSON line
+    ``{"w": kg, "stable": bool}`` per sample on stdin becomes a DDATA when it changed (report by exception).
+    Ends at end of input with a clean DISCONNECT (no NDEATH); killed, the broker sends the will."""
+    def state(line: str) -> dict[str, Any]:
+        sample = json.loads(line)
+        return {"w": round(float(sample["w"]), 6), "stable": bool(sample["stable"]), "n": 0}
+
+    first = sys.stdin.readline()
+    if not first:
+        return 0
+    bd_seq, _ = _next_bd_seq(Path(args.state))
+    sim = EdgeNodeSim(bd_seq)
+    sim.state = state(first)  # the BIRTH carries what the scale shows now (a node reads it before its birth)
+    session = _Session(args, sim)
+    for line in sys.stdin:
+        with session.lock:
+            msg = sim.step(state(line))
+            if msg is not None:
+                session.publish(*msg, "data")
+    session.close(0.0)
     return 0
 
 
@@ -226,19 +273,21 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--stable-as-property", action="store_true", help="stable flag as a property of Weight")
         p.add_argument("--drop-at", type=int, default=-1, help="lose this step's message (seq gap)")
         p.add_argument("--die-at", type=int, default=-1, help="die before this step (will = NDEATH)")
+    follow_p = sub.add_parser("follow", help="publish the scale samples read from stdin (scenario lines)")
     run_p, frames_p = sub.choices["run"], sub.choices["frames"]
-    run_p.add_argument("--host", default="127.0.0.1")
-    run_p.add_argument("--port", type=int, default=1883)
-    run_p.add_argument("--state", required=True, help="JSON file keeping bdSeq and the step across restarts")
+    for p in (run_p, follow_p):
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=1883)
+        p.add_argument("--state", required=True, help="JSON file keeping bdSeq (and the step) across restarts")
+        p.add_argument("--log", help="append one JSON line per published message")
     run_p.add_argument("--interval", type=float, default=0.05, help="seconds between steps")
     run_p.add_argument("--linger", type=float, default=1.0, help="seconds to stay connected after the plan")
-    run_p.add_argument("--log", help="append one JSON line per published message")
     run_p.add_argument("--truth", help="append one JSON line per container removed")
     frames_p.add_argument("--out", required=True)
     frames_p.add_argument("--bd-seq", type=int, default=0)
     frames_p.add_argument("--data-before-birth", action="store_true", help="start with a DDATA before any BIRTH")
     args = parser.parse_args(argv)
-    return run(args) if args.cmd == "run" else frames(args)
+    return {"run": run, "follow": follow, "frames": frames}[args.cmd](args)
 
 
 if __name__ == "__main__":

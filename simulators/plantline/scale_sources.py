@@ -4,19 +4,27 @@
 platform scale as an OPC UA server (weight node with EngineeringUnits kg and a stable flag, read by the
 agent's ``opcua`` driver); ``esphome_mqtt`` publishes it as the ESPHome HX711 node of
 ``firmware_configs/esphome/platform_scale.yaml`` would (raw weight, settled flag, stable weight, status
-birth/will) to the plant's broker, read by the ``esphome_mqtt`` driver. Each feeder samples the same
+birth/will) to the plant's broker, read by the ``esphome_mqtt`` driver; ``sparkplug_b`` is a Sparkplug B
+3.0 edge node (``simulators/sparkplug_b.py follow``, pysparkplug in its own venv) with the scale as device
+``scale1`` (Weight, Stable by alias), read by the ``sparkplug_b`` driver. Each feeder samples the same
 ``PlatformScale`` the plan drives, so truth and the device agree by construction, and each is encoded
 here, from the device's side, never with the driver's parser.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import threading
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from simulators.scales.platform import PlatformScale
 
 ESPHOME_PREFIX = "scale-out"
+REPO = Path(__file__).resolve().parents[2]
+SPARKPLUG_PYTHON_ENV = "JUNKAN_SPARKPLUG_PYTHON"
 
 
 class OpcUaScale:
@@ -116,10 +124,105 @@ class EsphomeScale:
             self.client.disconnect()
 
 
-def make_scale_source(kind: str, scale: PlatformScale) -> OpcUaScale | EsphomeScale | None:
+def sparkplug_python() -> Path:
+    """The simulator venv's interpreter: ``$JUNKAN_SPARKPLUG_PYTHON`` or ``.venv-sparkplug`` of the repository
+    (``make sim-venvs``). pysparkplug pins paho-mqtt<2, so it cannot be imported here."""
+    python = Path(os.environ.get(SPARKPLUG_PYTHON_ENV) or REPO / ".venv-sparkplug" / "bin" / "python")
+    if not python.exists():
+        raise RuntimeError(f"scale_source sparkplug_b needs the Sparkplug B simulator's venv ({python} is missing): "
+                           f"run `make sim-venvs`, or set {SPARKPLUG_PYTHON_ENV}")
+    return python
+
+
+class SparkplugScale:
+    """The platform scale behind a Sparkplug B edge node (a separate process in the simulator's venv).
+
+    Samples go to the node's stdin every ``period_s``; it publishes DDATA by exception. ``restart`` SIGKILLs
+    the node, so the broker publishes its Will (NDEATH with the session's bdSeq), and starts it again with
+    the same state file: bdSeq + 1, NBIRTH and DBIRTH with the current weight."""
+
+    def __init__(self, scale: PlatformScale, workdir: Path, period_s: float = 0.05) -> None:
+        self.scale, self.period_s, self.workdir = scale, period_s, Path(workdir)
+        self.python = sparkplug_python()
+        for name in ("sparkplug-state.json", "sparkplug-log.jsonl"):  # a new plant: the node's first CONNECT
+            (self.workdir / name).unlink(missing_ok=True)
+        self.proc: subprocess.Popen[str] | None = None
+        self.lock = threading.Lock()
+        self.broker_port = 1883
+
+    def device(self, name: str) -> dict[str, Any]:
+        return {"name": name, "type": "sparkplug_b", "broker": {"host": "127.0.0.1", "port": 1883},
+                "group_id": "plant1", "edge_node_id": "line1-edge", "device_id": "scale1",
+                "metrics": [{"metric": "Scale/Weight", "kind": "weight", "unit": "kg",
+                             "stable_metric": "Scale/Stable"}],
+                "division_kg": 0.02, "stable_frames": 1, "rebirth_min_interval_s": 1.0, "stale_after_s": 600}
+
+    def overrides(self, index: int, broker_port: int) -> dict[str, Any]:
+        self.broker_port = broker_port
+        return {f"devices.{index}.broker.port": broker_port}
+
+    def _spawn(self) -> subprocess.Popen[str]:
+        w = self.workdir
+        return subprocess.Popen(
+            [str(self.python), "-m", "simulators.sparkplug_b", "follow", "--port", str(self.broker_port),
+             "--state", str(w / "sparkplug-state.json"), "--log", str(w / "sparkplug-log.jsonl")],
+            stdin=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+
+    def start(self, stop: threading.Event) -> None:
+        self.proc = self._spawn()
+
+        def feed() -> None:
+            while not stop.wait(self.period_s):
+                r = self.scale.reading()
+                if r.status != "ok":
+                    continue  # the scenario scale has no overload here; a node would publish an alarm bit
+                line = json.dumps({"w": r.value_kg, "stable": r.stable}) + "\n"
+                with self.lock:
+                    _write(self.proc.stdin if self.proc else None, line)
+
+        threading.Thread(target=feed, daemon=True, name="sparkplug-scale").start()
+
+    def restart(self, down_s: float = 2.0) -> None:
+        """The edge node dies (SIGKILL: no DISCONNECT, the broker sends the will) and boots again."""
+        with self.lock:
+            if self.proc is not None:
+                self.proc.kill()
+                self.proc.wait(10)
+                self.proc = None
+        threading.Event().wait(down_s)
+        with self.lock:
+            self.proc = self._spawn()
+
+    def close(self) -> None:
+        with self.lock:
+            proc, self.proc = self.proc, None
+        if proc is not None:
+            if proc.stdin is not None:
+                proc.stdin.close()  # end of input: the node disconnects cleanly
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def _write(pipe: IO[str] | None, line: str) -> None:
+    if pipe is None:
+        return
+    try:
+        pipe.write(line)
+        pipe.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # the node is dead (killed for a restart, or crashed): its samples are lost, as on a real line
+
+
+def make_scale_source(kind: str, scale: PlatformScale, workdir: Path
+                      ) -> OpcUaScale | EsphomeScale | SparkplugScale | None:
     """None for ``mt_sics`` (the runner serves the MT-SICS balance itself)."""
     if kind == "opcua":
         return OpcUaScale(scale)
     if kind == "esphome_mqtt":
         return EsphomeScale(scale)
+    if kind == "sparkplug_b":
+        return SparkplugScale(scale, workdir)
     return None

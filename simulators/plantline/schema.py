@@ -108,7 +108,8 @@ class FaultSpec(_M):
         default_factory=list, description="[start, end, n_processes]: busy processes compete for the CPU.")
     scale_restart_at: list[float] = Field(
         default_factory=list, description="The scale source restarts at these times (OPC UA server, ESPHome node "
-        "reboot; the MT-SICS balance: its serial link drops as in scale_unplug for 2 s).")
+        "reboot, Sparkplug B edge node killed (NDEATH) and reborn with bdSeq+1; the MT-SICS balance: its serial "
+        "link drops as in scale_unplug for 2 s).")
     xrf_zero_nondetects: bool = Field(default=False, description="The XRF export prints non-detects as 0 with an "
                                       "error, as real Vanta exports do (else <LOD).")
 
@@ -126,15 +127,16 @@ class Scenario(_M):
     lots: LotSpec = Field(default_factory=LotSpec, description="Output containers and lots.")
     faults: FaultSpec = Field(default_factory=FaultSpec, description="Injected faults.")
     speed: float = Field(default=1.0, gt=0, description="Time compression of the run.")
-    scale_source: Literal["mt_sics", "opcua", "esphome_mqtt"] = Field(
+    scale_source: Literal["mt_sics", "opcua", "esphome_mqtt", "sparkplug_b"] = Field(
         default="mt_sics", description="How the output scale reaches the agent in live runs: an MT-SICS balance on a "
-        "serial PTY, an OPC UA server, or an ESPHome HX711 node over MQTT (simulators/plantline/scale_sources.py).")
+        "serial PTY, an OPC UA server, an ESPHome HX711 node over MQTT, or a Sparkplug B edge node (pysparkplug, "
+        "in .venv-sparkplug) over MQTT (simulators/plantline/scale_sources.py).")
 
     @model_validator(mode="after")
     def _tare_key_needs_a_protocol_that_says_net(self) -> Scenario:
         if self.faults.tare_key_share > 0 and self.scale_source != "mt_sics":
-            raise ValueError("faults.tare_key_share needs scale_source mt_sics (the simulated OPC UA and ESPHome "
-                             "scales have no net/gross indication)")
+            raise ValueError("faults.tare_key_share needs scale_source mt_sics (the simulated OPC UA, ESPHome and "
+                             "Sparkplug B scales have no net/gross indication)")
         return self
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gateway.evidence import gs1
 from junkan.core.config import format_validation_error
 from junkan.core.mqtt import MqttConfig
 from junkan.core.overrides import apply_overrides
@@ -70,6 +71,46 @@ class EvidenceSettings(_Model):
                               "(and set its issuer to this identity).")
 
 
+class Gs1Settings(_Model):
+    """The plant's GS1 keys: with them, EPCIS names lots as LGTIN and the site as SGLN instead of private URNs.
+    Check digits are computed (GS1 mod-10), never typed in; quote the digits in YAML ("0614141")."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    company_prefix: str = Field(description="GS1 Company Prefix licensed to the plant operator: 6 to 12 digits "
+                                "(what the EPC LGTIN/SGLN schemes can carry).")
+    item_reference: str = Field(description="Item reference of the plant's GTIN for its material lots; company "
+                                "prefix + item reference = 12 digits. Every lot the plant records (intake, "
+                                "intermediate, output) is a batch of this GTIN, its lot id the batch number.")
+    indicator: str = Field(default="0", pattern=r"^[0-9]$", description="GTIN-14 indicator digit (0: the "
+                           "GTIN-13 padded to 14).")
+    location_reference: str | None = Field(default=None, description="Location reference of the plant's GLN "
+                                           "(company prefix + location reference = 12 digits); null: lots get "
+                                           "GS1 keys, the site keeps its private URN.")
+    lot_uri: Literal["epc_urn", "digital_link"] = Field(
+        default="epc_urn", description="How EPCIS writes a lot: urn:epc:class:lgtin:... (EPC URN) or the GS1 "
+        "Digital Link https://id.gs1.org/01/{GTIN}/10/{lot}. A lot id GS1 cannot carry (over 20 characters) "
+        "keeps its private URN either way.")
+
+    @model_validator(mode="after")
+    def _keys(self) -> Gs1Settings:
+        try:
+            gs1.gtin14(self.company_prefix, self.item_reference, self.indicator)
+            if self.location_reference is not None:
+                gs1.gln(self.company_prefix, self.location_reference)
+        except gs1.Gs1Error as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def gtin(self) -> str:
+        return gs1.gtin14(self.company_prefix, self.item_reference, self.indicator)
+
+    @property
+    def gln(self) -> str | None:
+        return gs1.gln(self.company_prefix, self.location_reference) if self.location_reference else None
+
+
 class GatewaySettings(_Model):
     db_url: str = Field(default="sqlite:///var/gateway.db", description="sqlite:///PATH or postgresql://...")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Broker connection.")
@@ -86,6 +127,8 @@ class GatewaySettings(_Model):
                                              description="Dead-letter byte budget and retention.")
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings, description="The plant as an issuer of "
                                        "evidence: its did:web identity and signing keys.")
+    gs1: Gs1Settings | None = Field(default=None, description="The plant's GS1 company prefix and keys (GTIN "
+                                    "for its lots, GLN for its site); null: EPCIS uses private URNs.")
 
     @model_validator(mode="after")
     def _open_only_on_loopback(self) -> GatewaySettings:

@@ -187,9 +187,11 @@ def contaminant_section(measurement: Measurement | None) -> list[ContaminantRow]
 
 
 def device_section(lot: dict[str, Any] | None, measurement: Measurement | None, devices: list[dict[str, Any]],
-                   calibration: dict[str, dict[str, JsonValue]]) -> list[EvidenceDevice]:
-    """Pure: the devices behind the lot's measurement, with driver/state (``devices``: the device rows) and
-    the calibration each reported in the lot's readings."""
+                   calibration: dict[str, dict[str, JsonValue]],
+                   kinds: dict[str, set[str]] | None = None) -> list[EvidenceDevice]:
+    """Pure: the devices behind the lot's measurement, with driver/state (``devices``: the device rows), the
+    calibration each reported in the lot's readings and the kinds of those readings (``kinds``: what each
+    measured, so an export attributes a value to the device that produced it)."""
     if lot is None:
         return []
     info = measurement.devices if measurement is not None else None
@@ -202,7 +204,8 @@ def device_section(lot: dict[str, Any] | None, measurement: Measurement | None, 
         dev = known.get((lot["agent"], name), {})
         out.append(EvidenceDevice(device=name, agent=lot["agent"], driver=dev.get("driver"), state=dev.get("state"),
                                   role="missing" if name in missing else "contributed", degraded=degraded.get(name),
-                                  calibration=calibration.get(name, {"status": "not_reported"})))
+                                  calibration=calibration.get(name, {"status": "not_reported"}),
+                                  reading_kinds=sorted((kinds or {}).get(name, set()))))
     return out
 
 
@@ -236,6 +239,7 @@ class EvidenceInputs:
     specs: list[RequirementSpec] = field(default_factory=list)
     devices: list[dict[str, Any]] = field(default_factory=list)
     calibration: dict[str, dict[str, JsonValue]] = field(default_factory=dict)
+    reading_kinds: dict[str, set[str]] = field(default_factory=dict)  # per device, of the lot's stored readings
 
 
 def load_inputs(store: Store, db: Database, lot_id: str, specs: list[RequirementSpec] | None = None
@@ -253,7 +257,9 @@ def load_inputs(store: Store, db: Database, lot_id: str, specs: list[Requirement
     known = {r["product_id"] for part in chunks(product_ids) for r in db.rows(
         f"SELECT product_id FROM comp_products WHERE product_id IN ({marks(len(part))})", list(part))}
     calibration: dict[str, dict[str, JsonValue]] = {}
+    kinds: dict[str, set[str]] = {}
     for r in store.lot_readings(lot_id) if lot is not None else []:
+        kinds.setdefault(r["device"], set()).add(r["kind"])
         data = r.get("data")
         if isinstance(data, dict) and isinstance(data.get("calibration"), dict):
             calibration[r["device"]] = data["calibration"]
@@ -262,7 +268,7 @@ def load_inputs(store: Store, db: Database, lot_id: str, specs: list[Requirement
         identifications=ident_counts(db, [s["lot_id"] for s in walked["sources"]]) if walked else {},
         substances=substances_of(db, product_ids), known_products=known,
         open_alarms=open_alarms(db) if walked else [], specs=specs if specs is not None else list_specs(db),
-        devices=store.list_devices() if lot is not None else [], calibration=calibration)
+        devices=store.list_devices() if lot is not None else [], calibration=calibration, reading_kinds=kinds)
 
 
 def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | None = None,
@@ -300,6 +306,7 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
         lot=EvidenceLot(lot_id=lot_id, site=stored.get("site"), line=stored.get("line"), agent=stored.get("agent"),
                         status=stored.get("status", "recorded"), opened_at=stored.get("opened_at"),
                         closed_at=stored.get("closed_at"), net_mass_kg=mass, n_weighings=stored.get("n_weighings"),
+                        weighed_kg=float(stored["net_mass_kg"]) if stored.get("net_mass_kg") is not None else None,
                         recycler=stored.get("recycler"), measurement_method=method),
         origin=origin,
         composition=measurement.composition if measurement is not None else InsufficientData(),
@@ -310,7 +317,7 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
                                  source_input_mass_kg=lineage.source_input_mass_kg if lineage else None,
                                  steps=steps, ok=all(s.balance_ok for s in steps) and not alarms, alarms=alarms),
         chain_of_custody=coc,
-        devices=device_section(lot, measurement, inputs.devices, inputs.calibration),
+        devices=device_section(lot, measurement, inputs.devices, inputs.calibration, inputs.reading_kinds),
         conformance=results,
         claims=Claims(blocked=bool(blocked), reasons=blocked, recycled_content_share=origin.post_consumer_share,
                       chain_of_custody_model=coc.model),

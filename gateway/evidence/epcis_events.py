@@ -29,7 +29,7 @@ class _Epcis(BaseModel):
 
 
 class Quantity(_Epcis):
-    epcClass: str = Field(description="urn:junkan:lot:...")
+    epcClass: str = Field(description="The lot: LGTIN (EPC class URN or GS1 Digital Link) or urn:junkan:lot:...")
     quantity: float
     uom: Literal["KGM"] = "KGM"
 
@@ -56,7 +56,10 @@ class MassReport(_Epcis):
 
 
 class AnalyteReport(_Epcis):
-    """One analyte's screening: CAS substance (or the analyte's name), mean / max / p95 in mg/kg."""
+    """One analyte's screening over the lot, in mg/kg: lot statistics (meanValue, maxValue, p95 as percRank /
+    percValue). Censoring (``rcy:censoring``): ``none``; ``partial`` (some readings '<LOD': the mean is the
+    Kaplan-Meier estimate); ``all_below_lod`` (no value, no mean: ``maxValue`` is the LOD as an upper bound).
+    ``rcy:maxValueIsUpperBound`` says maxValue is a bound, not a reading (a LOD above every detect)."""
 
     type: Literal["Dimensionless"] = "Dimensionless"
     uom: Literal["59"] = "59"
@@ -71,6 +74,9 @@ class AnalyteReport(_Epcis):
     method: str | None = Field(default=None, serialization_alias="rcy:method", exclude_if=_absent)
     lod_ppm: float | None = Field(default=None, serialization_alias="rcy:lodPpm", exclude_if=_absent)
     n: int = Field(serialization_alias="rcy:n")
+    n_below_lod: int = Field(serialization_alias="rcy:nBelowLod")
+    censoring: Literal["none", "partial", "all_below_lod"] = Field(serialization_alias="rcy:censoring")
+    max_is_bound: bool = Field(serialization_alias="rcy:maxValueIsUpperBound")
 
 
 class PolymerShareReport(_Epcis):
@@ -87,12 +93,25 @@ SensorReport = MassReport | AnalyteReport | PolymerShareReport
 
 
 class SensorMetadata(_Epcis):
+    """The one device that produced an element's values: its id, what kind of instrument it is, when."""
+
     deviceID: str
+    deviceMetadata: str = Field(description="Device type as a vocabulary URI (rcy:DeviceType-...).")
+    startTime: str | None = Field(default=None, exclude_if=_absent)
+    endTime: str | None = Field(default=None, exclude_if=_absent)
+    device_type: str = Field(serialization_alias="rcy:deviceType")
+    driver: str | None = Field(default=None, serialization_alias="rcy:driver", exclude_if=_absent)
 
 
 class SensorElement(_Epcis):
+    """Values one measuring function produced (weighing, XRF, NIR), with the device(s) whose stored readings
+    they come from: ``sensorMetadata`` only when exactly one device did; ``rcy:devices`` lists them all
+    (empty: the lot's stored readings name none, e.g. a measurement sent without its readings)."""
+
     sensorReport: list[SensorReport]
     sensorMetadata: SensorMetadata | None = Field(default=None, exclude_if=_absent)
+    function: str = Field(serialization_alias="rcy:function")
+    devices: list[str] = Field(serialization_alias="rcy:devices")
 
 
 class ReadPoint(_Epcis):
@@ -101,6 +120,11 @@ class ReadPoint(_Epcis):
 
 class PersistentDisposition(_Epcis):
     set: list[str]
+
+
+class SpecResult(_Epcis):
+    spec: str = Field(serialization_alias="rcy:spec")
+    result: str = Field(serialization_alias="rcy:result")
 
 
 class IntakeEvent(_Epcis):
@@ -121,7 +145,8 @@ class IntakeEvent(_Epcis):
 
 
 class StepEvent(_Epcis):
-    """A process step (TransformationEvent); quantity lists only when both sides are known."""
+    """A process step (TransformationEvent); quantity lists only when both sides are known; bizStep per step
+    kind (``epcis.STEP_BIZSTEPS``)."""
 
     type: Literal["TransformationEvent"] = "TransformationEvent"
     eventID: str
@@ -130,7 +155,7 @@ class StepEvent(_Epcis):
     transformationID: str
     inputQuantityList: list[Quantity] | None = Field(default=None, exclude_if=_empty)
     outputQuantityList: list[Quantity] | None = Field(default=None, exclude_if=_empty)
-    bizStep: Literal["creating_class_instance"] = "creating_class_instance"
+    bizStep: Literal["disassembling", "creating_class_instance", "other"]
     disposition: Literal["active"] = "active"
     process_type: str = Field(serialization_alias="rcy:processType")
     mass_balance: MassBalanceExt = Field(serialization_alias="rcy:massBalance")
@@ -149,9 +174,10 @@ class MeasurementEvent(_Epcis):
     readPoint: ReadPoint
     sensorElementList: list[SensorElement]
     devices: list[str] = Field(serialization_alias="rcy:devices")
-    disposition: Literal["conformant", "non_conformant", "in_progress"] | None = Field(default=None,
-                                                                                    exclude_if=_absent)
+    disposition: Literal["conformant", "non_conformant"] | None = Field(default=None, exclude_if=_absent)
     persistentDisposition: PersistentDisposition | None = Field(default=None, exclude_if=_absent)
+    conformance: list[SpecResult] = Field(serialization_alias="rcy:conformance")
+    claims_blocked: bool = Field(serialization_alias="rcy:claimsBlocked")
 
 
 Event = IntakeEvent | StepEvent | MeasurementEvent

@@ -17,7 +17,7 @@ from gateway.evidence import keys
 from gateway.evidence.did import did_from_domain
 from gateway.evidence.formats import keys_dir_for
 from gateway.settings import GatewaySettings
-from junkan.core.evidence import Issuer
+from junkan.core.evidence import Gs1Keys, Issuer
 from junkan.core.locks import Busy, FileLock
 
 log = logging.getLogger("junkan.evidence")
@@ -31,7 +31,13 @@ def issuer_of(settings: GatewaySettings) -> Issuer:
         host = settings.api.host if settings.api.host not in ("0.0.0.0", "::") else "127.0.0.1"
         host = f"[{host}]" if ":" in host else host
         domain = host if settings.api.port in (0, 443) else f"{host}:{settings.api.port}"
-    return Issuer(name=settings.evidence.issuer_name, id=did_from_domain(domain))
+    return Issuer(name=settings.evidence.issuer_name, id=did_from_domain(domain), gs1=gs1_keys(settings))
+
+
+def gs1_keys(settings: GatewaySettings) -> Gs1Keys | None:
+    """The plant's GS1 keys from the ``gs1`` settings (check digits computed), None when there are none."""
+    g = settings.gs1
+    return Gs1Keys(company_prefix=g.company_prefix, gtin=g.gtin, gln=g.gln, lot_uri=g.lot_uri) if g else None
 
 
 def ensure_identity(settings: GatewaySettings, folder: Path | None = None) -> keys.SigningKey | None:
@@ -60,7 +66,9 @@ def ensure_identity(settings: GatewaySettings, folder: Path | None = None) -> ke
         ring = keys.load_ring(folder)
         # a DID given to `keys generate --did` stands unless the settings name one; an unconfigured one follows
         configured = settings.evidence.issuer_domain is not None or ring.issuer.id in _UNCONFIGURED
-        if ring.issuer != issuer and configured and settings.evidence.create_keys:
+        if not configured:  # the DID stands; the GS1 keys always follow the settings
+            issuer = ring.issuer.model_copy(update={"gs1": issuer.gs1})
+        if ring.issuer != issuer and settings.evidence.create_keys:
             if ring.issuer.id != issuer.id:
                 log.warning("issuer DID changes from %s to %s: evidence signed before verifies only against the "
                             "old DID's document", ring.issuer.id, issuer.id)

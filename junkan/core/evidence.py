@@ -26,9 +26,21 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Gs1Keys(_Doc):
+    """The issuer's GS1 keys (the gateway's ``gs1`` settings, check digits computed): EPCIS names its lots as
+    batches of ``gtin`` and its site by ``gln``."""
+
+    company_prefix: str = Field(description="GS1 Company Prefix (6-12 digits).")
+    gtin: str = Field(description="GTIN-14 of the plant's material lots (lot id = batch number).")
+    gln: str | None = Field(description="GLN of the plant's site (null: none configured).")
+    lot_uri: Literal["epc_urn", "digital_link"] = Field(description="LGTIN as EPC class URN or GS1 Digital Link.")
+
+
 class Issuer(_Doc):
     name: str = Field(description="Plant operator issuing the evidence.")
     id: str = Field(description="Issuer DID (did:web:...).")
+    gs1: Gs1Keys | None = Field(default=None, exclude_if=_absent,
+                                description="The plant's GS1 keys (absent: none configured, private URNs).")
 
 
 class EvidenceLot(_Doc):
@@ -42,6 +54,9 @@ class EvidenceLot(_Doc):
     opened_at: str | None
     closed_at: str | None
     net_mass_kg: float = Field(description="From the process graph when the lot was made by a step, else weighed.")
+    weighed_kg: float | None = Field(default=None, exclude_if=_absent,
+                                     description="Net mass the line's scales weighed (the stored lot; absent: "
+                                                 "not weighed on a line, e.g. a lot known only from the graph).")
     n_weighings: int | None
     recycler: str | None = Field(description="Recycler the evidence is addressed to.")
     measurement_method: str | None = Field(description="Measurement schema of the lot (null: none).")
@@ -214,6 +229,9 @@ class EvidenceDevice(_Doc):
     role: Literal["missing", "contributed"]
     degraded: str | None
     calibration: dict[str, JsonValue] = Field(description="As the device reported it, or status not_reported.")
+    reading_kinds: list[str] = Field(default_factory=list, description="Kinds of the readings it stored for the "
+                                     "lot (weighing, xrf, nir_object, conveyor, ident ...): which measured values "
+                                     "are its own (empty: no stored readings, e.g. a measurement-only lot).")
 
 
 class Check(_Doc):

@@ -67,10 +67,11 @@ def test_epcis_content(plant: dict[str, Any]) -> None:
     doc = json.loads(render_as(ev, "epcis"))
     events = doc["epcisBody"]["eventList"]
     kinds = [(e["type"], e.get("bizStep")) for e in events]
-    assert kinds.count(("TransformationEvent", "creating_class_instance")) == 3  # DIS, SHR, SRT
+    assert kinds.count(("TransformationEvent", "disassembling")) == 1  # DIS (CBV's own dismantling example)
+    assert kinds.count(("TransformationEvent", "creating_class_instance")) == 2  # SHR, SRT
     assert kinds.count(("ObjectEvent", "receiving")) == 2
     meas = next(e for e in events if e.get("bizStep") == "inspecting")
-    reports = meas["sensorElementList"][0]["sensorReport"]
+    reports = [r for element in meas["sensorElementList"] for r in element["sensorReport"]]
     mass = next(r for r in reports if r["type"] == "Mass")
     br = next(r for r in reports if r.get("chemicalSubstance") == "https://identifiers.org/CAS:7726-95-6")
     assert mass == {"type": "Mass", "value": 7.0, "uom": "KGM", "time": mass["time"], "rcy:feature": "net"}

@@ -29,7 +29,7 @@ from gateway.evidence.epcis_events import (
     SensorReport,
     StepEvent,
 )
-from gateway.evidence.ids import VOC, cas_uri, device_uri, event_uri, lot_uri
+from gateway.evidence.ids import VOC, cas_uri, event_uri, lot_uri
 from gateway.evidence.iso1043 import standard_name
 from gateway.evidence.untp_model import (
     Assessment,
@@ -300,9 +300,10 @@ def _subject(e: Event, rows: list[ContaminantRow]) -> TraceabilityEvent:
     if isinstance(e, MeasurementEvent):
         sensors = []
         for element in e.sensorElementList:
-            device = element.sensorMetadata.deviceID if element.sensorMetadata else device_uri(None, "unknown")
+            meta = element.sensorMetadata  # None unless exactly one device measured: then none is named
+            name = f"{meta.device_type} {meta.deviceID.rsplit(':', 1)[-1]}" if meta else ""
             sensors.append(SensorElement(
-                sensorMetadata=Sensor(device=Item(id=device, name=device)),
+                sensorMetadata=Sensor(device=Item(id=meta.deviceID, name=name)) if meta else None,
                 sensorReport=[d for r in element.sensorReport for d in _sensor_data(r, rows)]))
     step = e if isinstance(e, StepEvent) else None
     quantities = None if isinstance(e, StepEvent) else [_qe(q) for q in e.quantityList]

@@ -170,8 +170,10 @@ class SensorData(_Untp):
 
 
 class SensorElement(_Untp):
+    """One measuring function's data; ``sensorMetadata`` only when exactly one device produced it."""
+
     type: list[str] = ["SensorElement"]
-    sensorMetadata: Sensor
+    sensorMetadata: Sensor | None = Field(default=None, exclude_if=_absent)
     sensorReport: list[SensorData]
 
 

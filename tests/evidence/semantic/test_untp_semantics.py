@@ -152,6 +152,16 @@ def check_dte(t: Tally, db: Any, lot_id: str, doc: dict[str, Any]) -> None:
     meas = stored_measurement(db, lot_id)
     events = doc["credentialSubject"]
     sensed = [d for e in events for s in e.get("sensorElementList", []) for d in s["sensorReport"]]
+    # attribution: an element names a device only if that one device stored the readings of its kind
+    kinds = {"analyte=": "xrf", "PolymerMassShare": "nir_object", "voc/Mass": "weighing"}
+    for e in events:
+        for s in e.get("sensorElementList", []):
+            kind = next(k for marker, k in kinds.items() if marker in s["sensorReport"][0]["sensorType"])
+            devices = {r["device"] for r in db.rows("SELECT DISTINCT device FROM readings WHERE lot_id = ? AND "
+                                                    "kind = ?", [lot_id, kind])}
+            named = s.get("sensorMetadata", {}).get("device", {}).get("id")
+            t.eq(f"{lot_id} DTE {kind} device", named.rsplit(":", 1)[1] if named else None,
+                 next(iter(devices)) if len(devices) == 1 else None)
     by_analyte: dict[str, dict[str, Any]] = {}
     for d in sensed:
         query = parse_qs(urlsplit(d["sensorType"]).query)

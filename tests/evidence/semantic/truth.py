@@ -16,7 +16,11 @@ from typing import Any
 
 from gateway.specs.model import RequirementSpec
 from gateway.specs.repo import save_spec
+from gateway.store.base import Incoming
 from gateway.traceability.repo import record_intake, record_step
+from junkan.core.ids import new_id
+from junkan.core.messages import ReadingMessage
+from junkan.core.topics import Kind, ParsedTopic
 from junkan.core.traceability import IntakeIn, StepIn
 from tests.evidence.plant import T0, build_plant, store_lot
 from tests.measurements import wire_measurement
@@ -79,6 +83,23 @@ MEASUREMENTS = {
 OUTPUT_KG = {"MIX-1": 60.0, "PBDE-1": 45.0, "PRE-1": 98.0, "BLK-1": 40.0}
 
 
+def store_readings(store: Any, lot_id: str, line: str, at: Any, readings: list[tuple[str, str, dict[str, Any]]]
+                   ) -> None:
+    """The lot's raw readings as an agent sends them: (device, kind, data)."""
+    topic = ParsedTopic(site="plant-a", line=line, agent=f"agent-{line}", kind=Kind.READING)
+    body = [{"device": dev, "device_seq": i, "ts": at + timedelta(seconds=i), "kind": kind, "lot_id": lot_id,
+             "data": data} for i, (dev, kind, data) in enumerate(readings)]
+    store.commit_batch([Incoming(topic, ReadingMessage.model_validate(
+        {"msg_id": new_id(), "agent": topic.agent, "session": new_id(), "seq": 1, "sent_at": at,
+         "body": {"readings": body}}))], [], [])
+
+
+# MIX-1's readings: one XRF analyser, one NIR (the DTE may name a device only for the values it produced)
+MIX_READINGS = [("xrf-1", "xrf", {"elements": {"Br": {"ppm": 41.0, "error": 2.0}}}),
+                ("nir-1", "nir_object", {"polymer": "HIPS", "size_mm": 20.0}),
+                ("xrf-1", "xrf", {"elements": {"Cd": {"ppm": None, "below_lod": True}}})]
+
+
 def build_truth_plant(store: Any) -> dict[str, Any]:
     """plant.py's story plus the scenario lots, and a buyer spec with the regulatory defaults as of AS_OF."""
     world = build_plant(store)
@@ -103,6 +124,8 @@ def build_truth_plant(store: Any) -> dict[str, Any]:
              "ended_at": start + timedelta(hours=1), "inputs": inputs, "outputs": outputs,
              "losses": [] if lot.blocked else [{"kind": "fines", "mass_kg": 1.0}]}))
         store_lot(store, lot.lot_id, out, MEASUREMENTS[lot.lot_id], [], start, line=f"line-{i + 2}")
+        if lot.lot_id == "MIX-1":
+            store_readings(store, lot.lot_id, f"line-{i + 2}", start, MIX_READINGS)
     save_spec(db, RequirementSpec(spec_id="buyer-1", buyer="Car Parts Co", material="HIPS", min_purity=0.7,
                                   as_of=AS_OF))
     world["store"] = store

@@ -95,9 +95,10 @@ def store_readings(store: Any, lot_id: str, line: str, at: Any, readings: list[t
 
 
 # MIX-1's readings: one XRF analyser, one NIR (the DTE may name a device only for the values it produced)
-MIX_READINGS = [("xrf-1", "xrf", {"elements": {"Br": {"ppm": 41.0, "error": 2.0}}}),
-                ("nir-1", "nir_object", {"polymer": "HIPS", "size_mm": 20.0}),
-                ("xrf-1", "xrf", {"elements": {"Cd": {"ppm": None, "below_lod": True}}})]
+MIX_READINGS: list[tuple[str, str, dict[str, Any]]] = [
+    ("xrf-1", "xrf", {"elements": {"Br": {"ppm": 41.0, "error": 2.0}}}),
+    ("nir-1", "nir_object", {"polymer": "HIPS", "size_mm": 20.0}),
+    ("xrf-1", "xrf", {"elements": {"Cd": {"ppm": None, "below_lod": True}}})]
 
 
 def build_truth_plant(store: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from gateway.api.routes import (
     process,
     reports,
     specs,
+    uploads,
     users,
 )
 from gateway.auth import authorize, install
@@ -43,7 +44,7 @@ log = logging.getLogger("junkan.gateway")
 
 ROUTERS = [health.router, lots.router, devices.router, lines.router, auth.router, users.router, dashboard.router,
            evidence.router, identity.router, composition.router, process.router, reports.router, specs.router,
-           measurement.router, dashboard_pages.router]
+           measurement.router, dashboard_pages.router, uploads.router]
 
 
 def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | None = None,
@@ -55,6 +56,7 @@ def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | 
     app.state.settings, app.state.store, app.state.commands = settings, store, commands
     app.state.metrics = metrics or GatewayMetrics()
     app.state.versions = versions(store)  # read once: the probes report it without touching the database
+    app.state.uploads = None  # serve() sets its upload worker here (the dashboard shows what it skipped)
     install(app)
     install_docs(app)
     for router in ROUTERS:
@@ -106,6 +108,10 @@ def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int
         consumer.on_tick = notifier.watchdog
         consumer.start()
     app = create_app(settings, store, consumer, metrics)  # 3. REST API + dashboard
+    if settings.upload.enabled:  # 3b. the upload outbox, delivered in the background (gateway/upload/worker.py)
+        from gateway.upload.worker import UploadWorker
+
+        app.state.uploads = UploadWorker(settings, store, metrics.registry).start()
     proxy_headers, forwarded_allow_ips = forwarding(settings.api.trusted_proxies)
     server = _Server(notifier, ping=consumer is None, config=uvicorn.Config(
         app, host=settings.api.host, port=settings.api.port, log_level="warning", lifespan="off",
@@ -121,6 +127,8 @@ def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int
     server.run()  # 4. until SIGTERM/SIGINT (uvicorn handles the signals; STOPPING=1 at its shutdown)
     if consumer:  # 5. finish the batch in hand; unacked messages are redelivered to the next worker
         consumer.stop()
+    if app.state.uploads:  # the delivery in hand ends (or its lease runs out and another worker sends it)
+        app.state.uploads.stop()
     store.close()
     return 0
 

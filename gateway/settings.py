@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.evidence import gs1
-from junkan.core.config import format_validation_error
+from junkan.core.config import format_validation_error, read_secret
 from junkan.core.mqtt import MqttConfig
 from junkan.core.overrides import apply_overrides
 
@@ -111,6 +111,37 @@ class Gs1Settings(_Model):
         return gs1.gln(self.company_prefix, self.location_reference) if self.location_reference else None
 
 
+class UploadSettings(_Model):
+    """The background upload worker of `junkan gateway serve` (gateway/upload/worker.py, docs/evidence.md)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    enabled: bool = Field(default=False, description="Run the upload worker in `junkan gateway serve`: it "
+                          "delivers the upload outbox (EPCIS capture, recycler webhooks) with retries. Off: "
+                          "rows wait for `junkan gateway evidence-upload`.")
+    capture_url: str | None = Field(default=None, pattern=r"^https?://", max_length=2000,
+                                    description="EPCIS 2.0 repository base URL (/capture is appended) that "
+                                    "lots closing are published to when publish_on_close is on.")
+    capture_token_file: str | None = Field(default=None, description="File holding a bearer token for the "
+                                           "capture repository (sent only to capture_url, never elsewhere).")
+    capture_token_env: str | None = Field(default=None, description="Environment variable holding that token.")
+    publish_on_close: bool = Field(default=False, description="Queue each closed, issuable lot's evidence "
+                                   "(EPCIS to capture_url, the recycler's webhook if registered) once per "
+                                   "target; this includes lots closed before it was turned on.")
+    interval_s: float = Field(default=5.0, gt=0, le=3600, description="Seconds between passes over the "
+                              "outbox (and the scan for newly closed lots).")
+    max_attempts: int = Field(default=12, ge=1, le=1000, description="Attempts before a row is dead-lettered "
+                              "(state failed, the last error kept); a permanent refusal (4xx) fails at once.")
+    backoff_base_s: float = Field(default=1.0, gt=0, description="Delay after the first transient failure; "
+                                  "doubled after each further one.")
+    backoff_max_s: float = Field(default=600.0, gt=0, description="Longest delay between two attempts.")
+    timeout_s: float = Field(default=30.0, gt=0, le=600, description="HTTP timeout of one request; a row's "
+                             "claim (lease) lasts a few times this, so a worker killed mid-delivery releases it.")
+
+    def capture_token(self) -> str | None:
+        return read_secret(self.capture_token_file, self.capture_token_env)
+
+
 class GatewaySettings(_Model):
     db_url: str = Field(default="sqlite:///var/gateway.db", description="sqlite:///PATH or postgresql://...")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Broker connection.")
@@ -129,6 +160,8 @@ class GatewaySettings(_Model):
                                        "evidence: its did:web identity and signing keys.")
     gs1: Gs1Settings | None = Field(default=None, description="The plant's GS1 company prefix and keys (GTIN "
                                     "for its lots, GLN for its site); null: EPCIS uses private URNs.")
+    upload: UploadSettings = Field(default_factory=UploadSettings, description="Background delivery of "
+                                   "evidence (EPCIS capture, webhooks): retries, backoff, dead-letter.")
 
     @model_validator(mode="after")
     def _open_only_on_loopback(self) -> GatewaySettings:

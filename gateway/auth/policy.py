@@ -26,6 +26,7 @@ PUBLIC: Final[tuple[str, ...]] = ("/healthz", "/readyz", "/login", "/logout", "/
 _RULES: Final[list[tuple[frozenset[str], re.Pattern[str], frozenset[str]]]] = [
     (r, re.compile(p), roles) for r, p, roles in [
         (READ | WRITE, r"^/api/v1/users(/|$)", frozenset({"admin"})),
+        (READ | WRITE, r"^/api/v1/uploads(/|$)", frozenset({"admin"})),  # partners' endpoints and errors
         (READ, r"^/api/v1/auth/whoami$", EVERYONE),
         # recyclers: their own lots only (tenancy is enforced on every {lot_id} and in the list query)
         (READ, r"^/api/v1/lots(/\{lot_id\}(/readings|/evidence|/measurement)?)?$", EVERYONE),

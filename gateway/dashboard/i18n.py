@@ -194,6 +194,32 @@ LABELS: dict[str, dict[str, str]] = {
     "reason": {"en": "Reason", "ja": "理由"},
     "received": {"en": "Received", "ja": "受信時刻"},
     "live": {"en": "live", "ja": "ライブ"},
+    # upload outbox page (gateway/upload)
+    "uploads": {"en": "Uploads (EPCIS capture, recycler webhooks)",
+                "ja": "送信（EPCISキャプチャ・リサイクラーWebhook）"},
+    "uploads_nav": {"en": "Uploads", "ja": "送信"},
+    "upload_pending": {"en": "pending", "ja": "送信待ち"},
+    "upload_polling": {"en": "awaiting capture job", "ja": "キャプチャ処理待ち"},
+    "upload_done": {"en": "delivered", "ja": "送信済み"},
+    "upload_failed": {"en": "failed", "ja": "失敗"},
+    "upload_all": {"en": "all", "ja": "すべて"},
+    "upload_kind_epcis": {"en": "EPCIS capture", "ja": "EPCISキャプチャ"},
+    "upload_kind_webhook": {"en": "webhook", "ja": "Webhook"},
+    "upload_target": {"en": "Target", "ja": "送信先"},
+    "upload_attempts": {"en": "Attempts", "ja": "試行回数"},
+    "upload_next": {"en": "Next attempt", "ja": "次回試行"},
+    "upload_retry": {"en": "Retry", "ja": "再送"},
+    "upload_skipped": {"en": "Closed lots not queued (no evidence can be issued)",
+                       "ja": "送信対象外のクローズ済みロット（証明書を発行できません）"},
+    "upload_worker_on": {"en": "The upload worker runs every {interval} s; a row fails after {attempts} attempts "
+                               "(a permanent refusal at once).",
+                         "ja": "送信ワーカーは {interval} 秒ごとに動作します。{attempts} 回試行して失敗した行"
+                               "（恒久的な拒否は即時）は失敗になります。"},
+    "upload_publish_on_close": {"en": "Every closed lot is queued.", "ja": "クローズしたロットは自動で送信されます。"},
+    "upload_worker_off": {"en": "No upload worker runs in this gateway (upload.enabled is off): rows wait for "
+                                "`junkan gateway evidence-upload`.",
+                          "ja": "このゲートウェイでは送信ワーカーは動作していません（upload.enabled がオフ）。"
+                                "`junkan gateway evidence-upload` で送信されます。"},
 }
 
 

@@ -72,3 +72,20 @@ def dead_letters_page(request: Request, principal: PrincipalDep,
     if q:
         rows = [r for r in rows if q in r["topic"] or q in r["reason"]]
     return render(request, principal, "dead_letters.html", rows=rows[:200], q=q or "")
+
+
+@router.get("/uploads")
+def uploads_page(request: Request, principal: PrincipalDep,
+                 state: str | None = Query(default=None, pattern="^(pending|polling|done|failed)$")) -> Response:
+    """The upload outbox: counts per state, the newest rows (failed ones first), what the worker skipped."""
+    from gateway.upload import outbox
+
+    db = request.app.state.store.db
+    counts = outbox.counts(db)
+    total = sum(counts.values())
+    rows = outbox.rows(db, state, limit=200, offset=max(0, (counts[state] if state else total) - 200))
+    rows.sort(key=lambda r: (r.state != "failed", -r.id))
+    worker = request.app.state.uploads
+    return render(request, principal, "uploads.html", counts=counts, rows=rows, state=state or "",
+                  settings=request.app.state.settings.upload, running=worker is not None,
+                  skipped=sorted(worker.skipped.items()) if worker is not None else [])

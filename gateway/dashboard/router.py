@@ -53,7 +53,8 @@ def render(request: Request, principal: Principal, name: str, status_code: int =
     nav = [(path, key) for path, key in (("/lines", "lines"), ("/lots", "lots"), ("/trends", "trends"),
                                           ("/alarms", "alarms"),
                                           ("/unmatched", "unmatched"), ("/composition", "composition_nav"),
-                                          ("/specs", "specs"), ("/report", "report"), ("/dead-letters", "dead_nav"))
+                                          ("/specs", "specs"), ("/report", "report"), ("/dead-letters", "dead_nav"),
+                                          ("/uploads", "uploads_nav"))
            if principal.role and allowed(principal.role, "GET", path)]
     lang = _lang(request)
     return _templates(request).TemplateResponse(request, name, {

@@ -164,3 +164,16 @@ MIGRATIONS.append(("0430_credential_status", [
         revoked_at TEXT, reason TEXT)""",
     "CREATE INDEX credential_status_lot ON credential_status (lot_id)",
 ]))
+
+# Upload worker (issue 17 item 9, gateway/upload): dedup per (lot, target URL, document hash), so a lot
+# re-published to a corrected URL is sent; a lease so one worker (of several processes) delivers a row at a
+# time. Additive: rows queued before keep their columns; their target_url is their target (EPCIS).
+MIGRATIONS.append(("0460_upload_lease", [
+    "ALTER TABLE upload_outbox ADD COLUMN lot_id TEXT",
+    "ALTER TABLE upload_outbox ADD COLUMN target_url TEXT",
+    "ALTER TABLE upload_outbox ADD COLUMN doc_sha256 TEXT",
+    "ALTER TABLE upload_outbox ADD COLUMN lease_owner TEXT",
+    "ALTER TABLE upload_outbox ADD COLUMN lease_until TEXT",
+    "UPDATE upload_outbox SET target_url = target WHERE kind = 'epcis'",
+    "CREATE INDEX upload_outbox_lot ON upload_outbox (lot_id, kind, target_url)",
+]))

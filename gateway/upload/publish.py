@@ -1,4 +1,9 @@
-"""Publish a lot's evidence: sign it, queue its EPCIS document for capture and the recycler's webhook."""
+"""Publish a lot's evidence: sign it, queue its EPCIS document for capture and the recycler's webhook.
+
+Dedup is per (lot, target URL, document hash): the same content to the same URL is queued once (a retry of
+a failed row is the operator's ``retry``), the same content to a corrected URL is a new delivery, and a
+lot whose evidence changed (a late intake record, a resolved identification) is sent again.
+"""
 
 from __future__ import annotations
 
@@ -15,27 +20,48 @@ from gateway.evidence.issuable import check_issuable
 from gateway.evidence.keys import active
 from gateway.evidence.signing import sign
 from gateway.store.base import Store
-from gateway.upload.outbox import enqueue
+from gateway.upload.outbox import dedup_key, enqueue
+from junkan.core.evidence import Evidence
+
+
+def capture_target(capture_url: str) -> str:
+    """The capture endpoint of an EPCIS repository base URL."""
+    return capture_url.rstrip("/") + "/capture"
+
+
+def events_sha256(doc: dict[str, Any]) -> str:
+    """The EPCIS document's content hash: its event list (``creationDate`` and the document id change with
+    every issue, the events do not)."""
+    return hashlib.sha256(json.dumps(doc["epcisBody"]["eventList"], sort_keys=True).encode()).hexdigest()
+
+
+def evidence_sha256(ev: Evidence) -> str:
+    """The evidence's content hash without its id and issue time (both change with every issue)."""
+    body = ev.model_dump(mode="json", exclude={"evidence_id", "issued_at"})
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def publish_evidence(store: Store, lot_id: str, keys_dir: Path, capture_url: str | None) -> dict[str, Any]:
-    """Queue deliveries (idempotent per content); the sender does the network I/O later."""
+    """Queue deliveries (idempotent per lot, URL and content); the sender does the network I/O later."""
     db = store.db
     key = active(keys_dir)
     ev = build_evidence(store, db, lot_id, issuer=key.issuer)
     check_issuable(ev)
-    token = sign(evidence_credential(ev), status.bind(db, key, ev.evidence_id, lot_id))
     out: dict[str, Any] = {"lot_id": lot_id, "evidence_id": ev.evidence_id, "epcis": None, "webhook": None}
     if capture_url:
         doc = epcis_document(ev)
-        events = json.dumps(doc["epcisBody"]["eventList"], sort_keys=True)  # creationDate changes, events do not
-        digest = hashlib.sha256(events.encode()).hexdigest()[:32]
-        out["epcis"] = enqueue(db, "epcis", capture_url.rstrip("/") + "/capture", f"epcis:{lot_id}:{digest}",
-                               json.dumps(doc))
+        digest, target = events_sha256(doc), capture_target(capture_url)
+        out["epcis"] = enqueue(db, "epcis", target, dedup_key("epcis", lot_id, digest, target), json.dumps(doc),
+                               lot_id=lot_id, target_url=target, doc_sha256=digest,
+                               legacy_key=f"epcis:{lot_id}:{digest[:32]}")
+    token = sign(evidence_credential(ev), status.bind(db, key, ev.evidence_id, lot_id))  # issued: revocable
     recycler = ev.lot.recycler
-    if recycler and db.one("SELECT recycler FROM webhooks WHERE recycler = ?", (recycler,)):
+    hook = db.one("SELECT url FROM webhooks WHERE recycler = ?", (recycler,)) if recycler else None
+    if recycler and hook:
+        digest = evidence_sha256(ev)
         body = {"event": "evidence.ready", "lot_id": lot_id, "evidence_id": ev.evidence_id,
                 "links": {f: f"/api/v1/lots/{lot_id}/evidence?format={f}" for f in ("json", "pdf", "jws")},
                 "jws": token}
-        out["webhook"] = enqueue(db, "webhook", recycler, f"webhook:{recycler}:{ev.evidence_id}", json.dumps(body))
+        out["webhook"] = enqueue(db, "webhook", recycler, dedup_key("webhook", lot_id, digest, hook["url"]),
+                                 json.dumps(body), lot_id=lot_id, target_url=hook["url"], doc_sha256=digest)
     return out

@@ -1,20 +1,32 @@
-"""Deliver due outbox rows: EPCIS capture (POST /capture, 202 + job polling) and signed webhooks."""
+"""Deliver due outbox rows: EPCIS capture (POST /capture, 202 + job polling) and signed webhooks.
+
+Each row is claimed (leased) before its request and released with the outcome, so several senders (the
+gateway's worker in each process, the CLI) never send one row at the same time. A sender killed between
+claim and outcome leaves the lease to run out; the row is then sent again, the same bytes (the payload is
+stored at queue time), which a capture repository recognises by its event ids.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
+from collections.abc import Callable
 from urllib.parse import urljoin
 
 import httpx
 
 from gateway.store.db import Database, now_iso
 from gateway.upload import outbox
+from junkan.core.ids import new_id
+
+log = logging.getLogger("junkan.gateway.upload")
 
 EPCIS_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0", "GS1-Capture-Error-Behaviour": "rollback",
                  "Content-Type": "application/json"}
 POLL_S = 1.0
+MAX_PER_PASS = 200  # rows one pass delivers at most (the worker's loop comes back for the rest)
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -37,15 +49,32 @@ def _transient(status: int) -> bool:
 
 
 class Sender:
-    def __init__(self, db: Database, client: httpx.Client, backoff_base_s: float = 1.0) -> None:
-        self.db, self.client, self.base = db, client, backoff_base_s
+    """Claims due rows one at a time and delivers them. ``owner`` names this sender in leases; ``lease_s``
+    must outlast one request (the HTTP client's timeout); ``capture_token`` is sent as a bearer token only
+    to URLs under ``capture_prefix`` (never to another host a CLI-queued row names)."""
+
+    def __init__(self, db: Database, client: httpx.Client, backoff_base_s: float = 1.0, *,
+                 policy: outbox.Policy | None = None, owner: str | None = None, lease_s: float = 120.0,
+                 capture_token: str | None = None, capture_prefix: str | None = None,
+                 on_outcome: Callable[[str, str], None] | None = None) -> None:
+        self.db, self.client = db, client
+        self.policy = policy or outbox.Policy(backoff_base_s=backoff_base_s)
+        self.owner = owner or f"sender-{new_id()}"
+        self.lease_s = lease_s
+        self.token, self.token_prefix = capture_token, capture_prefix
+        self.on_outcome = on_outcome
 
     def run_once(self) -> dict[str, int]:
-        """One pass over due rows; returns counts by outcome."""
+        """One pass over the rows due now; returns counts by outcome."""
         counts: dict[str, int] = {}
-        for row in outbox.due(self.db):
+        for _ in range(MAX_PER_PASS):
+            row = outbox.claim(self.db, self.owner, self.lease_s)
+            if row is None:
+                break
             outcome = self._deliver(row)
             counts[outcome] = counts.get(outcome, 0) + 1
+            if self.on_outcome:
+                self.on_outcome(row.kind, outcome)
         return counts
 
     def run_until_idle(self, timeout_s: float = 30.0) -> dict[str, int]:
@@ -60,14 +89,22 @@ class Sender:
             time.sleep(0.05)
         return total
 
+    def _finish(self, row: outbox.Delivery, outcome: str, *, state: str, attempts: int, delay_s: float = 0.0,
+                error: str | None = None, job_url: str | None = None) -> str:
+        if outbox.finish(self.db, row.id, self.owner, state=state, attempts=attempts, delay_s=delay_s, error=error,
+                         job_url=job_url):
+            return outcome
+        log.warning("upload %s: lease lost before its outcome (%s) was recorded; another sender has it", row.id,
+                    outcome)
+        return "lease_lost"
+
     def _retry(self, row: outbox.Delivery, error: str) -> str:
         attempts = row.attempts + 1
-        if attempts >= outbox.MAX_ATTEMPTS:
-            outbox.update(self.db, row.id, state="failed", attempts=attempts, error=f"gave up: {error}")
-            return "failed"
-        outbox.update(self.db, row.id, state=row.state, attempts=attempts,
-                      delay_s=outbox.backoff_s(attempts, self.base), error=error)
-        return "retry"
+        if attempts >= self.policy.max_attempts:
+            return self._finish(row, "failed", state="failed", attempts=attempts,
+                                error=f"gave up after {attempts} attempts: {error}")
+        return self._finish(row, "retry", state=row.state, attempts=attempts, delay_s=self.policy.backoff_s(attempts),
+                            error=error)
 
     def _deliver(self, row: outbox.Delivery) -> str:
         try:
@@ -75,36 +112,37 @@ class Sender:
                 return self._poll(row) if row.state == "polling" else self._capture(row)
             if row.kind == "webhook":
                 return self._webhook(row)
-            outbox.update(self.db, row.id, state="failed", attempts=row.attempts, error="unknown kind")
-            return "failed"
+            return self._finish(row, "failed", state="failed", attempts=row.attempts, error="unknown kind")
         except httpx.HTTPError as exc:
             return self._retry(row, f"{type(exc).__name__}: {exc}")
 
+    def _auth(self, url: str) -> dict[str, str]:
+        if self.token and self.token_prefix and url.startswith(self.token_prefix):
+            return {"Authorization": f"Bearer {self.token}"}
+        return {}
+
     def _capture(self, row: outbox.Delivery) -> str:
-        resp = self.client.post(row.target, content=row.payload.encode(), headers=EPCIS_HEADERS)
+        resp = self.client.post(row.target, content=row.payload.encode(),
+                                headers={**EPCIS_HEADERS, **self._auth(row.target)})
         if resp.status_code == 202:
             location = resp.headers.get("Location")
             if not location:
-                outbox.update(self.db, row.id, state="done", attempts=row.attempts + 1,
-                              error="202 without Location: capture accepted, job not trackable")
-                return "done"
-            outbox.update(self.db, row.id, state="polling", attempts=row.attempts + 1, delay_s=0.0,
-                          job_url=urljoin(row.target, location))
-            return "accepted"
+                return self._finish(row, "done", state="done", attempts=row.attempts + 1,
+                                    error="202 without Location: capture accepted, job not trackable")
+            return self._finish(row, "accepted", state="polling", attempts=row.attempts + 1,
+                                job_url=urljoin(row.target, location))
         if 200 <= resp.status_code < 300:
-            outbox.update(self.db, row.id, state="done", attempts=row.attempts + 1)
-            return "done"
+            return self._finish(row, "done", state="done", attempts=row.attempts + 1)
         if _transient(resp.status_code):
             return self._retry(row, f"HTTP {resp.status_code}: {resp.text[:500]}")
-        outbox.update(self.db, row.id, state="failed", attempts=row.attempts + 1,
-                      error=f"refused HTTP {resp.status_code}: {resp.text[:1500]}")
-        return "failed"
+        return self._finish(row, "failed", state="failed", attempts=row.attempts + 1,
+                            error=f"refused HTTP {resp.status_code}: {resp.text[:1500]}")
 
     def _poll(self, row: outbox.Delivery) -> str:
         if row.job_url is None:  # only _capture sets 'polling', always with the job's URL
-            outbox.update(self.db, row.id, state="failed", attempts=row.attempts, error="polling without a job URL")
-            return "failed"
-        resp = self.client.get(row.job_url, headers={"GS1-EPCIS-Version": "2.0.0"})
+            return self._finish(row, "failed", state="failed", attempts=row.attempts,
+                                error="polling without a job URL")
+        resp = self.client.get(row.job_url, headers={"GS1-EPCIS-Version": "2.0.0", **self._auth(row.job_url)})
         if _transient(resp.status_code):
             return self._retry(row, f"poll HTTP {resp.status_code}")
         try:
@@ -112,32 +150,34 @@ class Sender:
         except ValueError:
             job = {}
         if resp.status_code != 200 or not isinstance(job, dict):
-            outbox.update(self.db, row.id, state="failed", attempts=row.attempts,
-                          error=f"capture job unreadable: HTTP {resp.status_code} {resp.text[:500]}")
-            return "failed"
+            return self._finish(row, "failed", state="failed", attempts=row.attempts,
+                                error=f"capture job unreadable: HTTP {resp.status_code} {resp.text[:500]}")
         if job.get("running"):
-            outbox.update(self.db, row.id, state="polling", attempts=row.attempts, delay_s=POLL_S * self.base)
-            return "running"
+            return self._finish(row, "running", state="polling", attempts=row.attempts,
+                                delay_s=POLL_S * self.policy.backoff_base_s)
         if job.get("success"):
-            outbox.update(self.db, row.id, state="done", attempts=row.attempts)
-            return "done"
-        outbox.update(self.db, row.id, state="failed", attempts=row.attempts,
-                      error=f"capture job failed: {str(job.get('errors') or job)[:1500]}")
-        return "failed"
+            return self._finish(row, "done", state="done", attempts=row.attempts)
+        return self._finish(row, "failed", state="failed", attempts=row.attempts,
+                            error=f"capture job failed: {str(job.get('errors') or job)[:1500]}")
 
     def _webhook(self, row: outbox.Delivery) -> str:
         hook = self.db.one("SELECT url, secret FROM webhooks WHERE recycler = ?", (row.target,))
         if hook is None:
-            outbox.update(self.db, row.id, state="failed", attempts=row.attempts,
-                          error=f"no webhook registered for recycler {row.target!r}")
-            return "failed"
+            return self._finish(row, "failed", state="failed", attempts=row.attempts,
+                                error=f"no webhook registered for recycler {row.target!r}")
+        url = row.target_url or hook["url"]
+        if url != hook["url"]:  # re-registered since: the new URL gets its own row (re-publish / publish_on_close)
+            return self._finish(row, "failed", state="failed", attempts=row.attempts,
+                                error=f"superseded: recycler {row.target!r} now receives at {hook['url']}")
         body = row.payload.encode()
         ts = str(int(time.time()))
         headers = {"Content-Type": "application/json", "X-Junkan-Event": "evidence.ready",
                    "X-Junkan-Timestamp": ts, "X-Junkan-Signature": webhook_signature(hook["secret"], ts, body),
                    "X-Junkan-Delivery": str(row.id)}
-        resp = self.client.post(hook["url"], content=body, headers=headers)
+        resp = self.client.post(url, content=body, headers=headers)
         if 200 <= resp.status_code < 300:
-            outbox.update(self.db, row.id, state="done", attempts=row.attempts + 1)
-            return "done"
-        return self._retry(row, f"webhook HTTP {resp.status_code}")
+            return self._finish(row, "done", state="done", attempts=row.attempts + 1)
+        if _transient(resp.status_code):
+            return self._retry(row, f"webhook HTTP {resp.status_code}")
+        return self._finish(row, "failed", state="failed", attempts=row.attempts + 1,
+                            error=f"webhook refused HTTP {resp.status_code}: {resp.text[:1500]}")

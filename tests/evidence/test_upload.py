@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from gateway.store.db import Database
 from gateway.upload import outbox
 from gateway.upload.publish import publish_evidence
 from gateway.upload.sender import Sender, register_webhook, webhook_signature
+from tests.evidence.epcis_peer import JsonHandler
 
 SECRET = "s3cret-for-recycler-a"
 
@@ -36,21 +38,9 @@ class Endpoint:
 
 
 def handler_for(ep: Endpoint) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _send(self, code: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-            raw = json.dumps(body).encode() if body is not None else b""
-            self.send_response(code)
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = self._body()
             with ep.lock:
                 if ep.fail_next:
                     ep.fail_next -= 1
@@ -146,3 +136,40 @@ def test_webhook_hmac_signed(world: dict[str, Any], endpoint: tuple[Endpoint, st
     assert msg["event"] == "evidence.ready" and msg["lot_id"] == "PP-OUT-1"
     checked = verify_token(msg["jws"], active(world["keys"]).public_pem())
     assert checked["payload"]["credentialSubject"]["lot"]["lot_id"] == "PP-OUT-1"
+
+
+def test_dedup_is_per_lot_url_and_document(world: dict[str, Any]) -> None:
+    db: Database = world["db"]
+    one = publish_evidence(world["store"], "PP-OUT-1", world["keys"], "http://127.0.0.1:9/a")
+    same = publish_evidence(world["store"], "PP-OUT-1", world["keys"], "http://127.0.0.1:9/a/")  # same endpoint
+    other = publish_evidence(world["store"], "PP-OUT-1", world["keys"], "http://127.0.0.1:9/b")
+    lot2 = publish_evidence(world["store"], "IN-1", world["keys"], "http://127.0.0.1:9/a")
+    assert one["epcis"] == same["epcis"] and len({one["epcis"], other["epcis"], lot2["epcis"]}) == 3
+    found = db.rows("SELECT lot_id, target_url, doc_sha256, payload FROM upload_outbox ORDER BY id")
+    assert [(r["lot_id"], r["target_url"]) for r in found] == [
+        ("PP-OUT-1", "http://127.0.0.1:9/a/capture"), ("PP-OUT-1", "http://127.0.0.1:9/b/capture"),
+        ("IN-1", "http://127.0.0.1:9/a/capture")]
+    for r in found:  # the document hash is the sha256 of the event list as sent
+        events = json.dumps(json.loads(r["payload"])["epcisBody"]["eventList"], sort_keys=True)
+        assert r["doc_sha256"] == hashlib.sha256(events.encode()).hexdigest()
+    assert found[0]["doc_sha256"] == found[1]["doc_sha256"] != found[2]["doc_sha256"]
+
+
+def test_a_row_queued_by_an_older_release_is_not_queued_again(world: dict[str, Any]) -> None:
+    """Before 0460 the key was ``epcis:LOT:DIGEST`` (no URL) and rows had no lot column."""
+    db: Database = world["db"]
+    fresh = publish_evidence(world["store"], "PP-OUT-1", world["keys"], "http://127.0.0.1:9/a")
+    row = db.one("SELECT dedup_key, payload, doc_sha256 FROM upload_outbox WHERE id = ?", (fresh["epcis"],))
+    db.execute("DELETE FROM upload_outbox")
+    legacy = f"epcis:PP-OUT-1:{row['doc_sha256'][:32]}"
+    db.execute("INSERT INTO upload_outbox (kind, target, dedup_key, payload, headers, state, attempts, "
+               "next_attempt_at, created_at, updated_at) VALUES ('epcis', 'http://127.0.0.1:9/a/capture', ?, ?, '{}', "
+               "'done', 1, '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+               (legacy, row["payload"]))
+    assert outbox.adopt_legacy(db) == 1
+    adopted = db.one("SELECT id, lot_id, target_url FROM upload_outbox")
+    assert adopted["lot_id"] == "PP-OUT-1" and adopted["target_url"] == "http://127.0.0.1:9/a/capture"
+    again = publish_evidence(world["store"], "PP-OUT-1", world["keys"], "http://127.0.0.1:9/a")
+    assert again["epcis"] == adopted["id"] and db.scalar("SELECT COUNT(*) FROM upload_outbox") == 1
+    moved = publish_evidence(world["store"], "PP-OUT-1", world["keys"], "http://127.0.0.1:9/b")
+    assert moved["epcis"] != adopted["id"]  # the same document to another URL is a new delivery

@@ -31,21 +31,24 @@ from simulators.plantline.score import UNFLAGGED_TOLERANCE_PCT, score
 from tests.devices.mqtt_sources import sim_venv
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIO, SEED, DURATION_S = "appliance_pp_sparkplug", 2, 46  # two lots of ~22 wall s at speed 40
+SCENARIO, SEED, DURATION_S = "appliance_pp_sparkplug", 2, 42  # two lots of ~20 wall s at speed 40
 DIVISION_KG = 0.02
 
 
 def _dying_container() -> tuple[int, int]:
-    """(lot number, container index) the scenario's node death falls into: it must be mid-container, or the
-    test would not test a death mid-lot."""
+    """(lot number, container index) the scenario's node death falls into: it must be while a container is
+    on the platform, back before it is removed (2 wall s down, up to ~2 s to boot), or the test would not
+    test a death mid-container."""
     sc = load_scenario(SCENARIO)
     (t_death,) = sc.faults.scale_restart_at
     for plan in plan_lots(sc, SEED, 2):
         for i, c in enumerate(plan.containers):
             placed = c.fill_start - (PLACE_S + SETTLE_S) * sc.speed
-            if placed < t_death < c.fill_end:
+            removed = c.fill_end + SETTLE_S * sc.speed
+            if placed < t_death and t_death + 4.5 * sc.speed < removed:
                 return plan.lot_no, i
-    raise AssertionError(f"scale_restart_at {t_death} s is not while a container of the first two lots fills")
+    raise AssertionError(f"scale_restart_at {t_death} s is not while a container of the first two lots is on the "
+                         "platform, with time to come back before it is removed")
 
 
 def _readings(db: Path, kind: str) -> list[dict[str, Any]]:

@@ -64,6 +64,11 @@ FUNCTIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
+# XRF measures total elements; the specs' CAS table has Cr(VI) (18540-29-9) but not total Cr, which must keep its
+# identity as chromium (7440-47-3), never Cr(VI)'s nor none at all.
+TOTAL_ELEMENT_CAS = {"Cr": "7440-47-3"}
+
+
 def bizstep_of(kind: str) -> BizStep:
     """CBV bizStep of a process step kind (``other`` for one CBV has no word for)."""
     return STEP_BIZSTEPS.get(kind, DEFAULT_BIZSTEP)
@@ -116,8 +121,9 @@ def analyte_report(c: ContaminantRow, t: str) -> AnalyteReport | None:
         mean, p95 = c.mean_ppm, c.p95_ppm
         bound = censoring == "partial" and lod is not None and (c.max_ppm is None or lod > c.max_ppm)
         high = lod if bound else c.max_ppm
+    cas = c.cas or TOTAL_ELEMENT_CAS.get(c.analyte)
     return AnalyteReport(
-        time=t, chemicalSubstance=cas_uri(c.cas) if c.cas else None, analyte=None if c.cas else c.analyte,
+        time=t, chemicalSubstance=cas_uri(cas) if cas else None, analyte=None if cas else c.analyte,
         meanValue=mean, maxValue=high, percRank=95 if p95 is not None else None, percValue=p95, value=mean,
         method=c.method or None, lod_ppm=lod, n=c.n, n_below_lod=c.n_below_lod, censoring=censoring,
         max_is_bound=bound)

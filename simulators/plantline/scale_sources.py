@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from junkan.core.errors import UserError
 from simulators.scales.platform import PlatformScale
 
 ESPHOME_PREFIX = "scale-out"
@@ -129,7 +130,7 @@ def sparkplug_python() -> Path:
     (``make sim-venvs``). pysparkplug pins paho-mqtt<2, so it cannot be imported here."""
     python = Path(os.environ.get(SPARKPLUG_PYTHON_ENV) or REPO / ".venv-sparkplug" / "bin" / "python")
     if not python.exists():
-        raise RuntimeError(f"scale_source sparkplug_b needs the Sparkplug B simulator's venv ({python} is missing): "
+        raise UserError(f"scale_source sparkplug_b needs the Sparkplug B simulator's venv ({python} is missing): "
                            f"run `make sim-venvs`, or set {SPARKPLUG_PYTHON_ENV}")
     return python
 

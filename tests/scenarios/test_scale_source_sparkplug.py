@@ -110,3 +110,12 @@ def test_sparkplug_node_feeds_a_line_and_its_death_flags_the_lot(tmp_path: Path)
         for got, true in zip(ok, nets, strict=True):
             assert abs(got - true) <= 2 * DIVISION_KG, (t["lot_id"], got, true)
         assert row["mass_kg"] == pytest.approx(sum(ok), abs=1e-6)
+
+
+def test_a_missing_simulator_venv_is_one_line_naming_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from junkan.core.errors import UserError
+    from simulators.plantline.scale_sources import sparkplug_python
+
+    monkeypatch.setenv(SPARKPLUG_PYTHON_ENV, str(tmp_path / "no-venv" / "python"))
+    with pytest.raises(UserError, match="make sim-venvs"):
+        sparkplug_python()

@@ -123,7 +123,7 @@ def analyte_report(c: ContaminantRow, t: str) -> AnalyteReport | None:
         high = lod if bound else c.max_ppm
     cas = c.cas or TOTAL_ELEMENT_CAS.get(c.analyte)
     return AnalyteReport(
-        time=t, chemicalSubstance=cas_uri(cas) if cas else None, analyte=None if cas else c.analyte,
+        time=t, chemicalSubstance=cas_uri(cas) if cas else None, analyte=c.analyte,
         meanValue=mean, maxValue=high, percRank=95 if p95 is not None else None, percValue=p95, value=mean,
         method=c.method or None, lod_ppm=lod, n=c.n, n_below_lod=c.n_below_lod, censoring=censoring,
         max_is_bound=bound)

@@ -65,7 +65,9 @@ class AnalyteReport(_Epcis):
     uom: Literal["59"] = "59"
     time: str
     chemicalSubstance: str | None = Field(default=None, exclude_if=_absent)
-    analyte: str | None = Field(default=None, serialization_alias="rcy:analyte", exclude_if=_absent)
+    analyte: str | None = Field(default=None, serialization_alias="rcy:analyte", exclude_if=_absent,
+                                description="The analyte as the screening names it (Cr = total chromium, "
+                                            "not CrVI), beside its CAS substance.")
     meanValue: float | None = Field(default=None, exclude_if=_absent)
     maxValue: float | None = Field(default=None, exclude_if=_absent)
     percRank: int | None = Field(default=None, exclude_if=_absent)

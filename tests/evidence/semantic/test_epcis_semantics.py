@@ -158,6 +158,7 @@ def check_intakes(c: Checker, db: Any, events: list[dict[str, Any]], sources: se
 def check_analyte(c: Checker, where: str, r: dict[str, Any], truth: dict[str, Any]) -> None:
     n, below, lod = truth["n"], truth["n_below_lod"], truth["lod_ppm"]
     c.eq(f"{where} type/uom", (r["type"], r["uom"]), ("Dimensionless", "59"))
+    c.eq(f"{where} analyte", r.get("rcy:analyte"), where.rsplit(" ", 1)[1])
     c.eq(f"{where} n", (r["rcy:n"], r["rcy:nBelowLod"]), (n, below))
     c.eq(f"{where} lod", r.get("rcy:lodPpm"), lod)
     if below == n:  # every reading '<LOD': only the bound

@@ -364,3 +364,54 @@ def test_the_cli_queues_and_delivers_once(world: dict[str, Any], gateway_db_url:
         assert refused.returncode == 1
         (failed,) = json.loads(refused.stdout.splitlines()[-1])["failed"]
         assert "HTTP 400" in failed["error"] and failed["target"] == f"{peer.base}/e400/capture"
+
+
+@pytest.mark.browser
+def test_the_uploads_page_in_a_browser_retries_a_failed_row(world: dict[str, Any], gateway_db_url: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both languages and widths through the dashboard sweep (no English on a Japanese page, no overflow,
+    no console error), then the retry button: it calls the API and the worker delivers the row."""
+    from playwright.sync_api import sync_playwright
+
+    from gateway.app import serve
+    from junkan.broker import free_port, wait_for_port
+    from tests.dashboard.sweep import ARGS, CHROMIUM, sweep
+
+    monkeypatch.setenv("JUNKAN_KEYS_DIR", str(world["keys"]))
+    db = world["db"]
+    with serve_peer() as peer:
+        bad = publish_evidence(world["store"], "PP-OUT-1", world["keys"], f"{peer.base}/fixed")["epcis"]
+        publish_evidence(world["store"], "IN-1", world["keys"], f"{peer.base}/ok")
+        drain(make_worker(world, peer.base))
+        port, stop = free_port(), threading.Event()
+        settings = GatewaySettings(db_url=gateway_db_url, consume=False, api={"port": port},
+                                   evidence={"issuer_domain": "plant-a.example"},
+                                   upload={"enabled": True, "interval_s": 0.2, "backoff_base_s": 0.05})
+        thread = threading.Thread(target=serve, args=(settings, stop), daemon=True)
+        thread.start()
+        try:
+            wait_for_port(port, timeout=30)
+            base = f"http://127.0.0.1:{port}"
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+                try:
+                    problems = sweep(base, ["/uploads", "/uploads?state=failed"],
+                                     REPO / "test-artifacts" / "dashboard" / "uploads", browser)
+                    page = browser.new_page()
+                    page.goto(base + "/uploads")
+                    assert page.locator("[data-test=count-failed] b").inner_text() == "1"
+                    peer.broken = False
+                    page.click("[data-test=retry-upload]")
+                    page.wait_for_selector(f'tr[data-upload="{bad}"]', state="detached", timeout=10_000)
+                finally:
+                    browser.close()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and db.scalar("SELECT state FROM upload_outbox WHERE id = ?",
+                                                            (bad,)) != "done":
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            thread.join(30)
+    assert problems == [], "\n".join(problems)
+    assert db.scalar("SELECT state FROM upload_outbox WHERE id = ?", (bad,)) == "done"
+    assert len(peer.capture_docs("fixed")) == 1

@@ -35,6 +35,8 @@ def run_agent(config: AgentConfig, stop: threading.Event | None = None,
     topics = AgentTopics(config.site, config.line, config.agent)
     lock = FileLock(lock_file_for(config.outbox.path)).acquire()  # 2. one agent per outbox (else Busy)
     outbox = SqliteOutbox(Path(config.outbox.path), config.outbox.max_messages, config.outbox.max_bytes)
+    if config.outbox.commit_interval_s > 0:  # SD card: acked rows leave with the next group commit
+        outbox.purge_with_writes, outbox.delete_interval_s = True, max(5.0, 3 * config.outbox.commit_interval_s)
     core = AgentCore(config, outbox, topics, session)  # 3. lots and counters, resumed from the outbox
     if outbox.recovered_from:
         core.alarms.append(f"outbox was corrupt: moved to {outbox.recovered_from}; counters restarted")

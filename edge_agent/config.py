@@ -39,6 +39,11 @@ class OutboxConfig(_Model):
         default=10.0, ge=0, description="The open lot's folded evidence is written to the outbox at most this often "
         "(lot events, weighings, containers placed and zero changes write it at once); acked messages newer than "
         "the last write are kept and re-folded after a crash. Saves SD-card writes; 0: with every message.")
+    commit_interval_s: float = Field(
+        default=0.0, ge=0, le=30, description="Group commit for SD cards: readings and telemetry wait in memory up "
+        "to this long and are committed (fsync'd) together; weighings and lot events commit at once. A power cut "
+        "loses at most this many seconds of unsent readings, never one the gateway has. 0: commit every message "
+        "(docs/reliability.md 'SD-card writes').")
 
 
 class LotConfig(_Model):

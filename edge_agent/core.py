@@ -103,6 +103,8 @@ class AgentCore:
         self._faults: dict[str, tuple[tuple[Any, Any], float]] = {}  # last (status, reason) recorded, when
         self._pending = _Pending()
         self._unwritten: list[OutgoingMessage] = []  # built (numbers assigned) but not yet committed
+        self._held: list[OutgoingMessage] = []  # waiting for the commit window (outbox.commit_interval_s)
+        self._held_since = 0.0
         self._telemetry_due: dict[str, float] = {}
 
     # -- inputs (any thread) ---------------------------------------------------------------------
@@ -131,13 +133,17 @@ class AgentCore:
                     log.exception("core failed on %s event; continuing", kind)
             try:
                 self._flush_readings()
-                if (self.outbox.waiting_for_state()
+                if self._held and self.mono() - self._held_since >= self.config.outbox.commit_interval_s:
+                    self._write([])  # the commit window closed with no new message to carry the held ones
+                elif (self.outbox.waiting_for_state()
                         and time.monotonic() - self._lot_written_at >= self.config.outbox.lot_state_interval_s):
                     self._write([])  # idle: write the state so acked messages can leave the file
             except (OutboxFull, sqlite3.Error, OSError) as exc:
                 self._outbox_trouble(exc)
         try:
             self._flush_readings(force=True)
+            if self._held:
+                self._write([], urgent=True)
         except (OutboxFull, sqlite3.Error, OSError):
             log.error("shutdown: %d messages could not be written to the outbox", len(self._unwritten))
 
@@ -344,7 +350,7 @@ class AgentCore:
                 self._write([])
             return
         self._flush_readings(force=True)  # a lot's readings precede its close in sequence order
-        self._write([self._lot_message(e) for e in events])
+        self._write([self._lot_message(e) for e in events], urgent=True)
 
     def _lot_message(self, event: LotEvent) -> OutgoingMessage:
         lot = event.lot
@@ -390,8 +396,23 @@ class AgentCore:
         return OutgoingMessage(seq, msg_id, Kind.READING.value, self.topics.topic(Kind.READING), dump(msg),
                                data_class)
 
-    def _write(self, messages: list[OutgoingMessage]) -> None:
-        """Commit messages (after any earlier ones that could not be written) with the agent's state."""
+    def _write(self, messages: list[OutgoingMessage], urgent: bool = False) -> None:
+        """Commit messages (after any earlier ones that could not be written) with the agent's state.
+
+        With ``outbox.commit_interval_s`` > 0, plain readings and telemetry are held in memory and committed
+        together once per interval (an SD card wears per commit, not per byte); weighings, lot events and
+        state writes commit at once, taking every held message with them in order. Nothing held is sent:
+        a power cut loses at most the last interval's readings, never one the gateway has seen."""
+        interval = self.config.outbox.commit_interval_s
+        if interval > 0 and messages and not urgent and not self._lot_dirty:
+            mono_now = self.mono()
+            if not self._held:
+                self._held_since = mono_now
+            self._held += messages
+            if mono_now - self._held_since < interval:
+                return
+            messages = []
+        messages, self._held = self._held + messages, []
         batch = self._unwritten + messages
         # Written with every message only if changed (the outbox skips unchanged keys): commands, positions.
         state: dict[str, Any] = {"seen_commands": self.seen_commands, "checkpoints": self.checkpoints}

@@ -107,6 +107,7 @@ class SqliteOutbox:
         # written only when their value changed, large ones compressed.
         self.retain_after_seq: int | None = None
         self.page_size, self.delete_batch, self.delete_interval_s = page_size, delete_batch, 5.0
+        self.purge_with_writes = False  # SD-card mode (agent outbox.commit_interval_s): see enqueue
         self._acked: dict[str, float] = {}  # msg_id -> monotonic time acked; guarded by _acked_lock
         self._acked_lock = threading.Lock()
         self._state_written: dict[str, bytes | str] = {}  # key -> value as last committed (core thread)
@@ -199,8 +200,11 @@ class SqliteOutbox:
                     "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                     (key, encoded),
                 )
+            # acked messages leave in this commit rather than in one of their own (one fsync, not two)
+            gone = self._purge(conn)[1] if self.purge_with_writes and self._acked else []
             conn.execute("COMMIT")
             self._state_written.update(changed)
+            self._forget_acked(gone)
         except BaseException:
             if conn.in_transaction:  # SQLite may already have rolled back (e.g. SQLITE_FULL)
                 conn.execute("ROLLBACK")
@@ -251,9 +255,15 @@ class SqliteOutbox:
 
     def purge_acked(self) -> int:
         """Delete the acked messages that may go (at or below ``retain_after_seq``); returns how many."""
+        deleted, gone = self._purge(self._conn())
+        self._forget_acked(gone)
+        return deleted
+
+    def _purge(self, conn: sqlite3.Connection) -> tuple[int, list[str]]:
+        """The deletes of ``purge_acked`` on ``conn`` (inside the caller's transaction, if any); returns how
+        many rows went and the acked ids that may be forgotten once that is committed."""
         with self._acked_lock:
             ids, retain = list(self._acked), self.retain_after_seq
-        conn = self._conn()
         deleted, kept = 0, set()
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
@@ -264,11 +274,12 @@ class SqliteOutbox:
             deleted += conn.execute(f"DELETE FROM outbox WHERE msg_id IN ({marks}) AND seq <= ?",
                                     [*chunk, retain]).rowcount
             kept |= {r[0] for r in conn.execute(f"SELECT msg_id FROM outbox WHERE msg_id IN ({marks})", chunk)}
+        return deleted, [msg_id for msg_id in ids if msg_id not in kept]
+
+    def _forget_acked(self, gone: list[str]) -> None:
         with self._acked_lock:
-            for msg_id in ids:
-                if msg_id not in kept:
-                    self._acked.pop(msg_id, None)
-        return deleted
+            for msg_id in gone:
+                self._acked.pop(msg_id, None)
 
     def reject(self, msg_id: str, reason: str) -> None:
         """The gateway refused a message: keep it locally with the reason, out of the send queue."""

@@ -78,7 +78,7 @@ def benches(args: argparse.Namespace) -> list[tuple[str, Callable[[], dict[str, 
         ("P3", lambda: bench_agent.p3(q, args.p3_readings)),
         ("P4", lambda: _vision(q)),
         ("P5", lambda: bench_lineage.p5_p6(q, args.p5_lots)),
-        ("P7", lambda: {"P7": bench_agent.p7(q, args.p7_readings), "P7_write": bench_writes.p7_write(q)}),
+        ("P7", lambda: {"P7": bench_agent.p7(q, args.p7_readings), **bench_writes.p7_write(q)}),
         ("PG", lambda: bench_workers.workers_bench(q, args.pg_readings)),
     ]
 

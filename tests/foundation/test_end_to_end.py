@@ -31,8 +31,10 @@ FAST = {"devices.0.poll_interval_s": 0.05, "outbox.ack_timeout_s": 2, "status_in
 class Line:
     """A plant with one MT-SICS scale, its scenario running in a thread."""
 
-    def __init__(self, workdir: Path, db_url: str, lots: int, speed: float = 2.5, seed: int = 7) -> None:
+    def __init__(self, workdir: Path, db_url: str, lots: int, speed: float = 2.5, seed: int = 7,
+                 overrides: dict[str, object] | None = None) -> None:
         self.plant = Plant(workdir, db_url=db_url)
+        self.overrides = {**FAST, **(overrides or {})}
         self.port = PtyPort()
         self.scale = PlatformScale(seed=seed)
         self.scenario = ContainerScenario(line="line-1", lots=lots, speed=speed, seed=seed)
@@ -44,7 +46,7 @@ class Line:
         plant.start_gateway()
         threading.Thread(target=MtSicsDevice(self.scale, self.port).serve, args=(plant.stop_event,),
                          daemon=True).start()
-        plant.start_agent(plant.agent_config({"scale-pp": self.port.path}, overrides=FAST))
+        plant.start_agent(plant.agent_config({"scale-pp": self.port.path}, overrides=self.overrides))
         plant.wait_agent_online("agent-line-1")
 
         def play() -> None:
@@ -61,9 +63,22 @@ class Line:
                                                   self.plant.get("/api/v1/lots?status=closed&limit=1000")},
                             60, "all truth lots closed at the gateway")
         outbox = self.plant.workdir / "agent-line-1-outbox.db"
-        self.plant.wait_for(lambda: sqlite3.connect(outbox).execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0,
-                            30, "agent outbox drained (every message acked)")
+        if self.overrides.get("outbox.commit_interval_s"):  # acked rows leave with the next commit's new rows
+            self.plant.wait_for(lambda: self._kept_rows_stored(outbox), 30, "every kept outbox row stored")
+        else:
+            self.plant.wait_for(lambda: sqlite3.connect(outbox).execute("SELECT COUNT(*) FROM outbox"
+                                                                        ).fetchone()[0] == 0,
+                                30, "agent outbox drained (every message acked)")
         return self.plant.get("/api/v1/lots?limit=1000")
+
+    def _kept_rows_stored(self, outbox: Path) -> bool:
+        kept = {r[0] for r in sqlite3.connect(outbox).execute("SELECT seq FROM outbox")}
+        store = open_store(self.plant.db_url)
+        try:
+            stored = {r["seq"] for r in store.db.rows("SELECT seq FROM messages WHERE agent = ?", ("agent-line-1",))}
+        finally:
+            store.close()
+        return kept <= stored
 
     def stop(self) -> None:
         self.plant.stop()
@@ -126,6 +141,24 @@ def test_broker_killed_mid_run_loses_and_duplicates_nothing(tmp_path: Path, gate
             line.plant.broker.kill()  # SIGKILL, no persistence: in-flight and queued messages are gone
             time.sleep(1.5)
             line.plant.broker.restart()
+        stored = line.finish()
+    finally:
+        line.stop()
+    assert_lots_match_truth(stored, line.scenario.truth)
+    assert_exactly_once(tmp_path, gateway_db_url)
+
+
+def test_group_commit_loses_and_duplicates_nothing_through_a_broker_kill(tmp_path: Path, gateway_db_url: str
+                                                                         ) -> None:
+    """The SD-card profile (``outbox.commit_interval_s``): readings wait in memory, are sent only once
+    committed; lots still equal truth and every number is stored exactly once."""
+    line = Line(tmp_path, gateway_db_url, lots=2, seed=5, overrides={"outbox.commit_interval_s": 2})
+    try:
+        line.start()
+        time.sleep(4)
+        line.plant.broker.kill()
+        time.sleep(1.5)
+        line.plant.broker.restart()
         stored = line.finish()
     finally:
         line.stop()

@@ -124,3 +124,22 @@ def test_a_lot_id_gs1_cannot_carry_keeps_its_private_urn(plant: dict[str, Any]) 
                                                                "item_reference": "00001"}}))
     doc = _doc(plant, issuer, long_id)
     assert _classes(doc) == {f"urn:junkan:lot:{long_id}"}
+
+
+def test_the_gs1_keys_reach_offline_exports_through_the_keyring(tmp_path: Path) -> None:
+    """`serve` writes the settings' GS1 keys into the keyring's issuer, which the CLI export reads; a DID given
+    to `keys generate --did` stands while the GS1 keys follow the settings, and removing them removes them."""
+    from gateway.evidence import keys
+    from gateway.evidence.identity import ensure_identity
+
+    folder = tmp_path / "keys"
+    keys.generate(folder, {"name": "Plant A", "id": "did:web:plant-a.example"})
+    with_gs1 = GatewaySettings.model_validate({"gs1": {"company_prefix": "4912345", "item_reference": "00001",
+                                                       "location_reference": "00002"}})
+    key = ensure_identity(with_gs1, folder)
+    assert key is not None and key.issuer.id == "did:web:plant-a.example"
+    assert key.issuer.gs1 is not None and key.issuer.gs1.gtin == "04912345000019"
+    assert key.issuer.gs1.gln == "4912345000026"
+    assert keys.load_ring(folder).issuer.gs1 == key.issuer.gs1
+    again = ensure_identity(GatewaySettings(), folder)
+    assert again is not None and again.issuer.gs1 is None and again.issuer.id == "did:web:plant-a.example"

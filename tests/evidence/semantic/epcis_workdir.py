@@ -3,8 +3,8 @@
     junkan sim scenario tv_housings_bfr --seed 1 --duration 60 --workdir /tmp/tv
     python -m tests.evidence.semantic.epcis_workdir /tmp/tv [--gs1]   # prints lots, events, fields, mismatches
 
-Every closed lot's EPCIS document (private ids, or the suite's GS1 keys with --gs1; no specs) is checked field by field against SQL on the store,
-as ``test_epcis_semantics`` does for the fixture lots; exit 1 on any mismatch.
+Every closed lot's EPCIS document (private ids, or the suite's GS1 keys with --gs1; no specs) is checked field
+by field against SQL on the store, as ``test_epcis_semantics`` does for the fixture lots; exit 1 on a mismatch.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from gateway.api.routes import (
     evidence,
     health,
     identity,
+    lab,
     lines,
     lots,
     measurement,
@@ -44,7 +45,7 @@ log = logging.getLogger("junkan.gateway")
 
 ROUTERS = [health.router, lots.router, devices.router, lines.router, auth.router, users.router, dashboard.router,
            evidence.router, identity.router, composition.router, process.router, reports.router, specs.router,
-           measurement.router, dashboard_pages.router, uploads.router]
+           measurement.router, lab.router, dashboard_pages.router, uploads.router]
 
 
 def create_app(settings: GatewaySettings, store: Store, commands: CommandSink | None = None,

@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         export,
         import_composition,
         keys,
+        lab_confirm,
         lineage,
         mqtt_config,
         report,
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
 
     for module in (serve, export, users, mqtt_config, import_composition, evidence, keys, lineage, report, backup,
-                   dead_letters):
+                   dead_letters, lab_confirm):
         module.register(sub)
 
     from gateway.commands import install_service

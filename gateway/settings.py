@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.evidence import gs1
+from gateway.specs.screening import ScreeningSettings
 from junkan.core.config import format_validation_error, read_secret
 from junkan.core.mqtt import MqttConfig
 from junkan.core.overrides import apply_overrides
@@ -162,6 +163,8 @@ class GatewaySettings(_Model):
                                     "for its lots, GLN for its site); null: EPCIS uses private URNs.")
     upload: UploadSettings = Field(default_factory=UploadSettings, description="Background delivery of "
                                    "evidence (EPCIS capture, webhooks): retries, backoff, dead-letter.")
+    screening: ScreeningSettings = Field(default_factory=ScreeningSettings, description="Always-on BFR "
+                                         "screening of every lot (POPs-suspect threshold on XRF total Br).")
 
     @model_validator(mode="after")
     def _open_only_on_loopback(self) -> GatewaySettings:

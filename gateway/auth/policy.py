@@ -31,6 +31,7 @@ _RULES: Final[list[tuple[frozenset[str], re.Pattern[str], frozenset[str]]]] = [
         # recyclers: their own lots only (tenancy is enforced on every {lot_id} and in the list query)
         (READ, r"^/api/v1/lots(/\{lot_id\}(/readings|/evidence|/measurement)?)?$", EVERYONE),
         (WRITE, r"^/api/v1/lots/\{lot_id\}/(recycler|evidence/publish)$", frozenset({"operator", "admin"})),
+        (WRITE, r"^/api/v1/lots/\{lot_id\}/lab-confirmations$", frozenset({"operator", "admin"})),
         (WRITE, r"^/api/v1/lines/\{line\}/lots$", frozenset({"operator", "admin"})),
         (READ, r"^/api/v1/dead-letters$", frozenset({"engineer", "admin"})),
         (WRITE, r"^/api/v1/process/claims(/|$)", frozenset({"admin"})),

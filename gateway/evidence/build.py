@@ -19,13 +19,18 @@ from typing import Any
 
 from pydantic import JsonValue, ValidationError
 
-from gateway.composition.ident_repo import match_pending
+from gateway.composition.ident_repo import LOT_PRODUCTS, match_pending
 from gateway.composition.model import CARRY_OVER
 from gateway.composition.repo import substances_of
+from gateway.evidence.crosscheck import ident_mismatches
 from gateway.evidence.keys import DEFAULT_ISSUER
 from gateway.specs.conformance import conformance
+from gateway.specs.lab import LabConfirmation, latest
+from gateway.specs.lab_repo import confirmations
 from gateway.specs.model import ANALYTE_CAS, RequirementSpec
 from gateway.specs.repo import list_specs
+from gateway.specs.screening import ScreeningSettings, claim_reasons, screen
+from gateway.specs.screening import data_gaps as screening_gaps
 from gateway.store.base import Store
 from gateway.store.db import Database, chunks, marks
 from gateway.traceability.graph import ident_counts, open_alarms
@@ -240,10 +245,14 @@ class EvidenceInputs:
     devices: list[dict[str, Any]] = field(default_factory=list)
     calibration: dict[str, dict[str, JsonValue]] = field(default_factory=dict)
     reading_kinds: dict[str, set[str]] = field(default_factory=dict)  # per device, of the lot's stored readings
+    lab: list[LabConfirmation] = field(default_factory=list)  # the lot's lab confirmations
+    intake_products: list[dict[str, Any]] = field(default_factory=list)  # of the lot and its sources
+    camera_models: list[dict[str, Any]] = field(default_factory=list)  # matched idents, lot and sources
+    screening: ScreeningSettings = field(default_factory=ScreeningSettings)
 
 
-def load_inputs(store: Store, db: Database, lot_id: str, specs: list[RequirementSpec] | None = None
-                ) -> EvidenceInputs:
+def load_inputs(store: Store, db: Database, lot_id: str, specs: list[RequirementSpec] | None = None,
+                screening: ScreeningSettings | None = None) -> EvidenceInputs:
     """Run every query the evidence needs; KeyError if the lot is unknown everywhere."""
     lot = store.get_lot(lot_id)
     match_pending(db, store)
@@ -263,7 +272,13 @@ def load_inputs(store: Store, db: Database, lot_id: str, specs: list[Requirement
         data = r.get("data")
         if isinstance(data, dict) and isinstance(data.get("calibration"), dict):
             calibration[r["device"]] = data["calibration"]
+    scope = sorted({lot_id, *(s["lot_id"] for s in (walked or {}).get("sources", []))})
+    intake_products = [r for part in chunks(scope) for r in db.rows(
+        f"SELECT lot_id, model, n_items FROM intake_products WHERE lot_id IN ({marks(len(part))})", list(part))]
+    camera = [r for part in chunks(scope) for r in db.rows(LOT_PRODUCTS.format(marks=marks(len(part))), list(part))]
     return EvidenceInputs(
+        lab=confirmations(db, lot_id), intake_products=intake_products, camera_models=camera,
+        screening=screening or ScreeningSettings(),
         lot_id=lot_id, lot=lot, walked=walked,
         identifications=ident_counts(db, [s["lot_id"] for s in walked["sources"]]) if walked else {},
         substances=substances_of(db, product_ids), known_products=known,
@@ -272,9 +287,11 @@ def load_inputs(store: Store, db: Database, lot_id: str, specs: list[Requirement
 
 
 def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | None = None,
-                   specs: list[RequirementSpec] | None = None, now: datetime | None = None) -> Evidence:
+                   specs: list[RequirementSpec] | None = None, now: datetime | None = None,
+                   screening: ScreeningSettings | None = None) -> Evidence:
     """The evidence document of ``lot_id``; raises KeyError if the lot is unknown everywhere."""
-    return evidence_of(load_inputs(store, db, lot_id, specs), issuer=issuer, now=now or datetime.now(UTC))
+    return evidence_of(load_inputs(store, db, lot_id, specs, screening), issuer=issuer,
+                       now=now or datetime.now(UTC))
 
 
 def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime) -> Evidence:
@@ -292,11 +309,21 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
     alarms = [BalanceAlarm.model_validate({k: a[k] for k in ("id", "scope", "ref", "raised_at", "detail")})
               for a in (alarms_blocking(inputs.open_alarms, walked) if walked else [])]
     steps = lineage.steps if lineage else []
-    results = [conformance(s, measurement, now.date()) for s in inputs.specs]
+    lab = latest(inputs.lab)
+    results = [conformance(s, measurement, now.date(), lab) for s in inputs.specs]
+    declared = declared_substances(lineage, inputs.substances, inputs.known_products)
+    screening = screen(measurement, declared, lab, now.date(), inputs.screening)
+    gaps += screening_gaps(screening)
+    mismatches = ident_mismatches(lot_id, [s.lot_id for s in origin.source_lots], inputs.intake_products,
+                                  inputs.camera_models)
+    gaps += [f"identification: {m.reason}; the intake record's models and their shares are not confirmed"
+             for m in mismatches]
     coc = chain_of_custody(origin)
     blocked = [f"balance alarm {a.scope} {a.ref}" for a in alarms]
     if origin.status == "untraced":
         blocked.append("origin untraced: no lot-level recycled-content claim")
+    blocked += claim_reasons(screening)
+    blocked += [f"identification mismatch: {m.reason}" for m in mismatches]
     mass = lineage.lot_mass_kg if lineage else float((lot or {}).get("net_mass_kg") or 0.0)
     stored = lot or {}
     return Evidence(
@@ -312,7 +339,7 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
         composition=measurement.composition if measurement is not None else InsufficientData(),
         nir_blind_share=measurement.nir_blind_share if measurement is not None else None,
         contaminants=contaminant_section(measurement),
-        declared_substances=declared_substances(lineage, inputs.substances, inputs.known_products),
+        declared_substances=declared,
         mass_balance=MassBalance(lot_mass_kg=mass,
                                  source_input_mass_kg=lineage.source_input_mass_kg if lineage else None,
                                  steps=steps, ok=all(s.balance_ok for s in steps) and not alarms, alarms=alarms),
@@ -322,4 +349,6 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
         claims=Claims(blocked=bool(blocked), reasons=blocked, recycled_content_share=origin.post_consumer_share,
                       chain_of_custody_model=coc.model),
         data_gaps=gaps,
+        screening=screening,
+        ident_mismatches=mismatches,
     )

@@ -11,6 +11,7 @@ from gateway.evidence.build import build_evidence
 from gateway.evidence.exporters import EXPORTERS, Exporter
 from gateway.evidence.issuable import check_issuable
 from gateway.evidence.keys import DEFAULT_ISSUER, KeyError_, SigningKey, active
+from gateway.specs.screening import ScreeningSettings
 from gateway.store.base import Store
 from junkan.core.evidence import Evidence
 
@@ -38,14 +39,15 @@ def exporter(fmt: str) -> Exporter:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(EXPORTERS)}") from None
 
 
-def produce(store: Store, lot_id: str, fmt: str, keys_dir: Path | None = None) -> tuple[bytes, str]:
+def produce(store: Store, lot_id: str, fmt: str, keys_dir: Path | None = None,
+            screening: ScreeningSettings | None = None) -> tuple[bytes, str]:
     """Build and render; KeyError for an unknown lot, NotIssuable for an open or empty one, KeyError_ if a
     signing format is asked without a key, ExportError if the exporter fails."""
     entry = exporter(fmt)
     key: SigningKey | None = None
     if keys_dir is not None and (keys_dir / "keyring.json").exists():
         key = active(keys_dir)
-    ev = build_evidence(store, store.db, lot_id, issuer=key.issuer if key else DEFAULT_ISSUER)
+    ev = build_evidence(store, store.db, lot_id, issuer=key.issuer if key else DEFAULT_ISSUER, screening=screening)
     check_issuable(ev)  # NotIssuable: open, or empty (said first: a key would not make it issuable)
     if key is None and entry.needs_key:
         raise KeyError_(f"no signing key in {keys_dir}: run `junkan gateway keys generate --dir {keys_dir}`")

@@ -1,5 +1,9 @@
 """Pure conformance of a lot measurement to a requirement spec: conformant / non_conformant /
 insufficient_data, each with reasons. Missing data is never filled in: it makes the result insufficient.
+
+PBDE and PBB: a lab confirmation (GC-MS, IEC 62321-6) is used in preference; without one, XRF total Br
+bounds each from above, all Br counted as the Br-poorest regulated congener (``PBDE_MIN_BR_FRACTION``,
+``PBB_MIN_BR_FRACTION``); a bound above the limit stays ``insufficient_data``.
 """
 
 from __future__ import annotations
@@ -7,12 +11,30 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
+from gateway.specs.lab import PBB_GROUPS, PBDE_GROUPS, LabConfirmation, group_sum_bounds, pops_pbde_bounds
 from gateway.specs.model import Limit, RequirementSpec, effective_limits
 from junkan.core.evidence import Check, ConformanceResult
 from junkan.core.measurement_model import Composition, Contaminant, Measurement
 
-# Lowest Br mass fraction among the regulated PBDE congeners (tetraBDE, C12H6Br4O: 4 x 79.904 / 485.8).
-PBDE_MIN_BR_FRACTION = 0.658
+# Standard atomic weights (IUPAC, conventional): the Br mass fractions below are computed from formulas.
+_C, _H, _O, _BR = 12.011, 1.008, 15.999, 79.904
+
+
+def br_fraction(n_br: int, ether: bool) -> float:
+    """Br mass fraction of a brominated biphenyl C12H(10-n)Br(n) or diphenyl ether C12H(10-n)Br(n)O."""
+    mass = 12 * _C + (10 - n_br) * _H + n_br * _BR + (_O if ether else 0.0)
+    return n_br * _BR / mass
+
+
+# Lowest Br mass fraction among the regulated PBDE congeners. The POPs PBDE limit is on tetra- to decaBDE,
+# so the Br-poorest is tetraBDE, C12H6Br4O: 4 x 79.904 / 485.80 = 0.658 (RoHS PBDE also counts mono- to
+# triBDE; the RoHS check uses the monoBDE fraction below).
+PBDE_MIN_BR_FRACTION = round(br_fraction(4, ether=True), 3)
+# RoHS regulates all PBBs (mono- to decaBB); the Br-poorest is monobromobiphenyl C12H9Br:
+# 79.904 / 233.11 = 0.343 (regulation.md §4), so PBB <= Br / 0.343 = 2.92 x Br.
+PBB_MIN_BR_FRACTION = round(br_fraction(1, ether=False), 3)
+# monoBDE C12H9BrO: 79.904 / 249.11 = 0.321, for the RoHS PBDE (mono- to deca-) bound.
+PBDE_ALL_MIN_BR_FRACTION = round(br_fraction(1, ether=True), 3)
 Result = Literal["conformant", "non_conformant", "insufficient_data"]
 
 
@@ -34,10 +56,14 @@ def _limit(limit: Limit, result: Result, reason: str, value_ppm: float | None = 
                  method=method, result=result, reason=reason)
 
 
-def check_limit(limit: Limit, contaminants: dict[str, Contaminant]) -> Check:
+def check_limit(limit: Limit, contaminants: dict[str, Contaminant], lab: LabConfirmation | None = None) -> Check:
     entry = contaminants.get(limit.analyte)
+    if limit.analyte in ("PBDE", "PBB") and lab is not None and (found := _from_lab(limit, lab)) is not None:
+        return found
     if limit.analyte == "PBDE" and entry is None:
         return _pbde_from_br(limit, contaminants.get("Br"))
+    if limit.analyte == "PBB" and entry is None:
+        return _from_br(limit, contaminants.get("Br"), "PBB", PBB_MIN_BR_FRACTION)
     if limit.analyte == "CrVI" and entry is None and "Cr" in contaminants:
         return _crvi_from_total_cr(limit, contaminants["Cr"])
     if entry is None:
@@ -55,18 +81,50 @@ def check_limit(limit: Limit, contaminants: dict[str, Contaminant]) -> Check:
                   entry.method)
 
 
+def _from_lab(limit: Limit, lab: LabConfirmation) -> Check | None:
+    """The lab's PBDE (POPs: the five Annex I groups; RoHS: all congeners) or PBB sum against ``limit``; None
+    when the lab did not report the group (the Br bound then applies). Below-LOD results count as the LOD."""
+    results = {r.analyte: r for r in lab.results}
+    if limit.analyte == "PBB":
+        lo, hi, missing = group_sum_bounds(results, "PBB", PBB_GROUPS)
+    elif "RoHS" in limit.source:
+        lo, hi, missing = group_sum_bounds(results, "PBDE", PBDE_GROUPS)
+    else:
+        lo, hi, missing = pops_pbde_bounds(results)
+    if missing:
+        return None
+    method = f"{lab.method}, {lab.lab}, {lab.analysed_on.isoformat()}"
+    if lo > limit.max_ppm:
+        return _limit(limit, "non_conformant", f"lab {limit.analyte} {lo:g} mg/kg > {limit.max_ppm:g} mg/kg "
+                      f"({lab.confirmation_id})", round(lo, 3), "lab sum (measured)", method)
+    if hi > limit.max_ppm:
+        return _limit(limit, "insufficient_data", f"lab {limit.analyte} up to {hi:g} mg/kg with LODs counted "
+                      f"> {limit.max_ppm:g} mg/kg ({lab.confirmation_id})", round(hi, 3), "lab sum (LOD counted)",
+                      method)
+    return _limit(limit, "conformant", f"lab {limit.analyte} <= {hi:g} <= {limit.max_ppm:g} mg/kg "
+                  f"({lab.confirmation_id})", round(hi, 3), "lab sum (LOD counted)", method)
+
+
 def _pbde_from_br(limit: Limit, br: Contaminant | None) -> Check:
     """Without a lab PBDE result, total Br bounds PBDE from above (all Br as the Br-poorest congener)."""
+    fraction = PBDE_ALL_MIN_BR_FRACTION if "RoHS" in limit.source else PBDE_MIN_BR_FRACTION
+    return _from_br(limit, br, "PBDE", fraction)
+
+
+def _from_br(limit: Limit, br: Contaminant | None, group: str, fraction: float) -> Check:
+    """Total Br bounds ``group`` from above: all Br as its Br-poorest regulated congener (mass fraction
+    ``fraction``). The Br maximum is used (limits are per homogeneous material, i.e. per flake); when every
+    reading is below the LOD, the LOD bounds it."""
     if br is None:
-        return _limit(limit, "insufficient_data", "no PBDE (GC-MS, IEC 62321-6) or Br screening result")
+        return _limit(limit, "insufficient_data", f"no {group} (GC-MS, IEC 62321-6) or Br screening result")
     value, used = _stat(br, "max")
     if value is None:
         return _limit(limit, "insufficient_data", "Br screening reported no maximum")
-    bound = value / PBDE_MIN_BR_FRACTION
+    bound = value / fraction
     if bound <= limit.max_ppm:
-        return _limit(limit, "conformant", f"Br {used} {value:g} mg/kg bounds PBDE <= {bound:.0f} <= "
+        return _limit(limit, "conformant", f"Br {used} {value:g} mg/kg bounds {group} <= {bound:.0f} <= "
                       f"{limit.max_ppm:g} mg/kg", round(bound, 3), f"upper bound from Br {used}")
-    return _limit(limit, "insufficient_data", f"Br screening ({value:g} mg/kg) cannot exclude PBDE above "
+    return _limit(limit, "insufficient_data", f"Br screening ({value:g} mg/kg) cannot exclude {group} above "
                   f"{limit.max_ppm:g} mg/kg; confirm by GC-MS (IEC 62321-6)", round(bound, 3),
                   f"upper bound from Br {used}")
 
@@ -104,11 +162,13 @@ def check_purity(spec: RequirementSpec, composition: Composition | None) -> Chec
     return Check(check=name, analyte=spec.material, value=entry.share, ci95=entry.ci95, result=result, reason=reason)
 
 
-def conformance(spec: RequirementSpec, measurement: Measurement | None, today: date) -> ConformanceResult:
-    """Overall: non_conformant if any check fails, else insufficient_data if any is open, else conformant."""
+def conformance(spec: RequirementSpec, measurement: Measurement | None, today: date,
+                lab: LabConfirmation | None = None) -> ConformanceResult:
+    """Overall: non_conformant if any check fails, else insufficient_data if any is open, else conformant.
+    ``lab``: the lot's lab confirmation, used for PBDE/PBB in preference to the Br bound."""
     contaminants = measurement.contaminants if measurement is not None else {}
     checks = [c for c in [check_purity(spec, measurement.composition if measurement else None)] if c is not None]
-    checks += [check_limit(limit, contaminants) for limit in effective_limits(spec, today)]
+    checks += [check_limit(limit, contaminants, lab) for limit in effective_limits(spec, today)]
     results = {c.result for c in checks}
     overall: Result = ("non_conformant" if "non_conformant" in results else
                        "insufficient_data" if "insufficient_data" in results or not checks else "conformant")

@@ -177,3 +177,12 @@ MIGRATIONS.append(("0460_upload_lease", [
     "UPDATE upload_outbox SET target_url = target WHERE kind = 'epcis'",
     "CREATE INDEX upload_outbox_lot ON upload_outbox (lot_id, kind, target_url)",
 ]))
+
+# Lab confirmations of a lot's brominated flame retardants (issue 17 item 1, gateway/specs/lab.py): the
+# validated entry as JSON, the report file's sha256 (the file itself stays with the lab report archive).
+MIGRATIONS.append(("0470_lab_confirmations", [
+    """CREATE TABLE lab_confirmations (
+        confirmation_id TEXT PRIMARY KEY, lot_id TEXT NOT NULL, lab TEXT NOT NULL, analysed_on TEXT NOT NULL,
+        report_sha256 TEXT NOT NULL, doc TEXT NOT NULL, entered_by TEXT NOT NULL, entered_at TEXT NOT NULL)""",
+    "CREATE INDEX lab_confirmations_lot ON lab_confirmations (lot_id, analysed_on)",
+]))

@@ -259,6 +259,48 @@ class ConformanceResult(_Doc):
     checks: list[Check]
 
 
+class LabVerdict(_Doc):
+    """A lab confirmation (GC-MS, IEC 62321-6) of the lot judged against the POPs/RoHS limits in force."""
+
+    confirmation_id: str = Field(description="Id of the stored lab confirmation.")
+    lab: str = Field(description="Laboratory that analysed the lot.")
+    method: str = Field(description="Analytical method, e.g. GC-MS IEC 62321-6.")
+    analysed_on: str = Field(description="Date of analysis (ISO 8601).")
+    report_sha256: str = Field(description="SHA-256 of the lab report file.")
+    result: Literal["pass", "fail", "insufficient"] = Field(
+        description="pass: every regulated group below its limit; fail: one above; insufficient: a required "
+        "group not reported or its LOD-based bound above the limit.")
+    reasons: list[str] = Field(description="Why, with the figures (one per check not passed; the pass line).")
+    checks: list[Check] = Field(description="One per regulated group (value_ppm: upper bound, LODs counted).")
+
+
+class Screening(_Doc):
+    """Regulatory BFR screening of the lot, always run (no buyer spec needed): declared PBDE/PBB/HBCDD in the
+    sources' plastic parts and/or XRF Br above the screening threshold make it ``pops_suspect``; a passing
+    lab confirmation clears it, a failing one makes it ``lab_failed``."""
+
+    status: Literal["clear", "pops_suspect", "lab_confirmed", "lab_failed"]
+    pops_suspect: bool = Field(description="True while the lot may hold POP-BFRs and no lab result clears it.")
+    causes: list[str] = Field(description="Why the lot is suspect, with the figures (empty: clear).")
+    br_statistic: str | None = Field(description="Lot Br statistic compared with the threshold (max_ppm, or "
+                                     "lod_ppm when every reading was below LOD); null: no Br screening.")
+    br_value_ppm: float | None = Field(description="Its value in mg/kg.")
+    br_threshold_ppm: float = Field(description="Screening threshold on total Br (mg/kg).")
+    declared_bfr: list[str] = Field(description="Regulated BFRs declared in plastic parts of the sources, "
+                                    "with the source mass share declaring them.")
+    lab: LabVerdict | None = Field(description="The latest lab confirmation attached to the lot (null: none).")
+
+
+class IdentMismatch(_Doc):
+    """Camera identifications of a lot that disagree with its intake record."""
+
+    lot_id: str = Field(description="Lot whose camera reads were compared (a source lot or the lot itself).")
+    intake_lots: list[str] = Field(description="Intake records compared with.")
+    expected: dict[str, int] = Field(description="Models (items) the intake record declares.")
+    seen: dict[str, int] = Field(description="Models (items) the camera identified (matched or resolved).")
+    reason: str = Field(description="What disagrees, with the counts.")
+
+
 class Claims(_Doc):
     blocked: bool
     reasons: list[str]
@@ -285,6 +327,10 @@ class Evidence(_Doc):
     conformance: list[ConformanceResult]
     claims: Claims
     data_gaps: list[str]
+    screening: Screening | None = Field(default=None, exclude_if=_absent,
+                                        description="Regulatory BFR screening (absent: evidence made before it).")
+    ident_mismatches: list[IdentMismatch] = Field(default_factory=list, description="Camera identifications "
+                                                  "that disagree with intake records (also in data_gaps).")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

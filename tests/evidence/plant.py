@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.composition.importer import import_path
+from gateway.specs.lab import LabConfirmationIn
+from gateway.specs.lab_repo import attach
 from gateway.store.base import Incoming
 from gateway.traceability.repo import record_intake, record_step
 from junkan.core.ids import new_id
@@ -63,7 +65,16 @@ def ident(model: str | None = None, gtin: str | None = None, conf: float = 0.9) 
     return {"codes": codes, "model_candidates": [{"model": model, "confidence": conf}] if model else []}
 
 
-def build_plant(store: Any, *, break_balance: bool = False) -> dict[str, Any]:
+# A GC-MS result clearing PP-OUT-1 (its sources declare decaBDE in HIPS-FR covers: POPs-suspect without it).
+LAB_CLEAN: dict[str, Any] = {
+    "lab": "Kanto Analytical Lab (ISO/IEC 17025)", "method": "GC-MS IEC 62321-6:2015", "analysed_on": "2026-03-04",
+    "sample_ref": "KAL-2026-0412", "report_sha256": "ab" * 32, "report_file": "KAL-2026-0412.pdf",
+    "results": [{"analyte": g, "below_lod": True, "lod_mg_kg": 5.0}
+                for g in ("tetraBDE", "pentaBDE", "hexaBDE", "heptaBDE", "decaBDE", "PBB")]
+               + [{"analyte": "PBDE", "value_mg_kg": 12.0}]}
+
+
+def build_plant(store: Any, *, break_balance: bool = False, lab_confirmed: bool = True) -> dict[str, Any]:
     db = store.db
     for name in ("tv_ipc1752a_classD.xml", "monitor_iec62474.xml", "products.csv"):
         report = import_path(db, DATA / name)
@@ -100,4 +111,6 @@ def build_plant(store: Any, *, break_balance: bool = False) -> dict[str, Any]:
     ]
     results = [record_step(db, s) for s in steps]
     store_lot(store, "PP-OUT-1", 7.0, MEASUREMENT, [], t + timedelta(hours=5))
+    if lab_confirmed:
+        attach(db, "PP-OUT-1", LabConfirmationIn.model_validate(LAB_CLEAN), "lab-clerk")
     return {"db": db, "steps": results}

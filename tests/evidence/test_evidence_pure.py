@@ -34,7 +34,10 @@ def test_a_graph_only_lot_with_an_open_step_alarm_is_blocked() -> None:
     ev = evidence_of(EvidenceInputs(lot_id="OUT", walked=walked(), open_alarms=[alarm], substances=[substance],
                                     known_products={"p1"}), issuer=None, now=NOW)
     assert ev.lot.status == "recorded" and ev.lot.net_mass_kg == 8.0  # known only from the graph
-    assert ev.claims.blocked and ev.claims.reasons == ["balance alarm step S1"]
+    assert ev.claims.blocked and ev.claims.reasons[0] == "balance alarm step S1"
+    # decaBDE declared in a plastic part of 60 % of the source mass: POPs-suspect, blocked too
+    assert len(ev.claims.reasons) == 2 and ev.claims.reasons[1].startswith("pops_suspect: ")
+    assert "60.0% of the source mass" in ev.claims.reasons[1]
     assert not ev.mass_balance.ok and [a.id for a in ev.mass_balance.alarms] == [1]
     assert ev.origin.status == "traced" and ev.chain_of_custody.model == "segregated"
     subs = ev.declared_substances

@@ -29,6 +29,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/lots/A-1/evidence?format=json", None, ALL),
     ("GET", "/api/v1/lots/A-1/measurement", None, ALL),
     ("POST", "/api/v1/lots/A-1/evidence/publish", None, {"operator", "admin"}),
+    ("POST", "/api/v1/lots/A-1/lab-confirmations", {}, {"operator", "admin"}),
+    ("GET", "/api/v1/lots/A-1/lab-confirmations", None, STAFF),
     ("GET", "/api/v1/process/lineage/lots/A-1", None, STAFF),
     ("POST", "/api/v1/process/steps", {}, {"operator", "admin"}),
     ("POST", "/api/v1/process/claims", {}, {"admin"}),

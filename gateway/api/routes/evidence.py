@@ -39,7 +39,7 @@ def evidence(lot_id: str, request: Request, store: StoreDep, settings: SettingsD
     if entry is None:
         raise HTTPException(status_code=422, detail=f"unknown format {format!r}; one of {', '.join(EXPORTERS)}")
     try:
-        data, media = produce(store, lot_id, entry.key, keys_dir_for(settings.db_url))
+        data, media = produce(store, lot_id, entry.key, keys_dir_for(settings.db_url), settings.screening)
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found") from exc
     except NotIssuable as exc:

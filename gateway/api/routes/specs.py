@@ -13,6 +13,8 @@ from gateway.api.models import Out
 from gateway.evidence.build import lot_measurement
 from gateway.specs import repo
 from gateway.specs.conformance import conformance
+from gateway.specs.lab import latest
+from gateway.specs.lab_repo import confirmations
 from gateway.specs.model import Limit, RequirementSpec, effective_limits
 from junkan.core.evidence import ConformanceResult
 
@@ -67,4 +69,5 @@ def lot_conformance(spec_id: str, lot_id: str, store: StoreDep) -> ConformanceRe
     if lot is None:
         raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found")
     measurement, _, _ = lot_measurement(lot)  # none or unreadable: every check is insufficient_data
-    return conformance(spec, measurement, datetime.now(UTC).date())
+    lab = latest(confirmations(store.db, lot_id))  # PBDE/PBB from the lab in preference to the Br bound
+    return conformance(spec, measurement, datetime.now(UTC).date(), lab)

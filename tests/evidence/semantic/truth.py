@@ -54,8 +54,9 @@ class Lot:
     """One scenario lot: its id, and what the store was told (the truth the exports are compared with)."""
 
     lot_id: str
-    blocked: bool
+    blocked: bool  # by a balance alarm (the scenario breaks its step)
     sources: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # intake lot -> (stream, consumer, kg)
+    pops_suspect: bool = False  # Br above the 2000 mg/kg screening cut-off: claims blocked too (no lab result)
 
 
 CLEAN = {"Pb": _xrf(400, 400, 10.0), "Hg": _xrf(400, 400, 5.0), "Cd": _xrf(400, 400, 8.0),
@@ -64,7 +65,7 @@ LOTS = [
     # 75/25 HIPS/ABS mixture; every RoHS element below LOD (Cd 8, Hg 5, total Cr 15 = the Cr(VI) upper bound)
     Lot("MIX-1", False, {"IN-MIX-W": ("weee", "post_consumer", 70.0), "IN-MIX-E": ("elv", "post_consumer", 30.0)}),
     # Br screening far above what can exclude PBDE: the PBDE value is an upper bound from Br, not a measurement
-    Lot("PBDE-1", False, {"IN-PBDE": ("weee", "post_consumer", 50.0)}),
+    Lot("PBDE-1", False, {"IN-PBDE": ("weee", "post_consumer", 50.0)}, pops_suspect=True),
     # 40 % pre-consumer blend (recycled, not primary), partly detected Pb
     Lot("PRE-1", False, {"IN-PRE": ("other", "pre_consumer", 40.0), "IN-POST": ("weee", "post_consumer", 60.0)}),
     # a step that loses 10 kg it does not declare: balance alarm, claims blocked
@@ -162,10 +163,28 @@ def input_mass(db: Any, lot_id: str) -> float:
     return float(step["input_mass_kg"]) * float(out) / float(step["output_mass_kg"])
 
 
+BR_SCREENING_CUTOFF = 2000.0  # standards.md §6: WEEE BFR sort on total Br (CLC/TS 50625-3-1)
+POP_BFR_CAS = ("1163-19-5", "32534-81-9", "32536-52-0", "40088-47-9", "59536-65-1")  # PBDEs, PBB
+
+
+def pops_suspect_in_store(db: Any, lot_id: str) -> bool:
+    """POPs-suspect: Br max above the cut-off or a PBDE/PBB declared by a source product, and no lab row."""
+    br = stored_measurement(db, lot_id).get("contaminants", {}).get("Br") or {}
+    hot = (br.get("max_ppm") or 0.0) > BR_SCREENING_CUTOFF
+    declared = db.scalar(
+        "SELECT COUNT(*) FROM process_flows o JOIN process_flows i ON i.step_id = o.step_id AND i.direction = 'in' "
+        "JOIN intake_products p ON p.lot_id = i.lot_id JOIN comp_substances s ON s.product_id = p.product_id "
+        f"WHERE o.lot_id = ? AND o.direction = 'out' AND s.cas IN ({','.join('?' * len(POP_BFR_CAS))})",
+        [lot_id, *POP_BFR_CAS])
+    lab = db.scalar("SELECT COUNT(*) FROM lab_confirmations WHERE lot_id = ?", [lot_id])
+    return bool((hot or declared) and not lab)
+
+
 def blocked_in_store(db: Any, lot_id: str) -> bool:
-    """An uncleared balance alarm on the lot's step blocks its claims."""
+    """An uncleared balance alarm on the lot's step blocks its claims, and so does a POPs-suspect screening."""
     step = db.scalar("SELECT step_id FROM process_flows WHERE lot_id = ? AND direction = 'out'", [lot_id])
-    return bool(db.scalar("SELECT COUNT(*) FROM balance_alarms WHERE ref = ? AND cleared_at IS NULL", [step]))
+    alarm = bool(db.scalar("SELECT COUNT(*) FROM balance_alarms WHERE ref = ? AND cleared_at IS NULL", [step]))
+    return alarm or pops_suspect_in_store(db, lot_id)
 
 
 def all_below_lod(entry: dict[str, Any]) -> bool:

@@ -27,8 +27,8 @@ DEFAULT_SPEC = RequirementSpec(spec_id="rohs-pops", buyer="any", material="PP") 
 def br(max_ppm: float | None, *, n: int = 40, below: int = 0, lod: float = 20.0, p95: float | None = None
        ) -> Measurement:
     """A lot whose only screening is Br (plus Pb, Hg, Cr, Cd all below LOD, as the line's XRF reports them)."""
-    clean: dict[str, Any] = {"n": n, "n_below_lod": n, "mean_ppm": None, "p95_ppm": None, "max_ppm": None, "lod_ppm": 5.0,
-             "method": "XRF", "thresholds": {}}
+    clean: dict[str, Any] = {"n": n, "n_below_lod": n, "mean_ppm": None, "p95_ppm": None, "max_ppm": None,
+                             "lod_ppm": 5.0, "method": "XRF", "thresholds": {}}
     return Measurement.model_validate(wire_measurement(contaminants={
         "Br": {"n": n, "n_below_lod": below, "mean_ppm": None if max_ppm is None else max_ppm / 3,
                "p95_ppm": p95, "max_ppm": max_ppm, "lod_ppm": lod, "method": "XRF", "thresholds": {}},

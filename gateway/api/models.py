@@ -124,6 +124,13 @@ class DeadLetter(Out):
     replay_result: str | None = Field(default=None, description="What the last replay gave.")
 
 
+class DeadLetterReplay(Out):
+    id: int
+    topic: str
+    result: str = Field(description="stored, duplicate (stored before), 'still refused: <reason>', 'rejected: "
+                        "<reason>', or 'skipped: only the payload's head was kept'.")
+
+
 class CommandSent(Out):
     cmd_id: str
     action: str

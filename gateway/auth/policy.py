@@ -34,6 +34,7 @@ _RULES: Final[list[tuple[frozenset[str], re.Pattern[str], frozenset[str]]]] = [
         (WRITE, r"^/api/v1/lots/\{lot_id\}/lab-confirmations$", frozenset({"operator", "admin"})),
         (WRITE, r"^/api/v1/lines/\{line\}/lots$", frozenset({"operator", "admin"})),
         (READ, r"^/api/v1/dead-letters$", frozenset({"engineer", "admin"})),
+        (WRITE, r"^/api/v1/dead-letters/\{letter_id\}/replay$", frozenset({"engineer", "admin"})),
         (WRITE, r"^/api/v1/process/claims(/|$)", frozenset({"admin"})),
         (WRITE, r"^/api/v1/process(/|$)", frozenset({"operator", "admin"})),
         (WRITE, r"^/api/v1/specs(/|$)", frozenset({"engineer", "admin"})),

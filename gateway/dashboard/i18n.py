@@ -193,6 +193,17 @@ LABELS: dict[str, dict[str, str]] = {
                      "ja": "受信拒否（ゲートウェイでの解析エラー）"},
     "reason": {"en": "Reason", "ja": "理由"},
     "received": {"en": "Received", "ja": "受信時刻"},
+    "dead_help": {"en": "Nothing here is counted in any lot. After a fix (a wider clock window, a corrected ACL, a "
+                  "new release), replay validates a payload again and stores it if it now passes; a payload "
+                  "still refused keeps its new reason.",
+                  "ja": "ここにあるデータはどのロットにも計上されていません。修正後（時刻範囲の拡大、ACLの修正、新しい"
+                  "リリースなど）に再処理すると、改めて検証し、合格したものだけを保存します。拒否が続く場合は新しい"
+                  "理由が記録されます。"},
+    "dead_replay": {"en": "Replay", "ja": "再処理"},
+    "dead_replayed": {"en": "stored by a replay", "ja": "再処理で保存済み"},
+    "dead_head_only": {"en": "only its head was kept: the agent holds it",
+                       "ja": "先頭のみ保存（本体はエージェント側）"},
+    "older": {"en": "Older", "ja": "さらに古いもの"},
     "live": {"en": "live", "ja": "ライブ"},
     # upload outbox page (gateway/upload)
     "uploads": {"en": "Uploads (EPCIS capture, recycler webhooks)",

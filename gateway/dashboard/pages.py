@@ -15,10 +15,13 @@ from gateway.auth import PrincipalDep
 from gateway.composition.repo import list_products
 from gateway.dashboard import charts
 from gateway.dashboard.router import render
+from gateway.ingest.validate import REASONS
 from gateway.specs.repo import list_specs
 from gateway.traceability.report import PeriodError, recycled_content
+from junkan.core.names import NAME_PATTERN
 
 router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 100  # dead letters per page
 
 
 @router.get("/composition")
@@ -67,11 +70,20 @@ def trends_page(request: Request, principal: PrincipalDep) -> Response:
 
 @router.get("/dead-letters")
 def dead_letters_page(request: Request, principal: PrincipalDep,
-                      q: str | None = Query(default=None, max_length=100)) -> Response:
-    rows = request.app.state.store.dead_letters(500)
+                      q: str | None = Query(default=None, max_length=100),
+                      reason: str | None = Query(default=None, max_length=40),
+                      agent: str | None = Query(default=None, pattern=NAME_PATTERN),
+                      before_id: int | None = Query(default=None, ge=1, le=2**63 - 1)) -> Response:
+    """Refused payloads, newest first: filter by reason code and agent, page by id, replay (engineers)."""
+    code = reason if reason in REASONS else None
+    rows = request.app.state.store.dead_letters(PAGE_SIZE + 1, before_id=before_id, reason=code, agent=agent,
+                                                include_payload=False)
+    older = rows[PAGE_SIZE - 1]["id"] if len(rows) > PAGE_SIZE else None
+    rows = rows[:PAGE_SIZE]
     if q:
         rows = [r for r in rows if q in r["topic"] or q in r["reason"]]
-    return render(request, principal, "dead_letters.html", rows=rows[:200], q=q or "")
+    return render(request, principal, "dead_letters.html", rows=rows, q=q or "", reasons=REASONS, reason=code or "",
+                  agent=agent or "", older=older)
 
 
 @router.get("/uploads")

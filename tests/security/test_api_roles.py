@@ -22,6 +22,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/devices", None, STAFF),
     ("GET", "/api/v1/agents", None, STAFF),
     ("GET", "/api/v1/dead-letters", None, {"engineer", "admin"}),
+    ("POST", "/api/v1/dead-letters/1/replay", None, {"engineer", "admin"}),
+    ("GET", "/dead-letters", None, {"engineer", "admin"}),
     ("GET", "/api/v1/users", None, {"admin"}),
     ("POST", "/api/v1/users", {"name": "newbie", "role": "operator"}, {"admin"}),
     ("GET", "/api/v1/auth/whoami", None, ALL),

@@ -80,3 +80,34 @@ def test_cli_lists_and_replays_after_the_window_is_widened(gateway_db_url, gatew
     assert again.stdout == ""  # marked replayed: not picked again
     (done,) = gateway_store.dead_letters(reason="clock_window")
     assert done["replay_result"] == "stored" and done["replayed_at"]
+
+
+def test_dashboard_and_api_replay_after_the_window_is_widened(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    """The dead-letters page filters by reason and agent, pages by id, and its replay button calls the API,
+    which validates again with today's settings: refused with the narrow window, stored with the wide one."""
+    ahead = reading_message(1, [0]).model_copy(update={"sent_at": datetime.now(UTC) + timedelta(hours=2)})
+    letter = validate(A1.topic(Kind.READING), dump(ahead))
+    assert isinstance(letter, DeadLetter) and letter.code == "clock_window"
+    noise = [DeadLetter(A2.topic(Kind.READING), b"junk", f"not_json: {i}") for i in range(120)]
+    gateway_store.commit_batch([], [letter, *noise], [])
+    (row,) = gateway_store.dead_letters(reason="clock_window")
+    narrow = TestClient(create_app(GatewaySettings(consume=False), gateway_store))
+    page = narrow.get("/dead-letters?reason=clock_window").text
+    route = f"/api/v1/dead-letters/{row['id']}/replay"
+    assert f'data-route="{route}"' in page and "not_json: 5" not in page  # filtered on the server
+    first = narrow.get("/dead-letters?reason=not_json").text
+    assert first.count('data-test="replay-dead"') == 100 and 'data-test="dead-older"' in first  # one page of 100
+    older = first.split('data-test="dead-older" href="')[1].split('"')[0].replace("&amp;", "&")
+    rest = narrow.get(older).text
+    assert rest.count('data-test="replay-dead"') == 20 and "clock_window" not in rest.split("<tbody>")[1]
+    refused = narrow.post(route)
+    assert refused.status_code == 200 and refused.json()["result"].startswith("still refused: clock_window")
+    assert gateway_store.counts()["readings"] == 0
+    wide = TestClient(create_app(GatewaySettings(consume=False, ingest={"max_future_s": 10800}),  # type: ignore[arg-type]
+                                 gateway_store))
+    stored = wide.post(route)
+    assert stored.status_code == 200 and stored.json()["result"] == "stored", stored.json()
+    assert gateway_store.counts()["readings"] == 1
+    assert wide.post(route).json()["result"] == "duplicate" and gateway_store.counts()["readings"] == 1
+    assert "stored by a replay" in wide.get("/dead-letters?reason=clock_window").text
+    assert wide.post("/api/v1/dead-letters/999999/replay").status_code == 404

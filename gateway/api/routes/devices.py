@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
+from fastapi import Path as PathParam
 
-from gateway.api.deps import StoreDep
-from gateway.api.models import Agent, DeadLetter, Device
-from gateway.ingest.validate import REASONS
+from gateway.api.deps import SettingsDep, StoreDep
+from gateway.api.models import Agent, DeadLetter, DeadLetterReplay, Device
+from gateway.ingest.replay import replay_one
+from gateway.ingest.validate import REASONS, IngestPolicy
 from junkan.core.names import NAME_PATTERN
 
 REASON_CODES = REASONS
@@ -39,3 +41,18 @@ def dead_letters(
     agent: str | None = Query(default=None, pattern=NAME_PATTERN, description="Only this agent's topics."),
 ) -> list[dict[str, object]]:
     return store.dead_letters(limit, before_id=before_id, offset=offset, reason=reason, agent=agent)
+
+
+@router.post("/dead-letters/{letter_id}/replay", response_model=DeadLetterReplay,
+             summary="Validate and store one dead letter again, as if it had just arrived (after a fix)",
+             responses={404: {"description": "No such dead letter."}})
+def replay_dead_letter(letter_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)], store: StoreDep,
+                       settings: SettingsDep) -> dict[str, object]:
+    """Today's validation and write path (the same as ``junkan gateway dead-letters replay --id``): a payload
+    still refused stays a dead letter with the new reason; a stored one is marked and never stored twice."""
+    policy = IngestPolicy(max_bytes=settings.max_payload_bytes, max_past_s=settings.ingest.max_past_s,
+                          max_future_s=settings.ingest.max_future_s)
+    result = replay_one(store, letter_id, policy)
+    if result["result"] == "missing":
+        raise HTTPException(status_code=404, detail=f"dead letter {letter_id} not found")
+    return result

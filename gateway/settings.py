@@ -112,6 +112,9 @@ class Gs1Settings(_Model):
         return gs1.gln(self.company_prefix, self.location_reference) if self.location_reference else None
 
 
+UntpFormat = Literal["untp-dpp-vc", "untp-dcc-vc", "untp-dte-vc"]  # the signed UNTP credentials
+
+
 class UploadSettings(_Model):
     """The background upload worker of `junkan gateway serve` (gateway/upload/worker.py, docs/evidence.md)."""
 
@@ -129,6 +132,13 @@ class UploadSettings(_Model):
     publish_on_close: bool = Field(default=False, description="Queue each closed, issuable lot's evidence "
                                    "(EPCIS to capture_url, the recycler's webhook if registered) once per "
                                    "target; this includes lots closed before it was turned on.")
+    untp_url: str | None = Field(default=None, pattern=r"^https?://", max_length=2000,
+                                 description="Optional: an endpoint that receives the lot's signed UNTP "
+                                 "credentials (POST, one per format, enveloped VC-JWT) when publish_on_close "
+                                 "is on; null: none are sent.")
+    untp_formats: list[UntpFormat] = Field(
+        default_factory=lambda: list[UntpFormat](["untp-dpp-vc", "untp-dcc-vc"]), min_length=1,
+        description="Which signed UNTP credentials go to untp_url.")
     interval_s: float = Field(default=5.0, gt=0, le=3600, description="Seconds between passes over the "
                               "outbox (and the scan for newly closed lots).")
     max_attempts: int = Field(default=12, ge=1, le=1000, description="Attempts before a row is dead-lettered "

@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     u.add_argument("--db", required=True, help="Store: a SQLite file path or a postgresql:// URL.")
     u.add_argument("--lot", action="append", default=[], help="Queue this lot's evidence (repeatable).")
     u.add_argument("--capture-url", help="EPCIS repository base URL; /capture is appended.")
+    u.add_argument("--untp-url", help="Also POST the lot's signed UNTP credentials (DPP, DCC) to this URL.")
     u.add_argument("--add-webhook", nargs=3, metavar=("RECYCLER", "URL", "SECRET"),
                    help="Register (or replace) a recycler's webhook.")
     u.add_argument("--keys", help="Signing key folder (default: $JUNKAN_KEYS_DIR or keys/ beside the database).")
@@ -79,7 +80,7 @@ def _upload(args: argparse.Namespace) -> int:
             register_webhook(db, *args.add_webhook)
         for lot in args.lot:
             print(json.dumps(publish_evidence(store, lot, Path(args.keys) if args.keys else keys_dir_for(url),
-                                              args.capture_url)))
+                                              args.capture_url, args.untp_url)))
         with httpx.Client(timeout=30.0) as client:
             counts = Sender(db, client).run_until_idle(args.timeout)
         failed = outbox.rows(db, "failed")

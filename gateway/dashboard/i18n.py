@@ -216,6 +216,7 @@ LABELS: dict[str, dict[str, str]] = {
     "upload_all": {"en": "all", "ja": "すべて"},
     "upload_kind_epcis": {"en": "EPCIS capture", "ja": "EPCISキャプチャ"},
     "upload_kind_webhook": {"en": "webhook", "ja": "Webhook"},
+    "upload_kind_untp": {"en": "UNTP credential", "ja": "UNTPクレデンシャル"},
     "upload_target": {"en": "Target", "ja": "送信先"},
     "upload_attempts": {"en": "Attempts", "ja": "試行回数"},
     "upload_next": {"en": "Next attempt", "ja": "次回試行"},

@@ -46,7 +46,8 @@ class Delivery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: int
-    kind: str = Field(description="epcis (capture) or webhook (recycler); another kind fails as unknown.")
+    kind: str = Field(description="epcis (capture), webhook (recycler) or untp (a signed UNTP credential); "
+                      "another kind fails as unknown.")
     target: str = Field(description="Capture URL, or the recycler whose webhook receives it.")
     dedup_key: str = Field(description="One delivery per (kind, lot, target URL, document hash).")
     payload: str = Field(description="The body, as sent.")
@@ -203,15 +204,17 @@ def rows(db: Database, state: str | None = None, limit: int = 10_000, offset: in
     return [Delivery.model_validate(r) for r in found]
 
 
-def lots_to_publish(db: Database, capture_target: str | None, limit: int = 20) -> list[str]:
-    """Closed lots with no row for a target they should reach now: the capture endpoint (when configured)
-    and their recycler's registered webhook URL. Oldest closed first."""
+def lots_to_publish(db: Database, capture_target: str | None, limit: int = 20, untp_url: str | None = None
+                    ) -> list[str]:
+    """Closed lots with no row for a target they should reach now: the capture endpoint and the UNTP
+    endpoint (when configured) and their recycler's registered webhook URL. Oldest closed first."""
     found: list[str] = []
-    if capture_target:
-        found += [r["lot_id"] for r in db.rows(
-            "SELECT l.lot_id FROM lots l WHERE l.status = 'closed' AND NOT EXISTS (SELECT 1 FROM upload_outbox o "
-            "WHERE o.lot_id = l.lot_id AND o.kind = 'epcis' AND o.target_url = ?) ORDER BY l.closed_at, l.lot_id "
-            "LIMIT ?", (capture_target, limit))]
+    for kind, url in (("epcis", capture_target), ("untp", untp_url)):
+        if url:
+            found += [r["lot_id"] for r in db.rows(
+                "SELECT l.lot_id FROM lots l WHERE l.status = 'closed' AND NOT EXISTS (SELECT 1 FROM upload_outbox "
+                "o WHERE o.lot_id = l.lot_id AND o.kind = ? AND o.target_url = ?) ORDER BY l.closed_at, l.lot_id "
+                "LIMIT ?", (kind, url, limit))]
     found += [r["lot_id"] for r in db.rows(
         "SELECT l.lot_id FROM lots l JOIN webhooks w ON w.recycler = l.recycler WHERE l.status = 'closed' "
         "AND NOT EXISTS (SELECT 1 FROM upload_outbox o WHERE o.lot_id = l.lot_id AND o.kind = 'webhook' "

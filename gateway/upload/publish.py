@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,16 @@ from gateway.evidence import status
 from gateway.evidence.build import build_evidence
 from gateway.evidence.credentials import evidence_credential
 from gateway.evidence.epcis import epcis_document
+from gateway.evidence.formats import exporter, render_as
 from gateway.evidence.issuable import check_issuable
-from gateway.evidence.keys import active
+from gateway.evidence.keys import SigningKey, active
 from gateway.evidence.signing import sign
 from gateway.store.base import Store
+from gateway.store.db import Database
 from gateway.upload.outbox import dedup_key, enqueue
 from junkan.core.evidence import Evidence
+
+UNTP_FORMATS = ("untp-dpp-vc", "untp-dcc-vc")
 
 
 def capture_target(capture_url: str) -> str:
@@ -41,20 +46,30 @@ def evidence_sha256(ev: Evidence) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def publish_evidence(store: Store, lot_id: str, keys_dir: Path, capture_url: str | None) -> dict[str, Any]:
-    """Queue deliveries (idempotent per lot, URL and content); the sender does the network I/O later."""
+def publish_evidence(store: Store, lot_id: str, keys_dir: Path, capture_url: str | None,
+                     untp_url: str | None = None, untp_formats: Sequence[str] = UNTP_FORMATS) -> dict[str, Any]:
+    """Queue deliveries (idempotent per lot, URL and content); the sender does the network I/O later.
+    ``untp_url``: also queue the lot's signed UNTP credentials (``untp_formats``) for that endpoint."""
     db = store.db
     key = active(keys_dir)
     ev = build_evidence(store, db, lot_id, issuer=key.issuer)
     check_issuable(ev)
     out: dict[str, Any] = {"lot_id": lot_id, "evidence_id": ev.evidence_id, "epcis": None, "webhook": None}
+    with db.tx():  # every row of this publication, or none (the closed-lot scan then tries the lot again)
+        _queue(db, ev, key, lot_id, capture_url, untp_url, untp_formats, out)
+    return out
+
+
+def _queue(db: Database, ev: Evidence, key: SigningKey, lot_id: str, capture_url: str | None, untp_url: str | None,
+           untp_formats: Sequence[str], out: dict[str, Any]) -> None:
     if capture_url:
         doc = epcis_document(ev)
         digest, target = events_sha256(doc), capture_target(capture_url)
         out["epcis"] = enqueue(db, "epcis", target, dedup_key("epcis", lot_id, digest, target), json.dumps(doc),
                                lot_id=lot_id, target_url=target, doc_sha256=digest,
                                legacy_key=f"epcis:{lot_id}:{digest[:32]}")
-    token = sign(evidence_credential(ev), status.bind(db, key, ev.evidence_id, lot_id))  # issued: revocable
+    bound = status.bind(db, key, ev.evidence_id, lot_id)  # issued: every credential of it is revocable
+    token = sign(evidence_credential(ev), bound)
     recycler = ev.lot.recycler
     hook = db.one("SELECT url FROM webhooks WHERE recycler = ?", (recycler,)) if recycler else None
     if recycler and hook:
@@ -64,4 +79,12 @@ def publish_evidence(store: Store, lot_id: str, keys_dir: Path, capture_url: str
                 "jws": token}
         out["webhook"] = enqueue(db, "webhook", recycler, dedup_key("webhook", lot_id, digest, hook["url"]),
                                  json.dumps(body), lot_id=lot_id, target_url=hook["url"], doc_sha256=digest)
-    return out
+    if untp_url:
+        out["untp"] = {}
+        content = evidence_sha256(ev)
+        for fmt in untp_formats:
+            digest = hashlib.sha256(f"{fmt}:{content}".encode()).hexdigest()  # one document per format
+            body_bytes = render_as(ev, fmt, bound)
+            out["untp"][fmt] = enqueue(db, "untp", untp_url, dedup_key("untp", lot_id, digest, untp_url),
+                                       body_bytes.decode(), {"Content-Type": exporter(fmt).media_type},
+                                       lot_id=lot_id, target_url=untp_url, doc_sha256=digest)

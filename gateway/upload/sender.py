@@ -112,6 +112,8 @@ class Sender:
                 return self._poll(row) if row.state == "polling" else self._capture(row)
             if row.kind == "webhook":
                 return self._webhook(row)
+            if row.kind == "untp":
+                return self._post(row, row.target_url or row.target, row.payload.encode(), row.headers, "untp")
             return self._finish(row, "failed", state="failed", attempts=row.attempts, error="unknown kind")
         except httpx.HTTPError as exc:
             return self._retry(row, f"{type(exc).__name__}: {exc}")
@@ -174,10 +176,14 @@ class Sender:
         headers = {"Content-Type": "application/json", "X-Junkan-Event": "evidence.ready",
                    "X-Junkan-Timestamp": ts, "X-Junkan-Signature": webhook_signature(hook["secret"], ts, body),
                    "X-Junkan-Delivery": str(row.id)}
+        return self._post(row, url, body, headers, "webhook")
+
+    def _post(self, row: outbox.Delivery, url: str, body: bytes, headers: dict[str, str], what: str) -> str:
+        """A plain POST (webhook, UNTP credential): 2xx done, transient retried, any other answer refused."""
         resp = self.client.post(url, content=body, headers=headers)
         if 200 <= resp.status_code < 300:
             return self._finish(row, "done", state="done", attempts=row.attempts + 1)
         if _transient(resp.status_code):
-            return self._retry(row, f"webhook HTTP {resp.status_code}")
+            return self._retry(row, f"{what} HTTP {resp.status_code}")
         return self._finish(row, "failed", state="failed", attempts=row.attempts + 1,
-                            error=f"webhook refused HTTP {resp.status_code}: {resp.text[:1500]}")
+                            error=f"{what} refused HTTP {resp.status_code}: {resp.text[:1500]}")

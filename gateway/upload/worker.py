@@ -2,10 +2,10 @@
 queues each lot that closed.
 
 How it learns a lot closed: it asks the store, each pass, for closed lots that have no row for a target they
-should reach now (the capture endpoint, the recycler's registered webhook). So ingest stays unaware of
-uploads (no hook in the consumer), a lot closed while no worker ran is picked up at the next start, and a
-gateway with several worker processes needs no coordination beyond the outbox's own dedup key: two
-workers queuing the same lot meet on the same key, and the lease lets one of them send it.
+should reach now (the capture endpoint, the UNTP endpoint, the recycler's registered webhook). So ingest
+stays unaware of uploads (no hook in the consumer), a lot closed while no worker ran is picked up at the
+next start, and a gateway with several worker processes needs no coordination beyond the outbox's own
+dedup key: two workers queuing the same lot meet on the same key, and the lease lets one of them send it.
 
 A lot the evidence code refuses (open, empty) is remembered by this process and not retried every pass.
 """
@@ -120,13 +120,15 @@ class UploadWorker:
 
     def queue_closed_lots(self) -> list[str]:
         queued: list[str] = []
-        for lot_id in outbox.lots_to_publish(self.store.db, self.target, LOTS_PER_PASS + len(self.skipped)):
+        for lot_id in outbox.lots_to_publish(self.store.db, self.target, LOTS_PER_PASS + len(self.skipped),
+                                             self.cfg.untp_url):
             if lot_id in self.skipped:
                 continue
             if len(queued) >= LOTS_PER_PASS:
                 break
             try:
-                publish_evidence(self.store, lot_id, self.keys_dir, self.cfg.capture_url)
+                publish_evidence(self.store, lot_id, self.keys_dir, self.cfg.capture_url, self.cfg.untp_url,
+                                 self.cfg.untp_formats)
             except NotIssuable as exc:
                 self.skipped[lot_id] = str(exc)
                 log.info("upload worker: not queuing %s: %s", lot_id, exc)

@@ -11,7 +11,7 @@ received, events new, events seen before. Faults are chosen by the URL's first p
 - ``/flaky/...``: 503 for the first ``flaky`` POSTs, then accept;  ``/slow/...``: answer after ``slow_s``;
 - ``/hold/...``: record the document, then hold the answer until ``release`` is set (a sender killed while
   it waits never learns the outcome).
-Webhooks: ``POST /hook/...`` 204 (``/hook404/...``: 404).
+Webhooks: ``POST /hook/...`` 204 (``/hook404/...``: 404). UNTP credentials: ``POST /untp/...`` 201.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class Peer:
     docs: list[tuple[str, bytes]] = field(default_factory=list)  # (path, body) of every capture POST answered
     events: Counter[str] = field(default_factory=Counter)  # event hash -> times received
     hooks: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    credentials: list[tuple[str, bytes]] = field(default_factory=list)  # (Content-Type, body) of UNTP POSTs
     requests: Counter[str] = field(default_factory=Counter)  # first path segment -> POSTs
     in_flight: Counter[str] = field(default_factory=Counter)  # body hash -> requests being answered now
     max_in_flight: int = 0  # the most requests for one body at the same time, ever
@@ -110,6 +111,10 @@ def _handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
                     peer.in_flight[digest] -= 1
 
         def _post(self, segment: str, body: bytes) -> None:
+            if segment == "untp":
+                with peer.lock:
+                    peer.credentials.append((self.headers.get("Content-Type", ""), body))
+                return self._send(201, {"stored": True})
             if segment in ("hook", "hook404"):
                 with peer.lock:
                     peer.hooks.append((self.path, dict(self.headers), body))

@@ -8,8 +8,10 @@ from the outbox's bookkeeping alone.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -237,7 +239,55 @@ def test_a_sender_killed_mid_delivery_is_replaced_once_with_the_same_document(wo
         assert row == {"state": "done", "lease_owner": None, "attempts": 1}
 
 
-def test_two_workers_on_one_database_never_send_a_row_twice(world: dict[str, Any], gateway_db_url: str) -> None:
+WORKER = """
+import json, os, sys, time, httpx
+from gateway.store import open_store
+from gateway.upload.sender import Sender
+store = open_store(sys.argv[1])
+print("ready", flush=True)
+while not os.path.exists(sys.argv[3]):  # both processes start sending together
+    time.sleep(0.01)
+with httpx.Client(timeout=10) as client:
+    counts = Sender(store.db, client, owner=sys.argv[2], lease_s=30).run_until_idle(60)
+store.close()
+print(json.dumps(counts))
+"""
+
+
+def _in_threads(url: str, owners: list[str], _go: Path) -> dict[str, dict[str, int]]:
+    """Each sender on its own store (its own connections), in a thread of this process."""
+    out: dict[str, dict[str, int]] = {}
+    stores = [open_store(url) for _ in owners]
+
+    def work(store: Any, owner: str) -> None:
+        with httpx.Client(timeout=10) as client:
+            out[owner] = Sender(store.db, client, owner=owner, lease_s=30).run_until_idle(60)
+
+    threads = [threading.Thread(target=work, args=(s, o)) for s, o in zip(stores, owners, strict=True)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+    finally:
+        for s in stores:
+            s.close()
+    return out
+
+
+def _in_processes(url: str, owners: list[str], go: Path) -> dict[str, dict[str, int]]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = {o: subprocess.Popen([sys.executable, "-c", WORKER, url, o, str(go)], env=env, stdout=subprocess.PIPE,
+                                 text=True) for o in owners}
+    for p in procs.values():
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    go.touch()
+    return {o: json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1]) for o, p in procs.items()}
+
+
+@pytest.mark.parametrize("how", ["threads", "processes"])
+def test_two_workers_on_one_database_never_send_a_row_twice(world: dict[str, Any], gateway_db_url: str,
+                                                             how: str, tmp_path: Path) -> None:
     n = 40
     with serve_peer() as peer:
         target = f"{peer.base}/ok/capture"
@@ -247,31 +297,16 @@ def test_two_workers_on_one_database_never_send_a_row_twice(world: dict[str, Any
             digest = event_hash(doc["epcisBody"]["eventList"][0])
             outbox.enqueue(world["db"], "epcis", target, outbox.dedup_key("epcis", f"L-{i}", digest, target),
                            json.dumps(doc), lot_id=f"L-{i}", target_url=target, doc_sha256=digest)
-        by_owner: Counter[str] = Counter()
-        stores = [open_store(gateway_db_url) for _ in range(2)]  # two processes' worth of connections
-
-        def work(store: Any, owner: str) -> None:
-            with httpx.Client(timeout=10) as client:
-                Sender(store.db, client, owner=owner, lease_s=30,
-                       on_outcome=lambda kind, outcome: by_owner.update([f"{owner}:{outcome}"])).run_until_idle(60)
-
-        threads = [threading.Thread(target=work, args=(s, f"w{i}")) for i, s in enumerate(stores)]
-        try:
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(90)
-        finally:
-            for s in stores:
-                s.close()
+        by_owner = (_in_threads if how == "threads" else _in_processes)(gateway_db_url, ["w0", "w1"], tmp_path / "go")
         bodies = Counter(body for _, body in peer.docs)
         assert len(bodies) == n and set(bodies.values()) == {1}  # each row sent once
         assert peer.max_in_flight == 1  # and never two requests for one document at the same time
         assert peer.repeated_events == 0
-        assert by_owner["w0:accepted"] + by_owner["w1:accepted"] == n and by_owner["w0:done"] + by_owner["w1:done"] == n
-        assert by_owner["w0:accepted"] > 0 and by_owner["w1:accepted"] > 0, by_owner  # both really worked
+        accepted = {o: c.get("accepted", 0) for o, c in by_owner.items()}
+        assert sum(accepted.values()) == n and sum(c.get("done", 0) for c in by_owner.values()) == n
+        assert min(accepted.values()) > 0, by_owner  # both really worked
         assert world["db"].scalar("SELECT COUNT(*) FROM upload_outbox WHERE state = 'done'") == n
-        print(f"two workers: {dict(by_owner)}; peer received {len(peer.docs)} documents for {n} rows")
+        print(f"two workers ({how}): {by_owner}; peer received {len(peer.docs)} documents for {n} rows")
 
 
 def test_a_lease_that_ran_out_cannot_overwrite_the_new_holder(world: dict[str, Any]) -> None:
@@ -415,3 +450,31 @@ def test_the_uploads_page_in_a_browser_retries_a_failed_row(world: dict[str, Any
     assert problems == [], "\n".join(problems)
     assert db.scalar("SELECT state FROM upload_outbox WHERE id = ?", (bad,)) == "done"
     assert len(peer.capture_docs("fixed")) == 1
+
+
+def test_signed_untp_credentials_go_to_their_endpoint_once(world: dict[str, Any], tmp_path: Path) -> None:
+    from gateway.evidence.keys import active
+    from junkan.verify import verify
+
+    (tmp_path / "plant.pem").write_bytes(active(world["keys"]).public_pem())
+    with serve_peer() as peer:
+        worker = make_worker(world, peer.base, untp_url=f"{peer.base}/untp/credentials", publish_on_close=True,
+                             untp_formats=["untp-dpp-vc", "untp-dcc-vc"])
+        drain(worker)
+        drain(worker)
+        lots = issuable_closed_lots(world["db"])
+        assert len(peer.credentials) == 2 * len(lots) == 4  # one of each format per lot, once
+        seen = Counter()
+        for i, (media, body) in enumerate(peer.credentials):
+            assert media == "application/vc+ld+json"
+            path = tmp_path / f"cred-{i}.json"
+            path.write_bytes(body)
+            code, line = verify(str(path), key=str(tmp_path / "plant.pem"))
+            assert code == 0, line
+            token = json.loads(body)["id"].removeprefix("data:application/vc+jwt,")
+            payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+            kind = next(t for t in payload["type"] if t != "VerifiableCredential")
+            (lot,) = set(re.findall(r'"batchNumber": "([^"]+)"', json.dumps(payload)))  # the product is the lot
+            seen[(lot, kind)] += 1
+        assert set(seen.values()) == {1} and {lot for lot, _ in seen} == lots
+        assert {k for _, k in seen} == {"DigitalProductPassport", "DigitalConformityCredential"}

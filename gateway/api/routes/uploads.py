@@ -22,7 +22,7 @@ State = Literal["pending", "polling", "done", "failed"]
 
 class Upload(Out):
     id: int
-    kind: str = Field(description="epcis (capture) or webhook (recycler).")
+    kind: str = Field(description="epcis (capture), webhook (recycler) or untp (a signed UNTP credential).")
     lot_id: str | None = Field(description="Null: queued by an older release and not yet seen by a worker.")
     target: str = Field(description="The capture endpoint, or the recycler whose webhook receives it.")
     target_url: str | None = Field(description="The URL it is sent to.")

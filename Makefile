@@ -50,7 +50,7 @@ test: check unit unit-pg
 
 # The gateway suites again with every gateway store on PostgreSQL (a throwaway initdb/pg_ctl cluster, or
 # $JUNKAN_TEST_PG_URL); only tests that touch a gateway database run. Fails when no PostgreSQL can be had.
-GATEWAY_TESTS := tests/foundation tests/security tests/evidence tests/dashboard tests/store tests/upgrade tests/operations
+GATEWAY_TESTS := tests/ingest tests/security tests/evidence tests/dashboard tests/store tests/upgrade tests/operations
 test-pg: install
 	$(BIN)/pytest -q -m "not slow" --gateway-db=postgres $(GATEWAY_TESTS)
 

@@ -24,7 +24,7 @@ from junkan.core.topics import AgentTopics
 from simulators.scales import and_ad, ohaus, sartorius_sbi, toledo_continuous
 from simulators.scales.mt_sics import MtSicsDevice
 from simulators.scales.platform import PlatformScale, ScaleReading
-from tests.foundation.test_core import readings_in, run_until_drained
+from tests.edge_agent.drive import readings_in, run_until_drained
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 D = 0.02

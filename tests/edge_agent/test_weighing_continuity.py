@@ -17,7 +17,7 @@ from edge_agent.publishing.outbox import SqliteOutbox
 from junkan.core.ids import new_id
 from junkan.core.messages import CommandMessage
 from junkan.core.topics import AgentTopics
-from tests.foundation.test_core import readings_in, run_until_drained
+from tests.edge_agent.drive import readings_in, run_until_drained
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]

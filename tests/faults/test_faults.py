@@ -87,7 +87,7 @@ def test_long_broker_outage_is_buffered_and_drained(tmp_path: Path, db_url: str 
 @pytest.mark.parametrize("db_url", stores(short_on_pg=True), indirect=True)
 def test_held_database_lock_stalls_then_drains(tmp_path: Path, db_url: str | None) -> None:
     """Held past the gateway's stall age (60 s in production, 2 s here) /readyz says 503 while messages wait
-    (printed as stalls=; asserted where it is deterministic: tests/foundation/test_ingest_isolation.py)."""
+    (printed as stalls=; asserted where it is deterministic: tests/ingest/test_ingest_isolation.py)."""
     line = run(tmp_path, "db_lock", KILLS, down_s=6.0, db_url=db_url)
     check(line.outcome)
     assert len(line.stalls) == KILLS

@@ -19,7 +19,7 @@ from gateway.ingest.validate import validate
 from gateway.settings import GatewaySettings
 from gateway.store.base import Incoming, Store
 from junkan.core.topics import Kind
-from tests.foundation.factories import dump, lot_message, reading_message, status, topic
+from tests.ingest.factories import dump, lot_message, reading_message, status, topic
 
 
 class RecordingCommands:

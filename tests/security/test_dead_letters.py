@@ -15,7 +15,7 @@ from gateway.store.base import DeadLetter
 from gateway.store.sql import WriteOptions
 from junkan.core.messages import dump
 from junkan.core.topics import AgentTopics, Kind
-from tests.foundation.factories import reading_message
+from tests.ingest.factories import reading_message
 
 A1, A2 = AgentTopics("site-a", "line-1", "agent-1"), AgentTopics("site-a", "line-2", "agent-2")
 

@@ -17,7 +17,7 @@ from gateway.ingest.validate import validate
 from gateway.store.base import DeadLetter, Incoming
 from junkan.core.messages import StatusMessage
 from junkan.core.topics import AgentTopics, Kind
-from tests.foundation.factories import dump, reading_message
+from tests.ingest.factories import dump, reading_message
 from tests.security.fuzz_corpus import MAX_BYTES, OWN_LOT, Case, stream
 
 TOPICS = AgentTopics("site-a", "line-1", "agent-1")

@@ -126,7 +126,7 @@ def test_real_gateway_over_tls_stores_own_message_but_nothing_forged(secure_brok
     from gateway.ingest.consumer import Consumer
     from gateway.settings import GatewaySettings
     from junkan.core.messages import dump
-    from tests.foundation.factories import reading_message
+    from tests.ingest.factories import reading_message
 
     broker, secrets, ca = secure_broker
     settings = GatewaySettings.model_validate({"mqtt": {

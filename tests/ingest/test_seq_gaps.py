@@ -14,7 +14,7 @@ from gateway.settings import GatewaySettings
 from junkan.core.messages import StatusMessage, dump
 from junkan.core.mqtt import MqttConfig
 from junkan.core.topics import AgentTopics, Kind
-from tests.foundation.factories import SESSION, reading_message
+from tests.ingest.factories import SESSION, reading_message
 
 
 def test_advance_and_tracker() -> None:

@@ -3,7 +3,6 @@ back-pressure instead of dropping critical readings."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from edge_agent.drivers.base import DeviceReading
 from edge_agent.publishing.outbox import OutgoingMessage, SqliteOutbox
 from junkan.core.ids import new_id
 from junkan.core.topics import AgentTopics
+from tests.edge_agent.drive import readings_in
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,27 +31,6 @@ def run_for(core: AgentCore, seconds: float) -> None:
     time.sleep(seconds)
     stop.set()
     thread.join(5)
-
-
-def run_until_drained(core: AgentCore, settle_s: float = 0.3) -> None:
-    """Run the core until its queue is empty (at most 5 s), let it commit, then stop it."""
-    stop = threading.Event()
-    thread = threading.Thread(target=core.run, args=(stop,))
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not core.events.empty() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(settle_s)
-    stop.set()
-    thread.join(5)
-
-
-def readings_in(outbox: SqliteOutbox) -> list[dict]:  # type: ignore[type-arg]
-    out = []
-    for msg in outbox.after(0, 100_000):
-        if msg.kind == "reading":
-            out += json.loads(msg.payload)["body"]["readings"]
-    return out
 
 
 def event(i: int) -> DeviceReading:

@@ -10,7 +10,7 @@ from gateway.store.base import DeadLetter, Incoming
 from junkan.core.ids import new_id
 from junkan.core.messages import StatusMessage
 from junkan.core.topics import Kind
-from tests.foundation.factories import T0, dump, lot_message, reading_message, status, topic
+from tests.ingest.factories import T0, dump, lot_message, reading_message, status, topic
 
 MAX = 1_000_000
 

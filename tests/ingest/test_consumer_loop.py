@@ -18,7 +18,7 @@ from gateway.settings import GatewaySettings
 from gateway.store.base import DeadLetter, Incoming, Store
 from junkan.core.messages import AckItem, ReadingMessage, StatusMessage, dump
 from junkan.core.topics import Kind
-from tests.foundation.factories import SESSION, TOPICS, reading_message
+from tests.ingest.factories import SESSION, TOPICS, reading_message
 
 
 class FlakyStore:

@@ -19,7 +19,7 @@ from gateway.settings import GatewaySettings
 from gateway.store.base import DeadLetter, Incoming, Store
 from junkan.core.messages import AckItem, StatusMessage, dump
 from junkan.core.topics import Kind
-from tests.foundation.factories import TOPICS, reading_message
+from tests.ingest.factories import TOPICS, reading_message
 
 pytestmark = pytest.mark.integration
 

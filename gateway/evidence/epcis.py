@@ -34,7 +34,7 @@ from gateway.evidence.epcis_events import (
     StepEvent,
 )
 from gateway.evidence.ids import VOC, cas_uri, device_type_uri, device_uri, event_uri, lot_uri, site_uri
-from junkan.core.evidence import ContaminantRow, Evidence, EvidenceDevice
+from junkan.core.evidence import ContaminantRow, Evidence, EvidenceDevice, SourceLot
 from junkan.core.measurement_model import Composition
 
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"rcy": VOC}]
@@ -83,10 +83,20 @@ def _qty(ev: Evidence, lot_id: str, kg: float) -> Quantity:
     return Quantity(epcClass=lot_uri(lot_id, ev.issuer.gs1), quantity=round(float(kg), 6))
 
 
+def received_kg(ev: Evidence, src: SourceLot) -> tuple[float, Literal["intake_record", "step_inputs", "attributed"]]:
+    """The received lot's mass and where it comes from: the intake record's net mass; without one, what the
+    steps of this lineage took in from it (weighed there); never the share attributed to this output lot
+    (a fraction of it) unless nothing else is known, and then said so."""
+    if src.net_mass_kg is not None:
+        return src.net_mass_kg, "intake_record"
+    fed = sum(f.mass_kg for step in ev.mass_balance.steps for f in step.inputs if f.lot_id == src.lot_id)
+    return (fed, "step_inputs") if fed > 0 else (src.attributed_kg, "attributed")
+
+
 def intake_events(ev: Evidence) -> list[IntakeEvent]:
     return [IntakeEvent(eventID=event_uri("intake", src.lot_id), eventTime=_time(src.received_at, ev.issued_at),
-                        quantityList=[_qty(ev, src.lot_id, src.net_mass_kg or src.attributed_kg)],
-                        source_stream=src.source_stream, consumer=src.consumer,
+                        quantityList=[_qty(ev, src.lot_id, received_kg(ev, src)[0])],
+                        mass_source=received_kg(ev, src)[1], source_stream=src.source_stream, consumer=src.consumer,
                         products=[Product(model=p.model, items=p.n_items, attributed_kg=p.attributed_kg)
                                   for p in src.products],
                         plant=src.plant or None)

@@ -140,6 +140,9 @@ class IntakeEvent(_Epcis):
     bizStep: Literal["receiving"] = "receiving"
     disposition: Literal["in_progress"] = "in_progress"
     quantityList: list[Quantity]
+    mass_source: Literal["intake_record", "step_inputs", "attributed"] = Field(
+        serialization_alias="rcy:massSource", description="Where the quantity comes from: the intake record's "
+        "net mass, else the mass this lineage's steps took in from the lot, else its share attributed here.")
     source_stream: str | None = Field(serialization_alias="rcy:sourceStream")
     consumer: str | None = Field(serialization_alias="rcy:consumer")
     products: list[Product] = Field(serialization_alias="rcy:products")

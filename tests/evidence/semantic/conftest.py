@@ -3,7 +3,8 @@
 On top of the evidence fixture plant (``tests/evidence/plant.py``: PP-OUT-1 measured without stored readings,
 a dismantling -> shredding -> sorting chain, a regeneration downstream) a second line adds:
 
-- ``MIX-1``: a 75/25 HIPS/ABS lot (mixed polymers) out of ``IN-9`` -> ``DIS-9`` dismantling -> ``SRT-9``
+- ``MIX-1``: a 75/25 HIPS/ABS lot (mixed polymers) out of ``IN-9`` (and ``IN-10``, received without a net
+  mass) -> ``DIS-9`` dismantling -> ``SRT-9``
   sorting (a multi-step lot with dismantling and sorting), with the readings of five devices stored (scale,
   XRF, QC NIR, output camera, ident camera: the camera sorts first by name) and their drivers; its XRF
   screening has every censoring case: Br partly below LOD, Cd all below LOD, Pb partly below a LOD above
@@ -133,8 +134,10 @@ def build_scenarios(store: Any) -> dict[str, Any]:
     record_intake(db, IntakeIn(lot_id="IN-9", plant="Plant A", site=SITE, received_at=t, source_stream="weee",
                                net_mass_kg=50.0, products=[{"model": "AZ-32LX1", "n_items": 4}]))
     # step, kind, start hour, inputs, outputs (lot, kg, role), declared loss (kind, kg)
-    chain = [("DIS-9", "dismantling", 1, [("IN-9", 50.0)], [("HOUS-9", 20.0, "product"), ("REST-9", 29.5, "residue")],
-              ("dust", 0.5)),
+    # IN-10: received without a net mass (weighed only when fed to the dismantling)
+    record_intake(db, IntakeIn(lot_id="IN-10", plant="Plant C", received_at=t, source_stream="weee"))
+    chain = [("DIS-9", "dismantling", 1, [("IN-9", 50.0), ("IN-10", 5.0)],
+              [("HOUS-9", 20.0, "product"), ("REST-9", 34.5, "residue")], ("dust", 0.5)),
              ("SRT-9", "sorting", 3, [("HOUS-9", 20.0)], [("MIX-1", 12.5, "product"), ("REJ-9", 7.3, "reject")],
               ("fines", 0.2))]
     for step_id, kind, hour, ins, outs, (loss, loss_kg) in chain:

@@ -137,7 +137,8 @@ def check_steps(c: Checker, db: Any, events: list[dict[str, Any]], steps: list[s
         c.eq(f"{step} balance ok", balance["rcy:ok"], bool(row["balance_ok"]))
 
 
-def check_intakes(c: Checker, db: Any, events: list[dict[str, Any]], sources: set[str], issuer: Issuer) -> None:
+def check_intakes(c: Checker, db: Any, events: list[dict[str, Any]], sources: set[str], steps: list[str],
+                  issuer: Issuer) -> None:
     rows = {r["lot_id"]: r for s in sorted(sources) for r in db.rows("SELECT * FROM intake_lots WHERE lot_id = ?",
                                                                      (s,))}
     got = [e for e in events if e.get("bizStep") == "receiving"]
@@ -147,7 +148,14 @@ def check_intakes(c: Checker, db: Any, events: list[dict[str, Any]], sources: se
         if (row := rows.get(lot)) is None:
             continue
         c.eq(f"intake {lot} event", (e["type"], e["action"]), ("ObjectEvent", "OBSERVE"))
-        check_quantities(c, f"intake {lot}", e["quantityList"], {lot: row["net_mass_kg"]}, issuer)
+        if row["net_mass_kg"] is not None:
+            kg, source = row["net_mass_kg"], "intake_record"
+        else:  # not weighed at intake: what this lineage's steps took in from it, never its attributed share
+            kg, source = sum(r["mass_kg"] for s in steps for r in db.rows(
+                "SELECT mass_kg FROM process_flows WHERE step_id = ? AND lot_id = ? AND direction = 'in'",
+                (s, lot))), "step_inputs"
+        check_quantities(c, f"intake {lot}", e["quantityList"], {lot: kg}, issuer)
+        c.eq(f"intake {lot} mass source", e["rcy:massSource"], source)
         c.eq(f"intake {lot} received", zulu(e["eventTime"]), zulu(row["received_at"]))
         c.eq(f"intake {lot} stream", e["rcy:sourceStream"], row["source_stream"])
         c.eq(f"intake {lot} consumer", e["rcy:consumer"], row["consumer"])
@@ -252,7 +260,7 @@ def check_document(c: Checker, db: Any, lot: str, doc: dict[str, Any], issuer: I
     c.events += len(events)
     steps, sources = closure(db, lot)
     check_steps(c, db, events, steps, issuer)
-    check_intakes(c, db, events, sources, issuer)
+    check_intakes(c, db, events, sources, steps, issuer)
     check_measurement(c, db, lot, events, issuer)
     known = {"receiving", "inspecting"} | set(BIZSTEP.values())
     c.eq(f"{lot} no other events", [e.get("bizStep") for e in events if e.get("bizStep") not in known], [])
@@ -291,6 +299,9 @@ TAMPER = {
         maxValue=9.0),
     "a polymer share off by 1 %": lambda d: _element(d, "nir")["sensorReport"][0].update(value=74.0),
     "conformant despite a failed spec": lambda d: d["epcisBody"]["eventList"][-1].update(disposition="conformant"),
+    "IN-10's attributed share as its received mass": lambda d: next(
+        e for e in d["epcisBody"]["eventList"] if e.get("bizStep") == "receiving"
+        and e["quantityList"][0]["epcClass"].endswith(".IN-10"))["quantityList"][0].update(quantity=1.13636),
     "an LGTIN with another item reference": lambda d: _step(d, "SRT-9")["inputQuantityList"][0].update(
         epcClass="urn:epc:class:lgtin:4912345.000002.HOUS-9"),
 }

@@ -60,9 +60,9 @@ def test_a_false_intake_record_is_flagged_with_expected_and_seen(gateway_store: 
 def test_camera_reads_on_a_source_lot_against_its_own_intake_record(gateway_store: Any) -> None:
     build_plant(gateway_store)
     # IN-1's camera saw TVs and monitors (AZ-32LX1, KM-2401B, ...); the intake record now says 12 HR-300
-    record_intake(gateway_store.db, IntakeIn(lot_id="IN-1", plant="Plant A", site="plant-a", received_at=T0,
-                                             source_stream="weee", net_mass_kg=30.5,
-                                             products=[{"model": "HR-300", "n_items": 12}]))
+    record_intake(gateway_store.db, IntakeIn.model_validate(
+        {"lot_id": "IN-1", "plant": "Plant A", "site": "plant-a", "received_at": T0, "source_stream": "weee",
+         "net_mass_kg": 30.5, "products": [{"model": "HR-300", "n_items": 12}]}))
     ev = build_evidence(gateway_store, gateway_store.db, "PP-OUT-1", specs=[], now=T0 + timedelta(days=30))
     found = [m for m in ev.ident_mismatches if m.lot_id == "IN-1"]
     assert len(found) == 1 and found[0].expected == {"HR-300": 12} and "HR-300" not in found[0].seen

@@ -11,12 +11,12 @@ import pytest
 from gateway.evidence.build import build_evidence
 from gateway.settings import GatewaySettings
 from gateway.specs.conformance import PBB_MIN_BR_FRACTION, PBDE_MIN_BR_FRACTION, conformance
+from gateway.specs.lab import LabConfirmationIn
+from gateway.specs.lab_repo import attach
 from gateway.specs.model import RequirementSpec
 from gateway.specs.screening import ScreeningSettings, screen
 from junkan.core.evidence import DeclaredSubstance, SubstancesDeclared, SubstancesUnknown
 from junkan.core.measurement_model import Measurement
-from gateway.specs.lab import LabConfirmationIn
-from gateway.specs.lab_repo import attach
 from tests.evidence.plant import LAB_CLEAN, MEASUREMENT, build_plant
 from tests.evidence.scenario_store import bfr_models, record_scenario
 from tests.measurements import wire_measurement
@@ -159,7 +159,7 @@ def test_tv_housings_every_bfr_lot_is_flagged_and_unclaimed(gateway_store: Any,
             assert ev.origin.status == "traced" and ev.mass_balance.ok  # blocked by the screening, not otherwise
         if declared:
             crt = [m for m in t["product_models"] if m in bfr]
-            assert any("decaBDE" in c for c in ev.screening.causes if ev.screening), crt
+            assert ev.screening is not None and any("decaBDE" in c for c in ev.screening.causes), crt
     with capsys.disabled():
         must = sum(1 for _, br_, d, _ in rows if br_ > BR_CUTOFF or d)
         print(f"\n{TV} seed {SEED}: {len(rows)} lots, {sum(r[1] > BR_CUTOFF for r in rows)} with true Br > 2000, "

@@ -208,7 +208,7 @@ def measurement_event(ev: Evidence) -> MeasurementEvent | None:
         persistentDisposition=PersistentDisposition(set=["non_conformant"]) if disposition == "non_conformant"
         else None,
         conformance=[SpecResult(spec=c.spec_id, result=c.result) for c in ev.conformance],
-        claims_blocked=ev.claims.blocked)
+        claims_blocked=ev.claims.blocked, screening=ev.screening.status if ev.screening else None)
 
 
 def events(ev: Evidence) -> list[Event]:

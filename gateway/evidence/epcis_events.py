@@ -183,6 +183,9 @@ class MeasurementEvent(_Epcis):
     persistentDisposition: PersistentDisposition | None = Field(default=None, exclude_if=_absent)
     conformance: list[SpecResult] = Field(serialization_alias="rcy:conformance")
     claims_blocked: bool = Field(serialization_alias="rcy:claimsBlocked")
+    screening: str | None = Field(default=None, serialization_alias="rcy:screening", exclude_if=_absent,
+                                  description="Regulatory BFR screening: clear, pops_suspect, lab_confirmed, "
+                                              "lab_failed (absent: evidence made before screening).")
 
 
 Event = IntakeEvent | StepEvent | MeasurementEvent

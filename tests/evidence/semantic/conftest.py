@@ -81,10 +81,16 @@ HG_LIMIT = RequirementSpec(spec_id="hg-100", buyer="Buyer B", material="PP", reg
 
 # lot -> the specs it is judged against and each one's expected result (the scenario's truth: 0.72 >= 0.70,
 # 0.78 < 0.80, PP lower bound 0.951 >= 0.90, no Hg reading at all)
+# Screening and claims: PP-OUT-1's sources declare decaBDE in HIPS-FR covers but the plant's GC-MS result clears
+# it (tests/evidence/plant.py); MIX-1's IN-9 is all AZ-32LX1 sets, decaBDE declared, no lab result: suspect and
+# blocked; BLK-1 is clean (Br all below LOD 5) but untraced: blocked.
 TRUTH: dict[str, dict[str, Any]] = {
-    "PP-OUT-1": {"specs": [PP_90], "results": {"pp-90": "conformant"}},
-    "MIX-1": {"specs": [HIPS_70, HIPS_80], "results": {"hips-70": "conformant", "hips-80": "non_conformant"}},
-    "BLK-1": {"specs": [HG_LIMIT], "results": {"hg-100": "insufficient_data"}, "claims_blocked": True},
+    "PP-OUT-1": {"specs": [PP_90], "results": {"pp-90": "conformant"}, "claims_blocked": False,
+                 "screening": "lab_confirmed"},
+    "MIX-1": {"specs": [HIPS_70, HIPS_80], "results": {"hips-70": "conformant", "hips-80": "non_conformant"},
+              "claims_blocked": True, "screening": "pops_suspect"},
+    "BLK-1": {"specs": [HG_LIMIT], "results": {"hg-100": "insufficient_data"}, "claims_blocked": True,
+              "screening": "clear"},
 }
 
 

@@ -251,8 +251,9 @@ def check_measurement(c: Checker, db: Any, lot: str, events: list[dict[str, Any]
     c.eq(f"{lot} disposition", e.get("disposition"), want)
     c.eq(f"{lot} persistent", e.get("persistentDisposition"), {"set": ["non_conformant"]} if want ==
          "non_conformant" else None)
-    if "claims_blocked" in TRUTH.get(lot, {}):
-        c.eq(f"{lot} claims blocked", e["rcy:claimsBlocked"], TRUTH[lot]["claims_blocked"])
+    for key, field in (("claims_blocked", "rcy:claimsBlocked"), ("screening", "rcy:screening")):
+        if key in TRUTH.get(lot, {}):
+            c.eq(f"{lot} {key}", e.get(field), TRUTH[lot][key])
 
 
 def check_document(c: Checker, db: Any, lot: str, doc: dict[str, Any], issuer: Issuer) -> None:
@@ -302,6 +303,7 @@ TAMPER = {
     "IN-10's attributed share as its received mass": lambda d: next(
         e for e in d["epcisBody"]["eventList"] if e.get("bizStep") == "receiving"
         and e["quantityList"][0]["epcClass"].endswith(".IN-10"))["quantityList"][0].update(quantity=1.13636),
+    "a POPs-suspect lot shown clear": lambda d: d["epcisBody"]["eventList"][-1].update({"rcy:screening": "clear"}),
     "an LGTIN with another item reference": lambda d: _step(d, "SRT-9")["inputQuantityList"][0].update(
         epcClass="urn:epc:class:lgtin:4912345.000002.HOUS-9"),
 }

@@ -7,9 +7,11 @@ where IPC-1752A has no field:
 
 - ``Product/ProductID@itemNumber`` = lot id, ``Amount`` inside it = the lot's mass (kg);
   ``Product/jk:Evidence@id`` = the evidence id the declaration was made from;
-- one ``HomogeneousMaterial`` per polymer: ``Amount`` = share x lot mass, ``jk:Share@value @ci95Low
+- one ``HomogeneousMaterial`` per polymer (``@name`` as measured, ``@materialGroupName`` its ISO 1043-1 symbol,
+  e.g. HIPS -> PS-HI): ``Amount`` = share x lot mass, ``jk:Share@value @ci95Low
   @ci95High`` the measured mass share with its 95 % interval (NIR-identified pieces);
-- lot-level substances in ``SubstanceCategoryList`` ``junkan:measured``: a detected analyte has ``Amount``
+- lot-level substances in ``SubstanceCategoryList`` ``junkan:measured`` (CAS of the element for a screened
+  element, e.g. total Cr 7440-47-3): a detected analyte has ``Amount``
   in ppm (the censoring-aware mean) and ``jk:Measured belowLOD="false"``; an analyte below LOD in every
   reading has **no** Amount, only ``jk:Measured belowLOD="true" lod=…`` (never a declared value);
 - substances declared in the source products' records (``junkan:declared-in-sources``): presence only,
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element, SubElement, register_namespace, tostring
 
+from gateway.evidence.iso1043 import standard_name
 from junkan.core.evidence import ContaminantRow, Evidence, InsufficientData
 
 IPC_NS = "http://webstds.ipc.org/175x/2.0"
@@ -37,6 +40,16 @@ def _jk(parent: Element, element: str, /, **attrs: str) -> Element:
     return SubElement(parent, f"{{{JK_NS}}}{element}", attrs)
 
 
+# Elements the specs' CAS table does not carry: total Cr is 7440-47-3 (Cr(VI), 18540-29-9, is another substance).
+ELEMENT_CAS = {"Cr": "7440-47-3", "Br": "7726-95-6", "Cd": "7440-43-9", "Pb": "7439-92-1", "Hg": "7439-97-6",
+               "Cl": "7782-50-5", "Sb": "7440-36-0"}
+
+
+def analyte_cas(row: ContaminantRow) -> str | None:
+    """The CAS number of a screened analyte (an element, or the substance a spec names)."""
+    return row.cas or ELEMENT_CAS.get(row.analyte)
+
+
 def _g(value: float) -> str:
     return repr(float(value))  # shortest text that reads back as the same float
 
@@ -49,8 +62,8 @@ def censored(row: ContaminantRow) -> bool:
 
 def _measured(cat: Element, row: ContaminantRow) -> None:
     sub = _ipc(cat, "Substance", name=row.analyte)
-    if row.cas:
-        _ipc(sub, "UniqueID", identity=row.cas, authority="CAS")
+    if (cas := analyte_cas(row)) is not None:
+        _ipc(sub, "UniqueID", identity=cas, authority="CAS")
     attrs = {"n": str(row.n), "nBelowLOD": str(row.n_below_lod), "method": row.method, "UOM": "ppm"}
     if row.lod_ppm is not None:
         attrs["lod"] = _g(row.lod_ppm)
@@ -75,7 +88,7 @@ def declaration(ev: Evidence) -> Element:
     if not isinstance(ev.composition, InsufficientData):
         hml = _ipc(_ipc(product, "MaterialInfo"), "HomogeneousMaterialList")
         for polymer, share in sorted(ev.composition.by_mass.items(), key=lambda kv: -kv[1].share):
-            hm = _ipc(hml, "HomogeneousMaterial", name=polymer, materialGroupName=polymer)
+            hm = _ipc(hml, "HomogeneousMaterial", name=polymer, materialGroupName=standard_name(polymer).symbol)
             _ipc(hm, "Amount", value=_g(share.share * ev.lot.net_mass_kg), UOM="kg")
             _jk(hm, "Share", value=_g(share.share), ci95Low=_g(share.ci95[0]), ci95High=_g(share.ci95[1]),
                 basis=ev.composition.scope, method=ev.composition.mass_method)

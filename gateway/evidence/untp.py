@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway.evidence.catenax import recycled_split
-from gateway.evidence.declaration import censored
+from gateway.evidence.declaration import analyte_cas, censored
 from gateway.evidence.epcis import events
 from gateway.evidence.epcis_events import (
     AnalyteReport,
@@ -69,9 +69,6 @@ REGULATIONS = {  # keyword in a check's ``source`` -> the regulation it cites (E
 }
 ISO_14021 = Standard(id="urn:iso:std:iso:14021", name="ISO 14021 (recycled content: pre- and post-consumer "
                      "material)", issuingParty=ISO)
-# Elements the specs' CAS table does not carry (total Cr is not Cr(VI): 7440-47-3 vs 18540-29-9).
-ELEMENT_CAS = {"Cr": "7440-47-3", "Br": "7726-95-6", "Cd": "7440-43-9", "Pb": "7439-92-1", "Hg": "7439-97-6",
-               "Cl": "7782-50-5", "Sb": "7440-36-0"}
 LABEL = {"CrVI": "Cr(VI)", "Cr": "total Cr"}
 
 
@@ -261,7 +258,7 @@ def _qe(q: Quantity) -> QuantityElement:
 def analyte_type(row: ContaminantRow, statistic: str) -> str:
     """sensorType of one analyte statistic: the GS1 measurement type with the analyte's identity (name, and CAS
     when known: total Cr is 7440-47-3, not Cr(VI)) and which statistic the value is."""
-    cas = row.cas or ELEMENT_CAS.get(row.analyte)
+    cas = analyte_cas(row)
     substance = f"&chemicalSubstance={cas_uri(cas)}" if cas else ""
     return f"https://gs1.org/voc/Dimensionless?analyte={quote(row.analyte, safe='')}{substance}&statistic={statistic}"
 

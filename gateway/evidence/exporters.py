@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 
-from gateway.evidence import catenax, certificate, declaration, epcis, render, untp, untp_dpp
+from gateway.evidence import catenax, certificate, declaration, epcis, render, untp, untp_dpp, untp_dte
 from gateway.evidence.credentials import evidence_credential, signed_vc
 from gateway.evidence.keys import SigningKey
 from gateway.evidence.signing import sign
@@ -55,7 +55,7 @@ _ALL = (
              "GS1 EPCIS 2.0 JSON-LD document"),
     Exporter("untp-dcc", "application/ld+json", ".dcc.json", lambda ev, _: as_json(untp.dcc(ev)),
              "UNTP 0.6.1 Digital Conformity Credential (unsigned)"),
-    Exporter("untp-dte", "application/ld+json", ".dte.json", lambda ev, _: as_json(untp.dte(ev)),
+    Exporter("untp-dte", "application/ld+json", ".dte.json", lambda ev, _: as_json(untp_dte.dte(ev)),
              "UNTP 0.6.1 Digital Traceability Events (unsigned)"),
     Exporter("catenax", "application/json", ".catenax.json",
              lambda ev, _: as_json(catenax.secondary_material_content(ev)),
@@ -70,7 +70,7 @@ _ALL = (
     Exporter("untp-dcc-vc", "application/vc+ld+json", ".dcc.vc.json", signed_vc(untp.dcc),
              "UNTP 0.6.1 Digital Conformity Credential, signed (VC-JWT, EnvelopedVerifiableCredential)",
              needs_key=True),
-    Exporter("untp-dte-vc", "application/vc+ld+json", ".dte.vc.json", signed_vc(untp.dte),
+    Exporter("untp-dte-vc", "application/vc+ld+json", ".dte.vc.json", signed_vc(untp_dte.dte),
              "UNTP 0.6.1 Digital Traceability Events, signed (VC-JWT, EnvelopedVerifiableCredential)",
              needs_key=True),
     Exporter("untp-dpp", "application/ld+json", ".dpp.json", lambda ev, _: as_json(untp_dpp.dpp(ev)),

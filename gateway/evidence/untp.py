@@ -1,13 +1,14 @@
-"""UNTP 0.6.1 credentials (unsigned payloads; ``untp-*-vc`` signs them as VC-JWT, see credentials.py):
-DigitalConformityCredential for the lot's conformance and DigitalTraceabilityEvent mapped from EPCIS
-(lower-case action, full CBV URIs, Item / QuantityElement objects, per shared/reference/standards.md §2).
+"""UNTP 0.6.1 Digital Conformity Credential of a lot (unsigned payload; ``untp-dcc-vc`` signs it as VC-JWT,
+see credentials.py); its assessments are also the DPP's claims (untp_dpp.py). The DTE is untp_dte.py.
 
 Every declared value means what it says (docs/evidence.md, "UNTP"): shares in percent (P1, value 0-100),
 concentrations in ppm by mass (59 = mg/kg); a non-detect is ``score: "<LOD"`` with the LOD as its value, a
 bound (PBDE from total Br, Cr(VI) from total Cr) is ``score: "upper bound"`` and named as such, never a
-measured value. Spec checks are split by the rule they come from (buyer spec / RoHS / EU POPs) so each
-assessment names its ``referenceRegulation``; ``conformance`` is true only for a conformant result, and the
-recycled-content assessment is not conformant (and declares no share) while claims are blocked.
+measured value; a lab sum (GC-MS) counting below-LOD congeners at their LOD is an upper bound, the sum of
+the detected ones alone a ``"lower bound"``. Spec checks are split by the rule they come from (buyer spec /
+RoHS / EU POPs) so each assessment names its ``referenceRegulation``; ``conformance`` is true only for a
+conformant result; the POPs screening is its own assessment; the recycled-content assessment is not
+conformant (and declares no share) while claims are blocked.
 """
 
 from __future__ import annotations
@@ -17,20 +18,8 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway.evidence.catenax import recycled_split
-from gateway.evidence.declaration import analyte_cas, censored
-from gateway.evidence.epcis import events
-from gateway.evidence.epcis_events import (
-    AnalyteReport,
-    Event,
-    IntakeEvent,
-    MeasurementEvent,
-    PolymerShareReport,
-    Quantity,
-    SensorReport,
-    StepEvent,
-)
-from gateway.evidence.ids import VOC, cas_uri, event_uri, lot_uri
-from gateway.evidence.iso1043 import standard_name
+from gateway.evidence.declaration import censored
+from gateway.evidence.ids import event_uri, lot_uri
 from gateway.evidence.untp_model import (
     Assessment,
     Attestation,
@@ -38,29 +27,21 @@ from gateway.evidence.untp_model import (
     ConformityCredential,
     Criterion,
     Issuer,
-    Item,
     Metric,
     MetricValue,
     Party,
     ProductVerification,
-    QuantityElement,
     Regulation,
-    Sensor,
-    SensorData,
-    SensorElement,
     Standard,
-    TraceabilityCredential,
-    TraceabilityEvent,
     VerifiedProduct,
 )
 from junkan.core.evidence import Check, ConformanceResult, ContaminantRow, Evidence
 
 VC = "https://www.w3.org/ns/credentials/v2"
 DCC_CONTEXT = [VC, "https://test.uncefact.org/vocabulary/untp/dcc/0.6.1/"]
-DTE_CONTEXT = [VC, "https://test.uncefact.org/vocabulary/untp/dte/0.6.1/"]
 CBV = "https://ref.gs1.org/cbv/"
 PERCENT, PPM, KGM = "P1", "59", "KGM"
-BELOW_LOD, UPPER_BOUND = "<LOD", "upper bound"
+BELOW_LOD, UPPER_BOUND, LOWER_BOUND = "<LOD", "upper bound", "lower bound"
 EC = Body(id="https://commission.europa.eu/", name="European Commission")
 ISO = Body(id="https://www.iso.org/", name="International Organization for Standardization (ISO)")
 REGULATIONS = {  # keyword in a check's ``source`` -> the regulation it cites (EUR-Lex ELI)
@@ -72,7 +53,7 @@ ISO_14021 = Standard(id="urn:iso:std:iso:14021", name="ISO 14021 (recycled conte
 LABEL = {"CrVI": "Cr(VI)", "Cr": "total Cr"}
 
 
-def _issuer(ev: Evidence) -> Issuer:
+def issuer_of(ev: Evidence) -> Issuer:
     return Issuer(id=ev.issuer.id, name=ev.issuer.name)
 
 
@@ -101,7 +82,21 @@ def share_metric(name: str, share: float, ci95: tuple[float, float] | None) -> M
     return _metric(text, round(100 * share, 6), PERCENT, accuracy=accuracy)
 
 
-def check_metric(check: Check) -> Metric | None:
+def lod_above_max(row: ContaminantRow | None) -> bool:
+    """Some readings are '<LOD' with a LOD above every detect: the highest detect is not the lot's maximum,
+    only the LOD bounds it."""
+    return (row is not None and row.n_below_lod > 0 and row.lod_ppm is not None and row.max_ppm is not None
+            and row.lod_ppm > row.max_ppm)
+
+
+def _max_bound(row: ContaminantRow, context: str) -> Metric:
+    assert row.lod_ppm is not None and row.max_ppm is not None
+    return _metric(f"{label(row.analyte)} max {context}: upper bound = the LOD {row.lod_ppm:g} mg/kg (highest "
+                   f"detect {row.max_ppm:g}; {row.n_below_lod} readings below that LOD)", row.lod_ppm, PPM,
+                   UPPER_BOUND)
+
+
+def check_metric(check: Check, rows: dict[str, ContaminantRow]) -> Metric | None:
     """A spec check's value as what it is: a share, a measured statistic, a non-detect or an upper bound."""
     what = label(check.analyte)
     if check.ci95 is not None and check.value is not None:
@@ -117,11 +112,22 @@ def check_metric(check: Check) -> Metric | None:
     if stat.startswith("lod_ppm"):
         return _metric(f"{what} not detected: below the limit of detection {value:g} mg/kg (value = LOD)", value,
                        PPM, BELOW_LOD)
+    method = check.method or "method n/a"
+    if stat == "lab sum (LOD counted)":
+        return _metric(f"{what} lab sum, congeners below LOD counted at their LOD, for '{check.check}' ({method})",
+                       value, PPM, UPPER_BOUND)
+    if stat == "lab sum (measured)":
+        return _metric(f"{what} lab sum of the detected congeners, below-LOD ones as 0, for '{check.check}' "
+                       f"({method})", value, PPM, LOWER_BOUND)
+    row = rows.get(check.analyte)
+    if stat == "max_ppm" and row is not None and lod_above_max(row):
+        return _max_bound(row, f"({check.method or 'method n/a'})")
     return _metric(f"{what} {stat.removesuffix('_ppm')} ({check.method or 'method n/a'})", value, PPM)
 
 
 def contaminant_metrics(row: ContaminantRow) -> list[Metric]:
-    """The lot's screening of one analyte: a non-detect as ``<LOD`` with the LOD, else the statistics."""
+    """The lot's screening of one analyte: a non-detect as ``<LOD`` with the LOD, else the statistics (a max
+    that censored readings may exceed as an upper bound at the LOD)."""
     what, n = label(row.analyte), f"{row.n} readings"
     if censored(row):
         if row.lod_ppm is None:
@@ -129,9 +135,10 @@ def contaminant_metrics(row: ContaminantRow) -> list[Metric]:
         return [_metric(f"{what} not detected in {n}: below the limit of detection {row.lod_ppm:g} mg/kg "
                         "(value = LOD)", row.lod_ppm, PPM, BELOW_LOD)]
     lod = f", {row.n_below_lod} below LOD {row.lod_ppm:g} mg/kg" if row.n_below_lod and row.lod_ppm else ""
-    stats = (("mean", row.mean_ppm), ("p95", row.p95_ppm), ("max", row.max_ppm))
-    return [_metric(f"{what} {name} over {n}{lod} ({row.method or 'method n/a'})", value, PPM)
-            for name, value in stats if value is not None]
+    out = [_metric(f"{what} {name} over {n}{lod} ({row.method or 'method n/a'})", value, PPM)
+           for name, value in (("mean", row.mean_ppm), ("p95", row.p95_ppm), ("max", row.max_ppm))
+           if value is not None and not (name == "max" and lod_above_max(row))]
+    return out + ([_max_bound(row, f"over {n}")] if lod_above_max(row) else [])
 
 
 def _group(check: Check) -> str:
@@ -159,6 +166,7 @@ def _party(name: str) -> Body:
 def spec_assessments(ev: Evidence, res: ConformanceResult, product: ProductVerification) -> list[Assessment]:
     """One assessment per rule a spec's checks come from (buyer spec, RoHS, EU POPs)."""
     groups: dict[str, list[Check]] = defaultdict(list)
+    rows = {c.analyte: c for c in ev.contaminants}
     for check in res.checks:
         groups[_group(check)].append(check)
     if not res.checks:
@@ -179,7 +187,8 @@ def spec_assessments(ev: Evidence, res: ConformanceResult, product: ProductVerif
                                        issuingParty=_party(res.buyer)) if key == "spec" else None,
             referenceRegulation=_regulation(key, checks) if key != "spec" else None,
             assessmentCriteria=[_criterion(res.spec_id, c) for c in checks] or None,
-            declaredValue=[m for m in (check_metric(c) for c in checks) if m is not None], assessedProduct=[product]))
+            declaredValue=[m for m in (check_metric(c, rows) for c in checks) if m is not None],
+            assessedProduct=[product]))
     return out
 
 
@@ -195,6 +204,32 @@ def screening_assessment(ev: Evidence, product: ProductVerification) -> Assessme
                     + ("; flagged: " + ", ".join(flagged) if flagged else ""),
         assessmentDate=ev.issued_at[:10], conformance=not flagged, conformityTopic="governance.compliance",
         declaredValue=[m for c in rows for m in contaminant_metrics(c)], assessedProduct=[product])
+
+
+def pops_assessment(ev: Evidence, product: ProductVerification) -> Assessment | None:
+    """The always-on BFR screening (issue 17 item 1): conformant only when clear or cleared by a passing lab
+    confirmation; the Br statistic it rests on and the lab's sums as bounds."""
+    sc = ev.screening
+    if sc is None:
+        return None
+    declared = []
+    if sc.br_value_ppm is not None:
+        below = (sc.br_statistic or "").startswith("lod_ppm")
+        declared.append(_metric(f"Br {'not detected: below LOD' if below else 'max'} (XRF screening; threshold "
+                                f"{sc.br_threshold_ppm:g} mg/kg)", sc.br_value_ppm, PPM, BELOW_LOD if below else None))
+    lab = sc.lab
+    if lab is not None:
+        rows = {c.analyte: c for c in ev.contaminants}
+        declared += [m for m in (check_metric(c, rows) for c in lab.checks) if m is not None]
+    detail = "; ".join(sc.causes) or "no regulated BFR declared in the sources, Br below the threshold"
+    verdict = f"; lab {lab.confirmation_id}: {lab.result} ({'; '.join(lab.reasons)})" if lab is not None else ""
+    eli, name = REGULATIONS["POPs"]
+    return Assessment(
+        id=event_uri("dcc-pops", ev.lot.lot_id), name=f"POPs screening of lot {ev.lot.lot_id} (brominated flame "
+        "retardants)", description=f"status {sc.status}: {detail}{verdict}", assessmentDate=ev.issued_at[:10],
+        conformance=sc.status in ("clear", "lab_confirmed"), conformityTopic="governance.compliance",
+        referenceRegulation=Regulation(id=eli, name=name, administeredBy=EC), declaredValue=declared,
+        assessedProduct=[product])
 
 
 def content_assessment(ev: Evidence, product: ProductVerification) -> Assessment:
@@ -225,8 +260,9 @@ def assessments(ev: Evidence) -> list[Assessment]:
                                                           name=f"Recycled material lot {lot.lot_id}",
                                                           batchNumber=lot.lot_id))
     out = [a for res in ev.conformance for a in spec_assessments(ev, res, product)]
-    if (screening := screening_assessment(ev, product)) is not None:
-        out.append(screening)
+    for extra in (screening_assessment(ev, product), pops_assessment(ev, product)):
+        if extra is not None:
+            out.append(extra)
     out.append(content_assessment(ev, product))
     return out
 
@@ -235,7 +271,7 @@ def conformity_credential(ev: Evidence) -> ConformityCredential:
     lot = ev.lot
     recycler = lot.recycler or "unassigned"
     return ConformityCredential(
-        context=DCC_CONTEXT, id=event_uri("dcc-credential", ev.evidence_id), issuer=_issuer(ev),
+        context=DCC_CONTEXT, id=event_uri("dcc-credential", ev.evidence_id), issuer=issuer_of(ev),
         validFrom=zulu(ev.issued_at),
         credentialSubject=Attestation(
             id=event_uri("attestation", ev.evidence_id), name=f"Composition evidence for lot {lot.lot_id}",
@@ -248,87 +284,3 @@ def conformity_credential(ev: Evidence) -> ConformityCredential:
 def dcc(ev: Evidence) -> dict[str, Any]:
     """The DigitalConformityCredential as JSON-LD."""
     return conformity_credential(ev).as_json()
-
-
-def _qe(q: Quantity) -> QuantityElement:
-    return QuantityElement(productId=q.epcClass, productName=f"lot {q.epcClass.rsplit(':', 1)[-1]}",
-                           quantity=q.quantity, uom=q.uom)
-
-
-def analyte_type(row: ContaminantRow, statistic: str) -> str:
-    """sensorType of one analyte statistic: the GS1 measurement type with the analyte's identity (name, and CAS
-    when known: total Cr is 7440-47-3, not Cr(VI)) and which statistic the value is."""
-    cas = analyte_cas(row)
-    substance = f"&chemicalSubstance={cas_uri(cas)}" if cas else ""
-    return f"https://gs1.org/voc/Dimensionless?analyte={quote(row.analyte, safe='')}{substance}&statistic={statistic}"
-
-
-def analyte_data(row: ContaminantRow, time: str) -> list[SensorData]:
-    """An analyte as DTE sensor data: counts (C62), and either ``belowLOD`` = the LOD (not detected in any
-    reading) or mean/p95/max with the LOD of the censored readings (ppm, 59)."""
-    def data(statistic: str, value: float, uom: str = PPM) -> SensorData:
-        return SensorData(time=zulu(time), sensorType=analyte_type(row, statistic), value=value, uom=uom)
-
-    out = [data("n", row.n, "C62"), data("nBelowLOD", row.n_below_lod, "C62")]
-    if censored(row):
-        return out + ([data("belowLOD", row.lod_ppm)] if row.lod_ppm is not None else [])
-    out += [data(s, v) for s, v in (("mean", row.mean_ppm), ("p95", row.p95_ppm), ("max", row.max_ppm))
-            if v is not None]
-    return out + ([data("lod", row.lod_ppm)] if row.n_below_lod and row.lod_ppm is not None else [])
-
-
-def _row_of(report: AnalyteReport, rows: list[ContaminantRow]) -> ContaminantRow | None:
-    return next((r for r in rows if (r.cas and report.chemicalSubstance == cas_uri(r.cas))
-                 or (report.analyte is not None and report.analyte == r.analyte)), None)
-
-
-def _sensor_data(report: SensorReport, rows: list[ContaminantRow]) -> list[SensorData]:
-    if isinstance(report, AnalyteReport) and (row := _row_of(report, rows)) is not None:
-        return analyte_data(row, report.time)
-    if report.value is None:
-        return []
-    return [SensorData(time=zulu(report.time), sensorType=_sensor_type(report), value=report.value, uom=report.uom)]
-
-
-def _subject(e: Event, rows: list[ContaminantRow]) -> TraceabilityEvent:
-    """One EPCIS event as a UNTP DTE event object."""
-    action = e.action if isinstance(e, IntakeEvent | MeasurementEvent) else "add"
-    sensors = None
-    if isinstance(e, MeasurementEvent):
-        sensors = []
-        for element in e.sensorElementList:
-            meta = element.sensorMetadata  # None unless exactly one device measured: then none is named
-            name = f"{meta.device_type} {meta.deviceID.rsplit(':', 1)[-1]}" if meta else ""
-            sensors.append(SensorElement(
-                sensorMetadata=Sensor(device=Item(id=meta.deviceID, name=name)) if meta else None,
-                sensorReport=[d for r in element.sensorReport for d in _sensor_data(r, rows)]))
-    step = e if isinstance(e, StepEvent) else None
-    quantities = None if isinstance(e, StepEvent) else [_qe(q) for q in e.quantityList]
-    return TraceabilityEvent(
-        type=[e.type, "Event"], id=e.eventID, eventTime=zulu(e.eventTime), action=action.lower(),
-        bizStep=f"{CBV}BizStep-{e.bizStep}", processType=step.process_type if step else e.bizStep,
-        disposition=f"{CBV}Disp-{e.disposition}" if e.disposition else None,
-        inputQuantityList=[_qe(q) for q in step.inputQuantityList or []] if step else None,
-        outputQuantityList=[_qe(q) for q in step.outputQuantityList or []] if step else None,
-        quantityList=quantities,
-        bizLocation=e.readPoint.id if isinstance(e, MeasurementEvent) else None,
-        sensorElementList=sensors or None)
-
-
-def traceability_credential(ev: Evidence) -> TraceabilityCredential:
-    """EPCIS events mapped to UNTP DTE event objects (sensor data as time/type/value/uom, analytes by name)."""
-    rows = list(ev.contaminants)
-    return TraceabilityCredential(context=DTE_CONTEXT, id=event_uri("dte-credential", ev.evidence_id),
-                                  issuer=_issuer(ev), validFrom=zulu(ev.issued_at),
-                                  credentialSubject=[_subject(e, rows) for e in events(ev)])
-
-
-def dte(ev: Evidence) -> dict[str, Any]:
-    """The DigitalTraceabilityEvent credential as JSON-LD."""
-    return traceability_credential(ev).as_json()
-
-
-def _sensor_type(report: SensorReport) -> str:
-    if isinstance(report, PolymerShareReport):
-        return report.type.replace("rcy:", VOC) + f"#{quote(standard_name(report.stringValue).symbol, safe='')}"
-    return f"https://gs1.org/voc/{report.type}"

@@ -21,7 +21,7 @@ import hashlib
 from typing import Any
 from urllib.parse import quote
 
-from gateway.evidence import untp
+from gateway.evidence import untp, untp_dte
 from gateway.evidence.catenax import recycled_split
 from gateway.evidence.did import DidError, base_url
 from gateway.evidence.ids import event_uri, lot_uri
@@ -85,7 +85,7 @@ def passport(ev: Evidence) -> PassportCredential:
     trace = TraceabilityPerformance(
         valueChainProcess=f"recycling: intake, {steps}", verifiedRatio=round(1.0 - split.unknown, 6),
         traceabilityEvent=[link(ev, "untp-dte", f"Digital Traceability Events of lot {lot.lot_id}", "dte",
-                                untp.dte(ev))])
+                                untp_dte.dte(ev))])
     product = PassportProduct(
         id=lot_uri(lot.lot_id), name=f"Recycled material lot {lot.lot_id}", batchNumber=lot.lot_id,
         description=f"Recycled plastic lot {lot.lot_id} ({lot.site or 'site not recorded'}); composition measured "

@@ -163,3 +163,11 @@ def build_scenarios(store: Any) -> dict[str, Any]:
 @pytest.fixture
 def scenarios(gateway_store: Any) -> dict[str, Any]:
     return build_scenarios(gateway_store)
+
+
+@pytest.fixture
+def truth(gateway_store: Any) -> dict[str, Any]:
+    """The UNTP / Catena-X / declaration suites' scenario lots (truth.py) on top of plant.py's story."""
+    from tests.evidence.semantic.truth import build_truth_plant
+
+    return build_truth_plant(gateway_store)

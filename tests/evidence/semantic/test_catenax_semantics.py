@@ -16,25 +16,20 @@ from gateway.evidence.formats import render_as
 from tests.evidence.conftest import validator
 from tests.evidence.semantic.truth import (
     ISO_SYMBOL,
-    LOTS,
     Tally,
     blocked_in_store,
-    build_truth_plant,
     input_mass,
+    lot_mass,
     source_split,
     stored_measurement,
+    worlds,
 )
-
-
-@pytest.fixture
-def truth(gateway_store: Any) -> dict[str, Any]:
-    return build_truth_plant(gateway_store)
 
 
 def check_catenax(t: Tally, db: Any, lot_id: str, doc: dict[str, Any]) -> None:
     meas = stored_measurement(db, lot_id)
     by_mass = meas["composition"]["by_mass"]
-    lot_kg = float(db.scalar("SELECT mass_kg FROM process_flows WHERE lot_id = ? AND direction = 'out'", [lot_id]))
+    lot_kg = lot_mass(db, lot_id)
     gross_kg = input_mass(db, lot_id)
     split = source_split(db, lot_id)
     blocked = blocked_in_store(db, lot_id)
@@ -53,8 +48,9 @@ def check_catenax(t: Tally, db: Any, lot_id: str, doc: dict[str, Any]) -> None:
         t.eq(f"{where} VDA 231-106 class (thermoplastic)", e["materialClass"], "5.1")
         uom = e["unitOfMeasure"]
         t.eq(f"{where} unit", uom["unitOfMeasureKey"], "unit:gram")
-        t.eq(f"{where} net mass g", uom["materialNetMass"], 1000 * m["share"] * lot_kg, tol=1e-6)
-        t.eq(f"{where} gross input mass g", uom["grossMaterialInputMass"], 1000 * m["share"] * gross_kg, tol=1e-6)
+        # grams to 3 decimals (mg); the lineage keeps kg to 6 decimals: 1 mg either way
+        t.eq(f"{where} net mass g", uom["materialNetMass"], 1000 * m["share"] * lot_kg, atol=1e-3)
+        t.eq(f"{where} gross input mass g", uom["grossMaterialInputMass"], 1000 * m["share"] * gross_kg, atol=1e-3)
         sec = e["inorganic"]["secondaryInorganic"]
         t.eq(f"{where} pre-consumer %", sec["preConsumer"]["mechanicalRecycling"]["percentageOfMaterialWeight"],
              100 * want["pre"], tol=1e-6)
@@ -67,25 +63,30 @@ def check_catenax(t: Tally, db: Any, lot_id: str, doc: dict[str, Any]) -> None:
              0.0)
         t.eq(f"{where} primary % (pre-consumer is recycled, not primary)",
              e["inorganic"]["primaryInorganic"]["percentageOfMaterialWeight"], 0.0)
-        t.eq(f"{where} mass balanced (every source traced: controlled/segregated)",
-             sec["postConsumer"]["mechanicalRecycling"]["isMassBalanced"], False)
+        t.eq(f"{where} mass balanced (only when part of the input is untraced)",
+             sec["postConsumer"]["mechanicalRecycling"]["isMassBalanced"], split["unknown"] > 0)
+        if split["unknown"]:
+            t.true(f"{where} untraced share stated", "untraced origin" in e["additionalInformation"])
         info = e["additionalInformation"]
         t.eq(f"{where} says a blocked lot claims nothing", info.startswith("recycled content NOT claimed"), blocked)
         t.true(f"{where} share and CI stated", f"{100 * m['share']:.4g} %" in info)
 
 
-def test_catenax_means_what_the_store_says(truth: dict[str, Any], shared_dir: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    store, db = truth["store"], truth["db"]
+@pytest.mark.parametrize("world", ["truth", "scenarios"])
+def test_catenax_means_what_the_store_says(request: pytest.FixtureRequest, world: str, shared_dir: Path,
+                                           gateway_db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``gateway_db_url``: the store follows --gateway-db (a postgres run keeps this test)."""
+    built, lots = worlds(request, world)
+    store, db = built["store"], built["db"]
     schema = validator(shared_dir, "catenax/SecondaryMaterialContentCalculated-schema.json")
-    t = Tally("catenax")
-    for lot in LOTS:
-        doc = json.loads(render_as(build_evidence(store, db, lot.lot_id), "catenax"))
-        t.eq(f"{lot.lot_id} schema errors", [e.message[:120] for e in schema.iter_errors(doc)], [])
-        check_catenax(t, db, lot.lot_id, doc)
+    t = Tally(f"catenax ({world} lots {', '.join(lots)})")
+    for lot_id in lots:
+        doc = json.loads(render_as(build_evidence(store, db, lot_id), "catenax"))
+        t.eq(f"{lot_id} schema errors", [e.message[:120] for e in schema.iter_errors(doc)], [])
+        check_catenax(t, db, lot_id, doc)
     with capsys.disabled():
         print("\n" + t.summary())
-    assert t.checked > 50 and not t.mismatches, (t.summary(), t.mismatches[:10])
+    assert t.checked > 40 and not t.mismatches, (t.summary(), t.mismatches[:10])
 
 
 def test_catenax_checks_can_fail(truth: dict[str, Any]) -> None:

@@ -15,33 +15,26 @@ from gateway.evidence.formats import produce
 from tests.evidence.semantic.truth import (
     ELEMENT_CAS,
     ISO_SYMBOL,
-    LOTS,
     Tally,
     all_below_lod,
-    build_truth_plant,
+    attributed_sources,
+    lot_mass,
     stored_measurement,
+    worlds,
 )
 
 
-@pytest.fixture
-def truth(gateway_store: Any) -> dict[str, Any]:
-    return build_truth_plant(gateway_store)
-
-
-def lot_mass(db: Any, lot_id: str) -> float:
-    out = db.scalar("SELECT mass_kg FROM process_flows WHERE lot_id = ? AND direction = 'out'", [lot_id])
-    return float(out)
-
-
 def source_declared(db: Any, lot_id: str) -> set[str]:
-    """CAS (or name) of substances the lot's source products declare present: PP-OUT-1 comes from IN-1 (camera
-    matches) and IN-2 (intake records) in plant.py; the scenario lots' sources carry no products."""
-    if lot_id != "PP-OUT-1":
-        return set()
-    rows = db.rows("SELECT cas, substance FROM comp_substances WHERE (below_lod IS NULL OR below_lod = 0) AND "
-                   "product_id IN (SELECT product_id FROM ident_matches WHERE lot_id = 'IN-1' AND status = "
-                   "'matched' UNION SELECT product_id FROM intake_products WHERE lot_id = 'IN-2')")
-    return {r["cas"] or r["substance"] for r in rows}
+    """CAS (or name) of substances the lot's source products declare present: products of its source lots by
+    intake record or matched camera identification."""
+    found: set[str] = set()
+    for src in attributed_sources(db, lot_id):
+        rows = db.rows("SELECT cas, substance FROM comp_substances WHERE (below_lod IS NULL OR below_lod = 0) AND "
+                       "product_id IN (SELECT product_id FROM ident_matches WHERE lot_id = ? AND status IN "
+                       "('matched', 'resolved') UNION SELECT product_id FROM intake_products WHERE lot_id = ?)",
+                       [src, src])
+        found |= {r["cas"] or r["substance"] for r in rows}
+    return found
 
 
 def check_round_trip(t: Tally, db: Any, lot_id: str, before_import: set[str]) -> None:
@@ -85,12 +78,14 @@ def check_round_trip(t: Tally, db: Any, lot_id: str, before_import: set[str]) ->
         t.eq(f"{lot_id} {r['substance']} presence only", (r["fraction"], r["mass_mg"]), (None, None))
 
 
-def test_declaration_round_trip_keeps_every_substance_and_share(truth: dict[str, Any], junkan: Any,
-                                                                gateway_db_url: str, tmp_path: Path,
+@pytest.mark.parametrize("world", ["truth", "scenarios"])
+def test_declaration_round_trip_keeps_every_substance_and_share(request: pytest.FixtureRequest, world: str,
+                                                                junkan: Any, gateway_db_url: str, tmp_path: Path,
                                                                 capfd: pytest.CaptureFixture[str]) -> None:
-    store, db = truth["store"], truth["db"]
-    t = Tally("ipc1752a round trip")
-    for lot_id in ["PP-OUT-1", *(lot.lot_id for lot in LOTS)]:
+    built, lots = worlds(request, world)
+    store, db = built["store"], built["db"]
+    t = Tally(f"ipc1752a round trip ({world} lots {', '.join(lots)})")
+    for lot_id in lots:
         data, _ = produce(store, lot_id, "ipc1752a")  # (matches the camera's pending identifications first)
         sources = source_declared(db, lot_id)  # read before the lot's own record joins the table
         path = tmp_path / f"{lot_id}.ipc1752a.xml"
@@ -104,7 +99,7 @@ def test_declaration_round_trip_keeps_every_substance_and_share(truth: dict[str,
         check_round_trip(t, db, lot_id, sources)
     with capfd.disabled():
         print("\n" + t.summary())
-    assert t.checked > 50 and not t.mismatches, (t.summary(), t.mismatches[:10])
+    assert t.checked > 40 and not t.mismatches, (t.summary(), t.mismatches[:10])
 
 
 def test_round_trip_check_can_fail(truth: dict[str, Any]) -> None:

@@ -173,7 +173,8 @@ def sensor_elements(ev: Evidence) -> list[SensorElement]:
                 FUNCTIONS[function][1]), device_type=FUNCTIONS[function][1], driver=d.driver,
                 startTime=_time(lot.opened_at, t) if lot.opened_at else None, endTime=t)
         out.append(SensorElement(sensorReport=reports, sensorMetadata=meta, function=function,
-                                 devices=[device_uri(d.agent, d.device) for d in devices]))
+                                 devices=[device_uri(d.agent, d.device) for d in devices],
+                                 degraded=[f"{d.device}: {d.degraded}" for d in devices if d.degraded]))
     return out
 
 

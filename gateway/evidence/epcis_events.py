@@ -114,6 +114,9 @@ class SensorElement(_Epcis):
     sensorMetadata: SensorMetadata | None = Field(default=None, exclude_if=_absent)
     function: str = Field(serialization_alias="rcy:function")
     devices: list[str] = Field(serialization_alias="rcy:devices")
+    degraded: list[str] | None = Field(default=None, serialization_alias="rcy:degraded", exclude_if=_empty,
+                                       description="Why the data of these devices is impaired (DEVICE: reason), "
+                                                   "as the measurement flagged it; absent when it is not.")
 
 
 class ReadPoint(_Epcis):

@@ -8,7 +8,8 @@ a dismantling -> shredding -> sorting chain, a regeneration downstream) a second
   sorting (a multi-step lot with dismantling and sorting), with the readings of five devices stored (scale,
   XRF, QC NIR, output camera, ident camera: the camera sorts first by name) and their drivers; its XRF
   screening has every censoring case: Br partly below LOD, Cd all below LOD, Pb partly below a LOD above
-  every detect, Cr fully detected, Hg without readings. Two purity specs: one passes, one fails.
+  every detect, Cr fully detected, Hg without readings; the XRF is flagged degraded (silent too long). Two
+  purity specs: one passes, one fails.
 - ``BLK-1``: measured, its own readings stored, but recorded nowhere in the process graph: untraced, so
   its recycled-content claims are blocked; a Hg limit it has no data for.
 
@@ -61,7 +62,8 @@ MIX_MEASUREMENT = wire_measurement(
                  "by_mass": {"HIPS": {"share": 0.75, "ci95": [0.72, 0.78]},
                              "ABS": {"share": 0.25, "ci95": [0.22, 0.28]}}},
     contaminants=CONTAMINANTS,
-    devices={"contributed": sorted(DEVICES), "missing": [], "degraded": []})
+    devices={"contributed": sorted(DEVICES), "missing": [],
+             "degraded": [{"device": "xrf-2", "reason": "silent 95 s during the lot (limit 60 s)"}]})
 
 BLK_MEASUREMENT = wire_measurement(
     net_mass_kg=4.0,

@@ -216,6 +216,9 @@ def check_measurement(c: Checker, db: Any, lot: str, events: list[dict[str, Any]
         measured_by = sorted(d for d, k in kinds.items() if d in contributed and k & FUNCTION[function][0])
         uris = [f"urn:junkan:device:{row['agent']}:{d}" for d in measured_by]
         c.eq(f"{lot} {function} devices", el["rcy:devices"], uris)
+        flagged = {d["device"]: d["reason"] for d in (measurement.get("devices") or {}).get("degraded", [])}
+        c.eq(f"{lot} {function} degraded", el.get("rcy:degraded"),
+             [f"{d}: {flagged[d]}" for d in measured_by if d in flagged] or None)
         meta = el.get("sensorMetadata")
         c.eq(f"{lot} {function} device id", meta and meta["deviceID"], uris[0] if len(uris) == 1 else None)
         if meta and len(measured_by) == 1:
@@ -303,6 +306,7 @@ TAMPER = {
     "IN-10's attributed share as its received mass": lambda d: next(
         e for e in d["epcisBody"]["eventList"] if e.get("bizStep") == "receiving"
         and e["quantityList"][0]["epcClass"].endswith(".IN-10"))["quantityList"][0].update(quantity=1.13636),
+    "the degraded XRF's flag dropped": lambda d: _element(d, "xrf").pop("rcy:degraded"),
     "a POPs-suspect lot shown clear": lambda d: d["epcisBody"]["eventList"][-1].update({"rcy:screening": "clear"}),
     "an LGTIN with another item reference": lambda d: _step(d, "SRT-9")["inputQuantityList"][0].update(
         epcClass="urn:epc:class:lgtin:4912345.000002.HOUS-9"),

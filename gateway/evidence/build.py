@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import JsonValue, ValidationError
@@ -52,12 +52,13 @@ from junkan.core.evidence import (
     NamedShare,
     Origin,
     Received,
+    Screening,
     SubstancesDeclared,
     SubstancesUnknown,
 )
 from junkan.core.measurement_model import Measurement, MeasurementFailure, parse_lot_measurement
 
-__all__ = ["SCHEMA", "build_evidence", "is_plastic", "lot_measurement"]
+__all__ = ["SCHEMA", "build_evidence", "is_plastic", "lot_measurement", "lot_screening"]
 _PLASTIC = re.compile(r"\b(PP|PE|HDPE|LDPE|ABS|HIPS|PS|PC|PA\d*|PVC|PET|PBT|PMMA|POM|PPE|PPO|SAN|TPE|EPS|M-01\d)\b|"
                       r"plastic|polymer|resin", re.IGNORECASE)
 
@@ -251,6 +252,23 @@ class EvidenceInputs:
     screening: ScreeningSettings = field(default_factory=ScreeningSettings)
 
 
+def _known_products(db: Database, product_ids: list[str]) -> set[str]:
+    return {r["product_id"] for part in chunks(product_ids) for r in db.rows(
+        f"SELECT product_id FROM comp_products WHERE product_id IN ({marks(len(part))})", list(part))}
+
+
+def lot_screening(db: Database, lot_id: str, walked: dict[str, Any] | None, today: date,
+                  settings: ScreeningSettings | None = None) -> Screening:
+    """The lot's BFR screening as its evidence states it, from ``walked`` (its ``backward`` lineage, already
+    loaded by the caller, e.g. the recycled-content report) plus its measurement, records and lab results."""
+    row = db.one("SELECT measurement FROM lots WHERE lot_id = ?", (lot_id,), ("measurement",))
+    measurement, _, _ = lot_measurement(row)
+    lineage = Lineage.model_validate(walked) if walked is not None else None
+    product_ids = sorted({m.product_id for m in (lineage.models if lineage else []) if m.product_id})
+    declared = declared_substances(lineage, substances_of(db, product_ids), _known_products(db, product_ids))
+    return screen(measurement, declared, latest(confirmations(db, lot_id)), today, settings)
+
+
 def load_inputs(store: Store, db: Database, lot_id: str, specs: list[RequirementSpec] | None = None,
                 screening: ScreeningSettings | None = None) -> EvidenceInputs:
     """Run every query the evidence needs; KeyError if the lot is unknown everywhere."""
@@ -263,8 +281,7 @@ def load_inputs(store: Store, db: Database, lot_id: str, specs: list[Requirement
             raise KeyError(f"lot {lot_id!r} not found") from None
         walked = None
     product_ids = sorted({m["product_id"] for m in (walked or {}).get("models", []) if m.get("product_id")})
-    known = {r["product_id"] for part in chunks(product_ids) for r in db.rows(
-        f"SELECT product_id FROM comp_products WHERE product_id IN ({marks(len(part))})", list(part))}
+    known = _known_products(db, product_ids)
     calibration: dict[str, dict[str, JsonValue]] = {}
     kinds: dict[str, set[str]] = {}
     for r in store.lot_readings(lot_id) if lot is not None else []:

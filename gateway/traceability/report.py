@@ -5,7 +5,8 @@ period — of any step kind unless ``kinds`` narrows it — allocated to source 
 through lineage (post-consumer sources only, scaled to output mass). Rejects, residues and losses are
 never supplied material (they were: 679.8 kg of sorter rejects made a 2.14x over-claim). Outputs recorded
 before roles existed count as before but are reported as ``role unknown`` and make the report not ok.
-Claimable = supplied - already claimed, and zero where a balance alarm blocks the lot or the period. A
+Claimable = supplied - already claimed, and zero where a balance alarm blocks the lot or the period, or the
+lot is POPs-suspect (``gateway/specs/screening.py``) without a passing lab confirmation (``pops_suspect``). A
 claim never makes a balance negative. A fiscal year is April-March in Japan time (資源法 年度); any
 period works, lots are read page by page, and an empty report says why.
 """
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.evidence.build import lot_screening
 from gateway.store.base import Store
 from gateway.store.db import Database, now_iso
 from gateway.traceability.lineage import backward, blocking_alarms
@@ -30,7 +32,11 @@ JST = ZoneInfo("Asia/Tokyo")
 PAGE = 500
 COLUMNS = ("manufacturer", "category", "supplied_kg", "blocked_kg", "claimed_kg", "claimable_kg",
            "role_unknown_kg", "n_lots", "balance_ok")
-LOT_COLUMNS = ("lot_id", "mass_kg", "role", "step_id", "kind", "ended_at", "blocked", "post_consumer_kg")
+LOT_COLUMNS = ("lot_id", "mass_kg", "role", "step_id", "kind", "ended_at", "blocked", "post_consumer_kg",
+               "screening")
+
+
+SCREENING_BLOCKS = ("pops_suspect", "lab_failed")  # Evidence.screening states whose lots claim nothing
 
 
 class PeriodError(ValueError):
@@ -119,10 +125,12 @@ def recycled_content(db: Database, store: Store | None, start: datetime, end: da
     rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {"supplied_kg": 0.0, "blocked_kg": 0.0, "role_unknown_kg": 0.0, "lots": set()})
     lots_out: list[dict[str, Any]] = []
-    n_lots, supplied_mass, unknown_lots = 0, 0.0, 0
+    n_lots, supplied_mass, unknown_lots, suspect_lots = 0, 0.0, 0, []
     for lot, contributions in lot_contributions(db, store, start, end, kinds, period["ok"]):
         if lot["role"] == "unknown":
             unknown_lots += 1
+        if lot["screening"] in SCREENING_BLOCKS:
+            suspect_lots.append(lot["lot_id"])
         if n_lots >= lots_offset and (lots_limit is None or len(lots_out) < lots_limit):
             lots_out.append(lot)
         n_lots += 1
@@ -150,6 +158,11 @@ def recycled_content(db: Database, store: Store | None, start: datetime, end: da
         warnings.append(f"{unknown_lots} supplied lot(s) were recorded without an output role (before roles "
                         "existed): counted as product as before; record the steps again with roles to be sure "
                         "no reject or residue is counted")
+    if suspect_lots:
+        more = " ..." if len(suspect_lots) > 10 else ""
+        warnings.append(f"{len(suspect_lots)} supplied lot(s) are POPs-suspect without a passing lab confirmation "
+                        f"(GC-MS, IEC 62321-6): {', '.join(suspect_lots[:10])}{more}; their mass is blocked, "
+                        "not claimable")
     empty = None if n_lots else why_empty(db, start, end, kinds)
     return {"period": {"start": start.isoformat(), "end": end.isoformat()}, "period_balance": period,
             "kinds": list(kinds) if kinds else None, "rows": out,
@@ -167,7 +180,8 @@ def lot_contributions(db: Database, store: Store | None, start: datetime, end: d
     """Per supplied lot: its row and the kg it supplies per (manufacturer, category), streamed."""
     for lot in supplied_lots(db, start, end, kinds):
         lin = backward(db, lot["lot_id"], store)
-        blocked = bool(blocking_alarms(db, lin)) or not period_ok
+        screening = lot_screening(db, lot["lot_id"], lin, datetime.now(UTC).date()).status
+        blocked = bool(blocking_alarms(db, lin)) or not period_ok or screening in SCREENING_BLOCKS
         total_in = lin["source_input_mass_kg"] or 0.0
         scale = lot["mass_kg"] / total_in if total_in else 0.0
         shares: dict[tuple[str, str], float] = defaultdict(float)
@@ -181,7 +195,7 @@ def lot_contributions(db: Database, store: Store | None, start: datetime, end: d
                     p["attributed_kg"] * scale
         row = {"lot_id": lot["lot_id"], "mass_kg": lot["mass_kg"], "role": lot["role"] or "unknown",
                "step_id": lot["step_id"], "kind": lot["kind"], "ended_at": lot["ended_at"], "blocked": blocked,
-               "post_consumer_kg": round(sum(shares.values()), 6)}
+               "post_consumer_kg": round(sum(shares.values()), 6), "screening": screening}
         yield row, dict(shares)
 
 

@@ -111,6 +111,7 @@ def build_plant(store: Any, *, break_balance: bool = False, lab_confirmed: bool 
     ]
     results = [record_step(db, s) for s in steps]
     store_lot(store, "PP-OUT-1", 7.0, MEASUREMENT, [], t + timedelta(hours=5))
-    if lab_confirmed:
-        attach(db, "PP-OUT-1", LabConfirmationIn.model_validate(LAB_CLEAN), "lab-clerk")
+    if lab_confirmed:  # the plant has every output lot tested (the report's PP-RECYCLATE-1 and ABS-OUT-1 too)
+        for lot in ("PP-OUT-1", "PP-RECYCLATE-1", "ABS-OUT-1"):
+            attach(db, lot, LabConfirmationIn.model_validate(LAB_CLEAN), "lab-clerk")
     return {"db": db, "steps": results}

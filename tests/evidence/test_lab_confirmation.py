@@ -162,3 +162,25 @@ def test_cli_hashes_the_report(plant: dict[str, Any], gateway_db_url: str, tmp_p
     unknown = junkan("gateway", "lab-confirm", "NOPE", "--file", str(result), "--report", str(report),
                      "--db", gateway_db_url)
     assert unknown.returncode == 2 and "not found" in unknown.stderr
+
+
+def test_recycled_content_report_blocks_suspect_lots_until_a_lab_confirms(gateway_store: Any) -> None:
+    from datetime import timedelta
+
+    from gateway.traceability.report import recycled_content
+    from tests.evidence.plant import T0
+
+    build_plant(gateway_store, lab_confirmed=False)
+    db = gateway_store.db
+    start, end = T0, T0 + timedelta(days=30)
+    rep = recycled_content(db, gateway_store, start, end, ("regeneration",))
+    # PP-RECYCLATE-1's sources declare decaBDE in HIPS-FR covers: nothing of it is claimable
+    assert [(lot["lot_id"], lot["blocked"], lot["screening"]) for lot in rep["lots"]] == [
+        ("PP-RECYCLATE-1", True, "pops_suspect")]
+    assert rep["rows"] and all(r["claimable_kg"] == 0 and r["blocked_kg"] == r["supplied_kg"] > 0 for r in rep["rows"])
+    assert any("POPs-suspect" in w and "PP-RECYCLATE-1" in w for w in rep["warnings"])
+    attach(db, "PP-RECYCLATE-1", LabConfirmationIn.model_validate(LAB_CLEAN), "alice")
+    after = recycled_content(db, gateway_store, start, end, ("regeneration",))
+    assert after["lots"][0]["screening"] == "lab_confirmed" and not after["lots"][0]["blocked"]
+    assert sum(r["claimable_kg"] for r in after["rows"]) == pytest.approx(6.8)  # the regenerated lot's mass
+    assert not any("POPs-suspect" in w for w in after["warnings"])

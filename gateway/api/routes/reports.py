@@ -28,7 +28,8 @@ class ContentRow(Out):
     manufacturer: str
     category: str
     supplied_kg: float = Field(description="Post-consumer recycled plastic in final product lots (kg).")
-    blocked_kg: float = Field(description="Of it, behind an uncleared balance alarm.")
+    blocked_kg: float = Field(description="Of it, behind an uncleared balance alarm or in a POPs-suspect lot "
+                              "without a passing lab confirmation.")
     claimed_kg: float
     claimable_kg: float
     role_unknown_kg: float = Field(description="Of it, from outputs recorded without a role (counted as product).")
@@ -45,6 +46,8 @@ class SuppliedLot(Out):
     ended_at: str
     blocked: bool
     post_consumer_kg: float
+    screening: str = Field(default="clear", description="The lot's BFR screening: clear, pops_suspect, "
+                           "lab_confirmed, lab_failed (pops_suspect and lab_failed lots are blocked).")
 
 
 class Totals(Out):

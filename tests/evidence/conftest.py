@@ -34,5 +34,6 @@ def schemas(shared_dir: Path) -> dict[str, jsonschema.protocols.Validator]:
         "epcis": validator(shared_dir, "epcis/EPCIS-JSON-Schema.json"),
         "untp-dcc": validator(shared_dir, "untp/untp-dcc-schema-0.6.1.json"),
         "untp-dte": validator(shared_dir, "untp/untp-dte-schema-0.6.1.json"),
+        "untp-dpp": validator(shared_dir, "untp/untp-dpp-schema-0.6.1.json"),
         "catenax": validator(shared_dir, "catenax/SecondaryMaterialContentCalculated-schema.json"),
     }

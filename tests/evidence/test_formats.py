@@ -21,7 +21,7 @@ from junkan.core.schemas import schema
 from tests.evidence.plant import T0, store_lot
 from tests.measurements import wire_measurement
 
-SCHEMA_FORMATS = ("epcis", "untp-dcc", "untp-dte", "catenax")
+SCHEMA_FORMATS = ("epcis", "untp-dcc", "untp-dte", "untp-dpp", "catenax")
 
 
 def errors(validator: Any, doc: dict[str, Any]) -> list[str]:

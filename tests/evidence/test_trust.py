@@ -183,7 +183,7 @@ def test_untp_credentials_are_signed_vcs(gateway: TestClient, tmp_path: Path,
     from junkan.verify import verify
 
     doc = fetch(gateway, "/.well-known/did.json", tmp_path / "did.json")
-    for fmt, schema in (("untp-dcc-vc", "untp-dcc"), ("untp-dte-vc", "untp-dte")):
+    for fmt, schema in (("untp-dcc-vc", "untp-dcc"), ("untp-dte-vc", "untp-dte"), ("untp-dpp-vc", "untp-dpp")):
         path = issued(gateway, tmp_path, fmt)
         wrapper = json.loads(path.read_text())
         assert wrapper["type"] == "EnvelopedVerifiableCredential"

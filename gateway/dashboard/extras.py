@@ -14,11 +14,15 @@ from fastapi import FastAPI
 from starlette.routing import Match
 
 from gateway.composition.ident_repo import list_matches, match_pending
+from gateway.evidence.build import build_evidence
 from gateway.specs.conformance import conformance as conformance_of
+from gateway.specs.lab import latest
+from gateway.specs.lab_repo import confirmations
 from gateway.specs.repo import list_specs
+from gateway.specs.screening import ScreeningSettings
 from gateway.store.base import Store
 from gateway.traceability.lineage import LineageError, backward
-from junkan.core.evidence import ConformanceResult
+from junkan.core.evidence import ConformanceResult, Evidence
 from junkan.core.measurement_model import readable_measurement
 
 EVIDENCE_ROUTE = "/api/v1/lots/{lot_id}/evidence"
@@ -63,4 +67,10 @@ def conformance(store: Store, lot: dict[str, Any]) -> list[ConformanceResult]:
     """The lot's conformance to every stored buyer spec."""
     measurement = readable_measurement(lot.get("measurement"))
     today = datetime.now(UTC).date()
-    return [conformance_of(spec, measurement, today) for spec in list_specs(store.db)]
+    lab = latest(confirmations(store.db, lot["lot_id"]))  # PBDE/PBB from the lab first, as the evidence does
+    return [conformance_of(spec, measurement, today, lab) for spec in list_specs(store.db)]
+
+
+def screened(store: Store, lot_id: str, settings: ScreeningSettings) -> Evidence:
+    """The lot's evidence without buyer specs: what its screening, identification checks and claims say."""
+    return build_evidence(store, store.db, lot_id, specs=[], screening=settings)

@@ -176,6 +176,7 @@ def lot_page(lot_id: str, request: Request, principal: PrincipalDep) -> Response
     measurement = readable_measurement(lot.get("measurement"))
     staff = principal.tenant is None
     lineage = extras.lineage(store, lot_id) if staff else None
+    checked = extras.screened(store, lot_id, request.app.state.settings.screening)
     return render(
         request, principal, "lot.html", lot=lot, measurement=measurement,
         weighings=store.lot_readings(lot_id, kind="weighing"),
@@ -185,6 +186,7 @@ def lot_page(lot_id: str, request: Request, principal: PrincipalDep) -> Response
         product_models=measurement.product_models if measurement is not None else None,
         lot_devices=measurement.devices if measurement is not None else None,
         conformance=extras.conformance(store, lot) if staff else None,
+        screening=checked.screening, ident_mismatches=checked.ident_mismatches, claims=checked.claims,
         lineage=lineage, lineage_graph=views.lineage_layout(lineage),
         evidence_formats=list(EXPORTERS.values()) if extras.has_route(request.app, extras.EVIDENCE_ROUTE) else None,
     )

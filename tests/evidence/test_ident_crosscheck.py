@@ -67,3 +67,20 @@ def test_camera_reads_on_a_source_lot_against_its_own_intake_record(gateway_stor
     found = [m for m in ev.ident_mismatches if m.lot_id == "IN-1"]
     assert len(found) == 1 and found[0].expected == {"HR-300": 12} and "HR-300" not in found[0].seen
     assert any("lot IN-1" in r for r in ev.claims.reasons)
+
+
+def test_the_lot_page_shows_the_mismatch(gateway_store: Any, gateway_db_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from gateway.settings import GatewaySettings
+
+    build_plant(gateway_store)
+    record_intake(gateway_store.db, IntakeIn.model_validate(
+        {"lot_id": "IN-1", "plant": "Plant A", "site": "plant-a", "received_at": T0, "source_stream": "weee",
+         "net_mass_kg": 30.5, "products": [{"model": "HR-300", "n_items": 12}]}))
+    client = TestClient(create_app(GatewaySettings(consume=False, db_url=gateway_db_url), gateway_store),
+                        base_url="http://127.0.0.1", client=("127.0.0.1", 50000))
+    page = client.get("/lots/PP-OUT-1").text
+    assert 'data-test="ident-mismatches"' in page and "12 × HR-300" in page and "Camera saw" in page
+    assert "カメラ識別と受入記録の不一致" in client.get("/lots/PP-OUT-1", headers={"Accept-Language": "ja"}).text

@@ -200,3 +200,26 @@ def test_a_clean_pp_scenario_lot_is_conformant_to_the_default_spec(gateway_store
         assert result.result == "conformant", result.reasons
         assert {c.analyte for c in result.checks} >= {"PBB", "PBDE", "Pb", "Cd", "Hg", "CrVI"}
         assert ev.screening is not None and ev.screening.status == "clear" and not ev.claims.blocked
+
+
+def _page_client(store: Any, gateway_db_url: str) -> Any:
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+
+    return TestClient(create_app(GatewaySettings(consume=False, db_url=gateway_db_url), store),
+                      base_url="http://127.0.0.1", client=("127.0.0.1", 50000))
+
+
+def test_lot_page_shows_the_screening_in_both_languages(gateway_store: Any, gateway_db_url: str) -> None:
+    build_plant(gateway_store, lab_confirmed=False)
+    client = _page_client(gateway_store, gateway_db_url)
+    page = client.get("/lots/PP-OUT-1").text
+    assert 'data-status="pops_suspect"' in page and "POPs suspect" in page and 'data-test="lab-none"' in page
+    assert "Decabromodiphenyl ether (decaBDE)" in page and 'data-test="claims-blocked"' in page
+    ja = client.get("/lots/PP-OUT-1", headers={"Accept-Language": "ja"}).text
+    assert "POPs 含有の疑い" in ja and "再生材含有の主張は不可" in ja and "POPs suspect" not in ja
+    attach(gateway_store.db, "PP-OUT-1", LabConfirmationIn.model_validate(LAB_CLEAN), "alice")
+    cleared = client.get("/lots/PP-OUT-1").text
+    assert 'data-status="lab_confirmed"' in cleared and 'data-test="lab-confirmation"' in cleared
+    assert "Kanto Analytical Lab" in cleared and 'data-test="claims-blocked"' not in cleared

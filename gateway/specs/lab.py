@@ -123,12 +123,12 @@ def _judge(check: str, analyte: str, limit: float, source: str, bounds: tuple[fl
 
 def group_sum_bounds(results: dict[str, LabResult], total: str, groups: tuple[str, ...]
                    ) -> tuple[float, float, list[str]]:
-    """A reported group sum (PBDE, PBB) when given, else the sum of the reported congener groups (the groups
-    not reported are listed missing only when none is reported at all)."""
+    """A reported group sum (PBDE, PBB: all congeners, as RoHS counts them) when given, else the sum of the ten
+    congener groups, every one of them required (octaBDE missing from a POPs-only report could hold the
+    RoHS exceedance)."""
     if total in results:
         return sum_bounds(results, (total,))
-    lo, hi, missing = sum_bounds(results, groups)
-    return (lo, hi, missing if len(missing) == len(groups) else [])
+    return sum_bounds(results, groups)
 
 
 def pops_pbde_bounds(results: dict[str, LabResult]) -> tuple[float, float, list[str]]:

@@ -39,9 +39,10 @@ class ScreeningSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     br_threshold_ppm: float = Field(
-        default=DEFAULT_BR_THRESHOLD_PPM, gt=0, le=1e6, description="A lot whose XRF total Br maximum (mg/kg) "
-        "is above this is POPs-suspect: recycled-content claims are blocked until a lab confirmation (GC-MS, "
-        "IEC 62321-6) passes. Default 2000 mg/kg, the WEEE BFR sorting cut-off (CLC/TS 50625-3-1).")
+        default=DEFAULT_BR_THRESHOLD_PPM, gt=0, le=DEFAULT_BR_THRESHOLD_PPM, description="A lot whose XRF total "
+        "Br maximum (mg/kg) is above this is POPs-suspect: recycled-content claims are blocked until a lab "
+        "confirmation (GC-MS, IEC 62321-6) passes. Default and upper bound 2000 mg/kg, the WEEE BFR sorting "
+        "cut-off (CLC/TS 50625-3-1): a plant may screen stricter, never looser.")
 
 
 def br_statistic(measurement: Measurement | None) -> tuple[float | None, str | None]:

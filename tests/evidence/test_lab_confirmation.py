@@ -81,6 +81,16 @@ def test_verdict_against_the_limits_in_force(results: dict[str, float], day: dat
     assert verdict.result == expected, verdict.reasons
 
 
+def test_rohs_sums_need_the_total_or_every_congener_group() -> None:
+    doc = copy.deepcopy(LAB_CLEAN)
+    doc["results"] = [r for r in doc["results"] if r["analyte"] != "PBDE"]  # only the five POPs groups left
+    verdict = lab_verdict(stored(doc), date(2026, 6, 1))
+    assert verdict.result == "insufficient" and any("octaBDE" in r for r in verdict.reasons)
+    doc["results"] += [{"analyte": g, "below_lod": True, "lod_mg_kg": 5.0}
+                       for g in ("monoBDE", "diBDE", "triBDE", "octaBDE", "nonaBDE")]
+    assert lab_verdict(stored(doc), date(2026, 6, 1)).result == "pass"  # 10 x 5 = 50 <= 1000
+
+
 def test_missing_groups_never_pass() -> None:
     doc = copy.deepcopy(LAB_CLEAN)
     doc["results"] = [r for r in doc["results"] if r["analyte"] not in ("PBB", "PBDE", "tetraBDE")]

@@ -102,6 +102,8 @@ def test_threshold_is_a_gateway_setting() -> None:
     lower = GatewaySettings.model_validate({"screening": {"br_threshold_ppm": 1000}}).screening
     assert screen(br(1500.0), NONE_DECLARED, None, DAY, lower).status == "pops_suspect"
     assert screen(br(1500.0), NONE_DECLARED, None, DAY).status == "clear"
+    with pytest.raises(ValueError, match="less than or equal to 2000"):  # never looser than the BFR cut-off
+        GatewaySettings.model_validate({"screening": {"br_threshold_ppm": 5000}})
 
 
 def test_suspect_lot_in_the_store_has_its_claims_blocked_and_a_data_gap(gateway_store: Any) -> None:

@@ -16,6 +16,7 @@ from gateway.evidence.formats import render_as
 from tests.evidence.conftest import validator
 from tests.evidence.semantic.truth import (
     ISO_SYMBOL,
+    NAME_STANDARD,
     Tally,
     blocked_in_store,
     input_mass,
@@ -44,8 +45,9 @@ def check_catenax(t: Tally, db: Any, lot_id: str, doc: dict[str, Any]) -> None:
             continue
         where = f"{lot_id} {polymer}"
         name = e["materialNameStandardized"]
-        t.eq(f"{where} standard", (name["referencedStandard"], name["referencedStandardID"]), ("ISO", "1043-1"))
-        t.eq(f"{where} VDA 231-106 class (thermoplastic)", e["materialClass"], "5.1")
+        standard, vda = NAME_STANDARD.get(polymer, ("1043-1", "5.1"))
+        t.eq(f"{where} standard", (name["referencedStandard"], name["referencedStandardID"]), ("ISO", standard))
+        t.eq(f"{where} VDA 231-106 class", e["materialClass"], vda)
         uom = e["unitOfMeasure"]
         t.eq(f"{where} unit", uom["unitOfMeasureKey"], "unit:gram")
         # grams to 3 decimals (mg); the lineage keeps kg to 6 decimals: 1 mg either way

@@ -26,8 +26,12 @@ from tests.evidence.plant import T0, build_plant, store_lot
 from tests.measurements import wire_measurement
 
 # shared/reference/regulation.md §5 (ISO 1043-1 symbols), §3-4 (RoHS limits, Br fraction of tetraBDE)
-ISO_SYMBOL = {"PP": "PP", "HIPS": "PS-HI", "ABS": "ABS", "PC/ABS": "PC+ABS", "PE": "PE"}
-ELEMENT_CAS = {"Br": "7726-95-6", "Cd": "7440-43-9", "Pb": "7439-92-1", "Hg": "7439-97-6", "Cr": "7440-47-3"}
+ISO_SYMBOL = {"PP": "PP", "HIPS": "PS-HI", "ABS": "ABS", "PC/ABS": "PC+ABS", "PE": "PE", "PMMA": "PMMA", "PC": "PC",
+              "PS": "PS", "PA": "PA", "PVC": "PVC", "PET": "PET", "POM": "POM", "EPDM": "EPDM", "PU": "PUR"}
+# (standard, VDA 231-106 class) where not (ISO 1043-1, 5.1 thermoplastics): rubbers per ISO 1629 are elastomers
+NAME_STANDARD = {"EPDM": ("1629", "5.3"), "PU": ("1043-1", "5.4")}
+ELEMENT_CAS = {"Br": "7726-95-6", "Cd": "7440-43-9", "Pb": "7439-92-1", "Hg": "7439-97-6", "Cr": "7440-47-3",
+               "Sb": "7440-36-0", "Cl": "7782-50-5"}
 ROHS_ELI, POPS_ELI = "http://data.europa.eu/eli/dir/2011/65/oj", "http://data.europa.eu/eli/reg/2019/1021/oj"
 ROHS_LIMIT = {"Pb": 1000.0, "Hg": 1000.0, "CrVI": 1000.0, "PBB": 1000.0, "Cd": 100.0}
 POPS_PBDE_LIMIT = 350.0  # articles from recovered material, 2025-12-30 .. 2027-12-29 (Delegated Reg. 2025/1482)

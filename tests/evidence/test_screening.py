@@ -225,3 +225,22 @@ def test_lot_page_shows_the_screening_in_both_languages(gateway_store: Any, gate
     cleared = client.get("/lots/PP-OUT-1").text
     assert 'data-status="lab_confirmed"' in cleared and 'data-test="lab-confirmation"' in cleared
     assert "Kanto Analytical Lab" in cleared and 'data-test="claims-blocked"' not in cleared
+
+
+def test_declared_hbcdd_is_suspect_and_the_lab_must_report_it() -> None:
+    from gateway.specs.lab import LabConfirmation
+
+    hbcdd = NONE_DECLARED.model_copy(update={"substances": [DeclaredSubstance(
+        cas="25637-99-4", name="Hexabromocyclododecane (HBCDD)", group="HBCDD", can_carry_over=True,
+        declared_in_models=["EPS-1"], materials=["EPS (PS)"], max_fraction_in_material=0.007, source_mass_kg=2.0,
+        source_share=0.2)]})
+    lab = LabConfirmation.model_validate({**LAB_CLEAN, "confirmation_id": "LAB-9", "lot_id": "L", "entered_by": "t",
+                                          "entered_at": "2026-06-01T00:00:00Z"})
+    s = screen(br(50.0), hbcdd, lab, DAY)  # LAB_CLEAN has no HBCDD result: it cannot clear an HBCDD lot
+    assert s.status == "pops_suspect" and s.lab is not None and s.lab.result == "insufficient"
+    assert any("HBCDD not confirmed" in r for r in s.lab.reasons)
+    with_hbcdd = lab.model_copy(update={"results": [*lab.results, *LabConfirmation.model_validate(
+        {**LAB_CLEAN, "results": [{"analyte": "HBCDD", "value_mg_kg": 80.0}], "confirmation_id": "x",
+         "lot_id": "L", "entered_by": "t", "entered_at": "2026-06-01T00:00:00Z"}).results]})
+    failed = screen(br(50.0), hbcdd, with_hbcdd, DAY)  # 80 > 75 mg/kg (Delegated Reg. 2024/2555)
+    assert failed.status == "lab_failed" and failed.pops_suspect

@@ -123,5 +123,5 @@ def dte(ev: Evidence) -> dict[str, Any]:
 
 def _sensor_type(report: SensorReport) -> str:
     if isinstance(report, PolymerShareReport):
-        return report.type.replace("rcy:", VOC) + f"#{quote(standard_name(report.stringValue).symbol, safe='')}"
+        return report.type.replace("rcy:", VOC) + f"#{quote(standard_name(report.stringValue).symbol, safe='+')}"
     return f"https://gs1.org/voc/{report.type}"

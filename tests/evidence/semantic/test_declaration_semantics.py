@@ -47,6 +47,8 @@ def check_round_trip(t: Tally, db: Any, lot_id: str, before_import: set[str]) ->
     t.eq(f"{lot_id} mass mg", product["mass_mg"], mass * 1e6)
     t.eq(f"{lot_id} class", product["declaration_class"], "recycled-lot")
     record = json.loads(product["record"])
+    evidence_id = str(record.get("evidence_id", ""))
+    t.true(f"{lot_id} evidence id kept", evidence_id.startswith(f"urn:junkan:evidence:{lot_id}:"))
     materials = {m["name"]: m for part in record["parts"] for m in part["materials"] if m.get("share") is not None}
     by_mass = meas["composition"]["by_mass"]
     t.eq(f"{lot_id} materials", set(materials), set(by_mass))

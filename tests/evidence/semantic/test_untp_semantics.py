@@ -9,7 +9,7 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -244,7 +244,8 @@ def check_dte(t: Tally, db: Any, lot_id: str, doc: dict[str, Any]) -> None:
         for stat, value in want.items():
             if value is not None:
                 t.eq(f"{lot_id} DTE {analyte} {stat}", got.get(stat), (value, "59"))
-    shares = {d["sensorType"].rsplit("#", 1)[1]: (d["value"], d["uom"]) for d in sensed if "#" in d["sensorType"]}
+    shares = {unquote(d["sensorType"].rsplit("#", 1)[1]): (d["value"], d["uom"]) for d in sensed
+              if "#" in d["sensorType"]}
     t.eq(f"{lot_id} DTE polymer shares", shares,
          {ISO_SYMBOL[p]: (pytest.approx(100 * m["share"]), "P1") for p, m in meas["composition"]["by_mass"].items()})
     want_steps = set()

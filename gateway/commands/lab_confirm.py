@@ -63,8 +63,12 @@ def _run(args: argparse.Namespace) -> int:
         except KeyError as exc:
             print(f"lab-confirm: {exc.args[0]}", file=sys.stderr)
             return 2
-        verdict = lab_verdict(conf, conf.entered_at.date())
         screening = build_evidence(store, store.db, args.lot_id, specs=[]).screening
+        # the lot's screening judges it as the evidence does (HBCDD required when declared); an older analysis
+        # than one already attached is judged on its own
+        verdict = (screening.lab if screening is not None and screening.lab is not None
+                   and screening.lab.confirmation_id == conf.confirmation_id
+                   else lab_verdict(conf, conf.entered_at.date()))
     finally:
         store.close()
     print(json.dumps({"confirmation": conf.model_dump(mode="json"), "verdict": verdict.model_dump(mode="json"),

@@ -43,7 +43,9 @@ def attach(lot_id: str, body: LabConfirmationIn, store: StoreDep, settings: Sett
         screening = build_evidence(store, store.db, lot_id, specs=[], screening=settings.screening).screening
     except KeyError:
         screening = None
-    return {"confirmation": conf.model_dump(mode="json"), "verdict": lab_verdict(conf, today).model_dump(mode="json"),
+    verdict = (screening.lab if screening is not None and screening.lab is not None
+               and screening.lab.confirmation_id == conf.confirmation_id else lab_verdict(conf, today))
+    return {"confirmation": conf.model_dump(mode="json"), "verdict": verdict.model_dump(mode="json"),
             "screening": screening.model_dump(mode="json") if screening else None}
 
 

@@ -256,7 +256,7 @@ def content_assessment(ev: Evidence, product: ProductVerification) -> Assessment
 def assessments(ev: Evidence) -> list[Assessment]:
     """Every assessment of the lot (the DCC's, and the DPP's claims rest on them)."""
     lot = ev.lot
-    product = ProductVerification(product=VerifiedProduct(id=lot_uri(lot.lot_id),
+    product = ProductVerification(product=VerifiedProduct(id=lot_uri(lot.lot_id, ev.issuer.gs1),
                                                           name=f"Recycled material lot {lot.lot_id}",
                                                           batchNumber=lot.lot_id))
     out = [a for res in ev.conformance for a in spec_assessments(ev, res, product)]
@@ -269,7 +269,6 @@ def assessments(ev: Evidence) -> list[Assessment]:
 
 def conformity_credential(ev: Evidence) -> ConformityCredential:
     lot = ev.lot
-    recycler = lot.recycler or "unassigned"
     return ConformityCredential(
         context=DCC_CONTEXT, id=event_uri("dcc-credential", ev.evidence_id), issuer=issuer_of(ev),
         validFrom=zulu(ev.issued_at),
@@ -277,7 +276,8 @@ def conformity_credential(ev: Evidence) -> ConformityCredential:
             id=event_uri("attestation", ev.evidence_id), name=f"Composition evidence for lot {lot.lot_id}",
             description="Measured composition, contaminant screening, origin and mass balance of a recycled "
                         "material lot (junkan composition evidence).",
-            issuedToParty=Party(id=f"urn:junkan:party:{quote(recycler, safe='')}", name=recycler),
+            issuedToParty=(Party(id=f"urn:junkan:party:{quote(lot.recycler, safe='')}", name=lot.recycler)
+                           if lot.recycler else Party(id=ev.issuer.id, name=ev.issuer.name)),  # none: self
             assessment=assessments(ev)))
 
 

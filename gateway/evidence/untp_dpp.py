@@ -87,7 +87,7 @@ def passport(ev: Evidence) -> PassportCredential:
         traceabilityEvent=[link(ev, "untp-dte", f"Digital Traceability Events of lot {lot.lot_id}", "dte",
                                 untp_dte.dte(ev))])
     product = PassportProduct(
-        id=lot_uri(lot.lot_id), name=f"Recycled material lot {lot.lot_id}", batchNumber=lot.lot_id,
+        id=lot_uri(lot.lot_id, ev.issuer.gs1), name=f"Recycled material lot {lot.lot_id}", batchNumber=lot.lot_id,
         description=f"Recycled plastic lot {lot.lot_id} ({lot.site or 'site not recorded'}); composition measured "
                     "by NIR, contaminants by XRF screening (junkan composition evidence)",
         producedByParty=Body(id=ev.issuer.id, name=ev.issuer.name),
@@ -97,7 +97,7 @@ def passport(ev: Evidence) -> PassportCredential:
         context=DPP_CONTEXT, id=event_uri("dpp-credential", ev.evidence_id), issuer=untp.Issuer(
             id=ev.issuer.id, name=ev.issuer.name), validFrom=untp.zulu(ev.issued_at),
         credentialSubject=ProductPassport(
-            id=lot_uri(lot.lot_id), product=product, conformityClaim=claims,
+            id=lot_uri(lot.lot_id, ev.issuer.gs1), product=product, conformityClaim=claims,
             circularityScorecard=Circularity(recycledContent=recycled), traceabilityInformation=[trace],
             materialsProvenance=materials(ev, recycled)))
 

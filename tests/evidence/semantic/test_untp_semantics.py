@@ -381,3 +381,22 @@ def test_signed_dpp_verifies_with_the_plant_key(truth: dict[str, Any], tmp_path:
     tampered.write_text(json.dumps({**wrapper, "id": f"data:application/vc+jwt,{head}.{forged}.{sig}"}))
     assert verify(str(tampered), key=str(tmp_path / "plant.pem"))[0] == 1
     assert verify(str(path))[0] == 2  # no trusted key: refused, whatever the token carries
+
+
+@pytest.mark.parametrize("digital_link", [False, True])
+def test_lot_ids_follow_the_plants_gs1_keys(scenarios: dict[str, Any], digital_link: bool) -> None:
+    """With GS1 keys the DCC's assessed product and the DPP's product and passport are the lot's LGTIN (EPC
+    URN or Digital Link, check digits computed by the EPCIS suite's own mod10), without them the private URN;
+    a lot id GS1 cannot carry keeps the private URN."""
+    from tests.evidence.semantic.test_epcis_semantics import GS1, PLAIN, want_lot_uri
+
+    keys = GS1.gs1.model_copy(update={"lot_uri": "digital_link" if digital_link else "epc_urn"})  # type: ignore[union-attr]
+    for issuer in (PLAIN, GS1.model_copy(update={"gs1": keys})):
+        for lot_id in ("MIX-1", "PP-OUT-1"):
+            ev = build_evidence(scenarios["store"], scenarios["db"], lot_id, issuer=issuer)
+            want = want_lot_uri(lot_id, issuer)
+            dcc = json.loads(render_as(ev, "untp-dcc"))
+            dpp = json.loads(render_as(ev, "untp-dpp"))
+            assert {a["assessedProduct"][0]["product"]["id"] for a in dcc["credentialSubject"]["assessment"]} == {want}
+            assert (dpp["credentialSubject"]["product"]["id"], dpp["credentialSubject"]["id"]) == (want, want)
+            assert dcc["credentialSubject"]["issuedToParty"]["id"] == issuer.id  # no recycler: issued to itself

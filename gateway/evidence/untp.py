@@ -197,10 +197,13 @@ def screening_assessment(ev: Evidence, product: ProductVerification) -> Assessme
     if not rows:
         return None
     flagged = [f"{label(c.analyte)} above {limit} mg/kg" for c in rows for limit, t in c.thresholds.items() if t.flag]
+    if ev.screening is not None and ev.screening.pops_suspect:
+        flagged.append(f"POPs screening {ev.screening.status}")
     return Assessment(
         id=event_uri("dcc-screening", ev.lot.lot_id), name=f"Contaminant screening of lot {ev.lot.lot_id}",
         description="Screening statistics per analyte, censored at the LOD (never set to 0); conformance = no "
-                    "screening threshold flagged (not a regulatory verdict: see the spec assessments)"
+                    "screening threshold flagged and the lot not POPs-suspect (not a regulatory verdict: see the "
+                    "spec and POPs assessments)"
                     + ("; flagged: " + ", ".join(flagged) if flagged else ""),
         assessmentDate=ev.issued_at[:10], conformance=not flagged, conformityTopic="governance.compliance",
         declaredValue=[m for c in rows for m in contaminant_metrics(c)], assessedProduct=[product])
@@ -234,7 +237,7 @@ def pops_assessment(ev: Evidence, product: ProductVerification) -> Assessment | 
 
 def content_assessment(ev: Evidence, product: ProductVerification) -> Assessment:
     split = recycled_split(ev)
-    declared = [_metric("lot net mass (weighed)", ev.lot.net_mass_kg, KGM)]
+    declared = [_metric("lot net mass", ev.lot.net_mass_kg, KGM)]
     if split.claimed:
         declared.append(share_metric("post-consumer recycled content", split.post_consumer + split.post_consumer_elv,
                                      None))

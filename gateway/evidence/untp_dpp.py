@@ -73,6 +73,15 @@ def materials(ev: Evidence, recycled: float | None) -> list[Material]:
             for polymer, m in sorted(ev.composition.by_mass.items(), key=lambda kv: -kv[1].share)]
 
 
+def _blind(ev: Evidence) -> str:
+    """What the material fractions are fractions of: the NIR sees only the pieces it identifies."""
+    if not isinstance(ev.composition, Composition):
+        return "; composition not measured: no material fractions"
+    blind = ev.nir_blind_share
+    seen = f" (the camera saw {100 * blind.by_area:.3g} % of the area as NIR-blind pieces)" if blind else ""
+    return f"; material mass fractions are of the NIR-identified pieces{seen}"
+
+
 def passport(ev: Evidence) -> PassportCredential:
     lot = ev.lot
     split = recycled_split(ev)
@@ -89,7 +98,7 @@ def passport(ev: Evidence) -> PassportCredential:
     product = PassportProduct(
         id=lot_uri(lot.lot_id, ev.issuer.gs1), name=f"Recycled material lot {lot.lot_id}", batchNumber=lot.lot_id,
         description=f"Recycled plastic lot {lot.lot_id} ({lot.site or 'site not recorded'}); composition measured "
-                    "by NIR, contaminants by XRF screening (junkan composition evidence)",
+                    "by NIR, contaminants by XRF screening (junkan composition evidence)" + _blind(ev),
         producedByParty=Body(id=ev.issuer.id, name=ev.issuer.name),
         productionDate=lot.closed_at[:10] if lot.closed_at else None,
         dimensions=Dimension(weight=Measure(value=float(lot.net_mass_kg), unit=untp.KGM)))

@@ -25,7 +25,7 @@ from junkan.verify import verify
 from tests.conftest import SHARED
 
 SCHEMAS = {"epcis": "epcis/EPCIS-JSON-Schema.json", "untp-dcc": "untp/untp-dcc-schema-0.6.1.json",
-           "untp-dte": "untp/untp-dte-schema-0.6.1.json",
+           "untp-dte": "untp/untp-dte-schema-0.6.1.json", "untp-dpp": "untp/untp-dpp-schema-0.6.1.json",
            "catenax": "catenax/SecondaryMaterialContentCalculated-schema.json"}
 
 

@@ -104,7 +104,7 @@ def next_steps(workdir: Path, closed: list[str], shown: list[str]) -> str:
         f"  dashboard again:  junkan gateway serve --set db_url=sqlite:///{db} --set consume=false  "
         "(then http://127.0.0.1:8080/)",
         f"  evidence:         junkan gateway evidence {lot} --db {db} --format pdf --out {lot}.pdf   "
-        "(or pdf-ja, html, html-ja, json, epcis, untp-dcc, untp-dte, catenax, ipc1752a, jws)",
+        "(or pdf-ja, html, html-ja, json, epcis, untp-dcc, untp-dte, untp-dpp, catenax, ipc1752a, jws)",
         f"  verify a JWS:     junkan gateway evidence {lot} --db {db} --format jws --out {lot}.jwt && "
         f"junkan verify {lot}.jwt --key {workdir / 'plant_public_key.pem'}",
         f"  lineage:          junkan gateway lineage {lot} --db {db}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import threading
 import time
 from collections.abc import Callable
 from urllib.parse import urljoin
@@ -56,18 +57,21 @@ class Sender:
     def __init__(self, db: Database, client: httpx.Client, backoff_base_s: float = 1.0, *,
                  policy: outbox.Policy | None = None, owner: str | None = None, lease_s: float = 120.0,
                  capture_token: str | None = None, capture_prefix: str | None = None,
-                 on_outcome: Callable[[str, str], None] | None = None) -> None:
+                 on_outcome: Callable[[str, str], None] | None = None, stop: threading.Event | None = None) -> None:
         self.db, self.client = db, client
         self.policy = policy or outbox.Policy(backoff_base_s=backoff_base_s)
         self.owner = owner or f"sender-{new_id()}"
         self.lease_s = lease_s
         self.token, self.token_prefix = capture_token, capture_prefix
         self.on_outcome = on_outcome
+        self.stop = stop  # set: no further row is claimed (the one in hand is finished)
 
     def run_once(self) -> dict[str, int]:
         """One pass over the rows due now; returns counts by outcome."""
         counts: dict[str, int] = {}
         for _ in range(MAX_PER_PASS):
+            if self.stop is not None and self.stop.is_set():
+                break
             row = outbox.claim(self.db, self.owner, self.lease_s)
             if row is None:
                 break

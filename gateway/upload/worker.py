@@ -76,7 +76,7 @@ class UploadWorker:
         return self
 
     def stop(self) -> None:
-        """Stop after the delivery in hand (at most one request's timeout)."""
+        """Stop after the delivery in hand (at most one request's timeout); no further row is claimed."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.cfg.timeout_s + 5.0)
@@ -102,7 +102,8 @@ class UploadWorker:
                                   policy=outbox.Policy(self.cfg.max_attempts, self.cfg.backoff_base_s,
                                                        self.cfg.backoff_max_s),
                                   capture_token=self.cfg.capture_token(), capture_prefix=self.cfg.capture_url,
-                                  on_outcome=lambda kind, outcome: self.metrics.attempts.labels(kind, outcome).inc())
+                                  on_outcome=lambda kind, outcome: self.metrics.attempts.labels(kind, outcome).inc(),
+                                  stop=self._stop)
         return self._sender
 
     def run_pass(self) -> dict[str, Any]:

@@ -365,10 +365,12 @@ def test_api_and_dashboard_show_the_outbox_and_retry_a_failed_row(world: dict[st
 def test_serve_runs_the_worker_and_stops_it_on_shutdown(world: dict[str, Any], gateway_db_url: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from gateway.app import serve
+    from junkan.broker import free_port
 
     monkeypatch.setenv("JUNKAN_KEYS_DIR", str(world["keys"]))
     with serve_peer() as peer:
-        settings = GatewaySettings(db_url=gateway_db_url, consume=False, api={"port": 0},
+        port = free_port()
+        settings = GatewaySettings(db_url=gateway_db_url, consume=False, api={"port": port},
                                    evidence={"issuer_domain": "plant-a.example"},
                                    upload={"enabled": True, "capture_url": f"{peer.base}/ok",
                                            "publish_on_close": True, "interval_s": 0.1})
@@ -379,11 +381,17 @@ def test_serve_runs_the_worker_and_stops_it_on_shutdown(world: dict[str, Any], g
         while time.monotonic() < deadline and world["db"].scalar(
                 "SELECT COUNT(*) FROM upload_outbox WHERE state = 'done'") < 2:
             time.sleep(0.1)
+        time.sleep(0.3)  # a pass after the last delivery has set the gauges
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as api:
+            ready, metrics = api.get("/readyz"), api.get("/metrics").text
         stop.set()
         thread.join(30)
         assert not thread.is_alive()
         assert not [t for t in threading.enumerate() if t.name == "upload-worker"]  # stopped with the server
         assert len(peer.capture_docs("ok")) == len(issuable_closed_lots(world["db"])) == 2
+    assert ready.status_code == 200 and ready.json()["ready"] is True  # uploads are not part of readiness
+    assert 'junkan_gateway_upload_outbox_rows{state="done"} 2.0' in metrics
+    assert 'junkan_gateway_upload_attempts_total{kind="epcis",outcome="done"} 2.0' in metrics
 
 
 def test_the_cli_queues_and_delivers_once(world: dict[str, Any], gateway_db_url: str, junkan: Any) -> None:
@@ -478,3 +486,27 @@ def test_signed_untp_credentials_go_to_their_endpoint_once(world: dict[str, Any]
             seen[(lot, kind)] += 1
         assert set(seen.values()) == {1} and {lot for lot, _ in seen} == lots
         assert {k for _, k in seen} == {"DigitalProductPassport", "DigitalConformityCredential"}
+
+
+def test_a_row_queued_by_release_0_1_0_is_adopted_not_queued_again(gateway_db_url: str, tmp_path: Path) -> None:
+    """The upgrade fixture (written by 0.1.0) holds a pending webhook for PP-OUT-1 under a key of its own:
+    after the upgrade the worker's first pass gives it its lot and URL, so the lot is not queued twice. Only
+    the queue side runs here: the fixture's recycler URL is not on loopback."""
+    from tests.upgrade.fixture_io import MANIFEST, backend_of, place_gateway_store
+
+    if backend_of(gateway_db_url) not in MANIFEST:
+        pytest.skip(f"the fixtures hold no {backend_of(gateway_db_url)} store")
+    place_gateway_store(gateway_db_url, tmp_path)
+    store = open_store(gateway_db_url)
+    try:
+        db = store.db
+        before = db.rows("SELECT id, kind, target, dedup_key, state FROM upload_outbox")
+        assert [r["kind"] for r in before] == ["webhook"]
+        assert outbox.lots_to_publish(db, None) == ["PP-OUT-1"]  # not yet adopted: it would be queued again
+        outbox.adopt_legacy(db)
+        url = db.scalar("SELECT url FROM webhooks WHERE recycler = ?", (before[0]["target"],))
+        row = db.one("SELECT id, kind, target, dedup_key, state, lot_id, target_url FROM upload_outbox")
+        assert row == {**before[0], "lot_id": "PP-OUT-1", "target_url": url}  # the old columns untouched
+        assert outbox.lots_to_publish(db, None) == []
+    finally:
+        store.close()

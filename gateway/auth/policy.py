@@ -21,7 +21,8 @@ WRITE: Final[frozenset[str]] = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC: Final[tuple[str, ...]] = ("/healthz", "/readyz", "/login", "/logout", "/static/{name}", "/api/v1/auth/login",
                                   "/api/v1/auth/logout", "/locale/{lang}",
                                   # the plant as an issuer: what a recycler's verifier fetches (gateway/evidence/did.py)
-                                  "/.well-known/did.json", "/credentials/status/revocation", "/contexts/{name}")
+                                  "/.well-known/did.json", "/credentials/status/revocation", "/contexts/{name}",
+                                  "/verify")  # a certificate's QR code: sealed figures only
 
 _RULES: Final[list[tuple[frozenset[str], re.Pattern[str], frozenset[str]]]] = [
     (r, re.compile(p), roles) for r, p, roles in [

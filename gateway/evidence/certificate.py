@@ -14,6 +14,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from gateway.evidence.certificate_text import LABELS
+from gateway.evidence.keys import SigningKey
+from gateway.evidence.verify_link import link, overall_verdict
 from junkan.core.censored import contaminant_texts
 from junkan.core.evidence import Composition, Evidence
 
@@ -44,7 +46,23 @@ def _font(lang: str) -> tuple[str, str, bool]:
     return "HeiseiKakuGo-W5", "HeiseiKakuGo-W5", False
 
 
-def pdf(ev: Evidence, lang: str = "en") -> bytes:
+def _qr(url: str, size_mm: float) -> Any:
+    """The verification URL as a QR code (reportlab's own encoder: no extra dependency)."""
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.lib.units import mm
+
+    widget = QrCodeWidget(url, barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    side = size_mm * mm
+    drawing = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+def pdf(ev: Evidence, lang: str = "en", key: SigningKey | None = None) -> bytes:
+    """The certificate; with the plant's ``key`` it names the signing key and carries the sealed
+    verification link (text and QR code), without one it says it is not signed."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -73,9 +91,7 @@ def pdf(ev: Evidence, lang: str = "en") -> bytes:
 
     lot = ev.lot
     flags = [(c.analyte, limit, t.status) for c in ev.contaminants for limit, t in c.thresholds.items() if t.flag]
-    results = [r.result for r in ev.conformance]
-    overall = ("non_conformant" if "non_conformant" in results else "insufficient_data"
-               if "insufficient_data" in results else "conformant" if results else "no_spec")
+    overall = overall_verdict(ev)
     colour = {"conformant": "#1f8a4c", "non_conformant": "#c53030", "insufficient_data": "#b7791f",
               "no_spec": "#555555"}[overall]
     verdict = [
@@ -91,9 +107,22 @@ def pdf(ev: Evidence, lang: str = "en") -> bytes:
     box = Table(verdict, colWidths=[174 * mm])
     box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor(colour)),
                              ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
-    story: list[Any] = [
+    head: list[Any] = [
         p(L["title"].format(lot=lot.lot_id), h1),
         p(L["issued"].format(at=ev.issued_at[:19].replace("T", " "), name=ev.issuer.name, id=ev.issuer.id), small),
+    ]
+    if key is not None:
+        url = link(ev, key)
+        page = url.split("?", 1)[0]  # the whole link is the QR code and the clickable text (a /URI annotation)
+        head += [p(L["signed"].format(kid=key.kid), small), p(L["verify_online"], small),
+                 Paragraph(f'<a href="{escape(url, {chr(34): "&quot;"})}" color="blue">{escape(page)}</a>', small)]
+        top = Table([[head, _qr(url, 30)]], colWidths=[140 * mm, 34 * mm])
+        top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        heading: list[Any] = [top]
+    else:
+        heading = [*head, p(L["unsigned"], small)]
+    story: list[Any] = [
+        *heading,
         Spacer(1, 2 * mm), box,
         p(L["figures"], h2),
         table([[L["net_mass"], L["line"], L["closed"], L["custody"]],

@@ -31,6 +31,10 @@ LABELS: dict[str, dict[str, str]] = {
         "manufacturer": "Manufacturer", "attributed": "Attributed",
         "balance": "Mass balance of the process steps", "step": "Step", "in": "In (kg)", "out": "Out (kg)",
         "loss": "Losses (kg)", "ok": "balanced", "violation": "VIOLATION",
+        "signed": "Signed by the plant's key {kid} (RFC 7638 thumbprint; listed in the issuer's DID document).",
+        "verify_online": "Verify online: the link below (and the QR code) opens the issuer's page with the figures "
+                         "as issued and whether they have been revoked; compare them with this sheet.",
+        "unsigned": "NOT SIGNED: this gateway has no signing key, so this sheet cannot be verified.",
         "footer": "Evidence id {id}. The signed copy (format jws) is the record: verify it with "
                   "junkan verify FILE --key plant_public_key.pem.",
     },
@@ -64,6 +68,10 @@ LABELS: dict[str, dict[str, str]] = {
         "loss": "損失（kg）", "ok": "整合", "violation": "違反",
         "step_dismantling": "解体", "step_shredding": "破砕", "step_sorting": "選別", "step_washing": "洗浄",
         "step_extrusion": "押出", "step_compounding": "コンパウンド", "step_regeneration": "再生",
+        "signed": "工場の鍵 {kid} で署名（RFC 7638 サムプリント、発行者のDID文書に記載）。",
+        "verify_online": "オンライン検証：下のリンク（QRコード）で発行者のページが開き、発行時の数値と失効の有無が"
+                         "表示されます。この証明書と照合してください。",
+        "unsigned": "未署名：このゲートウェイには署名鍵がないため、この証明書は検証できません。",
         "footer": "エビデンスID {id}。署名付きの写し（jws形式）が正本です：junkan verify FILE --key "
                   "plant_public_key.pem で検証できます。",
     },

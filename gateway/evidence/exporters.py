@@ -29,6 +29,7 @@ class Exporter:
     render: Callable[[Evidence, SigningKey | None], bytes]  # the key is None unless needs_key
     description: str
     needs_key: bool = False  # refuses to run without the plant's signing key (409 / exit 2)
+    uses_key: bool = False  # given the key when the plant has one (sealed and named), rendered without it else
     inline: bool = False  # a browser shows it in place (no download attribute on the dashboard link)
     binary: bool = False  # never written to a terminal
 
@@ -45,8 +46,9 @@ def _jws(ev: Evidence, key: SigningKey | None) -> bytes:
 
 
 _ALL = (
-    Exporter("pdf", "application/pdf", ".pdf", lambda ev, _: certificate.pdf(ev, "en"),
-             "PDF certificate, one page: verdict, then the figures (reportlab)", binary=True),
+    Exporter("pdf", "application/pdf", ".pdf", lambda ev, key: certificate.pdf(ev, "en", key),
+             "PDF certificate, one page: verdict, then the figures, the signing key and a QR code to verify online",
+             binary=True, uses_key=True),
     Exporter("json", "application/json", ".json", lambda ev, _: as_json(ev.as_json()),
              "The junkan.evidence/1 document (docs/schemas/evidence.schema.json)"),
     Exporter("html", "text/html; charset=utf-8", ".html", lambda ev, _: render.html(ev).encode(),
@@ -63,8 +65,9 @@ _ALL = (
     Exporter("jws", "application/vc+jwt", ".jwt", _jws, "The evidence as a signed VC-JWT (EdDSA)", needs_key=True),
     Exporter("html-ja", "text/html; charset=utf-8", ".ja.html", lambda ev, _: render.html(ev, "ja").encode(),
              "The human-readable page in Japanese", inline=True),
-    Exporter("pdf-ja", "application/pdf", ".ja.pdf", lambda ev, _: certificate.pdf(ev, "ja"),
-             "The PDF certificate in Japanese (CJK font embedded when the machine has one)", binary=True),
+    Exporter("pdf-ja", "application/pdf", ".ja.pdf", lambda ev, key: certificate.pdf(ev, "ja", key),
+             "The PDF certificate in Japanese (CJK font embedded when the machine has one)", binary=True,
+             uses_key=True),
     Exporter("ipc1752a", "application/xml", ".ipc1752a.xml", lambda ev, _: declaration.declaration_xml(ev),
              "IPC-1752A-style material declaration of the recycled lot (import-composition reads it back)"),
     Exporter("untp-dcc-vc", "application/vc+ld+json", ".dcc.vc.json", signed_vc(untp.dcc),

@@ -51,7 +51,7 @@ def produce(store: Store, lot_id: str, fmt: str, keys_dir: Path | None = None,
     check_issuable(ev)  # NotIssuable: open, or empty (said first: a key would not make it issuable)
     if key is None and entry.needs_key:
         raise KeyError_(f"no signing key in {keys_dir}: run `junkan gateway keys generate --dir {keys_dir}`")
-    if key is not None and entry.needs_key:  # every credential signed for this evidence is revocable
+    if key is not None and (entry.needs_key or entry.uses_key):  # all it issues is revocable (status list)
         key = status.bind(store.db, key, ev.evidence_id, lot_id)
     return render_as(ev, fmt, key), entry.media_type
 
@@ -62,7 +62,7 @@ def render_as(ev: Evidence, fmt: str, key: SigningKey | None = None) -> bytes:
     if entry.needs_key and key is None:
         raise KeyError_(f"{fmt} needs a signing key")
     try:
-        return entry.render(ev, key if entry.needs_key else None)
+        return entry.render(ev, key if entry.needs_key or entry.uses_key else None)
     except Exception as exc:
         log.exception("exporter %s failed on lot %s", fmt, ev.lot.lot_id)
         raise ExportError(f"the {fmt} exporter failed on lot {ev.lot.lot_id!r}: {exc!r}") from exc

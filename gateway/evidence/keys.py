@@ -123,13 +123,20 @@ def rotate(folder: str | Path) -> SigningKey:
 
 
 def active(folder: str | Path) -> SigningKey:
+    return key_by_kid(folder, load_ring(folder).active)
+
+
+def key_by_kid(folder: str | Path, kid: str) -> SigningKey:
+    """One key of the ring with its private half (the active one, or a retired one whose file is kept)."""
     path = Path(folder)
     ring = load_ring(path)
-    kid = ring.active
+    if kid not in {e.kid for e in ring.keys}:
+        raise KeyError_(f"{path}: no key {kid} in the keyring")
+    which = "active key" if kid == ring.active else "key"
     try:
         key = OKPKey.import_key((path / f"{kid}.key.pem").read_bytes())
     except (OSError, ValueError) as exc:
-        raise KeyError_(f"{path}: active key {kid} unreadable: {exc}") from None
+        raise KeyError_(f"{path}: {which} {kid} unreadable: {exc}") from None
     return SigningKey(kid, key, ring.issuer)
 
 

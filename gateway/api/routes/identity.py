@@ -4,13 +4,15 @@ public: a recycler's verifier fetches them without an account), and revoking iss
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, Response
+from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import SettingsDep, StoreDep
-from gateway.evidence import credentials, did, keys, status
+from gateway.evidence import credentials, did, keys, status, verify_link
 from gateway.evidence.formats import keys_dir_for
 from gateway.evidence.signing import sign
 
@@ -84,3 +86,50 @@ def revoke(body: Annotated[RevokeRequest, Body()], store: StoreDep) -> dict[str,
                                          reason=body.reason)}
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=str(exc.args[0])) from exc
+
+
+_VERDICT = {"conformant": "conformant to every registered specification / 全仕様に適合",
+            "non_conformant": "NOT conformant / 不適合", "insufficient_data": "insufficient data / データ不足",
+            "no_spec": "no buyer specification / 購入者仕様なし"}
+
+
+@router.get(verify_link.VERIFY_PATH, summary="Check a certificate: the figures as issued and whether revoked",
+            response_class=HTMLResponse, responses={200: {"description": "The seal is valid: the figures as issued."},
+                                                    404: {"description": "No valid seal of this plant."}})
+def verify_certificate(request: Request, settings: SettingsDep, store: StoreDep) -> HTMLResponse:
+    """Public, like the DID document: what the QR code of a PDF certificate opens. Only a query sealed by
+    one of the plant's keys is answered, so the page cannot be used to list lots."""
+    query = {k: v[:400] for k, v in request.query_params.items()}
+    values = verify_link.opened(query, keys_dir_for(settings.db_url))
+    if values is None:
+        body = ("<h1>Not verified / 検証できません</h1><p>This link carries no valid seal of this plant: the "
+                "certificate may be forged or altered, or the key that sealed it was revoked.</p>"
+                "<p>このリンクにはこの工場の有効な封印がありません。証明書が偽造・改ざんされたか、封印した鍵が失効しています。</p>")
+        return HTMLResponse(_page(body), status_code=404)
+    row = status.status_of(store.db, values["e"])
+    if row is None:
+        state = "not registered at this gateway / このゲートウェイに登録なし"
+    elif row["revoked_at"]:
+        state = f"REVOKED {str(row['revoked_at'])[:19]} UTC / 失効済み"
+    else:
+        state = "valid, not revoked / 有効（失効なし）"
+    shares = ", ".join(f"{name} {pct} %" for name, pct in (x.split(":", 1) for x in values["c"].split(",") if x))
+    rows = [("Evidence / エビデンス", values["e"]), ("Lot / ロット", values["lot"]),
+            ("Net mass / 正味質量", f"{values['m']} kg"), ("Verdict / 判定", _VERDICT.get(values["v"], values["v"])),
+            ("Recycled-content claims / 再生材含有の主張",
+             "blocked / 保留" if values["b"] == "1" else "not blocked / 保留なし"),
+            ("Composition / 組成", shares or "—"), ("Contaminant flags / 有害物質の判定", values["f"] or "none / なし"),
+            ("Issued / 発行", values["i"]), ("Signing key / 署名鍵", values["k"]), ("Status / 状態", state)]
+    table = "".join(f"<tr><th>{escape(a)}</th><td>{escape(b)}</td></tr>" for a, b in rows)
+    body = (f"<h1>Certificate as issued / 発行時の証明書</h1><table>{table}</table>"
+            "<p>Compare these figures with the sheet: a difference means it was altered. "
+            "数値を証明書と照合してください。違いがあれば改ざんされています。</p>")
+    return HTMLResponse(_page(body), status_code=200)
+
+
+def _page(body: str) -> str:
+    return ('<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+            'content="width=device-width, initial-scale=1"><title>junkan certificate check</title><style>'
+            "body{font-family:sans-serif;max-width:44rem;margin:1rem auto;padding:0 1rem}"
+            "th{text-align:left;padding-right:1rem;vertical-align:top}td{word-break:break-all}</style></head>"
+            f"<body>{body}</body></html>")

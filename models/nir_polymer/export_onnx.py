@@ -1,6 +1,7 @@
 """Export weights.npz (from train.py) to nir_polymer.onnx, built by hand with onnx.helper.
 
-Graph: reflectance [N, 8] (raw / the session's white reference) -> Clip [1e-3, 100] -> Log -> squared
+Graph: reflectance [N, 8] (raw / the session's white reference) -> Clip [1e-3, 100] -> Log -> features
+(one MatMul: log, log - mean(log), neighbouring-LED differences; see train.feature_matrix) -> squared
 distances to every training row (|x|^2 - 2 x.T + |T|^2, one MatMul) -> TopK (k nearest) -> one-hot labels
 gathered and averaged (votes) ; mean distance of the k neighbours -> gate = Sigmoid(slope * (dist - thr)).
 probs = votes * (1 - gate) + gate * e_unknown -> [N, 6] in labels.txt order (PP, PE, PET, PS, PVC, unknown).
@@ -24,12 +25,13 @@ def build(w: dict[str, np.ndarray]) -> onnx.ModelProto:
     f32 = np.float32
     train = w["train"].astype(f32)
     onehot = w["onehot"].astype(f32)
-    n_in, n_out = train.shape[1], onehot.shape[1]
+    n_in, n_out = w["features"].shape[0], onehot.shape[1]
     e_unk = np.zeros((1, n_out), f32)
     e_unk[0, int(w["unknown_idx"])] = 1.0
     inits = [
         numpy_helper.from_array(np.array(1e-3, f32), "r_lo"),
         numpy_helper.from_array(np.array(100.0, f32), "r_hi"),
+        numpy_helper.from_array(w["features"].astype(f32), "M"),
         numpy_helper.from_array(train.T.copy(), "Tt"),
         numpy_helper.from_array((train * train).sum(axis=1).astype(f32), "T2"),
         numpy_helper.from_array(np.array(-2.0, f32), "minus2"),
@@ -44,7 +46,8 @@ def build(w: dict[str, np.ndarray]) -> onnx.ModelProto:
     ]
     nodes = [
         helper.make_node("Clip", ["reflectance", "r_lo", "r_hi"], ["r"]),
-        helper.make_node("Log", ["r"], ["x"]),
+        helper.make_node("Log", ["r"], ["logr"]),
+        helper.make_node("MatMul", ["logr", "M"], ["x"]),
         helper.make_node("Mul", ["x", "x"], ["x_sq"]),
         helper.make_node("ReduceSum", ["x_sq", "axes1"], ["x2"], keepdims=1),
         helper.make_node("MatMul", ["x", "Tt"], ["xt"]),

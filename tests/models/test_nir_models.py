@@ -137,3 +137,23 @@ def test_nir_classify_bad_model_or_file_is_one_json_error(tmp_path: Path, junkan
     f = write_csv(tmp_path / "w.csv", ["sample_id", "polymer", "940"], [["1", "PP", "0.1"]])
     res = junkan("agent", "nir-classify", "--model", str(LED8), str(f))
     assert res.returncode == 2 and "no column for wavelength" in lines(res.stdout)[0]["error"]
+
+
+def test_led8_onnx_equals_training_prediction(shared_dir: Path, junkan) -> None:  # type: ignore[no-untyped-def]
+    """The shipped graph's answers on a shared file are the numpy kNN's (features, k, threshold of the card)."""
+    from models.nir_eval import read_table
+    from models.nir_polymer import train
+
+    card = json.loads((LED8 / "model.json").read_text())
+    w = np.load(LED8 / "weights.npz")
+    rows = [r for r in train.load() if r[0].startswith("2023")]
+    x, _, _, _ = train.normalised(rows)
+    pred, dist = train.knn(w["train"].astype(float), np.array(train.LABELS)[w["onehot"].argmax(axis=1)],
+                           train.feats(x), card["k"])
+    want = np.where(dist > card["distance_threshold"], "unknown", pred)
+    path = shared_dir / "data" / "nir" / "plasticscanner_db21_more.csv"
+    header, raw = read_table(path)
+    out = lines(junkan("agent", "nir-classify", "--model", str(LED8), str(path)).stdout)
+    got = [o["polymer"] for o, r in zip(out, raw, strict=True)
+           if r[header.index("dataset")].startswith("2023") and not o.get("reference")]
+    assert len(got) == len(want) and np.mean(np.array(got) == want) >= 0.99  # float32 ties may differ

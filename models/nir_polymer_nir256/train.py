@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -160,11 +161,16 @@ def main() -> None:
         write_table(csv_path, header, [rows[i] for i in te])
         sc = score(nir_classify(fold_dir, csv_path), list(pol[te]), list(sid[te]), LABEL_MAP)
         scores.append(sc)
+        majority = Counter(pol[tr].tolist()).most_common(1)[0][0]  # naive baseline: always the commonest class
+        naive_label = LABEL_MAP.get(majority, majority)
+        naive = sample_accuracy(pol[te], sid[te], np.full(len(te), naive_label, dtype=object))
         folds.append({"fold": n, "components": k, "threshold": round(thr, 3), "inner_sample_accuracy": round(inner, 4),
                       "heldout_samples": sorted(set(sid[te].tolist())), "samples_right": sc["samples_right"],
                       "samples": sc["samples"], "rows_right": sc["rows_right"], "rows": sc["rows"],
-                      "wrong_samples": sc["wrong_samples"]})
-        print(f"fold {n}: k={k} thr={thr:.2f} samples {sc['samples_right']}/{sc['samples']}", sc["wrong_samples"])
+                      "wrong_samples": sc["wrong_samples"], "naive_label": naive_label,
+                      "naive_sample_accuracy": round(naive, 4)})
+        print(f"fold {n}: k={k} thr={thr:.2f} samples {sc['samples_right']}/{sc['samples']} naive {naive:.3f}",
+              sc["wrong_samples"])
     cv = merge(scores)
     named_right = all(cv["per_class"][c]["samples_right"] == cv["per_class"][c]["samples"] for c in NAMED)
     fit_ok = bool(named_right and cv["sample_accuracy"] >= 0.89)

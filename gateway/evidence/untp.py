@@ -35,6 +35,7 @@ from gateway.evidence.untp_model import (
     Standard,
     VerifiedProduct,
 )
+from junkan.core.censored import BOUND_SUFFIX
 from junkan.core.evidence import Check, ConformanceResult, ContaminantRow, Evidence
 
 VC = "https://www.w3.org/ns/credentials/v2"
@@ -119,6 +120,9 @@ def check_metric(check: Check, rows: dict[str, ContaminantRow]) -> Metric | None
     if stat == "lab sum (measured)":
         return _metric(f"{what} lab sum of the detected congeners, below-LOD ones as 0, for '{check.check}' "
                        f"({method})", value, PPM, LOWER_BOUND)
+    if stat.endswith(BOUND_SUFFIX):  # '<LOD' readings may exceed the statistic: their LOD bounds it
+        return _metric(f"{what} {stat.removesuffix(BOUND_SUFFIX)}: upper bound, '<LOD' readings counted at their "
+                       f"LOD ({method})", value, PPM, UPPER_BOUND)
     row = rows.get(check.analyte)
     if stat == "max_ppm" and row is not None and lod_above_max(row):
         return _max_bound(row, f"({check.method or 'method n/a'})")
@@ -218,8 +222,10 @@ def pops_assessment(ev: Evidence, product: ProductVerification) -> Assessment | 
     declared = []
     if sc.br_value_ppm is not None:
         below = (sc.br_statistic or "").startswith("lod_ppm")
-        declared.append(_metric(f"Br {'not detected: below LOD' if below else 'max'} (XRF screening; threshold "
-                                f"{sc.br_threshold_ppm:g} mg/kg)", sc.br_value_ppm, PPM, BELOW_LOD if below else None))
+        bound = (sc.br_statistic or "").endswith(BOUND_SUFFIX)
+        what = "not detected: below LOD" if below else "max upper bound ('<LOD' at their LOD)" if bound else "max"
+        declared.append(_metric(f"Br {what} (XRF screening; threshold {sc.br_threshold_ppm:g} mg/kg)",
+                                sc.br_value_ppm, PPM, BELOW_LOD if below else UPPER_BOUND if bound else None))
     lab = sc.lab
     if lab is not None:
         rows = {c.analyte: c for c in ev.contaminants}

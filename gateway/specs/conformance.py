@@ -13,40 +13,58 @@ from typing import Literal
 
 from gateway.specs.lab import PBB_GROUPS, PBDE_GROUPS, LabConfirmation, group_sum_bounds, pops_pbde_bounds
 from gateway.specs.model import Limit, RequirementSpec, effective_limits
+from junkan.core.censored import BOUND_SUFFIX, contaminant_bound
 from junkan.core.evidence import Check, ConformanceResult
 from junkan.core.measurement_model import Composition, Contaminant, Measurement
 
-# Standard atomic weights (IUPAC, conventional): the Br mass fractions below are computed from formulas.
+# IUPAC standard atomic weights (conventional values, CIAAW): C 12.011, H 1.008, O 15.999, Br 79.904.
 _C, _H, _O, _BR = 12.011, 1.008, 15.999, 79.904
 
 
 def br_fraction(n_br: int, ether: bool) -> float:
-    """Br mass fraction of a brominated biphenyl C12H(10-n)Br(n) or diphenyl ether C12H(10-n)Br(n)O."""
+    """Br mass fraction of a brominated biphenyl C12H(10-n)Br(n) or diphenyl ether C12H(10-n)Br(n)O:
+
+        w(Br) = n * A(Br) / (12 * A(C) + (10 - n) * A(H) + n * A(Br) [+ A(O) for the ether])
+
+    Exact, never rounded: a rounded-up fraction would make every "upper bound" Br / w(Br) too low.
+    """
     mass = 12 * _C + (10 - n_br) * _H + n_br * _BR + (_O if ether else 0.0)
     return n_br * _BR / mass
 
 
 # Lowest Br mass fraction among the regulated PBDE congeners. The POPs PBDE limit is on tetra- to decaBDE,
-# so the Br-poorest is tetraBDE, C12H6Br4O: 4 x 79.904 / 485.80 = 0.658 (RoHS PBDE also counts mono- to
+# so the Br-poorest is tetraBDE, C12H6Br4O: 319.616 / 485.795 = 0.657924 (RoHS PBDE also counts mono- to
 # triBDE; the RoHS check uses the monoBDE fraction below).
-PBDE_MIN_BR_FRACTION = round(br_fraction(4, ether=True), 3)
+PBDE_MIN_BR_FRACTION = br_fraction(4, ether=True)
 # RoHS regulates all PBBs (mono- to decaBB); the Br-poorest is monobromobiphenyl C12H9Br:
-# 79.904 / 233.11 = 0.343 (regulation.md §4), so PBB <= Br / 0.343 = 2.92 x Br.
-PBB_MIN_BR_FRACTION = round(br_fraction(1, ether=False), 3)
-# monoBDE C12H9BrO: 79.904 / 249.11 = 0.321, for the RoHS PBDE (mono- to deca-) bound.
-PBDE_ALL_MIN_BR_FRACTION = round(br_fraction(1, ether=True), 3)
+# 79.904 / 233.108 = 0.342777 (regulation.md §4), so PBB <= Br / 0.342777 = 2.917 x Br.
+PBB_MIN_BR_FRACTION = br_fraction(1, ether=False)
+# monoBDE C12H9BrO: 79.904 / 249.107 = 0.320762, for the RoHS PBDE (mono- to deca-) bound.
+PBDE_ALL_MIN_BR_FRACTION = br_fraction(1, ether=True)
 Result = Literal["conformant", "non_conformant", "insufficient_data"]
 
 
-def _stat(entry: Contaminant, basis: str) -> tuple[float | None, str]:
+def _stat(entry: Contaminant, basis: str) -> tuple[float | None, float | None, str]:
+    """(point value, upper bound, statistic name) of ``basis`` for a limit. The upper bound differs from the
+    point value when '<LOD' readings may lie above it (``censored.contaminant_bound``): a limit is conformant
+    only at or above the bound, non-conformant only below the point value, else undecidable."""
     order = {"max": ("max_ppm",), "p95": ("p95_ppm", "max_ppm"), "mean": ("mean_ppm",)}[basis]
+    if entry.n > 0 and entry.n_below_lod == entry.n and entry.lod_ppm is not None:
+        return float(entry.lod_ppm), float(entry.lod_ppm), "lod_ppm (all below LOD)"
     for key in order:
         value = getattr(entry, key)
+        bound = contaminant_bound(entry, key.removesuffix("_ppm"))
+        if bound is not None:
+            return (None if value is None else float(value)), float(bound), key.removesuffix("_ppm") + BOUND_SUFFIX
         if value is not None:
-            return float(value), key
-    if entry.n > 0 and entry.n_below_lod == entry.n and entry.lod_ppm is not None:
-        return float(entry.lod_ppm), "lod_ppm (all below LOD)"
-    return None, ""
+            return float(value), float(value), key
+    return None, None, ""
+
+
+def _bounded(value: float | None, upper: float, used: str) -> str:
+    """How a censored bound reads in a reason: "max bound (LOD) 15 (highest '<LOD' LOD, KM/detect 9)"."""
+    point = f", KM/detect {value:g}" if value is not None else ""
+    return f"{used} {upper:g}" if upper == value else f"{used} {upper:g} (highest '<LOD' LOD{point})"
 
 
 def _limit(limit: Limit, result: Result, reason: str, value_ppm: float | None = None, statistic: str | None = None,
@@ -71,14 +89,18 @@ def check_limit(limit: Limit, contaminants: dict[str, Contaminant], lab: LabConf
     if entry.lod_ppm is not None and entry.lod_ppm > limit.max_ppm:
         return _limit(limit, "insufficient_data",
                       f"method LOD {entry.lod_ppm:g} mg/kg is above the limit {limit.max_ppm:g} mg/kg")
-    value, used = _stat(entry, limit.basis)
-    if value is None:
+    value, upper, used = _stat(entry, limit.basis)
+    if upper is None:
         return _limit(limit, "insufficient_data", f"{limit.analyte}: no {limit.basis} value reported")
-    if value > limit.max_ppm:
-        return _limit(limit, "non_conformant", f"{limit.analyte} {used} {value:g} > {limit.max_ppm:g}", value, used,
-                      entry.method)
-    return _limit(limit, "conformant", f"{limit.analyte} {used} {value:g} <= {limit.max_ppm:g}", value, used,
-                  entry.method)
+    if value is not None and value > limit.max_ppm:
+        return _limit(limit, "non_conformant", f"{limit.analyte} {used.removesuffix(BOUND_SUFFIX)} {value:g} > "
+                      f"{limit.max_ppm:g}", value, used.replace(BOUND_SUFFIX, "_ppm"), entry.method)
+    if upper > limit.max_ppm:
+        return _limit(limit, "insufficient_data", f"{limit.analyte} {limit.basis} up to {upper:g} > "
+                      f"{limit.max_ppm:g}: {entry.n_below_lod} readings '<LOD' (LOD up to {entry.lod_ppm:g}) "
+                      f"may exceed the limit", upper, used, entry.method)
+    return _limit(limit, "conformant", f"{limit.analyte} {_bounded(value, upper, used)} <= {limit.max_ppm:g}",
+                  upper, used, entry.method)
 
 
 def _from_lab(limit: Limit, lab: LabConfirmation) -> Check | None:
@@ -117,21 +139,21 @@ def _from_br(limit: Limit, br: Contaminant | None, group: str, fraction: float) 
     reading is below the LOD, the LOD bounds it."""
     if br is None:
         return _limit(limit, "insufficient_data", f"no {group} (GC-MS, IEC 62321-6) or Br screening result")
-    value, used = _stat(br, "max")
+    _, value, used = _stat(br, "max")  # the upper bound: '<LOD' readings count at their LOD
     if value is None:
         return _limit(limit, "insufficient_data", "Br screening reported no maximum")
     bound = value / fraction
     if bound <= limit.max_ppm:
         return _limit(limit, "conformant", f"Br {used} {value:g} mg/kg bounds {group} <= {bound:.0f} <= "
-                      f"{limit.max_ppm:g} mg/kg", round(bound, 3), f"upper bound from Br {used}")
+                      f"{limit.max_ppm:g} mg/kg", bound, f"upper bound from Br {used}")
     return _limit(limit, "insufficient_data", f"Br screening ({value:g} mg/kg) cannot exclude {group} above "
-                  f"{limit.max_ppm:g} mg/kg; confirm by GC-MS (IEC 62321-6)", round(bound, 3),
+                  f"{limit.max_ppm:g} mg/kg; confirm by GC-MS (IEC 62321-6)", bound,
                   f"upper bound from Br {used}")
 
 
 def _crvi_from_total_cr(limit: Limit, cr: Contaminant) -> Check:
     """Total Cr (XRF) bounds Cr(VI) from above; above the limit only a speciation test can decide."""
-    value, used = _stat(cr, "max")
+    _, value, used = _stat(cr, "max")  # the upper bound: '<LOD' readings count at their LOD
     if value is None:
         return _limit(limit, "insufficient_data", "total Cr screening reported no maximum")
     if value <= limit.max_ppm:

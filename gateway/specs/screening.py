@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.specs.lab import LabConfirmation, lab_verdict
+from junkan.core.censored import BOUND_SUFFIX, contaminant_bound
 from junkan.core.evidence import Screening, SubstancesDeclared, SubstancesUnknown
 from junkan.core.measurement_model import Measurement
 
@@ -46,10 +47,13 @@ class ScreeningSettings(BaseModel):
 
 
 def br_statistic(measurement: Measurement | None) -> tuple[float | None, str | None]:
-    """The lot's Br screening value: its max, or the LOD when every reading was below it (censored)."""
+    """The lot's Br screening value: its max, the LOD when every reading was below it (censored), or the
+    highest LOD when '<LOD' readings have a LOD above every detect (they may exceed it: ``max bound (LOD)``)."""
     br = measurement.contaminants.get("Br") if measurement is not None else None
     if br is None or br.n == 0:
         return None, None
+    if (bound := contaminant_bound(br, "max")) is not None and br.n_below_lod < br.n:
+        return float(bound), "max" + BOUND_SUFFIX
     if br.max_ppm is not None:
         return float(br.max_ppm), "max_ppm"
     if br.n_below_lod == br.n and br.lod_ppm is not None:

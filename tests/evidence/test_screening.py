@@ -52,8 +52,8 @@ def test_br_fractions_come_from_the_formulas() -> None:
     # independent arithmetic: monobromobiphenyl C12H9Br and tetrabromodiphenyl ether C12H6Br4O
     mono_bb = 79.904 / (12 * 12.011 + 9 * 1.008 + 79.904)
     tetra_bde = 4 * 79.904 / (12 * 12.011 + 6 * 1.008 + 4 * 79.904 + 15.999)
-    assert PBB_MIN_BR_FRACTION == pytest.approx(mono_bb, abs=5e-4) == pytest.approx(0.343, abs=5e-4)
-    assert PBDE_MIN_BR_FRACTION == pytest.approx(tetra_bde, abs=5e-4) == pytest.approx(0.658, abs=5e-4)
+    assert pytest.approx(mono_bb, rel=1e-12) == PBB_MIN_BR_FRACTION and round(mono_bb, 5) == 0.34278
+    assert pytest.approx(tetra_bde, rel=1e-12) == PBDE_MIN_BR_FRACTION and round(tetra_bde, 5) == 0.65792
 
 
 @pytest.mark.parametrize(("max_ppm", "below"), [(None, 40), (180.0, 30), (20.0, 39)])
@@ -62,16 +62,21 @@ def test_a_clean_lot_is_conformant_to_the_default_rohs_pops_spec(max_ppm: float 
     assert result.result == "conformant", result.reasons
     pbb = next(c for c in result.checks if c.analyte == "PBB")
     value = max_ppm if max_ppm is not None else 20.0  # censored: the LOD bounds it
-    assert pbb.value_ppm == pytest.approx(value * (12 * 12.011 + 9 * 1.008 + 79.904) / 79.904, rel=2e-3)
+    assert pbb.value_ppm == pytest.approx(value * (12 * 12.011 + 9 * 1.008 + 79.904) / 79.904, rel=1e-12)
     assert "no PBB measurement" not in " ".join(result.reasons)
 
 
+MONO_BB_MASS = 12 * 12.011 + 9 * 1.008 + 79.904  # C12H9Br
+
+
 def test_br_too_high_to_bound_pbb_stays_insufficient() -> None:
-    # 400 mg/kg Br: PBB <= 400 / 0.343 = 1166 > 1000, PBDE <= 608 > 350: neither excluded, neither failed
+    # 400 mg/kg Br: PBB <= 400 / 0.34278 = 1167 > 1000, PBDE <= 400 / 0.65792 = 608 > 350: neither excluded,
+    # neither failed
     result = conformance(DEFAULT_SPEC, br(400.0), DAY)
     by = {c.analyte: c for c in result.checks}
     assert result.result == "insufficient_data"
-    assert by["PBB"].result == "insufficient_data" and by["PBB"].value_ppm == pytest.approx(400 / 0.3428, rel=2e-3)
+    assert by["PBB"].result == "insufficient_data"
+    assert by["PBB"].value_ppm == pytest.approx(400 * MONO_BB_MASS / 79.904, rel=1e-12)
     assert by["PBDE"].result == "insufficient_data" and "GC-MS" in by["PBDE"].reason
 
 

@@ -65,8 +65,14 @@ def check_certificate(t: Tally, db: Any, lot_id: str, text: str, issuer: str) ->
             t.eq(f"{lot_id} {analyte} non-detect as <LOD (LOD)", len(re.findall(rf"<\s*LOD \({lod}\)", cells)), 3)
         else:
             for stat in ("mean", "p95", "max"):
-                if e[f"{stat}_ppm"] is not None:
-                    t.true(f"{lot_id} {analyte} {stat}", shows_number(cells, e[f"{stat}_ppm"]))
+                value, lod = e[f"{stat}_ppm"], e["lod_ppm"]
+                if stat != "mean" and e["n_below_lod"] and lod is not None and (value is None or lod > value):
+                    # '<LOD' readings may lie above the statistic: only their LOD bounds it
+                    bound = re.escape(f"{lod:,.4g}")
+                    shown = re.search(rf"<\s*=\s*{bound} \(LOD\)", cells)
+                    t.true(f"{lot_id} {analyte} {stat} <= LOD", shown is not None)
+                elif value is not None:
+                    t.true(f"{lot_id} {analyte} {stat}", shows_number(cells, value))
     blocked = blocked_in_store(db, lot_id)
     t.eq(f"{lot_id} claims blocked", "claims blocked" in text, blocked)
     t.eq(f"{lot_id} claims not blocked", "claims: not blocked" in text, not blocked)

@@ -36,9 +36,11 @@ ROHS_ELI, POPS_ELI = "http://data.europa.eu/eli/dir/2011/65/oj", "http://data.eu
 ROHS_LIMIT = {"Pb": 1000.0, "Hg": 1000.0, "CrVI": 1000.0, "PBB": 1000.0, "Cd": 100.0}
 POPS_PBDE_LIMIT = 350.0  # articles from recovered material, 2025-12-30 .. 2027-12-29 (Delegated Reg. 2025/1482)
 AS_OF = date(2026, 3, 1)
-TETRA_BDE_BR = 4 * 79.904 / 485.80  # regulation.md §4: Br mass fraction of the Br-poorest POPs PBDE
-MONO_BDE_BR = 79.904 / 249.11  # the Br-poorest of all PBDEs (RoHS counts mono- to decaBDE)
-MONO_BB_BR = 79.904 / 233.11  # the Br-poorest PBB
+# Br mass fractions of the Br-poorest congeners (regulation.md §4), from the IUPAC standard atomic weights
+# (C 12.011, H 1.008, O 15.999, Br 79.904), unrounded: a rounded fraction makes the upper bounds low
+TETRA_BDE_BR = 4 * 79.904 / (12 * 12.011 + 6 * 1.008 + 4 * 79.904 + 15.999)  # C12H6Br4O, the POPs PBDE
+MONO_BDE_BR = 79.904 / (12 * 12.011 + 9 * 1.008 + 79.904 + 15.999)  # C12H9BrO (RoHS counts mono- to decaBDE)
+MONO_BB_BR = 79.904 / (12 * 12.011 + 9 * 1.008 + 79.904)  # C12H9Br, the Br-poorest PBB
 POPS_PBDE_GROUPS = ("tetraBDE", "pentaBDE", "hexaBDE", "heptaBDE", "decaBDE")  # EU POPs Annex I
 
 

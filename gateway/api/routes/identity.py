@@ -94,8 +94,9 @@ _VERDICT = {"conformant": "conformant to every registered specification / 全仕
 
 
 @router.get(verify_link.VERIFY_PATH, summary="Check a certificate: the figures as issued and whether revoked",
-            response_class=HTMLResponse, responses={200: {"description": "The seal is valid: the figures as issued."},
-                                                    404: {"description": "No valid seal of this plant."}})
+            response_class=HTMLResponse,
+            responses={200: {"description": "The seal is valid: the figures as issued.", "content": {"text/html": {}}},
+                       404: {"description": "No valid seal of this plant.", "content": {"text/html": {}}}})
 def verify_certificate(request: Request, settings: SettingsDep, store: StoreDep) -> HTMLResponse:
     """Public, like the DID document: what the QR code of a PDF certificate opens. Only a query sealed by
     one of the plant's keys is answered, so the page cannot be used to list lots."""

@@ -5,8 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.evidence.exporters import EXPORTERS
+from junkan.core.config import add_config_arguments, load_or_report
+
+if TYPE_CHECKING:
+    from gateway.specs.screening import ScreeningSettings
+
+CONFIG_HELP = ("Gateway settings YAML (firmware_configs/gateway.example.yaml): its screening.* (BFR Br threshold) "
+               "applies, as in `serve`; default: the built-in defaults.")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -19,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                                                     for e in EXPORTERS.values()) + ".")
     p.add_argument("--out", help="Write to this file (default: stdout; needed for pdf on a terminal).")
     p.add_argument("--keys", help="Signing key folder (default: $JUNKAN_KEYS_DIR or keys/ beside the database).")
+    add_config_arguments(p, CONFIG_HELP, required=False)
     p.set_defaults(func=_run)
     u = sub.add_parser("evidence-upload", help="Publish evidence (EPCIS capture, recycler webhooks) and deliver the "
                        "upload outbox.")
@@ -30,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="Register (or replace) a recycler's webhook.")
     u.add_argument("--keys", help="Signing key folder (default: $JUNKAN_KEYS_DIR or keys/ beside the database).")
     u.add_argument("--timeout", type=float, default=60.0, help="Deliver until idle or this many seconds.")
+    add_config_arguments(u, CONFIG_HELP, required=False)
     u.set_defaults(func=_upload)
     r = sub.add_parser("evidence-revoke", help="Revoke issued evidence: its credentials then fail `junkan verify` "
                        "(the gateway's revocation list at /credentials/status/revocation).")
@@ -39,6 +49,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     which.add_argument("--lot", help="Revoke every evidence issued for this lot.")
     r.add_argument("--reason", default="", help="Why (kept in the store).")
     r.set_defaults(func=_revoke)
+
+
+def _screening(args: argparse.Namespace) -> ScreeningSettings | None:
+    """The gateway settings' screening (``--config``/``--set``), so the CLI issues what the API issues; None
+    (exit 2) after printing a settings error."""
+    from gateway.settings import SettingsError, load_settings
+
+    settings = load_or_report(load_settings, args.config, args.set, (SettingsError,))
+    return settings.screening if settings is not None else None
 
 
 def _revoke(args: argparse.Namespace) -> int:
@@ -72,6 +91,8 @@ def _upload(args: argparse.Namespace) -> int:
     from gateway.upload.publish import publish_evidence
     from gateway.upload.sender import Sender, register_webhook
 
+    if (screening := _screening(args)) is None:
+        return 2
     url = existing_store_url(args.db)
     store = open_store(url)
     try:
@@ -80,7 +101,7 @@ def _upload(args: argparse.Namespace) -> int:
             register_webhook(db, *args.add_webhook)
         for lot in args.lot:
             print(json.dumps(publish_evidence(store, lot, Path(args.keys) if args.keys else keys_dir_for(url),
-                                              args.capture_url, args.untp_url)))
+                                              args.capture_url, args.untp_url, screening=screening)))
         with httpx.Client(timeout=30.0) as client:
             counts = Sender(db, client).run_until_idle(args.timeout)
         failed = outbox.rows(db, "failed")
@@ -101,10 +122,13 @@ def _run(args: argparse.Namespace) -> int:
     from gateway.evidence.keys import KeyError_
     from gateway.store import open_store
 
+    if (screening := _screening(args)) is None:
+        return 2
     url = existing_store_url(args.db)
     store = open_store(url)
     try:
-        data, _ = produce(store, args.lot_id, args.format, Path(args.keys) if args.keys else keys_dir_for(url))
+        data, _ = produce(store, args.lot_id, args.format, Path(args.keys) if args.keys else keys_dir_for(url),
+                          screening)
     except NotIssuable as exc:
         print(f"evidence: {exc}", file=sys.stderr)
         return 1

@@ -21,6 +21,7 @@ from gateway.evidence.formats import exporter, render_as
 from gateway.evidence.issuable import check_issuable
 from gateway.evidence.keys import SigningKey, active
 from gateway.evidence.signing import sign
+from gateway.specs.screening import ScreeningSettings
 from gateway.store.base import Store
 from gateway.store.db import Database
 from gateway.upload.outbox import dedup_key, enqueue
@@ -47,12 +48,15 @@ def evidence_sha256(ev: Evidence) -> str:
 
 
 def publish_evidence(store: Store, lot_id: str, keys_dir: Path, capture_url: str | None,
-                     untp_url: str | None = None, untp_formats: Sequence[str] = UNTP_FORMATS) -> dict[str, Any]:
+                     untp_url: str | None = None, untp_formats: Sequence[str] = UNTP_FORMATS, *,
+                     screening: ScreeningSettings | None = None) -> dict[str, Any]:
     """Queue deliveries (idempotent per lot, URL and content); the sender does the network I/O later.
-    ``untp_url``: also queue the lot's signed UNTP credentials (``untp_formats``) for that endpoint."""
+    ``untp_url``: also queue the lot's signed UNTP credentials (``untp_formats``) for that endpoint.
+    ``screening``: the gateway's ``screening.*`` settings (else the defaults: what is published must be what
+    the API and CLI issue for the same settings)."""
     db = store.db
     key = active(keys_dir)
-    ev = build_evidence(store, db, lot_id, issuer=key.issuer)
+    ev = build_evidence(store, db, lot_id, issuer=key.issuer, screening=screening)
     check_issuable(ev)
     out: dict[str, Any] = {"lot_id": lot_id, "evidence_id": ev.evidence_id, "epcis": None, "webhook": None}
     with db.tx():  # every row of this publication, or none (the closed-lot scan then tries the lot again)

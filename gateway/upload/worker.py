@@ -129,7 +129,7 @@ class UploadWorker:
                 break
             try:
                 publish_evidence(self.store, lot_id, self.keys_dir, self.cfg.capture_url, self.cfg.untp_url,
-                                 self.cfg.untp_formats)
+                                 self.cfg.untp_formats, screening=self.settings.screening)
             except NotIssuable as exc:
                 self.skipped[lot_id] = str(exc)
                 log.info("upload worker: not queuing %s: %s", lot_id, exc)

@@ -9,7 +9,7 @@ says why), so the same lot never gets two names.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from gateway.evidence import gs1 as keys
 from junkan.core.evidence import Gs1Keys
@@ -25,6 +25,17 @@ def lot_uri(lot_id: str, gs1: Gs1Keys | None = None) -> str:
             return keys.lgtin_digital_link(gs1.gtin, lot_id)
         return keys.lgtin_urn(gs1.company_prefix, gs1.gtin, lot_id)
     return f"urn:junkan:lot:{quote(lot_id, safe='')}"
+
+
+def lot_id_of(uri: str) -> str:
+    """The lot id a ``lot_uri`` names (its inverse): the batch of an LGTIN (EPC class URN or Digital Link),
+    else the private URN's last part. Why: a name shown beside the id (the DTE's productName) must be the
+    lot id, not a fragment of a GS1 URI."""
+    if uri.startswith("urn:epc:class:lgtin:"):
+        return unquote(uri.removeprefix("urn:epc:class:lgtin:").split(".", 2)[-1])
+    if uri.startswith(keys.DIGITAL_LINK) and "/10/" in uri:
+        return unquote(uri.rsplit("/10/", 1)[-1])
+    return unquote(uri.rsplit(":", 1)[-1])
 
 
 def gs1_lot_problem(lot_id: str, gs1: Gs1Keys | None) -> str | None:

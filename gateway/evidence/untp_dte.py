@@ -24,7 +24,7 @@ from gateway.evidence.epcis_events import (
     SensorReport,
     StepEvent,
 )
-from gateway.evidence.ids import VOC, cas_uri, event_uri
+from gateway.evidence.ids import VOC, cas_uri, event_uri, lot_id_of
 from gateway.evidence.iso1043 import standard_name
 from gateway.evidence.untp import CBV, PPM, VC, issuer_of, lod_above_max, zulu
 from gateway.evidence.untp_model import (
@@ -42,7 +42,7 @@ DTE_CONTEXT = [VC, "https://test.uncefact.org/vocabulary/untp/dte/0.6.1/"]
 
 
 def _qe(q: Quantity) -> QuantityElement:
-    return QuantityElement(productId=q.epcClass, productName=f"lot {q.epcClass.rsplit(':', 1)[-1]}",
+    return QuantityElement(productId=q.epcClass, productName=f"lot {lot_id_of(q.epcClass)}",
                            quantity=q.quantity, uom=q.uom)
 
 

@@ -399,3 +399,7 @@ def test_lot_ids_follow_the_plants_gs1_keys(scenarios: dict[str, Any], digital_l
             assert {a["assessedProduct"][0]["product"]["id"] for a in dcc["credentialSubject"]["assessment"]} == {want}
             assert (dpp["credentialSubject"]["product"]["id"], dpp["credentialSubject"]["id"]) == (want, want)
             assert dcc["credentialSubject"]["issuedToParty"]["id"] == issuer.id  # no recycler: issued to itself
+            dte = json.loads(render_as(ev, "untp-dte"))
+            named = {(q["productId"], q["productName"]) for e in dte["credentialSubject"]
+                     for key in ("quantityList", "outputQuantityList", "inputQuantityList") for q in e.get(key) or []}
+            assert (want, f"lot {lot_id}") in named  # the DTE names the lot as the DCC does, by its id

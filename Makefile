@@ -9,7 +9,7 @@ APT_PKGS_NEEDED = $(strip $(if $(shell PATH=$$PATH:/usr/sbin command -v mosquitt
                   $(if $(wildcard /usr/bin/chromium),,chromium) \
                   $(if $(wildcard /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf),,fonts-ipafont-gothic))
 
-.PHONY: aarch64-check imports sim-venvs esphome-check test-pg unit-pg evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
+.PHONY: interop aarch64-check imports sim-venvs esphome-check test-pg unit-pg evidence-fuzz devices scenarios install demo test check lint typecheck unit faults bench clean system-packages browser
 
 install: $(STAMP)
 	@$(MAKE) --no-print-directory system-packages  # cheap check: chromium/mosquitto removed later still come back
@@ -74,6 +74,11 @@ faults: install
 
 bench: install
 	$(BIN)/python -m tests.benchmarks.run
+
+# Whole lines fed by an OPC UA server, an ESPHome node and a Sparkplug B edge node (deaths and restarts scored
+# against truth). `make test` runs each protocol's device tests (tests/devices/test_{opcua,esphome,sparkplug_b}.py).
+interop: install sim-venvs
+	$(BIN)/pytest -q -m slow tests/scenarios/test_scale_sources.py tests/scenarios/test_scale_source_sparkplug.py
 
 # The slow device tests: every other scale protocol end to end through the plant.
 devices: install

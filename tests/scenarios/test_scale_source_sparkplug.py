@@ -59,6 +59,7 @@ def _readings(db: Path, kind: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # a whole line per source, ~1-1.5 min each: `make interop` (make test runs the device tests)
 def test_sparkplug_node_feeds_a_line_and_its_death_flags_the_lot(tmp_path: Path) -> None:
     spb_python = sim_venv("sparkplug", "pysparkplug==0.6.1", "pysparkplug")
     dying_lot, dying_container = _dying_container()

@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # a whole line per source, ~1-1.5 min each: `make interop` (make test runs the device tests)
 def test_opcua_and_esphome_scales_feed_a_line(tmp_path: Path) -> None:
     runs = {}
     for name in ("opcua", "esphome"):  # both at once: two plants on free ports

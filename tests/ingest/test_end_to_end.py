@@ -132,18 +132,24 @@ def test_lots_arrive_once_and_match_truth(tmp_path: Path, gateway_db_url: str) -
     assert all({"lot_id", "net_mass_kg", "status", "opened_at", "closed_at"} <= e.keys() for e in exported)
 
 
-def test_broker_killed_mid_run_loses_and_duplicates_nothing(tmp_path: Path, gateway_db_url: str) -> None:
-    line = Line(tmp_path, gateway_db_url, lots=3, seed=11)
+def run_through_broker_kills(line: Line, kills: int) -> list[dict]:  # type: ignore[type-arg]
+    """Run the line, SIGKILL the broker ``kills`` times mid-run (no persistence: in-flight and queued
+    messages are gone), and return the lots the gateway stored."""
     try:
         line.start()
-        for _ in range(2):
+        for _ in range(kills):
             time.sleep(4)
-            line.plant.broker.kill()  # SIGKILL, no persistence: in-flight and queued messages are gone
+            line.plant.broker.kill()
             time.sleep(1.5)
             line.plant.broker.restart()
-        stored = line.finish()
+        return line.finish()
     finally:
         line.stop()
+
+
+def test_broker_killed_mid_run_loses_and_duplicates_nothing(tmp_path: Path, gateway_db_url: str) -> None:
+    line = Line(tmp_path, gateway_db_url, lots=3, seed=11)
+    stored = run_through_broker_kills(line, kills=2)
     assert_lots_match_truth(stored, line.scenario.truth)
     assert_exactly_once(tmp_path, gateway_db_url)
 
@@ -153,14 +159,6 @@ def test_group_commit_loses_and_duplicates_nothing_through_a_broker_kill(tmp_pat
     """The SD-card profile (``outbox.commit_interval_s``): readings wait in memory, are sent only once
     committed; lots still equal truth and every number is stored exactly once."""
     line = Line(tmp_path, gateway_db_url, lots=2, seed=5, overrides={"outbox.commit_interval_s": 2})
-    try:
-        line.start()
-        time.sleep(4)
-        line.plant.broker.kill()
-        time.sleep(1.5)
-        line.plant.broker.restart()
-        stored = line.finish()
-    finally:
-        line.stop()
+    stored = run_through_broker_kills(line, kills=1)
     assert_lots_match_truth(stored, line.scenario.truth)
     assert_exactly_once(tmp_path, gateway_db_url)

@@ -8,9 +8,11 @@ objects. ``extra="forbid"``: a column added by a migration must be added here to
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
+
+from gateway.store.rows import AgentRow, DeadLetterRow, DeviceRow, LotRow, ReadingRow
 
 Json = dict[str, Any]
 
@@ -37,91 +39,22 @@ class Error(Out):
     detail: str | list[ValidationIssue] | Json = Field(description="Why the request was refused.")
 
 
-# -- lots, readings, devices, agents ----------------------------------------------------------------
-class Reading(Out):
-    agent: str
-    msg_id: str = Field(description="Message the reading came in.")
-    idx: int = Field(description="Position in that message.")
-    site: str
-    line: str
-    device: str
-    device_seq: int = Field(description="The device's own sequence number.")
-    ts: str = Field(description="Measurement time (ISO 8601, UTC).")
-    kind: str = Field(description="weight, weighing, nir_object, xrf, ident, ...")
-    value: float | None
-    unit: str | None
-    status: str | None
-    lot_id: str | None
-    data: Json = Field(description="Kind-specific fields.")
+# -- lots, readings, devices, agents: the store's row TypedDicts (gateway/store/rows.py) are the models --
+Reading = ReadingRow
+Lot = LotRow
+Device = DeviceRow
+Agent = AgentRow
+DeadLetter = DeadLetterRow
 
 
-class Lot(Out):
-    lot_id: str
-    site: str
-    line: str
-    agent: str
-    status: str = Field(description="open or closed.")
-    opened_at: str
-    closed_at: str | None
-    close_reason: str | None
-    net_mass_kg: float
-    n_weighings: int
-    devices: list[str] = Field(description="Devices that contributed.")
-    measurement: Json = Field(description="The agent's lot measurement (junkan.measurement/1) at close.")
-    recycler: str | None = Field(description="Recycler the lot and its evidence are addressed to.")
-    updated_at: str
-
-
-class LotWithWeighings(Lot):
-    weighings: list[Reading] = Field(description="The lot's weighing readings, oldest first.")
+@with_config(ConfigDict(extra="forbid"))
+class LotWithWeighings(LotRow):
+    weighings: Annotated[list[ReadingRow], Field(description="The lot's weighing readings, oldest first.")]
 
 
 class RecyclerAssigned(Out):
     lot_id: str
     recycler: str | None
-
-
-class Device(Out):
-    agent: str
-    device: str
-    site: str
-    line: str
-    driver: str | None
-    state: str | None
-    last_reading_at: str | None
-    frames_ok: int
-    frames_bad: int
-    reconnects: int
-    last_error: str | None
-    updated_at: str
-
-
-class Agent(Out):
-    agent: str
-    site: str
-    line: str
-    session: str
-    state: str = Field(description="online or offline (the broker's Will).")
-    at: str
-    outbox_depth: int = Field(description="Readings waiting in the agent's outbox.")
-    outbox_oldest_age_s: float
-    open_lot: Json | None
-    alarms: list[str]
-
-
-class DeadLetter(Out):
-    id: int
-    topic: str
-    agent: str | None = Field(default=None, description="The topic's agent (None: the topic names none).")
-    payload: str = Field(description="The first 2000 characters of the payload (UTF-8, invalid bytes replaced).")
-    reason: str = Field(description="'code: detail'; the codes are listed in docs/reliability.md.")
-    size: int | None = Field(default=None, description="Bytes of the payload as received.")
-    sha256: str | None = Field(default=None, description="Of the payload as received.")
-    truncated: bool = Field(default=False, description="Only the payload's head was kept (over the agent's "
-                            "dead-letter budget, or too large).")
-    received_at: str
-    replayed_at: str | None = Field(default=None, description="When a replay stored it.")
-    replay_result: str | None = Field(default=None, description="What the last replay gave.")
 
 
 class DeadLetterReplay(Out):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from junkan.core.errors import UserError
@@ -40,9 +41,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("export readings needs --lot LOT_ID")
     store = open_store(existing_store_url(args.db))
     try:
+        rows: Sequence[Mapping[str, object]]
         if args.what == "lots":
-            rows = store.list_lots(limit=1_000_000)
-            rows.sort(key=lambda r: (r["opened_at"], r["lot_id"]))
+            rows = sorted(store.list_lots(limit=1_000_000), key=lambda r: (r["opened_at"], r["lot_id"]))
         elif args.what == "readings":
             if store.get_lot(args.lot) is None:
                 raise UserError(f"lot {args.lot!r} not found", code=1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,6 +34,7 @@ from gateway.specs.screening import ScreeningSettings, claim_reasons, screen
 from gateway.specs.screening import data_gaps as screening_gaps
 from gateway.store.base import Store
 from gateway.store.db import Database, chunks, marks
+from gateway.store.rows import DeviceRow, LotRow
 from gateway.traceability.graph import ident_counts, open_alarms
 from gateway.traceability.lineage import LineageError, alarms_blocking, backward
 from junkan.core.evidence import (
@@ -70,7 +72,7 @@ def is_plastic(material_class: str | None, name: str | None) -> bool | None:
     return bool(_PLASTIC.search(text))
 
 
-def lot_measurement(lot: dict[str, Any] | None) -> tuple[Measurement | None, str | None, list[str]]:
+def lot_measurement(lot: Mapping[str, Any] | None) -> tuple[Measurement | None, str | None, list[str]]:
     """The stored lot's Measurement (None without one), its method and what to say about it in data_gaps."""
     if lot is None:
         return None, None, []
@@ -192,7 +194,7 @@ def contaminant_section(measurement: Measurement | None) -> list[ContaminantRow]
             for a, c in sorted(measurement.contaminants.items())]
 
 
-def device_section(lot: dict[str, Any] | None, measurement: Measurement | None, devices: list[dict[str, Any]],
+def device_section(lot: LotRow | None, measurement: Measurement | None, devices: list[DeviceRow],
                    calibration: dict[str, dict[str, JsonValue]],
                    kinds: dict[str, set[str]] | None = None) -> list[EvidenceDevice]:
     """Pure: the devices behind the lot's measurement, with driver/state (``devices``: the device rows), the
@@ -207,8 +209,9 @@ def device_section(lot: dict[str, Any] | None, measurement: Measurement | None, 
     known = {(d["agent"], d["device"]): d for d in devices}
     out = []
     for name in sorted({str(n) for n in contributed | missing | set(degraded)}):
-        dev = known.get((lot["agent"], name), {})
-        out.append(EvidenceDevice(device=name, agent=lot["agent"], driver=dev.get("driver"), state=dev.get("state"),
+        dev = known.get((lot["agent"], name))
+        out.append(EvidenceDevice(device=name, agent=lot["agent"], driver=dev["driver"] if dev else None,
+                                  state=dev["state"] if dev else None,
                                   role="missing" if name in missing else "contributed", degraded=degraded.get(name),
                                   calibration=calibration.get(name, {"status": "not_reported"}),
                                   reading_kinds=sorted((kinds or {}).get(name, set()))))
@@ -236,14 +239,14 @@ class EvidenceInputs:
     """Everything one lot's evidence is made of, loaded before any of it is assembled."""
 
     lot_id: str
-    lot: dict[str, Any] | None = None
+    lot: LotRow | None = None
     walked: dict[str, Any] | None = None  # backward() of the lot; None when the graph does not know it
     identifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     substances: list[dict[str, Any]] = field(default_factory=list)
     known_products: set[str] = field(default_factory=set)
     open_alarms: list[dict[str, Any]] = field(default_factory=list)
     specs: list[RequirementSpec] = field(default_factory=list)
-    devices: list[dict[str, Any]] = field(default_factory=list)
+    devices: list[DeviceRow] = field(default_factory=list)
     calibration: dict[str, dict[str, JsonValue]] = field(default_factory=dict)
     reading_kinds: dict[str, set[str]] = field(default_factory=dict)  # per device, of the lot's stored readings
     lab: list[LabConfirmation] = field(default_factory=list)  # the lot's lab confirmations
@@ -341,8 +344,8 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
         blocked.append("origin untraced: no lot-level recycled-content claim")
     blocked += claim_reasons(screening)
     blocked += [f"identification mismatch: {m.reason}" for m in mismatches]
-    mass = lineage.lot_mass_kg if lineage else float((lot or {}).get("net_mass_kg") or 0.0)
-    stored = lot or {}
+    mass = lineage.lot_mass_kg if lineage else float(lot["net_mass_kg"] or 0.0) if lot else 0.0
+    stored: Mapping[str, Any] = lot or {}
     return Evidence(
         evidence_id=f"urn:junkan:evidence:{lot_id}:{now.strftime('%Y%m%dT%H%M%SZ')}",
         issued_at=now.isoformat().replace("+00:00", "Z"),

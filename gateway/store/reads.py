@@ -4,10 +4,12 @@ so the API answers the same whichever database is behind it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from gateway.store.db import Database, Params
+from gateway.store.rows import AgentRow, DeadLetterRow, DeviceRow, LotRow, ReadingRow
 from gateway.store.sql import json_columns
+from junkan.core.json_types import JsonObject
 
 
 class StoreReads:
@@ -15,7 +17,7 @@ class StoreReads:
 
     db: Database
 
-    def _rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, params: Params = ()) -> list[JsonObject]:
         """Rows as dicts with the JSON text columns of the core tables decoded."""
         return [json_columns(row) for row in self.db.rows(sql, params)]
 
@@ -23,7 +25,7 @@ class StoreReads:
         return self.db.scalar(sql, params)
 
     def list_lots(self, *, line: str | None = None, status: str | None = None, q: str | None = None,
-                  limit: int = 100, offset: int = 0, recycler: str | None = None) -> list[dict[str, Any]]:
+                  limit: int = 100, offset: int = 0, recycler: str | None = None) -> list[LotRow]:
         """``recycler`` set: only lots addressed to that recycler (tenancy, enforced in the query)."""
         where, params = ["1=1"], []
         if recycler is not None:
@@ -40,20 +42,22 @@ class StoreReads:
             params += [f"%{q}%", f"%{q}%"]
         sql = (f"SELECT * FROM lots WHERE {' AND '.join(where)} "
                "ORDER BY opened_at DESC, lot_id LIMIT ? OFFSET ?")
-        return self._rows(sql, [*params, limit, offset])
+        return cast(list[LotRow], self._rows(sql, [*params, limit, offset]))
 
-    def get_lot(self, lot_id: str, recycler: str | None = None) -> dict[str, Any] | None:
+    def get_lot(self, lot_id: str, recycler: str | None = None) -> LotRow | None:
         if recycler is not None:
             rows = self._rows("SELECT * FROM lots WHERE lot_id = ? AND recycler = ?", (lot_id, recycler))
-            return rows[0] if rows else None
-        rows = self._rows("SELECT * FROM lots WHERE lot_id = ?", (lot_id,))
-        return rows[0] if rows else None
+        else:
+            rows = self._rows("SELECT * FROM lots WHERE lot_id = ?", (lot_id,))
+        return cast(LotRow, rows[0]) if rows else None
 
-    def lot_readings(self, lot_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+    def lot_readings(self, lot_id: str, kind: str | None = None) -> list[ReadingRow]:
         order = " ORDER BY ts, device, device_seq"
         if kind:
-            return self._rows("SELECT * FROM readings WHERE lot_id = ? AND kind = ?" + order, (lot_id, kind))
-        return self._rows("SELECT * FROM readings WHERE lot_id = ?" + order, (lot_id,))
+            rows = self._rows("SELECT * FROM readings WHERE lot_id = ? AND kind = ?" + order, (lot_id, kind))
+        else:
+            rows = self._rows("SELECT * FROM readings WHERE lot_id = ?" + order, (lot_id,))
+        return cast(list[ReadingRow], rows)
 
     def session_seqs_above(self, agent: str, session: str, seq: int, limit: int = 10_000) -> list[int]:
         """Stored sequence numbers of one agent session above ``seq``, ascending (gap detection)."""
@@ -61,18 +65,18 @@ class StoreReads:
                           (agent, session, seq, limit))
         return [int(r["seq"]) for r in rows]
 
-    def list_devices(self) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM devices ORDER BY line, agent, device")
+    def list_devices(self) -> list[DeviceRow]:
+        return cast(list[DeviceRow], self._rows("SELECT * FROM devices ORDER BY line, agent, device"))
 
-    def list_agents(self) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM agents ORDER BY line, agent")
+    def list_agents(self) -> list[AgentRow]:
+        return cast(list[AgentRow], self._rows("SELECT * FROM agents ORDER BY line, agent"))
 
-    def agents_for_line(self, line: str) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM agents WHERE line = ? ORDER BY agent", (line,))
+    def agents_for_line(self, line: str) -> list[AgentRow]:
+        return cast(list[AgentRow], self._rows("SELECT * FROM agents WHERE line = ? ORDER BY agent", (line,)))
 
     def dead_letters(self, limit: int = 100, *, before_id: int | None = None, offset: int = 0,
                      reason: str | None = None, agent: str | None = None, include_payload: bool = True
-                     ) -> list[dict[str, Any]]:
+                     ) -> list[DeadLetterRow]:
         """Newest first. Paging: ``before_id`` (the smallest id of the previous page: stable while new ones
         arrive) or ``offset``. ``reason`` is a code (``schema``, ``identity_mismatch`` ...), ``agent`` the
         topic's agent. The payload is shown as text, its first 2000 characters."""
@@ -95,7 +99,7 @@ class StoreReads:
             if include_payload:
                 row["payload"] = bytes(row["payload"]).decode("utf-8", "replace")[:2000]
             row["truncated"] = bool(row["truncated"])
-        return rows
+        return cast(list[DeadLetterRow], rows)
 
     def dead_letter_payload(self, letter_id: int) -> tuple[str, bytes, bool] | None:
         """(topic, raw payload, truncated) of one dead letter, for a replay."""

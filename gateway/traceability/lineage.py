@@ -134,7 +134,7 @@ def backward(db: Database, lot_id: str, store: Store | None = None) -> dict[str,
         if lot is None and intake is None:
             raise LineageError(f"lot {lot_id!r} is unknown (no step, intake or stored lot)")
     lot_mass = float(sum(m for _, m in producing) if producing else (
-        (lot or {}).get("net_mass_kg") or (intake or {}).get("net_mass_kg") or 0.0))
+        (lot["net_mass_kg"] if lot else None) or (intake or {}).get("net_mass_kg") or 0.0))
     sources, steps = walk(graph, lot_id, lot_mass)
     return lineage_of(lot_id, lot_mass, sources, steps, load_sources(db, list(sources), store))
 

@@ -22,7 +22,7 @@ constant, so the evidence keeps only n, sum s^2 and sum s^4 per polymer and the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -232,7 +232,7 @@ def _add_sorter(ev: LotEvidence, data: dict[str, Any]) -> None:
             s.alarms.append(str(alarm))
 
 
-def evidence_from_readings(readings: Iterable[dict[str, Any]], zero_band_kg: float = 0.5) -> LotEvidence:
+def evidence_from_readings(readings: Iterable[Mapping[str, Any]], zero_band_kg: float = 0.5) -> LotEvidence:
     """Rebuild a lot's evidence from stored reading rows (the gateway's re-computation)."""
     ev = new_evidence()
     for r in readings:

@@ -11,6 +11,7 @@ from gateway.api.deps import SettingsDep, StoreDep
 from gateway.api.models import Agent, DeadLetter, DeadLetterReplay, Device
 from gateway.ingest.replay import replay_one
 from gateway.ingest.validate import REASONS, IngestPolicy
+from gateway.store.rows import AgentRow, DeadLetterRow, DeviceRow
 from junkan.core.names import NAME_PATTERN
 
 REASON_CODES = REASONS
@@ -20,13 +21,13 @@ router = APIRouter(prefix="/api/v1", tags=["devices"])
 
 @router.get("/devices", summary="Every device seen, with liveness and parse-error counters",
             response_model=list[Device])
-def list_devices(store: StoreDep) -> list[dict[str, object]]:
+def list_devices(store: StoreDep) -> list[DeviceRow]:
     return store.list_devices()
 
 
 @router.get("/agents", summary="Every agent seen, with session, outbox backlog and open lot",
             response_model=list[Agent])
-def list_agents(store: StoreDep) -> list[dict[str, object]]:
+def list_agents(store: StoreDep) -> list[AgentRow]:
     return store.list_agents()
 
 
@@ -39,7 +40,7 @@ def dead_letters(
     offset: int = Query(default=0, ge=0, le=1_000_000, description="Or skip this many."),
     reason: Literal[REASON_CODES] | None = Query(default=None, description="Only this reason code."),  # type: ignore[valid-type]
     agent: str | None = Query(default=None, pattern=NAME_PATTERN, description="Only this agent's topics."),
-) -> list[dict[str, object]]:
+) -> list[DeadLetterRow]:
     return store.dead_letters(limit, before_id=before_id, offset=offset, reason=reason, agent=agent)
 
 

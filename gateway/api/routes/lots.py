@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from gateway.api.deps import MAX_OFFSET, StoreDep
 from gateway.api.models import Lot, LotWithWeighings, Reading, RecyclerAssigned
 from gateway.auth import PrincipalDep
+from gateway.store.rows import LotRow, ReadingRow
 from junkan.core.names import NAME_PATTERN
 from junkan.core.strict import STRICT
 
@@ -23,7 +24,7 @@ def list_lots(
     q: str | None = Query(default=None, max_length=100, description="Substring of lot id or line."),
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
-) -> list[dict[str, object]]:
+) -> list[LotRow]:
     return store.list_lots(line=line, status=status, q=q, limit=limit, offset=offset, recycler=principal.tenant)
 
 
@@ -32,13 +33,12 @@ def get_lot(lot_id: str, store: StoreDep, principal: PrincipalDep) -> dict[str, 
     lot = store.get_lot(lot_id, recycler=principal.tenant)
     if lot is None:
         raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found")
-    lot["weighings"] = store.lot_readings(lot_id, kind="weighing")
-    return lot
+    return {**lot, "weighings": store.lot_readings(lot_id, kind="weighing")}
 
 
 @router.get("/{lot_id}/readings", summary="All readings attributed to a lot", response_model=list[Reading])
 def lot_readings(lot_id: str, store: StoreDep, principal: PrincipalDep,
-                 kind: str | None = Query(default=None, max_length=32)) -> list[dict[str, object]]:
+                 kind: str | None = Query(default=None, max_length=32)) -> list[ReadingRow]:
     if store.get_lot(lot_id, recycler=principal.tenant) is None:
         raise HTTPException(status_code=404, detail=f"lot {lot_id!r} not found")
     return store.lot_readings(lot_id, kind=kind)

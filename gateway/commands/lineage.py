@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         db = store.db
         match_pending(db, store)
-        result = (backward(db, args.lot_id, store) if args.lot_id
+        result = (backward(db, args.lot_id, store).model_dump(mode="json") if args.lot_id
                   else forward_model(db, args.model, store, terminal_only=not args.all))
     except LineageError as exc:
         print(f"lineage: {exc}", file=sys.stderr)

@@ -71,22 +71,20 @@ def _run(args: argparse.Namespace) -> int:
             for line in rc.lots_csv(store.db, store, start, end, kinds):
                 sys.stdout.write(line)
             return 0
-        result: dict[str, Any] = (
-            rc.recycled_content(store.db, store, start, end, kinds, args.tolerance)
-            if args.kind == "recycled-content" else UseRepo(store.db, store).report(start, end, args.manufacturer))
+        report = (rc.recycled_content(store.db, store, start, end, kinds, args.tolerance) if args.kind ==
+                  "recycled-content" else UseRepo(store.db, store).report(start, end, args.manufacturer))
     except rc.PeriodError as exc:
         print(f"report: {exc}", file=sys.stderr)
         return 2
     finally:
         store.close()
+    result: dict[str, Any] = {**report}
     if args.fiscal_year is not None:
         result["fiscal_year"] = args.fiscal_year
     if args.format == "json":
         sys.stdout.write(json.dumps(result, indent=2, default=str, ensure_ascii=False) + "\n")
-    elif args.kind == "recycled-content":
-        sys.stdout.write(rc.to_csv(result))
     else:
-        sys.stdout.write(rc.rows_csv(result, USE_COLUMNS))
+        sys.stdout.write(rc.rows_csv(report, rc.COLUMNS if args.kind == "recycled-content" else USE_COLUMNS))
     for warning in result.get("warnings", []):
         print(f"report: warning: {warning}", file=sys.stderr)
     if result["empty_reason"]:

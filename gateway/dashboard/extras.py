@@ -53,7 +53,7 @@ def lineage(store: Store, lot_id: str) -> dict[str, Any]:
     """The backward lineage plus the step flows (edges) for drawing the graph; ``error`` when the lot has none."""
     db = store.db
     try:
-        result = backward(db, lot_id, store)
+        result = backward(db, lot_id, store).model_dump()
     except LineageError as exc:  # no step, intake or stored lot: nothing to draw
         return {"error": str(exc)[:200]}
     steps = [s["step_id"] for s in result.get("steps", [])]

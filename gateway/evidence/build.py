@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import JsonValue, ValidationError
+from typing_extensions import TypedDict
 
 from gateway.composition.ident_repo import LOT_PRODUCTS, match_pending
 from gateway.composition.model import CARRY_OVER
@@ -37,6 +38,7 @@ from gateway.store.db import Database, chunks, marks
 from gateway.store.rows import DeviceRow, LotRow
 from gateway.traceability.graph import ident_counts, open_alarms
 from gateway.traceability.lineage import LineageError, alarms_blocking, backward
+from gateway.traceability.rows import AlarmRow, IdentCount, LotProductRow, ModelCount
 from junkan.core.evidence import (
     SCHEMA,
     BalanceAlarm,
@@ -87,7 +89,7 @@ def lot_measurement(lot: Mapping[str, Any] | None) -> tuple[Measurement | None, 
     return None, None, []
 
 
-def origin_section(lineage: Lineage | None, identifications: dict[str, list[dict[str, Any]]]) -> Origin:
+def origin_section(lineage: Lineage | None, identifications: Mapping[str, Sequence[IdentCount]]) -> Origin:
     """Pure: where the lot's material came from. ``identifications`` (``graph.ident_counts``: per source lot,
     rows of status, method, n) become counts by method (gtin / exact / normalised / fuzzy / operator, and
     unmatched / rejected), so no fuzzy match is hidden."""
@@ -132,7 +134,19 @@ def origin_section(lineage: Lineage | None, identifications: dict[str, list[dict
     )
 
 
-def declared_substances(lineage: Lineage | None, rows: list[dict[str, Any]], known_ids: set[str]
+class SubstanceFacts(TypedDict):
+    """The ``comp_substances`` columns the declared substances are read from (``repo.substances_of``)."""
+
+    product_id: str
+    material: str | None
+    material_class: str | None
+    substance: str
+    cas: str | None
+    fraction: float | None
+    below_lod: int  # 1: a measured non-detect
+
+
+def declared_substances(lineage: Lineage | None, rows: Sequence[SubstanceFacts], known_ids: set[str]
                          ) -> SubstancesUnknown | SubstancesDeclared:
     """Pure: substances the source products' records declare (``rows``: their ``comp_substances``; ``known_ids``:
     which of the products have a record), with the mass share of sources declaring them."""
@@ -146,7 +160,7 @@ def declared_substances(lineage: Lineage | None, rows: list[dict[str, Any]], kno
     model_of = {m.product_id: m.model for m in with_record}
     found: dict[str, _Declared] = {}
     for r in rows:
-        if r.get("below_lod"):  # a measured non-detect (recycled-lot declaration) declares absence, not presence
+        if r["below_lod"]:  # a measured non-detect (recycled-lot declaration) declares absence, not presence
             continue
         key = r["cas"] or r["substance"].lower()
         entry = found.setdefault(key, _Declared(cas=r["cas"], name=CARRY_OVER.get(r["cas"] or "", (r["substance"],))[0],
@@ -240,19 +254,23 @@ class EvidenceInputs:
 
     lot_id: str
     lot: LotRow | None = None
-    walked: dict[str, Any] | None = None  # backward() of the lot; None when the graph does not know it
-    identifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    substances: list[dict[str, Any]] = field(default_factory=list)
+    walked: Lineage | None = None  # backward() of the lot; None when the graph does not know it
+    identifications: dict[str, list[IdentCount]] = field(default_factory=dict)  # per source lot
+    substances: Sequence[SubstanceFacts] = field(default_factory=list)  # of the source products' records
     known_products: set[str] = field(default_factory=set)
-    open_alarms: list[dict[str, Any]] = field(default_factory=list)
+    open_alarms: list[AlarmRow] = field(default_factory=list)
     specs: list[RequirementSpec] = field(default_factory=list)
     devices: list[DeviceRow] = field(default_factory=list)
     calibration: dict[str, dict[str, JsonValue]] = field(default_factory=dict)
     reading_kinds: dict[str, set[str]] = field(default_factory=dict)  # per device, of the lot's stored readings
     lab: list[LabConfirmation] = field(default_factory=list)  # the lot's lab confirmations
-    intake_products: list[dict[str, Any]] = field(default_factory=list)  # of the lot and its sources
-    camera_models: list[dict[str, Any]] = field(default_factory=list)  # matched idents, lot and sources
+    intake_products: Sequence[ModelCount] = field(default_factory=list)  # of the lot and its sources
+    camera_models: Sequence[LotProductRow] = field(default_factory=list)  # matched idents, lot and sources
     screening: ScreeningSettings = field(default_factory=ScreeningSettings)
+
+
+def _product_ids(lineage: Lineage | None) -> list[str]:
+    return sorted({m.product_id for m in (lineage.models if lineage else []) if m.product_id})
 
 
 def _known_products(db: Database, product_ids: list[str]) -> set[str]:
@@ -260,15 +278,18 @@ def _known_products(db: Database, product_ids: list[str]) -> set[str]:
         f"SELECT product_id FROM comp_products WHERE product_id IN ({marks(len(part))})", list(part))}
 
 
-def lot_screening(db: Database, lot_id: str, walked: dict[str, Any] | None, today: date,
+def _substances(db: Database, product_ids: list[str]) -> list[SubstanceFacts]:
+    return cast(list[SubstanceFacts], substances_of(db, product_ids))
+
+
+def lot_screening(db: Database, lot_id: str, lineage: Lineage | None, today: date,
                   settings: ScreeningSettings | None = None) -> Screening:
-    """The lot's BFR screening as its evidence states it, from ``walked`` (its ``backward`` lineage, already
+    """The lot's BFR screening as its evidence states it, from ``lineage`` (its ``backward`` lineage, already
     loaded by the caller, e.g. the recycled-content report) plus its measurement, records and lab results."""
     row = db.one("SELECT measurement FROM lots WHERE lot_id = ?", (lot_id,), ("measurement",))
     measurement, _, _ = lot_measurement(row)
-    lineage = Lineage.model_validate(walked) if walked is not None else None
-    product_ids = sorted({m.product_id for m in (lineage.models if lineage else []) if m.product_id})
-    declared = declared_substances(lineage, substances_of(db, product_ids), _known_products(db, product_ids))
+    product_ids = _product_ids(lineage)
+    declared = declared_substances(lineage, _substances(db, product_ids), _known_products(db, product_ids))
     return screen(measurement, declared, latest(confirmations(db, lot_id)), today, settings)
 
 
@@ -277,13 +298,14 @@ def load_inputs(store: Store, db: Database, lot_id: str, specs: list[Requirement
     """Run every query the evidence needs; KeyError if the lot is unknown everywhere."""
     lot = store.get_lot(lot_id)
     match_pending(db, store)
+    walked: Lineage | None
     try:
-        walked: dict[str, Any] | None = backward(db, lot_id, store)
+        walked = backward(db, lot_id, store)
     except LineageError:
         if lot is None:
             raise KeyError(f"lot {lot_id!r} not found") from None
         walked = None
-    product_ids = sorted({m["product_id"] for m in (walked or {}).get("models", []) if m.get("product_id")})
+    product_ids = _product_ids(walked)
     known = _known_products(db, product_ids)
     calibration: dict[str, dict[str, JsonValue]] = {}
     kinds: dict[str, set[str]] = {}
@@ -292,16 +314,18 @@ def load_inputs(store: Store, db: Database, lot_id: str, specs: list[Requirement
         data = r.get("data")
         if isinstance(data, dict) and isinstance(data.get("calibration"), dict):
             calibration[r["device"]] = data["calibration"]
-    scope = sorted({lot_id, *(s["lot_id"] for s in (walked or {}).get("sources", []))})
-    intake_products = [r for part in chunks(scope) for r in db.rows(
+    source_ids = [s.lot_id for s in walked.sources] if walked else []
+    scope = sorted({lot_id, *source_ids})
+    intake_products = [cast(ModelCount, r) for part in chunks(scope) for r in db.rows(
         f"SELECT lot_id, model, n_items FROM intake_products WHERE lot_id IN ({marks(len(part))})", list(part))]
-    camera = [r for part in chunks(scope) for r in db.rows(LOT_PRODUCTS.format(marks=marks(len(part))), list(part))]
+    camera = [cast(LotProductRow, r) for part in chunks(scope)
+              for r in db.rows(LOT_PRODUCTS.format(marks=marks(len(part))), list(part))]
     return EvidenceInputs(
         lab=confirmations(db, lot_id), intake_products=intake_products, camera_models=camera,
         screening=screening or ScreeningSettings(),
         lot_id=lot_id, lot=lot, walked=walked,
-        identifications=ident_counts(db, [s["lot_id"] for s in walked["sources"]]) if walked else {},
-        substances=substances_of(db, product_ids), known_products=known,
+        identifications=ident_counts(db, source_ids) if walked else {},
+        substances=_substances(db, product_ids), known_products=known,
         open_alarms=open_alarms(db) if walked else [], specs=specs if specs is not None else list_specs(db),
         devices=store.list_devices() if lot is not None else [], calibration=calibration, reading_kinds=kinds)
 
@@ -316,8 +340,7 @@ def build_evidence(store: Store, db: Database, lot_id: str, *, issuer: Issuer | 
 
 def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime) -> Evidence:
     """Pure: the evidence document from its loaded inputs."""
-    lot_id, lot, walked = inputs.lot_id, inputs.lot, inputs.walked
-    lineage = Lineage.model_validate(walked) if walked is not None else None
+    lot_id, lot, lineage = inputs.lot_id, inputs.lot, inputs.walked
     measurement, method, gaps = lot_measurement(lot)
     origin = origin_section(lineage, inputs.identifications)
     if measurement is None:
@@ -326,8 +349,9 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
         gaps.append("contaminants: no contaminant screening for the lot")
     if origin.status != "traced":
         gaps.append(f"origin: {origin.status}")
-    alarms = [BalanceAlarm.model_validate({k: a[k] for k in ("id", "scope", "ref", "raised_at", "detail")})
-              for a in (alarms_blocking(inputs.open_alarms, walked) if walked else [])]
+    alarms = [BalanceAlarm.model_validate({"id": a["id"], "scope": a["scope"], "ref": a["ref"],
+                                           "raised_at": a["raised_at"], "detail": a["detail"]})
+              for a in (alarms_blocking(inputs.open_alarms, lineage) if lineage else [])]
     steps = lineage.steps if lineage else []
     lab = latest(inputs.lab)
     results = [conformance(s, measurement, now.date(), lab) for s in inputs.specs]

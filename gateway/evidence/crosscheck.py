@@ -18,8 +18,9 @@ misread is not a false record). Pure: no I/O.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
+from gateway.traceability.rows import ModelCount
 from junkan.core.evidence import IdentMismatch
 
 MIN_SEEN = 3
@@ -52,8 +53,8 @@ def compare(lot_id: str, intake_lots: list[str], expected: dict[str, int], seen:
                          seen=dict(sorted(seen.items())), reason=f"lot {lot_id}: {'; '.join(problems)}")
 
 
-def ident_mismatches(lot_id: str, source_ids: list[str], intake_products: list[dict[str, Any]],
-                     camera: list[dict[str, Any]]) -> list[IdentMismatch]:
+def ident_mismatches(lot_id: str, source_ids: list[str], intake_products: Sequence[ModelCount],
+                     camera: Sequence[ModelCount]) -> list[IdentMismatch]:
     """Pure: ``intake_products`` (rows lot_id, model, n_items) and ``camera`` (rows lot_id, model, n_items of
     matched or resolved identifications) of the lot and its sources -> every disagreement."""
     declared: dict[str, dict[str, int]] = {}
@@ -62,9 +63,9 @@ def ident_mismatches(lot_id: str, source_ids: list[str], intake_products: list[d
         per[r["model"]] = per.get(r["model"], 0) + int(r["n_items"] or 0)
     seen: dict[str, dict[str, int]] = {}
     for r in camera:
-        if r.get("model"):
+        if model := r["model"]:
             per = seen.setdefault(r["lot_id"], {})
-            per[r["model"]] = per.get(r["model"], 0) + int(r["n_items"])
+            per[model] = per.get(model, 0) + int(r["n_items"])
     out = []
     for src in sorted(set(source_ids)):
         if src in declared and src in seen and (found := compare(src, [src], declared[src], seen[src])):

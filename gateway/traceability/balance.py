@@ -2,22 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
-
-@dataclass(frozen=True)
-class Balance:
-    input_kg: float
-    output_kg: float
-    declared_loss_kg: float
-    unaccounted_kg: float
-    tolerance: float
-    ok: bool
-    reason: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from gateway.traceability.rows import Balance
 
 
 def balance(input_kg: float, output_kg: float, declared_loss_kg: float, tolerance: float) -> Balance:
@@ -32,5 +17,6 @@ def balance(input_kg: float, output_kg: float, declared_loss_kg: float, toleranc
                   f"({-unaccounted / input_kg:.2%} > {tolerance:.2%})")
     elif unaccounted > allowed:
         reason = f"{unaccounted:.3f} kg unaccounted ({unaccounted / input_kg:.2%} > {tolerance:.2%})"
-    return Balance(round(input_kg, 6), round(output_kg, 6), round(declared_loss_kg, 6), round(unaccounted, 6),
-                   tolerance, reason is None, reason)
+    return Balance(input_kg=round(input_kg, 6), output_kg=round(output_kg, 6),
+                   declared_loss_kg=round(declared_loss_kg, 6), unaccounted_kg=round(unaccounted, 6),
+                   tolerance=tolerance, ok=reason is None, reason=reason)

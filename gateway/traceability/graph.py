@@ -7,13 +7,33 @@ all of them), identification counts and open alarms. The walk and the arithmetic
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar, cast
+
+from typing_extensions import TypedDict
 
 from gateway.composition.ident_repo import LOT_PRODUCTS, match_lot
 from gateway.store.base import Store
 from gateway.store.db import Database, chunks, marks
 from gateway.store.sql import json_columns
+from gateway.traceability.repo import PRODUCT_FACTS
+from gateway.traceability.rows import (
+    AlarmRow,
+    FlowMass,
+    GraphStep,
+    IdentCount,
+    IntakeLot,
+    IntakeProductRow,
+    LotProductRow,
+    ProductFacts,
+    ProductLine,
+    UpstreamRow,
+)
+from junkan.core.evidence import Flow, StepBalance
+from junkan.core.json_types import JsonObject
+
+R = TypeVar("R")
 
 MAX_DEPTH = 64
 STEP_COLUMNS = ("step_id", "kind", "plant", "site", "ended_at", "balance_ok", "input_mass_kg", "output_mass_kg",
@@ -22,11 +42,9 @@ STEP_COLUMNS = ("step_id", "kind", "plant", "site", "ended_at", "balance_ok", "i
 
 @dataclass(frozen=True)
 class Graph:
-    """The steps upstream of a lot: step rows, their flows (sorted by lot) and which steps made each lot."""
+    """The steps upstream of a lot, each with its flows (sorted by lot), and which steps made each lot."""
 
-    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
-    inputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    outputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    steps: dict[str, StepBalance] = field(default_factory=dict)
     made_by: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
     def producing(self, lot_id: str) -> list[tuple[str, float]]:
@@ -34,24 +52,29 @@ class Graph:
         return self.made_by.get(lot_id, [])
 
     @classmethod
-    def of(cls, steps: list[dict[str, Any]], flows: list[dict[str, Any]]) -> Graph:
+    def of(cls, steps: Sequence[GraphStep], flows: Sequence[FlowMass]) -> Graph:
         """From step rows and flow rows (``step_id``, ``direction``, ``lot_id``, ``mass_kg``)."""
-        graph = cls({s["step_id"]: {k: s[k] for k in STEP_COLUMNS} for s in steps})
+        sides: dict[tuple[str, str], list[Flow]] = defaultdict(list)
+        made_by: dict[str, list[tuple[str, float]]] = {}
+        known = {s["step_id"] for s in steps}
         for f in sorted(flows, key=lambda f: (f["step_id"], f["lot_id"])):
-            if f["step_id"] in graph.steps:
-                side = graph.inputs if f["direction"] == "in" else graph.outputs
-                side.setdefault(f["step_id"], []).append({"lot_id": f["lot_id"], "mass_kg": f["mass_kg"]})
+            if f["step_id"] in known:
+                sides[(f["step_id"], f["direction"])].append(Flow(lot_id=f["lot_id"], mass_kg=f["mass_kg"]))
                 if f["direction"] == "out":
-                    graph.made_by.setdefault(f["lot_id"], []).append((f["step_id"], f["mass_kg"]))
-        return graph
+                    made_by.setdefault(f["lot_id"], []).append((f["step_id"], f["mass_kg"]))
+        return cls({s["step_id"]: StepBalance(
+            step_id=s["step_id"], kind=s["kind"], plant=s["plant"], site=s["site"], ended_at=s["ended_at"],
+            balance_ok=bool(s["balance_ok"]), input_mass_kg=s["input_mass_kg"], output_mass_kg=s["output_mass_kg"],
+            declared_loss_kg=s["declared_loss_kg"], inputs=sides[(s["step_id"], "in")],
+            outputs=sides[(s["step_id"], "out")]) for s in steps}, made_by)
 
 
 @dataclass(frozen=True)
 class SourceRecord:
     """What is known of one source lot: its intake record (or None) and its products."""
 
-    intake: dict[str, Any] | None
-    products: list[dict[str, Any]]
+    intake: IntakeLot | None
+    products: list[ProductLine]
 
 
 _UPSTREAM = (
@@ -60,23 +83,36 @@ _UPSTREAM = (
     "JOIN process_flows i ON i.step_id = o.step_id AND i.direction = 'in' WHERE up.depth < ?), "
     "made AS (SELECT DISTINCT o.step_id FROM up JOIN process_flows o ON o.lot_id = up.lot_id "
     "AND o.direction = 'out') "
-    "SELECT f.step_id, f.direction, f.lot_id, f.mass_kg, " + ", ".join(f"s.{c} AS s_{c}" for c in STEP_COLUMNS[1:])
+    "SELECT f.step_id, f.direction, f.lot_id, f.mass_kg, " + ", ".join(f"s.{c}" for c in STEP_COLUMNS[1:])
     + " FROM made JOIN process_steps s ON s.step_id = made.step_id JOIN process_flows f ON f.step_id = made.step_id")
 
 
 def load_graph(db: Database, lot_id: str, max_depth: int = MAX_DEPTH) -> Graph:
-    """Every step within ``max_depth`` steps upstream of ``lot_id`` with all its flows: one query."""
-    rows = db.rows(_UPSTREAM, (lot_id, max_depth))
-    steps = {r["step_id"]: {"step_id": r["step_id"], **{c: r[f"s_{c}"] for c in STEP_COLUMNS[1:]}} for r in rows}
-    return Graph.of(list(steps.values()), rows)
+    """Every step within ``max_depth`` steps upstream of ``lot_id`` with all its flows: one query (each row
+    is a flow with its step's columns)."""
+    rows = cast(list[UpstreamRow], db.rows(_UPSTREAM, (lot_id, max_depth)))
+    return Graph.of(list({r["step_id"]: r for r in rows}.values()), rows)
 
 
-def _in(db: Database, sql: str, ids: list[str], json_cols: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """``sql`` with one ``IN ({marks})`` over ``ids``, run in chunks."""
-    out: list[dict[str, Any]] = []
+def _in(db: Database, sql: str, ids: Sequence[str], row: type[R], json_cols: tuple[str, ...] = ()) -> list[R]:
+    """``sql`` with one ``IN ({marks})`` over ``ids``, run in chunks; each row read as a ``row``."""
+    out: list[R] = []
     for part in chunks(ids):
-        out += db.rows(sql.format(marks=marks(len(part))), list(part), json_cols)
+        out += cast(list[R], db.rows(sql.format(marks=marks(len(part))), list(part), json_cols))
     return out
+
+
+class _LotId(TypedDict):
+    lot_id: str
+
+
+class _LotMeasurement(TypedDict):
+    lot_id: str
+    measurement: str | JsonObject | None  # the JSON text column, decoded by _measured_models
+
+
+class _IdentRow(IdentCount):
+    lot_id: str
 
 
 def load_sources(db: Database, lot_ids: list[str], store: Store | None = None) -> dict[str, SourceRecord]:
@@ -86,64 +122,71 @@ def load_sources(db: Database, lot_ids: list[str], store: Store | None = None) -
     ids = sorted(set(lot_ids))
     if not ids:
         return {}
-    intakes = {r["lot_id"]: r for r in _in(db, "SELECT * FROM intake_lots WHERE lot_id IN ({marks})", ids, ("doc",))}
-    products: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    intakes = {r["lot_id"]: r for r in _in(
+        db, "SELECT lot_id, plant, received_at, source_stream, consumer, net_mass_kg FROM intake_lots "
+        "WHERE lot_id IN ({marks})", ids, IntakeLot)}
+    products: dict[str, list[ProductLine]] = defaultdict(list)
     for r in _in(db, "SELECT lot_id, model, product_id, manufacturer, category, n_items, mass_kg FROM intake_products "
-                 "WHERE lot_id IN ({marks}) ORDER BY lot_id, model", ids):
-        products[r.pop("lot_id")].append(r)
+                 "WHERE lot_id IN ({marks}) ORDER BY lot_id, model", ids, IntakeProductRow):
+        products[r["lot_id"]].append(ProductLine(model=r["model"], product_id=r["product_id"],
+                                                 manufacturer=r["manufacturer"], category=r["category"],
+                                                 n_items=r["n_items"], mass_kg=r["mass_kg"]))
     pending = [i for i in ids if not products[i]]
     matched = {r["lot_id"] for r in _in(db, "SELECT DISTINCT lot_id FROM ident_matches WHERE lot_id IN ({marks})",
-                                        pending)}
+                                        pending, _LotId)}
     if store is not None:
         with_idents = {r["lot_id"] for r in _in(db, "SELECT DISTINCT lot_id FROM readings WHERE kind = 'ident' "
-                                                "AND lot_id IN ({marks})", [i for i in pending if i not in matched])}
+                                                "AND lot_id IN ({marks})", [i for i in pending if i not in matched],
+                                                _LotId)}
         for lot_id in sorted(with_idents):
             match_lot(db, store, lot_id)  # camera identifications not matched yet: match (and remember) now
         matched |= with_idents
     if matched:
-        for r in _in(db, LOT_PRODUCTS, sorted(matched)):
-            products[r["lot_id"]].append(
-                {"model": r["model"], "product_id": r["product_id"], "manufacturer": r["manufacturer"],
-                 "category": r["category"], "n_items": r["n_items"],
-                 "mass_kg": r["mass_mg"] * r["n_items"] / 1e6 if r.get("mass_mg") else None})
+        for c in _in(db, LOT_PRODUCTS, sorted(matched), LotProductRow):
+            products[c["lot_id"]].append(ProductLine(
+                model=c["model"], product_id=c["product_id"], manufacturer=c["manufacturer"],
+                category=c["category"], n_items=c["n_items"],
+                mass_kg=c["mass_mg"] * c["n_items"] / 1e6 if c["mass_mg"] else None))
     pending = [i for i in ids if not products[i]]
     if pending and store is not None:
-        models = {i: _measured_models(r.get("measurement")) for r in _in(
-            db, "SELECT lot_id, measurement FROM lots WHERE lot_id IN ({marks})", pending) for i in [r["lot_id"]]}
-        names = sorted({pm["model"] for pms in models.values() for pm in pms})
-        records: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in _in(db, "SELECT * FROM comp_products WHERE model IN ({marks})", names):
-            records[r["model"]].append(r)
+        models = {r["lot_id"]: _measured_models(r["measurement"]) for r in _in(
+            db, "SELECT lot_id, measurement FROM lots WHERE lot_id IN ({marks})", pending, _LotMeasurement)}
+        names = sorted({model for counts in models.values() for model, _ in counts})
+        records: dict[str, list[ProductFacts]] = defaultdict(list)
+        for rec in _in(db, PRODUCT_FACTS + " WHERE model IN ({marks})", names, ProductFacts):
+            records[rec["model"]].append(rec)
         for lot_id in pending:
-            for pm in models.get(lot_id, []):
-                rec = records[pm["model"]][0] if len(records[pm["model"]]) == 1 else {}
-                n = int(pm.get("count") or 1)
-                products[lot_id].append({"model": pm["model"], "product_id": rec.get("product_id"),
-                                         "manufacturer": rec.get("manufacturer"), "category": rec.get("category"),
-                                         "n_items": n, "mass_kg": rec["mass_mg"] * n / 1e6 if rec.get("mass_mg")
-                                         else None})
+            for model, n in models.get(lot_id, []):
+                one = records[model][0] if len(records[model]) == 1 else None
+                mass_mg = one["mass_mg"] if one else None
+                products[lot_id].append(ProductLine(
+                    model=model, product_id=one["product_id"] if one else None,
+                    manufacturer=one["manufacturer"] if one else None, category=one["category"] if one else None,
+                    n_items=n, mass_kg=mass_mg * n / 1e6 if mass_mg else None))
     return {i: SourceRecord(intakes.get(i), products[i]) for i in ids}
 
 
-def _measured_models(raw: Any) -> list[dict[str, Any]]:
-    """The ``product_models`` a lot's stored measurement names (entries without a model skipped)."""
+def _measured_models(raw: str | JsonObject | None) -> list[tuple[str, int]]:
+    """(model, count) of the ``product_models`` a lot's stored measurement names (entries without a model
+    skipped; a count missing or zero counts one)."""
     meas = json_columns({"measurement": raw})["measurement"]
     found = meas.get("product_models") if isinstance(meas, dict) else None
-    return [pm for pm in found or [] if isinstance(pm, dict) and pm.get("model")]
+    return [(pm["model"], int(pm.get("count") or 1)) for pm in found or [] if isinstance(pm, dict) and pm.get("model")]
 
 
-def ident_counts(db: Database, lot_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def ident_counts(db: Database, lot_ids: list[str]) -> dict[str, list[IdentCount]]:
     """Identification matches per lot, counted by (status, method)."""
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    out: dict[str, list[IdentCount]] = defaultdict(list)
     for r in _in(db, "SELECT lot_id, status, method, COUNT(*) AS n FROM ident_matches WHERE lot_id IN ({marks}) "
-                 "GROUP BY lot_id, status, method ORDER BY lot_id, status, method", sorted(set(lot_ids))):
-        out[r.pop("lot_id")].append(r)
+                 "GROUP BY lot_id, status, method ORDER BY lot_id, status, method", sorted(set(lot_ids)), _IdentRow):
+        out[r["lot_id"]].append(IdentCount(status=r["status"], method=r["method"], n=r["n"]))
     return dict(out)
 
 
-def open_alarms(db: Database) -> list[dict[str, Any]]:
+def open_alarms(db: Database) -> list[AlarmRow]:
     """Uncleared balance alarms, oldest first."""
-    return db.rows("SELECT * FROM balance_alarms WHERE cleared_at IS NULL ORDER BY id", (), ("detail",))
+    return cast(list[AlarmRow], db.rows("SELECT * FROM balance_alarms WHERE cleared_at IS NULL ORDER BY id", (),
+                                        ("detail",)))
 
 
 def descendants(db: Database, lot_id: str, max_depth: int = MAX_DEPTH) -> list[str]:

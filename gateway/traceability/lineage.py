@@ -14,14 +14,16 @@ upstream of the lot in one query, then the records of all its source lots togeth
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from collections.abc import Sequence
+
+from typing_extensions import TypedDict
 
 from gateway.composition.ident_repo import match_pending
+from gateway.composition.matching import normalise_model
 from gateway.store.base import Store
 from gateway.store.db import Database
 from gateway.traceability.graph import (
     MAX_DEPTH,
-    STEP_COLUMNS,
     Graph,
     SourceRecord,
     descendants,
@@ -29,31 +31,53 @@ from gateway.traceability.graph import (
     load_sources,
     open_alarms,
 )
+from gateway.traceability.rows import AlarmRow, ProductLine
+from junkan.core.evidence import Lineage, ModelContribution, SourceLot, SourceProduct, StepBalance
 
 
 class LineageError(Exception):
     pass
 
 
-def split_over_products(mass_kg: float, products: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+class AttributedProduct(ProductLine):
+    attributed_kg: float  # of the source lot's input-attributed mass, unrounded
+
+
+class OutputLot(TypedDict):
+    lot_id: str
+    lot_mass_kg: float
+    model_attributed_kg: float
+    model_share: float | None
+    terminal: bool  # no step consumed the lot (yet)
+
+
+class ModelLineage(TypedDict):
+    """``forward_model``: the intake lots holding a model and the output lots made from them."""
+
+    model: str
+    intake_lots: list[str]
+    output_lots: list[OutputLot]
+
+
+def split_over_products(mass_kg: float, products: list[ProductLine]) -> tuple[list[AttributedProduct], str]:
     """Pure: allocate a source lot's attributed mass over its products (by mass, else by item count)."""
     if not products:
         return [], "none"
-    if all(p.get("mass_kg") for p in products):
-        total, key = sum(p["mass_kg"] for p in products), "mass_kg"
-        basis = "product mass"
+    weights: list[float]
+    if all(p["mass_kg"] for p in products):
+        weights, basis = [p["mass_kg"] or 0.0 for p in products], "product mass"
     else:
-        total, key = sum(p["n_items"] for p in products), "n_items"
-        basis = "item count (product mass unknown)"
-    return [{**p, "attributed_kg": mass_kg * p[key] / total} for p in products], basis
+        weights, basis = [p["n_items"] for p in products], "item count (product mass unknown)"
+    total = sum(weights)
+    return [{**p, "attributed_kg": mass_kg * w / total} for p, w in zip(products, weights, strict=True)], basis
 
 
 def walk(graph: Graph, lot_id: str, lot_mass: float, max_depth: int = MAX_DEPTH
-         ) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+         ) -> tuple[dict[str, float], dict[str, StepBalance]]:
     """Pure: the input-attributed mass of every source lot of ``lot_id`` and the steps on the way.
     A step output of mass ``o`` from total output ``O`` takes ``in_i * o / O`` of each input ``i``."""
     sources: dict[str, float] = defaultdict(float)
-    steps: dict[str, dict[str, Any]] = {}
+    steps: dict[str, StepBalance] = {}
 
     def visit(current: str, mass: float, path: tuple[str, ...]) -> None:
         if current in path:
@@ -67,63 +91,68 @@ def walk(graph: Graph, lot_id: str, lot_mass: float, max_depth: int = MAX_DEPTH
         produced = sum(m for _, m in made_by)
         for step_id, out_mass in made_by:
             share = mass * (out_mass / produced if produced else 1.0 / len(made_by))
-            step = graph.steps[step_id]
-            if step_id not in steps:
-                steps[step_id] = {k: step[k] for k in STEP_COLUMNS} | {
-                    "balance_ok": bool(step["balance_ok"]),
-                    "inputs": [dict(f) for f in graph.inputs.get(step_id, [])],
-                    "outputs": [dict(f) for f in graph.outputs.get(step_id, [])]}
-            total_out = step["output_mass_kg"]
-            for inp in steps[step_id]["inputs"]:
-                visit(inp["lot_id"], inp["mass_kg"] * share / total_out if total_out else 0.0, (*path, current))
+            step = steps.setdefault(step_id, graph.steps[step_id])
+            total_out = step.output_mass_kg
+            for inp in step.inputs:
+                visit(inp.lot_id, inp.mass_kg * share / total_out if total_out else 0.0, (*path, current))
 
     visit(lot_id, lot_mass, ())
     return dict(sources), steps
 
 
-def lineage_of(lot_id: str, lot_mass: float, sources: dict[str, float], steps: dict[str, dict[str, Any]],
-               records: dict[str, SourceRecord]) -> dict[str, Any]:
+class _Contribution:
+    """One model's share of the sources while they are folded in."""
+
+    def __init__(self, p: AttributedProduct) -> None:
+        self.product_id, self.manufacturer, self.category = p["product_id"], p["manufacturer"], p["category"]
+        self.attributed_kg = 0.0
+        self.source_lots: list[str] = []
+
+
+def lineage_of(lot_id: str, lot_mass: float, sources: dict[str, float], steps: dict[str, StepBalance],
+               records: dict[str, SourceRecord]) -> Lineage:
     """Pure: the lineage document from the walk's result and the source lots' records."""
-    source_rows: list[dict[str, Any]] = []
-    models: dict[str, dict[str, Any]] = defaultdict(lambda: {"attributed_kg": 0.0})
-    plants: set[str] = {s["plant"] for s in steps.values() if s.get("plant")}
+    source_rows: list[SourceLot] = []
+    models: dict[str, _Contribution] = {}
+    plants: set[str] = {s.plant for s in steps.values() if s.plant}
     for src, mass in sorted(sources.items()):
         record = records.get(src, SourceRecord(None, []))
         intake = record.intake
         split, basis = split_over_products(mass, record.products)
-        if intake and intake.get("plant"):
+        if intake and intake["plant"]:
             plants.add(intake["plant"])
-        source_rows.append({
-            "lot_id": src, "attributed_kg": round(mass, 6),
-            "received_at": intake["received_at"] if intake else None,
-            "source_stream": intake["source_stream"] if intake else None,
-            "consumer": intake["consumer"] if intake else None,
-            "plant": intake["plant"] if intake else None,
-            "net_mass_kg": intake["net_mass_kg"] if intake else None,
-            "allocation": basis,
-            "products": [{k: p.get(k) for k in ("model", "product_id", "manufacturer", "category", "n_items")}
-                         | {"attributed_kg": round(p["attributed_kg"], 6)} for p in split],
-        })
+        source_rows.append(SourceLot(
+            lot_id=src, attributed_kg=round(mass, 6),
+            received_at=intake["received_at"] if intake else None,
+            source_stream=intake["source_stream"] if intake else None,
+            consumer=intake["consumer"] if intake else None,
+            plant=intake["plant"] if intake else None,
+            net_mass_kg=intake["net_mass_kg"] if intake else None,
+            allocation=basis,
+            products=[SourceProduct(model=p["model"], product_id=p["product_id"], manufacturer=p["manufacturer"],
+                                    category=p["category"], n_items=p["n_items"],
+                                    attributed_kg=round(p["attributed_kg"], 6)) for p in split]))
         for p in split:
-            m = models[p["model"]]
-            m.update({k: p.get(k) for k in ("product_id", "manufacturer", "category")})
-            m["attributed_kg"] += p["attributed_kg"]
-            m.setdefault("source_lots", []).append(src)
+            m = models.setdefault(p["model"], _Contribution(p))
+            m.product_id, m.manufacturer, m.category = p["product_id"], p["manufacturer"], p["category"]
+            m.attributed_kg += p["attributed_kg"]
+            m.source_lots.append(src)
     total_in = sum(sources.values())
-    model_rows = [{"model": k, **v, "attributed_kg": round(v["attributed_kg"], 6),
-                   "share": round(v["attributed_kg"] / total_in, 6) if total_in else None}
+    model_rows = [ModelContribution(model=k, attributed_kg=round(v.attributed_kg, 6), product_id=v.product_id,
+                                    manufacturer=v.manufacturer, category=v.category, source_lots=v.source_lots,
+                                    share=round(v.attributed_kg / total_in, 6) if total_in else None)
                   for k, v in sorted(models.items())]
-    unattributed = total_in - sum(r["attributed_kg"] for r in model_rows)
-    return {
-        "lot_id": lot_id, "lot_mass_kg": round(float(lot_mass), 6),
-        "source_input_mass_kg": round(total_in, 6),
-        "unattributed_kg": round(unattributed, 6),
-        "sources": source_rows, "models": model_rows, "plants": sorted(plants),
-        "steps": sorted(steps.values(), key=lambda s: (s["ended_at"], s["step_id"])),
-    }
+    unattributed = total_in - sum(r.attributed_kg for r in model_rows)
+    return Lineage(
+        lot_id=lot_id, lot_mass_kg=round(float(lot_mass), 6),
+        source_input_mass_kg=round(total_in, 6),
+        unattributed_kg=round(unattributed, 6),
+        sources=source_rows, models=model_rows, plants=sorted(plants),
+        steps=sorted(steps.values(), key=lambda s: (s.ended_at, s.step_id)),
+    )
 
 
-def backward(db: Database, lot_id: str, store: Store | None = None) -> dict[str, Any]:
+def backward(db: Database, lot_id: str, store: Store | None = None) -> Lineage:
     """All source lots of ``lot_id`` with input-attributed masses, and the models/plants/steps behind them."""
     lot = store.get_lot(lot_id) if store is not None else None
     graph = load_graph(db, lot_id)
@@ -139,10 +168,8 @@ def backward(db: Database, lot_id: str, store: Store | None = None) -> dict[str,
     return lineage_of(lot_id, lot_mass, sources, steps, load_sources(db, list(sources), store))
 
 
-def forward_model(db: Database, model: str, store: Store | None = None, terminal_only: bool = True) -> dict[str, Any]:
+def forward_model(db: Database, model: str, store: Store | None = None, terminal_only: bool = True) -> ModelLineage:
     """Output lots that contain ``model``, with the mass of that model attributed to each."""
-    from gateway.composition.matching import normalise_model
-
     norm = normalise_model(model)
     if store is not None:
         match_pending(db, store)
@@ -151,23 +178,23 @@ def forward_model(db: Database, model: str, store: Store | None = None, terminal
     intake_lots |= {r["lot_id"] for r in db.rows(
         "SELECT DISTINCT lot_id, model FROM ident_matches WHERE status IN ('matched','resolved')")
         if r["model"] and normalise_model(r["model"]) == norm and r["lot_id"]}
-    outputs: list[dict[str, Any]] = []
+    outputs: list[OutputLot] = []
     for lot in sorted({d for src in intake_lots for d in descendants(db, src)}):
         consumed = db.one("SELECT step_id FROM process_flows WHERE direction = 'in' AND lot_id = ?", (lot,))
         if terminal_only and consumed:
             continue
         lin = backward(db, lot, store)
-        contrib = sum(m["attributed_kg"] for m in lin["models"] if normalise_model(m["model"]) == norm)
-        outputs.append({"lot_id": lot, "lot_mass_kg": lin["lot_mass_kg"], "model_attributed_kg": round(contrib, 6),
-                        "model_share": round(contrib / lin["source_input_mass_kg"], 6)
-                        if lin["source_input_mass_kg"] else None, "terminal": consumed is None})
+        contrib = sum(m.attributed_kg for m in lin.models if normalise_model(m.model) == norm)
+        outputs.append({"lot_id": lot, "lot_mass_kg": lin.lot_mass_kg, "model_attributed_kg": round(contrib, 6),
+                        "model_share": round(contrib / lin.source_input_mass_kg, 6)
+                        if lin.source_input_mass_kg else None, "terminal": consumed is None})
     return {"model": model, "intake_lots": sorted(intake_lots), "output_lots": outputs}
 
 
-def alarms_blocking(alarms: list[dict[str, Any]], lineage: dict[str, Any]) -> list[dict[str, Any]]:
+def alarms_blocking(alarms: Sequence[AlarmRow], lineage: Lineage) -> list[AlarmRow]:
     """Pure: the alarms (uncleared) on any step of this lineage, or on a period containing one."""
-    step_ids = {s["step_id"] for s in lineage["steps"]}
-    ends = [s["ended_at"] for s in lineage["steps"]]
+    step_ids = {s.step_id for s in lineage.steps}
+    ends = [s.ended_at for s in lineage.steps]
     found = []
     for alarm in alarms:
         if alarm["scope"] == "step" and alarm["ref"] in step_ids:
@@ -179,6 +206,6 @@ def alarms_blocking(alarms: list[dict[str, Any]], lineage: dict[str, Any]) -> li
     return found
 
 
-def blocking_alarms(db: Database, lineage: dict[str, Any]) -> list[dict[str, Any]]:
+def blocking_alarms(db: Database, lineage: Lineage) -> list[AlarmRow]:
     """Uncleared balance alarms blocking claims over this lineage."""
     return alarms_blocking(open_alarms(db), lineage)

@@ -7,24 +7,49 @@ row; claims over lots downstream of an uncleared alarm are blocked (see ``lineag
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import cast
+
+from typing_extensions import TypedDict
 
 from gateway.composition.matching import normalise_model
 from gateway.store.base import Store
 from gateway.store.db import Database, dumps, now_iso
-from gateway.traceability.balance import Balance, balance
+from gateway.traceability.balance import balance
+from gateway.traceability.rows import AlarmDetail, AlarmRow, Balance, ProductFacts, StepRow
 from junkan.core.ids import new_id
 from junkan.core.traceability import DEFAULT_TOLERANCE, IntakeIn, StepIn
 
+PRODUCT_FACTS = "SELECT product_id, model, manufacturer, category, mass_mg FROM comp_products"
 
-def _product_row(db: Database, model: str, product_id: str | None) -> dict[str, Any] | None:
+
+class IntakeRecorded(TypedDict):
+    lot_id: str
+    net_mass_kg: float | None
+    products: int  # product lines recorded
+
+
+class StepRecorded(TypedDict):
+    step_id: str
+    balance: Balance
+
+
+class PeriodBalance(TypedDict):
+    start: str
+    end: str
+    n_steps: int
+    ok: bool
+    balance: Balance | None  # None when no step ended in the period
+    failing_steps: list[str]
+
+
+def _product_row(db: Database, model: str, product_id: str | None) -> ProductFacts | None:
     if product_id:
-        return db.one("SELECT * FROM comp_products WHERE product_id = ?", (product_id,))
-    rows = db.rows("SELECT * FROM comp_products WHERE model_norm = ?", (normalise_model(model),))
-    return rows[0] if len(rows) == 1 else None
+        return cast(ProductFacts | None, db.one(PRODUCT_FACTS + " WHERE product_id = ?", (product_id,)))
+    rows = db.rows(PRODUCT_FACTS + " WHERE model_norm = ?", (normalise_model(model),))
+    return cast(ProductFacts, rows[0]) if len(rows) == 1 else None
 
 
-def record_intake(db: Database, intake: IntakeIn, store: Store | None = None) -> dict[str, Any]:
+def record_intake(db: Database, intake: IntakeIn, store: Store | None = None) -> IntakeRecorded:
     """Store (or replace) an intake lot and its products; product records are linked by model if known."""
     net = intake.net_mass_kg
     if net is None and store is not None:
@@ -41,14 +66,13 @@ def record_intake(db: Database, intake: IntakeIn, store: Store | None = None) ->
                     intake.consumer, net, dumps(doc), now_iso()))
         for p in intake.products:
             rec = _product_row(db, p.model, p.product_id)
-            mass = p.mass_kg
-            if mass is None and rec is not None and rec.get("mass_mg"):
-                mass = rec["mass_mg"] / 1e6 * p.n_items
+            mass, mass_mg = p.mass_kg, rec["mass_mg"] if rec else None
+            if mass is None and mass_mg:
+                mass = mass_mg / 1e6 * p.n_items
             db.execute("INSERT INTO intake_products (lot_id, model, product_id, manufacturer, category, n_items, "
                        "mass_kg) VALUES (?,?,?,?,?,?,?)",
                        (intake.lot_id, p.model, rec["product_id"] if rec else p.product_id,
-                        rec.get("manufacturer") if rec else None, rec.get("category") if rec else None,
-                        p.n_items, mass))
+                        rec["manufacturer"] if rec else None, rec["category"] if rec else None, p.n_items, mass))
     return {"lot_id": intake.lot_id, "net_mass_kg": net, "products": len(intake.products)}
 
 
@@ -57,7 +81,7 @@ def _utc(when: datetime) -> str:
     return when.astimezone(UTC).isoformat()
 
 
-def record_step(db: Database, step: StepIn, default_tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
+def record_step(db: Database, step: StepIn, default_tolerance: float = DEFAULT_TOLERANCE) -> StepRecorded:
     """Store (or replace) a step; returns it with its balance. A violation raises an alarm row."""
     step_id = step.step_id or f"step-{new_id()}"
     tol = step.tolerance if step.tolerance is not None else default_tolerance
@@ -73,15 +97,15 @@ def record_step(db: Database, step: StepIn, default_tolerance: float = DEFAULT_T
                    "output_mass_kg, declared_loss_kg, unaccounted_kg, tolerance, balance_ok, doc, recorded_at) "
                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    (step_id, step.kind, step.site, step.plant, _utc(step.started_at), _utc(step.ended_at),
-                    bal.input_kg, bal.output_kg, bal.declared_loss_kg, bal.unaccounted_kg, tol, int(bal.ok),
-                    dumps(doc), now_iso()))
+                    bal["input_kg"], bal["output_kg"], bal["declared_loss_kg"], bal["unaccounted_kg"], tol,
+                    int(bal["ok"]), dumps(doc), now_iso()))
         for direction, flows in (("in", step.inputs), ("out", step.outputs)):
             for f in flows:
                 db.execute("INSERT INTO process_flows (step_id, direction, lot_id, mass_kg, role) VALUES (?,?,?,?,?)",
                            (step_id, direction, f.lot_id, f.mass_kg, f.role))
-        if not bal.ok:
-            raise_alarm(db, "step", step_id, {"balance": bal.to_dict(), "kind": step.kind})
-    return {"step_id": step_id, "balance": bal.to_dict()}
+        if not bal["ok"]:
+            raise_alarm(db, "step", step_id, {"balance": bal, "kind": step.kind})
+    return {"step_id": step_id, "balance": bal}
 
 
 def _check_no_cycle(db: Database, step: StepIn, step_id: str) -> None:
@@ -100,7 +124,7 @@ def _check_no_cycle(db: Database, step: StepIn, step_id: str) -> None:
             "WHERE o.direction = 'out' AND o.lot_id = ? AND o.step_id <> ?", (lot, step_id))]
 
 
-def raise_alarm(db: Database, scope: str, ref: str, detail: dict[str, Any]) -> None:
+def raise_alarm(db: Database, scope: str, ref: str, detail: AlarmDetail) -> None:
     existing = db.one("SELECT id FROM balance_alarms WHERE scope = ? AND ref = ? AND cleared_at IS NULL", (scope, ref))
     if existing:
         db.execute("UPDATE balance_alarms SET detail = ?, raised_at = ? WHERE id = ?",
@@ -117,39 +141,40 @@ def clear_alarm(db: Database, alarm_id: int) -> bool:
     return bool(changed)
 
 
-def alarms(db: Database, include_cleared: bool = False) -> list[dict[str, Any]]:
+def alarms(db: Database, include_cleared: bool = False) -> list[AlarmRow]:
     where = "" if include_cleared else "WHERE cleared_at IS NULL"
-    return db.rows(f"SELECT * FROM balance_alarms {where} ORDER BY id", (), ("detail",))
+    return cast(list[AlarmRow], db.rows(f"SELECT * FROM balance_alarms {where} ORDER BY id", (), ("detail",)))
 
 
-def get_step(db: Database, step_id: str) -> dict[str, Any] | None:
-    return db.one("SELECT * FROM process_steps WHERE step_id = ?", (step_id,), ("doc",))
+def get_step(db: Database, step_id: str) -> StepRow | None:
+    return cast(StepRow | None, db.one("SELECT * FROM process_steps WHERE step_id = ?", (step_id,), ("doc",)))
 
 
-def list_steps(db: Database, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
-    where, params = ["1=1"], []
-    if since:
-        where.append("ended_at >= ?")
-        params.append(since)
-    if until:
-        where.append("ended_at < ?")
-        params.append(until)
-    return db.rows(f"SELECT * FROM process_steps WHERE {' AND '.join(where)} ORDER BY ended_at, step_id", params,
-                   ("doc",))
+def where_given(*conditions: tuple[str, object | None]) -> tuple[str, list[object]]:
+    """A WHERE clause of the conditions whose value is given (not None), with those values: optional filters."""
+    given = [(sql, value) for sql, value in conditions if value is not None]
+    return " AND ".join(["1=1", *(sql for sql, _ in given)]), [value for _, value in given]
+
+
+def list_steps(db: Database, since: str | None = None, until: str | None = None) -> list[StepRow]:
+    """Steps that ended in [since, until) (either bound optional), in time order."""
+    where, params = where_given(("ended_at >= ?", since or None), ("ended_at < ?", until or None))
+    return cast(list[StepRow], db.rows(f"SELECT * FROM process_steps WHERE {where} ORDER BY ended_at, step_id",
+                                       params, ("doc",)))
 
 
 def period_balance(db: Database, start: datetime, end: datetime, tolerance: float = DEFAULT_TOLERANCE,
-                   alarm: bool = True) -> dict[str, Any]:
+                   alarm: bool = True) -> PeriodBalance:
     """Balance of every step that ended in [start, end); a violation raises a 'period' alarm."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     steps = list_steps(db, start.isoformat(), end.isoformat())
-    bal: Balance = balance(sum(s["input_mass_kg"] for s in steps), sum(s["output_mass_kg"] for s in steps),
-                           sum(s["declared_loss_kg"] for s in steps), tolerance)
+    bal = balance(sum(s["input_mass_kg"] for s in steps), sum(s["output_mass_kg"] for s in steps),
+                  sum(s["declared_loss_kg"] for s in steps), tolerance)
     failing = [s["step_id"] for s in steps if not s["balance_ok"]]
-    ok = (bal.ok or not steps) and not failing
+    ok = (bal["ok"] or not steps) and not failing
     if alarm and steps and not ok:
         with db.tx():
             raise_alarm(db, "period", f"{start.isoformat()}/{end.isoformat()}",
-                        {"balance": bal.to_dict(), "failing_steps": failing})
+                        {"balance": bal, "failing_steps": failing})
     return {"start": start.isoformat(), "end": end.isoformat(), "n_steps": len(steps), "ok": ok,
-            "balance": bal.to_dict() if steps else None, "failing_steps": failing}
+            "balance": bal if steps else None, "failing_steps": failing}

@@ -16,17 +16,25 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, cast
 from zoneinfo import ZoneInfo
+
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from gateway.evidence.build import lot_screening
 from gateway.store.base import Store
 from gateway.store.db import Database, now_iso
 from gateway.traceability.lineage import backward, blocking_alarms
-from gateway.traceability.repo import period_balance
+from gateway.traceability.repo import PeriodBalance, period_balance
+from gateway.traceability.rows import SuppliedFlow
 from junkan.core.traceability import DEFAULT_TOLERANCE
+
+if TYPE_CHECKING:
+    from gateway.traceability.use import UseReport
 
 JST = ZoneInfo("Asia/Tokyo")
 PAGE = 500
@@ -41,6 +49,93 @@ SCREENING_BLOCKS = ("pops_suspect", "lab_failed")  # Evidence.screening states w
 
 class PeriodError(ValueError):
     pass
+
+
+_OUT = ConfigDict(extra="forbid")
+
+
+@with_config(_OUT)
+class Period(TypedDict):
+    start: str
+    end: str
+
+
+@with_config(_OUT)
+class ContentRow(TypedDict):
+    """Recycled plastic supplied and claimable for one (manufacturer, category) in the period."""
+
+    manufacturer: str
+    category: str
+    supplied_kg: Annotated[float, Field(description="Post-consumer recycled plastic in final product lots (kg).")]
+    blocked_kg: Annotated[float, Field(description="Of it, behind an uncleared balance alarm or in a POPs-suspect "
+                                       "lot without a passing lab confirmation.")]
+    claimed_kg: float
+    claimable_kg: float
+    role_unknown_kg: Annotated[float, Field(
+        description="Of it, from outputs recorded without a role (counted as product).")]
+    n_lots: int
+    balance_ok: bool
+
+
+@with_config(_OUT)
+class SuppliedLot(TypedDict):
+    """A supplied lot: a final product output of a step that ended in the period."""
+
+    lot_id: str
+    mass_kg: float
+    role: Annotated[str, Field(description="product, or unknown for outputs recorded before roles.")]
+    step_id: str
+    kind: str
+    ended_at: str
+    blocked: bool
+    post_consumer_kg: float
+    screening: Annotated[str, Field(description="The lot's BFR screening: clear, pops_suspect, lab_confirmed, "
+                                    "lab_failed (pops_suspect and lab_failed lots are blocked).")]
+
+
+@with_config(_OUT)
+class Totals(TypedDict):
+    supplied_lot_mass_kg: Annotated[float, Field(description="Mass of the supplied (final product) lots.")]
+    supplied_kg: Annotated[float, Field(description="Sum of the rows' supplied_kg (post-consumer share of those "
+                                        "lots).")]
+    not_supplied_kg: Annotated[dict[str, float], Field(description="Final outputs that are not products, kg by "
+                                                       "role.")]
+
+
+@with_config(_OUT)
+class RecycledContent(TypedDict):
+    """The recycled-content report of a period (``recycled_content``)."""
+
+    period: Period
+    period_balance: PeriodBalance
+    kinds: Annotated[list[str] | None, Field(description="Step kinds counted; null for every kind.")]
+    rows: list[ContentRow]
+    totals: Totals
+    lots: Annotated[list[SuppliedLot], Field(description="One page of the supplied lots (lots_offset, lots_limit).")]
+    lots_total: int
+    lots_offset: int
+    lots_limit: int | None
+    warnings: list[str]
+    empty_reason: Annotated[str | None, Field(description="Why no lot was supplied; null when some was.")]
+    ok: bool
+
+
+@with_config(_OUT)
+class Claimed(TypedDict):
+    manufacturer: str
+    category: str
+    mass_kg: float
+    remaining_kg: float
+
+
+@dataclass
+class _Tally:
+    """One (manufacturer, category) while the supplied lots are folded in."""
+
+    supplied_kg: float = 0.0
+    blocked_kg: float = 0.0
+    role_unknown_kg: float = 0.0
+    lots: set[str] = field(default_factory=set)
 
 
 def check_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -71,16 +166,16 @@ _TERMINAL = ("FROM process_flows f JOIN process_steps s ON s.step_id = f.step_id
 
 
 def supplied_lots(db: Database, start: datetime, end: datetime, kinds: tuple[str, ...] | None = None,
-                  page: int = PAGE) -> Iterator[dict[str, Any]]:
+                  page: int = PAGE) -> Iterator[SuppliedFlow]:
     """Final product outputs (role product or unknown) of steps that ended in [start, end), page by page."""
     kind_sql, kind_args = _kind_filter(kinds)
     after: tuple[str, str, str] = ("", "", "")
     while True:
-        rows = db.rows(
+        rows = cast(list[SuppliedFlow], db.rows(
             "SELECT f.lot_id, f.mass_kg, f.role, s.step_id, s.kind, s.ended_at " + _TERMINAL + kind_sql +
             " AND (f.role IS NULL OR f.role = 'product') AND (s.ended_at > ? OR (s.ended_at = ? AND "
             "(f.lot_id > ? OR (f.lot_id = ? AND s.step_id > ?)))) ORDER BY s.ended_at, f.lot_id, s.step_id LIMIT ?",
-            [start.isoformat(), end.isoformat(), *kind_args, after[0], after[0], after[1], after[1], after[2], page])
+            [start.isoformat(), end.isoformat(), *kind_args, after[0], after[0], after[1], after[1], after[2], page]))
         yield from rows
         if len(rows) < page:
             return
@@ -118,13 +213,12 @@ def why_empty(db: Database, start: datetime, end: datetime, kinds: tuple[str, ..
 
 def recycled_content(db: Database, store: Store | None, start: datetime, end: datetime,
                      kinds: tuple[str, ...] | None = None, tolerance: float = DEFAULT_TOLERANCE,
-                     lots_offset: int = 0, lots_limit: int | None = None) -> dict[str, Any]:
+                     lots_offset: int = 0, lots_limit: int | None = None) -> RecycledContent:
     """The report; ``lots`` holds the page [lots_offset, lots_offset + lots_limit) of the supplied lots."""
     start, end = check_period(start, end)
     period = period_balance(db, start, end, tolerance)
-    rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-        lambda: {"supplied_kg": 0.0, "blocked_kg": 0.0, "role_unknown_kg": 0.0, "lots": set()})
-    lots_out: list[dict[str, Any]] = []
+    rows: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+    lots_out: list[SuppliedLot] = []
     n_lots, supplied_mass, unknown_lots, suspect_lots = 0, 0.0, 0, []
     for lot, contributions in lot_contributions(db, store, start, end, kinds, period["ok"]):
         if lot["role"] == "unknown":
@@ -137,22 +231,22 @@ def recycled_content(db: Database, store: Store | None, start: datetime, end: da
         supplied_mass += lot["mass_kg"]
         for key, kg in contributions.items():
             r = rows[key]
-            r["supplied_kg"] += kg
-            r["blocked_kg"] += kg if lot["blocked"] else 0.0
-            r["role_unknown_kg"] += kg if lot["role"] == "unknown" else 0.0
-            r["lots"].add(lot["lot_id"])
+            r.supplied_kg += kg
+            r.blocked_kg += kg if lot["blocked"] else 0.0
+            r.role_unknown_kg += kg if lot["role"] == "unknown" else 0.0
+            r.lots.add(lot["lot_id"])
     claims = db.rows("SELECT manufacturer, category, SUM(mass_kg) AS kg FROM rc_claims WHERE period_start = ? "
                      "AND period_end = ? GROUP BY manufacturer, category", (start.isoformat(), end.isoformat()))
     claimed = {(c["manufacturer"], c["category"]): float(c["kg"]) for c in claims}
-    out = []
+    out: list[ContentRow] = []
     for key in sorted(set(rows) | set(claimed)):
         r = rows[key]
-        available = r["supplied_kg"] - r["blocked_kg"]
+        available = r.supplied_kg - r.blocked_kg
         balance = available - claimed.get(key, 0.0)
-        out.append({"manufacturer": key[0], "category": key[1], "supplied_kg": round(r["supplied_kg"], 6),
-                    "blocked_kg": round(r["blocked_kg"], 6), "claimed_kg": round(claimed.get(key, 0.0), 6),
-                    "claimable_kg": round(max(balance, 0.0), 6), "role_unknown_kg": round(r["role_unknown_kg"], 6),
-                    "n_lots": len(r["lots"]), "balance_ok": balance >= -1e-9})
+        out.append({"manufacturer": key[0], "category": key[1], "supplied_kg": round(r.supplied_kg, 6),
+                    "blocked_kg": round(r.blocked_kg, 6), "claimed_kg": round(claimed.get(key, 0.0), 6),
+                    "claimable_kg": round(max(balance, 0.0), 6), "role_unknown_kg": round(r.role_unknown_kg, 6),
+                    "n_lots": len(r.lots), "balance_ok": balance >= -1e-9})
     warnings = []
     if unknown_lots:
         warnings.append(f"{unknown_lots} supplied lot(s) were recorded without an output role (before roles "
@@ -176,39 +270,39 @@ def recycled_content(db: Database, store: Store | None, start: datetime, end: da
 
 def lot_contributions(db: Database, store: Store | None, start: datetime, end: datetime,
                       kinds: tuple[str, ...] | None, period_ok: bool = True
-                      ) -> Iterator[tuple[dict[str, Any], dict[tuple[str, str], float]]]:
+                      ) -> Iterator[tuple[SuppliedLot, dict[tuple[str, str], float]]]:
     """Per supplied lot: its row and the kg it supplies per (manufacturer, category), streamed."""
     for lot in supplied_lots(db, start, end, kinds):
         lin = backward(db, lot["lot_id"], store)
         screening = lot_screening(db, lot["lot_id"], lin, datetime.now(UTC).date()).status
         blocked = bool(blocking_alarms(db, lin)) or not period_ok or screening in SCREENING_BLOCKS
-        total_in = lin["source_input_mass_kg"] or 0.0
+        total_in = lin.source_input_mass_kg or 0.0
         scale = lot["mass_kg"] / total_in if total_in else 0.0
         shares: dict[tuple[str, str], float] = defaultdict(float)
-        for src in lin["sources"]:
-            if src["consumer"] != "post_consumer":
+        for src in lin.sources:
+            if src.consumer != "post_consumer":
                 continue
-            products = src["products"] or [{"manufacturer": None, "category": None,
-                                             "attributed_kg": src["attributed_kg"]}]
-            for p in products:
-                shares[(p.get("manufacturer") or "unknown", p.get("category") or "unknown")] += \
-                    p["attributed_kg"] * scale
-        row = {"lot_id": lot["lot_id"], "mass_kg": lot["mass_kg"], "role": lot["role"] or "unknown",
+            products = [(p.manufacturer, p.category, p.attributed_kg) for p in src.products] or [
+                (None, None, src.attributed_kg)]
+            for manufacturer, category, kg in products:
+                shares[(manufacturer or "unknown", category or "unknown")] += kg * scale
+        row: SuppliedLot = {"lot_id": lot["lot_id"], "mass_kg": lot["mass_kg"], "role": lot["role"] or "unknown",
                "step_id": lot["step_id"], "kind": lot["kind"], "ended_at": lot["ended_at"], "blocked": blocked,
                "post_consumer_kg": round(sum(shares.values()), 6), "screening": screening}
         yield row, dict(shares)
 
 
-def to_csv(report: dict[str, Any]) -> str:
+def to_csv(report: RecycledContent) -> str:
     return rows_csv(report, COLUMNS)
 
 
-def rows_csv(report: dict[str, Any], columns: tuple[str, ...]) -> str:
+def rows_csv(report: RecycledContent | UseReport, columns: tuple[str, ...]) -> str:
     """A report's rows as CSV with the period on every row (a spreadsheet keeps it after filtering)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=["period_start", "period_end", *columns], lineterminator="\n")
     writer.writeheader()
-    for row in report["rows"]:
+    rows: Sequence[Mapping[str, object]] = report["rows"]
+    for row in rows:
         writer.writerow({"period_start": report["period"]["start"], "period_end": report["period"]["end"],
                          **{k: row[k] for k in columns}})
     return buf.getvalue()
@@ -223,12 +317,13 @@ def lots_csv(db: Database, store: Store | None, start: datetime, end: datetime,
     yield head.getvalue()
     for lot, _ in lot_contributions(db, store, start, end, kinds):
         line = io.StringIO()
-        csv.writer(line, lineterminator="\n").writerow([lot[k] for k in LOT_COLUMNS])
+        cells: Mapping[str, object] = lot
+        csv.writer(line, lineterminator="\n").writerow([cells[k] for k in LOT_COLUMNS])
         yield line.getvalue()
 
 
 def record_claim(db: Database, store: Store | None, manufacturer: str, category: str, start: datetime, end: datetime,
-                 mass_kg: float, reference: str | None = None) -> dict[str, Any]:
+                 mass_kg: float, reference: str | None = None) -> Claimed:
     """Book a claim against the period's balance; refused if it would make the balance negative."""
     if mass_kg <= 0:
         raise PeriodError("claimed mass must be positive")

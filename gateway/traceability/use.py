@@ -12,18 +12,93 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Literal, cast
+
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from gateway.store.base import Store
 from gateway.store.db import Database, dumps, now_iso
 from gateway.traceability.lineage import LineageError, backward, blocking_alarms
-from gateway.traceability.report import check_period
+from gateway.traceability.repo import where_given
+from gateway.traceability.report import Period, check_period
+from gateway.traceability.rows import UseRow
 from junkan.core.ids import new_id
 from junkan.core.traceability import RecycledUseIn
 
 OVER_TOLERANCE = 0.005  # receipts may exceed the recycler's weighed mass by the scales' error only
 COLUMNS = ("manufacturer", "category", "received_kg", "used_kg", "used_post_consumer_kg", "used_pre_consumer_kg",
            "used_untraced_kg", "used_blocked_kg", "n_lots")
+_OUT = ConfigDict(extra="forbid")
+
+
+@with_config(_OUT)
+class Untraced(TypedDict):
+    """A received lot this gateway cannot split into recycled content, and why."""
+
+    lot_id: str
+    traced: Literal[False]
+    reason: str
+
+
+@with_config(_OUT)
+class Traced(TypedDict):
+    """A received lot recorded here as a final product output, with its content split by lineage."""
+
+    lot_id: str
+    traced: Literal[True]
+    mass_kg: float
+    role: Annotated[str, Field(description="product, or unknown for outputs recorded before roles.")]
+    post_consumer_share: float
+    pre_consumer_share: float
+    blocked: Annotated[bool, Field(description="Behind an uncleared balance alarm: no content counted.")]
+
+
+LotStatus = Traced | Untraced
+
+
+@with_config(_OUT)
+class UseRecorded(TypedDict):
+    use_id: str
+    lot: Annotated[LotStatus, Field(description="What this gateway knows of the lot (traced, content shares, "
+                                    "blocked).")]
+
+
+@with_config(_OUT)
+class OverReceived(TypedDict):
+    lot_id: str
+    received_kg: float
+    lot_mass_kg: float
+
+
+@with_config(_OUT)
+class UseReportRow(TypedDict):
+    """Recycled plastic received and used by one (manufacturer, category) in the period."""
+
+    manufacturer: str
+    category: str
+    received_kg: float
+    used_kg: float
+    used_post_consumer_kg: float
+    used_pre_consumer_kg: float
+    used_untraced_kg: Annotated[float, Field(description="Used from lots not recorded here as final product "
+                                             "outputs.")]
+    used_blocked_kg: float
+    n_lots: int
+
+
+@with_config(_OUT)
+class UseReport(TypedDict):
+    """The manufacturer's side of the report (``UseRepo.report``)."""
+
+    period: Period
+    manufacturer: str | None
+    rows: list[UseReportRow]
+    lots: list[LotStatus]
+    over_received: Annotated[list[OverReceived], Field(description="Lots received beyond their recorded mass "
+                                                       "(all manufacturers).")]
+    empty_reason: str | None
+    ok: bool
 
 
 class UseRepo:
@@ -32,7 +107,7 @@ class UseRepo:
     def __init__(self, db: Database, store: Store | None = None) -> None:
         self.db, self.store = db, store
 
-    def record(self, use: RecycledUseIn) -> dict[str, Any]:
+    def record(self, use: RecycledUseIn) -> UseRecorded:
         use_id = use.use_id or f"use-{new_id()}"
         doc = use.model_dump(mode="json") | {"use_id": use_id}
         used_at = (use.used_at or use.received_at)
@@ -46,21 +121,14 @@ class UseRepo:
         return {"use_id": use_id, "lot": self.lot_status(use.lot_id)}
 
     def find(self, start: datetime | None = None, end: datetime | None = None,
-             manufacturer: str | None = None, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
-        where, params = ["1=1"], []
-        if start is not None:
-            where.append("used_at >= ?")
-            params.append(_utc(start))
-        if end is not None:
-            where.append("used_at < ?")
-            params.append(_utc(end))
-        if manufacturer:
-            where.append("manufacturer = ?")
-            params.append(manufacturer)
-        return self.db.rows(f"SELECT * FROM rc_uses WHERE {' AND '.join(where)} ORDER BY used_at, use_id "
-                            "LIMIT ? OFFSET ?", [*params, limit, offset], ("doc",))
+             manufacturer: str | None = None, limit: int = 1000, offset: int = 0) -> list[UseRow]:
+        where, params = where_given(("used_at >= ?", _utc(start) if start is not None else None),
+                                    ("used_at < ?", _utc(end) if end is not None else None),
+                                    ("manufacturer = ?", manufacturer or None))
+        return cast(list[UseRow], self.db.rows(f"SELECT * FROM rc_uses WHERE {where} ORDER BY used_at, use_id "
+                                               "LIMIT ? OFFSET ?", [*params, limit, offset], ("doc",)))
 
-    def lot_status(self, lot_id: str) -> dict[str, Any]:
+    def lot_status(self, lot_id: str) -> LotStatus:
         """What this gateway knows of a received lot: product output or not, its mass, content split."""
         out = self.db.one("SELECT f.mass_kg, f.role FROM process_flows f WHERE f.direction = 'out' AND f.lot_id = ? "
                           "AND NOT EXISTS (SELECT 1 FROM process_flows c WHERE c.direction = 'in' "
@@ -73,15 +141,15 @@ class UseRepo:
             lin = backward(self.db, lot_id, self.store)
         except LineageError as exc:
             return {"lot_id": lot_id, "traced": False, "reason": str(exc)}
-        total = lin["source_input_mass_kg"] or 0.0
-        post = sum(s["attributed_kg"] for s in lin["sources"] if s["consumer"] == "post_consumer")
-        pre = sum(s["attributed_kg"] for s in lin["sources"] if s["consumer"] == "pre_consumer")
+        total = lin.source_input_mass_kg or 0.0
+        post = sum(s.attributed_kg for s in lin.sources if s.consumer == "post_consumer")
+        pre = sum(s.attributed_kg for s in lin.sources if s.consumer == "pre_consumer")
         return {"lot_id": lot_id, "traced": True, "mass_kg": float(out["mass_kg"]), "role": out["role"] or "unknown",
                 "post_consumer_share": post / total if total else 0.0,
                 "pre_consumer_share": pre / total if total else 0.0,
                 "blocked": bool(blocking_alarms(self.db, lin))}
 
-    def over_received(self) -> list[dict[str, Any]]:
+    def over_received(self) -> list[OverReceived]:
         """Lots received (by all manufacturers, all time) beyond their recorded output mass."""
         rows = self.db.rows("SELECT u.lot_id, SUM(u.received_kg) AS received_kg, MAX(f.mass_kg) AS mass_kg "
                             "FROM rc_uses u JOIN process_flows f ON f.lot_id = u.lot_id AND f.direction = 'out' "
@@ -90,25 +158,27 @@ class UseRepo:
                  "lot_mass_kg": float(r["mass_kg"])} for r in rows
                 if float(r["received_kg"]) > float(r["mass_kg"]) * (1 + OVER_TOLERANCE)]
 
-    def report(self, start: datetime, end: datetime, manufacturer: str | None = None) -> dict[str, Any]:
+    def report(self, start: datetime, end: datetime, manufacturer: str | None = None) -> UseReport:
         """Recycled plastic received and used per manufacturer and product category in [start, end)."""
         start, end = check_period(start, end)
-        args: list[Any] = [start.isoformat(), end.isoformat()]
+        args = [start.isoformat(), end.isoformat()]
         who = " AND manufacturer = ?" if manufacturer else ""
         args += [manufacturer] if manufacturer else []
         received = self.db.rows("SELECT manufacturer, category, SUM(received_kg) AS kg FROM rc_uses WHERE "
                                 f"received_at >= ? AND received_at < ?{who} GROUP BY manufacturer, category", args)
-        used = self.db.rows(f"SELECT * FROM rc_uses WHERE used_at >= ? AND used_at < ?{who} ORDER BY used_at", args)
-        rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: dict.fromkeys(COLUMNS[2:-1], 0.0)
-                                                                  | {"lots": set()})
+        used = cast(list[UseRow], self.db.rows(f"SELECT * FROM rc_uses WHERE used_at >= ? AND used_at < ?{who} "
+                                               "ORDER BY used_at", args))
+        rows: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: dict.fromkeys(COLUMNS[2:-1], 0.0))
+        lots: dict[tuple[str, str], set[str]] = defaultdict(set)
         for r in received:
             rows[(r["manufacturer"], r["category"])]["received_kg"] += float(r["kg"])
-        status: dict[str, dict[str, Any]] = {}
+        status: dict[str, LotStatus] = {}
         for u in used:
             lot = status.setdefault(u["lot_id"], self.lot_status(u["lot_id"]))
-            row, kg = rows[(u["manufacturer"], u["category"])], float(u["used_kg"])
+            key, kg = (u["manufacturer"], u["category"]), float(u["used_kg"])
+            row = rows[key]
             row["used_kg"] += kg
-            row["lots"].add(u["lot_id"])
+            lots[key].add(u["lot_id"])
             if not lot["traced"]:
                 row["used_untraced_kg"] += kg
                 continue
@@ -117,8 +187,8 @@ class UseRepo:
                 continue
             row["used_post_consumer_kg"] += kg * lot["post_consumer_share"]
             row["used_pre_consumer_kg"] += kg * lot["pre_consumer_share"]
-        out = [{"manufacturer": k[0], "category": k[1], **{c: round(v[c], 6) for c in COLUMNS[2:-1]},
-                "n_lots": len(v["lots"])} for k, v in sorted(rows.items())]
+        out = [cast(UseReportRow, {"manufacturer": k[0], "category": k[1], **{c: round(v[c], 6) for c in COLUMNS[2:-1]},
+                                   "n_lots": len(lots[k])}) for k, v in sorted(rows.items())]
         over = self.over_received()
         empty = None if out else (
             f"no recycled lot received or used in {start.isoformat()} .. {end.isoformat()}"

@@ -24,8 +24,8 @@ def test_whole_story_on_each_backend(store: Any, tmp_path: Path, schemas: dict[s
     world = build_plant(store, break_balance=broken)
     db = world["db"]
     lin = backward(db, "PP-OUT-1", store)
-    assert sum(m["attributed_kg"] for m in lin["models"]) == pytest.approx(lin["source_input_mass_kg"], abs=1e-5)
-    assert {m["model"] for m in lin["models"]} == {"AZ-32LX1", "KM-24O1B", "AZ-50LX3", "HR-300"}
+    assert sum(m.attributed_kg for m in lin.models) == pytest.approx(lin.source_input_mass_kg, abs=1e-5)
+    assert {m.model for m in lin.models} == {"AZ-32LX1", "KM-24O1B", "AZ-50LX3", "HR-300"}
     assert "PP-RECYCLATE-1" in {o["lot_id"] for o in forward_model(db, "HR-300", store)["output_lots"]}
     assert bool(alarms(db)) == broken
     generate(tmp_path / "keys")

@@ -4,23 +4,24 @@ devices follow from what was loaded, and nothing is invented for what was not.""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from gateway.evidence.build import EvidenceInputs, evidence_of
 from gateway.traceability.graph import SourceRecord
 from gateway.traceability.lineage import lineage_of
+from gateway.traceability.rows import IntakeLot, ProductLine
+from junkan.core.evidence import Flow, Lineage, StepBalance
 
 NOW = datetime(2026, 3, 10, tzinfo=UTC)
 T = "2026-03-03T00:00:00+00:00"
-STEP = {"step_id": "S1", "kind": "sorting", "plant": "Plant A", "site": None, "ended_at": T, "balance_ok": False,
-        "input_mass_kg": 10.0, "output_mass_kg": 8.0, "declared_loss_kg": 0.0,
-        "inputs": [{"lot_id": "IN-1", "mass_kg": 10.0}], "outputs": [{"lot_id": "OUT", "mass_kg": 8.0}]}
-INTAKE = {"received_at": T, "source_stream": "weee", "consumer": "post_consumer", "plant": "Plant A",
-          "net_mass_kg": 10.0}
+STEP = StepBalance(step_id="S1", kind="sorting", plant="Plant A", site=None, ended_at=T, balance_ok=False,
+                   input_mass_kg=10.0, output_mass_kg=8.0, declared_loss_kg=0.0,
+                   inputs=[Flow(lot_id="IN-1", mass_kg=10.0)], outputs=[Flow(lot_id="OUT", mass_kg=8.0)])
+INTAKE: IntakeLot = {"lot_id": "IN-1", "received_at": T, "source_stream": "weee", "consumer": "post_consumer",
+                     "plant": "Plant A", "net_mass_kg": 10.0}
 
 
-def walked() -> dict[str, Any]:
-    products: list[dict[str, Any]] = [
+def walked() -> Lineage:
+    products: list[ProductLine] = [
         {"model": "TV-1", "product_id": "p1", "manufacturer": "Acme", "category": "tv", "n_items": 1, "mass_kg": 6.0},
         {"model": "TV-2", "product_id": None, "manufacturer": None, "category": None, "n_items": 1, "mass_kg": 4.0}]
     return lineage_of("OUT", 8.0, {"IN-1": 10.0}, {"S1": STEP}, {"IN-1": SourceRecord(INTAKE, products)})
@@ -30,7 +31,7 @@ def test_a_graph_only_lot_with_an_open_step_alarm_is_blocked() -> None:
     alarm = {"id": 1, "scope": "step", "ref": "S1", "raised_at": T, "detail": {"kind": "sorting"}}
     substance = {"product_id": "p1", "part": "housing", "material": "ABS", "material_class": "plastic",
                  "material_mass_mg": 1.0, "substance": "decaBDE", "cas": "1163-19-5", "mass_mg": 0.1,
-                 "fraction": 0.1, "dsl_ref": None}
+                 "fraction": 0.1, "dsl_ref": None, "below_lod": 0}
     ev = evidence_of(EvidenceInputs(lot_id="OUT", walked=walked(), open_alarms=[alarm], substances=[substance],
                                     known_products={"p1"}), issuer=None, now=NOW)
     assert ev.lot.status == "recorded" and ev.lot.net_mass_kg == 8.0  # known only from the graph

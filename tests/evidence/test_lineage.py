@@ -16,33 +16,33 @@ from tests.evidence.plant import T0, build_plant
 
 
 def test_balance_arithmetic() -> None:
-    assert balance(100, 97, 2, 0.02).ok
+    assert balance(100, 97, 2, 0.02)["ok"]
     over = balance(100, 90, 2, 0.02)
-    assert not over.ok and over.unaccounted_kg == 8 and "unaccounted" in (over.reason or "")
+    assert not over["ok"] and over["unaccounted_kg"] == 8 and "unaccounted" in (over["reason"] or "")
     created = balance(100, 103, 0, 0.02)
-    assert not created.ok and "exceed" in (created.reason or "")
-    assert not balance(0, 0, 0, 0.02).ok
+    assert not created["ok"] and "exceed" in (created["reason"] or "")
+    assert not balance(0, 0, 0, 0.02)["ok"]
 
 
 def test_lineage_masses_sum_to_input_within_losses(plant: dict[str, Any]) -> None:
     db: Database = plant["db"]
     for lot in ("PP-OUT-1", "PP-RECYCLATE-1", "ABS-OUT-1", "BFR-1", "OTHER-1"):
         lin = backward(db, lot, plant["store"])
-        total = sum(m["attributed_kg"] for m in lin["models"])
-        assert total == pytest.approx(lin["source_input_mass_kg"], abs=1e-5)
-        assert lin["unattributed_kg"] == pytest.approx(0, abs=1e-5)
+        total = sum(m.attributed_kg for m in lin.models)
+        assert total == pytest.approx(lin.source_input_mass_kg, abs=1e-5)
+        assert lin.unattributed_kg == pytest.approx(0, abs=1e-5)
         # input-attributed mass exceeds the lot by its share of the declared and tolerated losses
-        losses = lin["source_input_mass_kg"] - lin["lot_mass_kg"]
-        worst_case = lin["source_input_mass_kg"] * (1 - (1 - 0.02) ** len(lin["steps"])) + sum(
-            s["declared_loss_kg"] for s in lin["steps"])
+        losses = lin.source_input_mass_kg - lin.lot_mass_kg
+        worst_case = lin.source_input_mass_kg * (1 - (1 - 0.02) ** len(lin.steps)) + sum(
+            s.declared_loss_kg for s in lin.steps)
         assert 0 <= losses <= worst_case
     lin = backward(db, "PP-OUT-1", plant["store"])
-    assert {m["model"] for m in lin["models"]} == {"AZ-32LX1", "KM-24O1B", "AZ-50LX3", "HR-300"}
-    assert lin["plants"] == ["Plant A", "Plant B"]
+    assert {m.model for m in lin.models} == {"AZ-32LX1", "KM-24O1B", "AZ-50LX3", "HR-300"}
+    assert lin.plants == ["Plant A", "Plant B"]
     # by hand: sorting 19.6*7/19.3, shredding x20/19.6, dismantling x(30.5|81)/110
     flakes = 19.6 * 7.0 / 19.3
     housings = 20.0 * flakes / 19.6
-    by_lot = {s["lot_id"]: s["attributed_kg"] for s in lin["sources"]}
+    by_lot = {s.lot_id: s.attributed_kg for s in lin.sources}
     assert by_lot["IN-1"] == pytest.approx(30.5 * housings / 110, rel=1e-6)
     assert by_lot["IN-2"] == pytest.approx(81.0 * housings / 110, rel=1e-6)
 
@@ -58,8 +58,9 @@ def test_forward_lineage_of_a_model(plant: dict[str, Any]) -> None:
 
 
 def test_split_by_count_when_mass_unknown() -> None:
-    split, basis = split_over_products(10.0, [{"model": "A", "n_items": 3, "mass_kg": None},
-                                              {"model": "B", "n_items": 1, "mass_kg": 2.0}])
+    split, basis = split_over_products(10.0, [
+        {"model": "A", "product_id": None, "manufacturer": None, "category": None, "n_items": 3, "mass_kg": None},
+        {"model": "B", "product_id": None, "manufacturer": None, "category": None, "n_items": 1, "mass_kg": 2.0}])
     assert basis.startswith("item count") and [p["attributed_kg"] for p in split] == [7.5, 2.5]
 
 
@@ -104,4 +105,4 @@ def test_merge_of_two_lines_and_rerecord_replaces(plant: dict[str, Any]) -> None
     record_step(db, step)
     assert len(db.rows("SELECT * FROM process_flows WHERE step_id = 'BLEND-1'")) == 3
     lin = backward(db, "MIX-1", plant["store"])
-    assert sum(m["attributed_kg"] for m in lin["models"]) == pytest.approx(lin["source_input_mass_kg"])
+    assert sum(m.attributed_kg for m in lin.models) == pytest.approx(lin.source_input_mass_kg)

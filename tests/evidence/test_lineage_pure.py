@@ -12,9 +12,13 @@ from gateway.store.db import Database
 from gateway.traceability.graph import Graph, SourceRecord, load_graph
 from gateway.traceability.lineage import LineageError, alarms_blocking, backward, lineage_of, walk
 from gateway.traceability.repo import record_intake, record_step
+from gateway.traceability.rows import IdentCount, IntakeLot
+from junkan.core.evidence import Flow
 from junkan.core.traceability import IntakeIn, StepIn
 
 T = "2026-03-03T00:00:00+00:00"
+INTAKE: IntakeLot = {"lot_id": "A", "received_at": T, "source_stream": "weee", "consumer": "post_consumer",
+                     "plant": "Plant A", "net_mass_kg": 100.0}
 
 
 def step(step_id: str, ins: dict[str, float], outs: dict[str, float], ended_at: str = T) -> tuple[
@@ -38,8 +42,8 @@ def test_walk_splits_mass_over_inputs_by_output_share() -> None:
     # OUT takes all of S2's inputs: X 50, C 50; X is half of S1's output: A 30, B 20
     assert sources == pytest.approx({"A": 30.0, "B": 20.0, "C": 50.0})
     assert set(steps) == {"S1", "S2"}
-    assert steps["S1"]["inputs"] == [{"lot_id": "A", "mass_kg": 60.0}, {"lot_id": "B", "mass_kg": 40.0}]
-    assert steps["S1"]["balance_ok"] is True
+    assert steps["S1"].inputs == [Flow(lot_id="A", mass_kg=60.0), Flow(lot_id="B", mass_kg=40.0)]
+    assert steps["S1"].balance_ok is True
 
 
 def test_walk_of_a_lot_made_by_two_steps_weights_them_by_their_output() -> None:
@@ -59,26 +63,25 @@ def test_walk_refuses_cycles_and_depth_beyond_the_bound() -> None:
 
 
 def test_lineage_of_allocates_to_products_and_reports_the_unattributed() -> None:
-    intake = {"received_at": T, "source_stream": "weee", "consumer": "post_consumer", "plant": "Plant A",
-              "net_mass_kg": 100.0}
-    records = {"A": SourceRecord(intake, [{"model": "M1", "product_id": "p1", "manufacturer": "Acme",
+    records = {"A": SourceRecord(INTAKE, [{"model": "M1", "product_id": "p1", "manufacturer": "Acme",
                                            "category": "tv", "n_items": 1, "mass_kg": 3.0},
                                           {"model": "M2", "product_id": None, "manufacturer": None,
                                            "category": None, "n_items": 1, "mass_kg": 1.0}])}
     lin = lineage_of("OUT", 35.0, {"A": 40.0, "B": 10.0}, {}, records)
-    assert lin["source_input_mass_kg"] == 50.0 and lin["lot_mass_kg"] == 35.0
-    assert {m["model"]: m["attributed_kg"] for m in lin["models"]} == {"M1": 30.0, "M2": 10.0}
-    assert lin["unattributed_kg"] == 10.0  # B has no record
-    assert lin["plants"] == ["Plant A"]
-    by_lot = {s["lot_id"]: s for s in lin["sources"]}
-    assert by_lot["B"]["allocation"] == "none" and by_lot["A"]["allocation"] == "product mass"
+    assert lin.source_input_mass_kg == 50.0 and lin.lot_mass_kg == 35.0
+    assert {m.model: m.attributed_kg for m in lin.models} == {"M1": 30.0, "M2": 10.0}
+    assert lin.unattributed_kg == 10.0  # B has no record
+    assert lin.plants == ["Plant A"]
+    by_lot = {s.lot_id: s for s in lin.sources}
+    assert by_lot["B"].allocation == "none" and by_lot["A"].allocation == "product mass"
 
 
 def test_alarms_blocking_matches_steps_and_periods() -> None:
-    lin = {"steps": [{"step_id": "S1", "ended_at": "2026-03-03T00:00:00+00:00"}]}
-    alarms = [{"scope": "step", "ref": "S1"}, {"scope": "step", "ref": "S9"},
-              {"scope": "period", "ref": "2026-03-01T00:00:00+00:00/2026-04-01T00:00:00+00:00"},
-              {"scope": "period", "ref": "2026-04-01T00:00:00+00:00/2026-05-01T00:00:00+00:00"}]
+    g = graph(step("S1", {"A": 1.0}, {"OUT": 1.0}, ended_at="2026-03-03T00:00:00+00:00"))
+    lin = lineage_of("OUT", 1.0, *walk(g, "OUT", 1.0), {})
+    alarms: list[Any] = [{"scope": "step", "ref": "S1"}, {"scope": "step", "ref": "S9"},
+                         {"scope": "period", "ref": "2026-03-01T00:00:00+00:00/2026-04-01T00:00:00+00:00"},
+                         {"scope": "period", "ref": "2026-04-01T00:00:00+00:00/2026-05-01T00:00:00+00:00"}]
     assert alarms_blocking(alarms, lin) == [alarms[0], alarms[2]]
 
 
@@ -115,22 +118,19 @@ def test_a_deep_lineage_is_loaded_in_a_bounded_number_of_queries(gateway_store: 
                                outputs=[{"lot_id": f"L{i:02d}", "mass_kg": 100.0}]))
     counting = CountingDatabase(db)
     lin = backward(counting, "L29", gateway_store)  # type: ignore[arg-type]
-    assert len(lin["steps"]) == 30 and {s["lot_id"] for s in lin["sources"]} == {"IN-A", "IN-B"}
-    assert lin["source_input_mass_kg"] == pytest.approx(100.0)
+    assert len(lin.steps) == 30 and {s.lot_id for s in lin.sources} == {"IN-A", "IN-B"}
+    assert lin.source_input_mass_kg == pytest.approx(100.0)
     assert counting.statements <= 10, counting.statements
     assert set(load_graph(db, "L29", max_depth=3).steps) == {"S29", "S28", "S27", "S26"}
 
 
 def test_origin_counts_identifications_per_source_lot_from_loaded_rows() -> None:
     from gateway.evidence.build import origin_section
-    from junkan.core.evidence import Lineage
 
-    intake = {"received_at": T, "source_stream": "weee", "consumer": "post_consumer", "plant": "Plant A",
-              "net_mass_kg": 100.0}
-    records = {"A": SourceRecord(intake, [{"model": "M1", "product_id": "p1", "manufacturer": "Acme",
+    records = {"A": SourceRecord(INTAKE, [{"model": "M1", "product_id": "p1", "manufacturer": "Acme",
                                            "category": "tv", "n_items": 3, "mass_kg": None}])}
-    lineage = Lineage.model_validate(lineage_of("OUT", 40.0, {"A": 40.0, "B": 10.0}, {}, records))
-    rows: dict[str, list[dict[str, Any]]] = {"A": [
+    lineage = lineage_of("OUT", 40.0, {"A": 40.0, "B": 10.0}, {}, records)
+    rows: dict[str, list[IdentCount]] = {"A": [
         {"status": "matched", "method": "gtin", "n": 2}, {"status": "resolved", "method": "operator", "n": 1},
         {"status": "unmatched", "method": None, "n": 4}]}
     origin = origin_section(lineage, rows)

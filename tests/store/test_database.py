@@ -85,7 +85,7 @@ def test_a_database_in_one_class_runs_the_whole_store(tmp_path: Path) -> None:
                                      inputs=[{"lot_id": "IN-1", "mass_kg": 20.0}],
                                      outputs=[{"lot_id": "OUT-1", "mass_kg": 19.8}]))
         lin = backward(store.db, "OUT-1", store)
-        assert [s["lot_id"] for s in lin["sources"]] == ["IN-1"] and lin["models"][0]["model"] == "TV-1"
+        assert [s.lot_id for s in lin.sources] == ["IN-1"] and lin.models[0].model == "TV-1"
         assert store.db.applied("junkan-gateway")  # reopening applies nothing twice
         assert SqlStore(store.db).db.applied("junkan-gateway") == store.db.applied("junkan-gateway")
     finally:

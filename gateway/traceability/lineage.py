@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Annotated
 
+from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from gateway.composition.ident_repo import match_pending
@@ -43,16 +45,18 @@ class AttributedProduct(ProductLine):
     attributed_kg: float  # of the source lot's input-attributed mass, unrounded
 
 
+@with_config(ConfigDict(extra="forbid"))
 class OutputLot(TypedDict):
     lot_id: str
     lot_mass_kg: float
     model_attributed_kg: float
     model_share: float | None
-    terminal: bool  # no step consumed the lot (yet)
+    terminal: Annotated[bool, Field(description="No step consumed the lot (yet).")]
 
 
+@with_config(ConfigDict(extra="forbid"))
 class ModelLineage(TypedDict):
-    """``forward_model``: the intake lots holding a model and the output lots made from them."""
+    """The intake lots holding a product model and the output lots made from them (``forward_model``)."""
 
     model: str
     intake_lots: list[str]

@@ -7,8 +7,9 @@ row; claims over lots downstream of an uncleared alarm are blocked (see ``lineag
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import cast
+from typing import Annotated, cast
 
+from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from gateway.composition.matching import normalise_model
@@ -20,25 +21,29 @@ from junkan.core.ids import new_id
 from junkan.core.traceability import DEFAULT_TOLERANCE, IntakeIn, StepIn
 
 PRODUCT_FACTS = "SELECT product_id, model, manufacturer, category, mass_mg FROM comp_products"
+_OUT = ConfigDict(extra="forbid")
 
 
+@with_config(_OUT)
 class IntakeRecorded(TypedDict):
     lot_id: str
     net_mass_kg: float | None
-    products: int  # product lines recorded
+    products: Annotated[int, Field(description="Product lines recorded.")]
 
 
+@with_config(_OUT)
 class StepRecorded(TypedDict):
     step_id: str
     balance: Balance
 
 
+@with_config(_OUT)
 class PeriodBalance(TypedDict):
     start: str
     end: str
     n_steps: int
     ok: bool
-    balance: Balance | None  # None when no step ended in the period
+    balance: Annotated[Balance | None, Field(description="Null when no step ended in the period.")]
     failing_steps: list[str]
 
 

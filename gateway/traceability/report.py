@@ -34,7 +34,7 @@ from gateway.traceability.rows import SuppliedFlow
 from junkan.core.traceability import DEFAULT_TOLERANCE
 
 if TYPE_CHECKING:
-    from gateway.traceability.use import UseReport
+    from gateway.traceability.use import RecycledUse
 
 JST = ZoneInfo("Asia/Tokyo")
 PAGE = 500
@@ -104,7 +104,7 @@ class Totals(TypedDict):
 
 @with_config(_OUT)
 class RecycledContent(TypedDict):
-    """The recycled-content report of a period (``recycled_content``)."""
+    """Recycled plastic supplied and claimable per manufacturer and product category in a period."""
 
     period: Period
     period_balance: PeriodBalance
@@ -296,7 +296,7 @@ def to_csv(report: RecycledContent) -> str:
     return rows_csv(report, COLUMNS)
 
 
-def rows_csv(report: RecycledContent | UseReport, columns: tuple[str, ...]) -> str:
+def rows_csv(report: RecycledContent | RecycledUse, columns: tuple[str, ...]) -> str:
     """A report's rows as CSV with the period on every row (a spreadsheet keeps it after filtering)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=["period_start", "period_end", *columns], lineterminator="\n")

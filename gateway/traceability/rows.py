@@ -175,7 +175,7 @@ class AlarmRow(TypedDict):
 
 
 @with_config(_ROW)
-class UseRow(TypedDict):
+class UseRecordRow(TypedDict):
     """``rc_uses``: a manufacturer's receipt and use of a recycled lot."""
 
     use_id: str

@@ -22,7 +22,7 @@ from gateway.store.db import Database, dumps, now_iso
 from gateway.traceability.lineage import LineageError, backward, blocking_alarms
 from gateway.traceability.repo import where_given
 from gateway.traceability.report import Period, check_period
-from gateway.traceability.rows import UseRow
+from gateway.traceability.rows import UseRecordRow
 from junkan.core.ids import new_id
 from junkan.core.traceability import RecycledUseIn
 
@@ -72,7 +72,7 @@ class OverReceived(TypedDict):
 
 
 @with_config(_OUT)
-class UseReportRow(TypedDict):
+class UseRow(TypedDict):
     """Recycled plastic received and used by one (manufacturer, category) in the period."""
 
     manufacturer: str
@@ -88,12 +88,12 @@ class UseReportRow(TypedDict):
 
 
 @with_config(_OUT)
-class UseReport(TypedDict):
-    """The manufacturer's side of the report (``UseRepo.report``)."""
+class RecycledUse(TypedDict):
+    """Recycled plastic received and used per manufacturer and product category in a period."""
 
     period: Period
     manufacturer: str | None
-    rows: list[UseReportRow]
+    rows: list[UseRow]
     lots: list[LotStatus]
     over_received: Annotated[list[OverReceived], Field(description="Lots received beyond their recorded mass "
                                                        "(all manufacturers).")]
@@ -121,11 +121,11 @@ class UseRepo:
         return {"use_id": use_id, "lot": self.lot_status(use.lot_id)}
 
     def find(self, start: datetime | None = None, end: datetime | None = None,
-             manufacturer: str | None = None, limit: int = 1000, offset: int = 0) -> list[UseRow]:
+             manufacturer: str | None = None, limit: int = 1000, offset: int = 0) -> list[UseRecordRow]:
         where, params = where_given(("used_at >= ?", _utc(start) if start is not None else None),
                                     ("used_at < ?", _utc(end) if end is not None else None),
                                     ("manufacturer = ?", manufacturer or None))
-        return cast(list[UseRow], self.db.rows(f"SELECT * FROM rc_uses WHERE {where} ORDER BY used_at, use_id "
+        return cast(list[UseRecordRow], self.db.rows(f"SELECT * FROM rc_uses WHERE {where} ORDER BY used_at, use_id "
                                                "LIMIT ? OFFSET ?", [*params, limit, offset], ("doc",)))
 
     def lot_status(self, lot_id: str) -> LotStatus:
@@ -158,7 +158,7 @@ class UseRepo:
                  "lot_mass_kg": float(r["mass_kg"])} for r in rows
                 if float(r["received_kg"]) > float(r["mass_kg"]) * (1 + OVER_TOLERANCE)]
 
-    def report(self, start: datetime, end: datetime, manufacturer: str | None = None) -> UseReport:
+    def report(self, start: datetime, end: datetime, manufacturer: str | None = None) -> RecycledUse:
         """Recycled plastic received and used per manufacturer and product category in [start, end)."""
         start, end = check_period(start, end)
         args = [start.isoformat(), end.isoformat()]
@@ -166,7 +166,7 @@ class UseRepo:
         args += [manufacturer] if manufacturer else []
         received = self.db.rows("SELECT manufacturer, category, SUM(received_kg) AS kg FROM rc_uses WHERE "
                                 f"received_at >= ? AND received_at < ?{who} GROUP BY manufacturer, category", args)
-        used = cast(list[UseRow], self.db.rows(f"SELECT * FROM rc_uses WHERE used_at >= ? AND used_at < ?{who} "
+        used = cast(list[UseRecordRow], self.db.rows(f"SELECT * FROM rc_uses WHERE used_at >= ? AND used_at < ?{who} "
                                                "ORDER BY used_at", args))
         rows: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: dict.fromkeys(COLUMNS[2:-1], 0.0))
         lots: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -187,7 +187,7 @@ class UseRepo:
                 continue
             row["used_post_consumer_kg"] += kg * lot["post_consumer_share"]
             row["used_pre_consumer_kg"] += kg * lot["pre_consumer_share"]
-        out = [cast(UseReportRow, {"manufacturer": k[0], "category": k[1], **{c: round(v[c], 6) for c in COLUMNS[2:-1]},
+        out = [cast(UseRow, {"manufacturer": k[0], "category": k[1], **{c: round(v[c], 6) for c in COLUMNS[2:-1]},
                                    "n_lots": len(lots[k])}) for k, v in sorted(rows.items())]
         over = self.over_received()
         empty = None if out else (

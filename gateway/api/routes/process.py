@@ -8,11 +8,13 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import StoreDep, Timestamp
-from gateway.api.models import Error, Json, Out
+from gateway.api.models import Error, Out
 from gateway.composition.ident_repo import match_pending
 from gateway.traceability import repo
-from gateway.traceability.lineage import LineageError, backward, forward_model
-from gateway.traceability.report import PeriodError, record_claim
+from gateway.traceability.lineage import LineageError, ModelLineage, backward, forward_model
+from gateway.traceability.repo import IntakeRecorded, PeriodBalance, StepRecorded
+from gateway.traceability.report import Claimed, PeriodError, record_claim
+from gateway.traceability.rows import AlarmRow, StepRow
 from junkan.core.evidence import Lineage
 from junkan.core.strict import STRICT, IsoDatetime
 from junkan.core.traceability import IntakeIn, StepIn
@@ -20,85 +22,9 @@ from junkan.core.traceability import IntakeIn, StepIn
 router = APIRouter(prefix="/api/v1/process", tags=["process"])
 
 
-class BalanceOut(Out):
-    input_kg: float
-    output_kg: float
-    declared_loss_kg: float
-    unaccounted_kg: float = Field(description="input - output - declared losses.")
-    tolerance: float = Field(description="Share of the input allowed to be unaccounted.")
-    ok: bool
-    reason: str | None
-
-
-class StepRecorded(Out):
-    step_id: str
-    balance: BalanceOut
-
-
-class Step(Out):
-    step_id: str
-    kind: str
-    site: str | None
-    plant: str | None
-    started_at: str
-    ended_at: str
-    input_mass_kg: float
-    output_mass_kg: float
-    declared_loss_kg: float
-    unaccounted_kg: float
-    tolerance: float
-    balance_ok: int = Field(description="1 when the step's balance held, else 0.")
-    doc: Json = Field(description="The step as recorded.")
-    recorded_at: str
-
-
-class IntakeRecorded(Out):
-    lot_id: str
-    net_mass_kg: float | None
-    products: int = Field(description="Product lines recorded.")
-
-
-class PeriodBalance(Out):
-    start: str
-    end: str
-    n_steps: int
-    ok: bool
-    balance: BalanceOut | None = Field(description="Null when no step ended in the period.")
-    failing_steps: list[str]
-
-
-class Alarm(Out):
-    id: int
-    scope: str = Field(description="step or period.")
-    ref: str = Field(description="Step id, or 'start/end' of the period.")
-    raised_at: str
-    detail: Json
-    cleared_at: str | None
-
-
+# The response models of the rest are the traceability functions' TypedDicts (one description of each shape).
 class Cleared(Out):
     cleared: int
-
-
-class OutputLot(Out):
-    lot_id: str
-    lot_mass_kg: float
-    model_attributed_kg: float
-    model_share: float | None
-    terminal: bool = Field(description="No step consumed the lot (yet).")
-
-
-class ModelLineage(Out):
-    model: str
-    intake_lots: list[str]
-    output_lots: list[OutputLot]
-
-
-class Claimed(Out):
-    manufacturer: str
-    category: str
-    mass_kg: float
-    remaining_kg: float
 
 
 class ClaimIn(BaseModel):
@@ -121,12 +47,12 @@ def post_step(step: StepIn, store: StoreDep) -> Any:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
 
 
-@router.get("/steps", summary="Steps that ended in a period", response_model=list[Step])
+@router.get("/steps", summary="Steps that ended in a period", response_model=list[StepRow])
 def get_steps(store: StoreDep, since: Timestamp | None = None, until: Timestamp | None = None) -> Any:
     return repo.list_steps(store.db, since.isoformat() if since else None, until.isoformat() if until else None)
 
 
-@router.get("/steps/{step_id}", summary="One step", response_model=Step)
+@router.get("/steps/{step_id}", summary="One step", response_model=StepRow)
 def get_step(step_id: str, store: StoreDep) -> Any:
     row = repo.get_step(store.db, step_id)
     if row is None:
@@ -147,7 +73,7 @@ def get_balance(store: StoreDep, start: Timestamp, end: Timestamp,
     return repo.period_balance(store.db, start, end, tolerance)
 
 
-@router.get("/alarms", summary="Mass-balance alarms (uncleared ones block claims)", response_model=list[Alarm])
+@router.get("/alarms", summary="Mass-balance alarms (uncleared ones block claims)", response_model=list[AlarmRow])
 def get_alarms(store: StoreDep, include_cleared: bool = False) -> Any:
     return repo.alarms(store.db, include_cleared)
 

@@ -7,95 +7,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from pydantic import Field
 
 from gateway.api.deps import StoreDep, Timestamp
-from gateway.api.models import Error, Json, Out
-from gateway.api.routes.process import PeriodBalance
-from gateway.traceability.report import PeriodError, fiscal_year, recycled_content, to_csv
-from gateway.traceability.use import UseRepo
+from gateway.api.models import Error
+from gateway.traceability.report import PeriodError, RecycledContent, fiscal_year, recycled_content, to_csv
+from gateway.traceability.rows import UseRecordRow
+from gateway.traceability.use import RecycledUse, UseRecorded, UseRepo
 from junkan.core.traceability import RecycledUseIn
 
 router = APIRouter(prefix="/api/v1/process", tags=["process"])
-
-
-class Period(Out):
-    start: str
-    end: str
-
-
-class ContentRow(Out):
-    manufacturer: str
-    category: str
-    supplied_kg: float = Field(description="Post-consumer recycled plastic in final product lots (kg).")
-    blocked_kg: float = Field(description="Of it, behind an uncleared balance alarm or in a POPs-suspect lot "
-                              "without a passing lab confirmation.")
-    claimed_kg: float
-    claimable_kg: float
-    role_unknown_kg: float = Field(description="Of it, from outputs recorded without a role (counted as product).")
-    n_lots: int
-    balance_ok: bool
-
-
-class SuppliedLot(Out):
-    lot_id: str
-    mass_kg: float
-    role: str = Field(description="product, or unknown for outputs recorded before roles.")
-    step_id: str
-    kind: str
-    ended_at: str
-    blocked: bool
-    post_consumer_kg: float
-    screening: str = Field(default="clear", description="The lot's BFR screening: clear, pops_suspect, "
-                           "lab_confirmed, lab_failed (pops_suspect and lab_failed lots are blocked).")
-
-
-class Totals(Out):
-    supplied_lot_mass_kg: float = Field(description="Mass of the supplied (final product) lots.")
-    supplied_kg: float = Field(description="Sum of the rows' supplied_kg (post-consumer share of those lots).")
-    not_supplied_kg: dict[str, float] = Field(description="Final outputs that are not products, kg by role.")
-
-
-class RecycledContent(Out):
-    period: Period
-    period_balance: PeriodBalance
-    kinds: list[str] | None = Field(description="Step kinds counted; null for every kind.")
-    rows: list[ContentRow]
-    totals: Totals
-    lots: list[SuppliedLot] = Field(description="One page of the supplied lots (lots_offset, lots_limit).")
-    lots_total: int
-    lots_offset: int
-    lots_limit: int | None
-    warnings: list[str]
-    empty_reason: str | None = Field(description="Why no lot was supplied; null when some was.")
-    ok: bool
-
-
-class UseRecorded(Out):
-    use_id: str
-    lot: Json = Field(description="What this gateway knows of the lot (traced, content shares, blocked).")
-
-
-class UseRow(Out):
-    manufacturer: str
-    category: str
-    received_kg: float
-    used_kg: float
-    used_post_consumer_kg: float
-    used_pre_consumer_kg: float
-    used_untraced_kg: float = Field(description="Used from lots not recorded here as final product outputs.")
-    used_blocked_kg: float
-    n_lots: int
-
-
-class RecycledUse(Out):
-    period: Period
-    manufacturer: str | None
-    rows: list[UseRow]
-    lots: list[Json]
-    over_received: list[Json] = Field(description="Lots received beyond their recorded mass (all manufacturers).")
-    empty_reason: str | None
-    ok: bool
+# Response models: the reports' TypedDicts (gateway/traceability/report.py, use.py), one description of each.
 
 
 def _period(start: datetime | None, end: datetime | None, year: int | None) -> tuple[datetime, datetime]:
@@ -136,7 +57,7 @@ def post_use(use: RecycledUseIn, store: StoreDep) -> Any:
     return UseRepo(store.db, store).record(use)
 
 
-@router.get("/uses", summary="Use records in a period (by use time)", response_model=list[Json])
+@router.get("/uses", summary="Use records in a period (by use time)", response_model=list[UseRecordRow])
 def get_uses(store: StoreDep, start: Timestamp | None = None, end: Timestamp | None = None,
              manufacturer: str | None = Query(default=None, max_length=256),
              limit: int = Query(default=1000, ge=1, le=10_000), offset: int = Query(default=0, ge=0, le=10**9)) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,7 +52,7 @@ class SigningKey:
     kid: str
     key: OKPKey
     issuer: Issuer
-    status: dict[str, object] | None = None  # credentialStatus put into every credential it signs (status.bind)
+    status: Mapping[str, object] | None = None  # credentialStatus put into every credential it signs (status.bind)
 
     @property
     def header_kid(self) -> str:

@@ -14,11 +14,14 @@ import gzip
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import cast
+
+from typing_extensions import TypedDict
 
 from gateway.evidence.did import base_url
 from gateway.evidence.keys import SigningKey
 from gateway.store.db import Database
+from junkan.core.json_types import JsonObject
 
 LIST_BITS = 131_072  # the spec's minimum (16 KiB): herd privacy
 LIST_PATH = "/credentials/status/revocation"
@@ -29,11 +32,32 @@ class StatusError(ValueError):
     """A status list that cannot be read, or an entry that does not point into it."""
 
 
+class StatusEntry(TypedDict):
+    """A credential's ``credentialStatus``: a ``BitstringStatusListEntry`` pointing at its bit in the list."""
+
+    id: str
+    type: str
+    statusPurpose: str
+    statusListIndex: str
+    statusListCredential: str
+
+
+class CredentialStatusRow(TypedDict):
+    """``credential_status``: the list index of one issued evidence id and whether it was revoked."""
+
+    evidence_id: str
+    lot_id: str
+    idx: int
+    issued_at: str
+    revoked_at: str | None
+    reason: str | None
+
+
 def list_url(did: str) -> str:
     return base_url(did) + LIST_PATH
 
 
-def entry(did: str, index: int) -> dict[str, Any]:
+def entry(did: str, index: int) -> StatusEntry:
     url = list_url(did)
     return {"id": f"{url}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
             "statusListIndex": str(index), "statusListCredential": url}
@@ -72,9 +96,10 @@ def revoke(db: Database, *, evidence_id: str | None = None, lot_id: str | None =
     return [r["evidence_id"] for r in rows if r["revoked_at"] is None]
 
 
-def status_of(db: Database, evidence_id: str) -> dict[str, Any] | None:
-    return db.one("SELECT evidence_id, lot_id, idx, issued_at, revoked_at, reason FROM credential_status "
-                  "WHERE evidence_id = ?", (evidence_id,))
+def status_of(db: Database, evidence_id: str) -> CredentialStatusRow | None:
+    row = db.one("SELECT evidence_id, lot_id, idx, issued_at, revoked_at, reason FROM credential_status "
+                 "WHERE evidence_id = ?", (evidence_id,))
+    return cast(CredentialStatusRow | None, row)
 
 
 def encode(revoked: list[int]) -> str:
@@ -103,8 +128,8 @@ def is_set(bits: bytes, index: int) -> bool:
     return bool(bits[index // 8] & (0x80 >> (index % 8)))
 
 
-def list_credential(db: Database, did: str, name: str) -> dict[str, Any]:
-    """The revocation list as a (to be signed) BitstringStatusListCredential."""
+def list_credential(db: Database, did: str, name: str) -> JsonObject:
+    """The revocation list as a (to be signed) BitstringStatusListCredential (W3C VC JSON-LD)."""
     revoked = [int(r["idx"]) for r in db.rows("SELECT idx FROM credential_status WHERE revoked_at IS NOT NULL")]
     url = list_url(did)
     return {"@context": [VC], "id": url, "type": ["VerifiableCredential", "BitstringStatusListCredential"],

@@ -28,7 +28,8 @@ from typing_extensions import TypedDict
 from gateway.evidence.build import lot_screening
 from gateway.store.base import Store
 from gateway.store.db import Database, now_iso
-from gateway.traceability.lineage import backward, blocking_alarms
+from gateway.traceability.graph import open_alarms
+from gateway.traceability.lineage import alarms_blocking, backward
 from gateway.traceability.repo import PeriodBalance, period_balance
 from gateway.traceability.rows import SuppliedFlow
 from junkan.core.traceability import DEFAULT_TOLERANCE
@@ -271,11 +272,13 @@ def recycled_content(db: Database, store: Store | None, start: datetime, end: da
 def lot_contributions(db: Database, store: Store | None, start: datetime, end: datetime,
                       kinds: tuple[str, ...] | None, period_ok: bool = True
                       ) -> Iterator[tuple[SuppliedLot, dict[tuple[str, str], float]]]:
-    """Per supplied lot: its row and the kg it supplies per (manufacturer, category), streamed."""
+    """Per supplied lot: its row and the kg it supplies per (manufacturer, category), streamed (the open
+    alarms are read once, when the first lot is asked for)."""
+    alarms = open_alarms(db)
     for lot in supplied_lots(db, start, end, kinds):
         lin = backward(db, lot["lot_id"], store)
         screening = lot_screening(db, lot["lot_id"], lin, datetime.now(UTC).date()).status
-        blocked = bool(blocking_alarms(db, lin)) or not period_ok or screening in SCREENING_BLOCKS
+        blocked = bool(alarms_blocking(alarms, lin)) or not period_ok or screening in SCREENING_BLOCKS
         total_in = lin.source_input_mass_kg or 0.0
         scale = lot["mass_kg"] / total_in if total_in else 0.0
         shares: dict[tuple[str, str], float] = defaultdict(float)

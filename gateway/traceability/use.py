@@ -11,6 +11,7 @@ its recorded mass, across every manufacturer, makes the report not ok (the same 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Literal, cast
 
@@ -19,10 +20,11 @@ from typing_extensions import TypedDict
 
 from gateway.store.base import Store
 from gateway.store.db import Database, dumps, now_iso
-from gateway.traceability.lineage import LineageError, backward, blocking_alarms
+from gateway.traceability.graph import open_alarms
+from gateway.traceability.lineage import LineageError, alarms_blocking, backward
 from gateway.traceability.repo import where_given
 from gateway.traceability.report import Period, check_period
-from gateway.traceability.rows import UseRecordRow
+from gateway.traceability.rows import AlarmRow, UseRecordRow
 from junkan.core.ids import new_id
 from junkan.core.traceability import RecycledUseIn
 
@@ -128,8 +130,9 @@ class UseRepo:
         return cast(list[UseRecordRow], self.db.rows(f"SELECT * FROM rc_uses WHERE {where} ORDER BY used_at, use_id "
                                                "LIMIT ? OFFSET ?", [*params, limit, offset], ("doc",)))
 
-    def lot_status(self, lot_id: str) -> LotStatus:
-        """What this gateway knows of a received lot: product output or not, its mass, content split."""
+    def lot_status(self, lot_id: str, alarms: Sequence[AlarmRow] | None = None) -> LotStatus:
+        """What this gateway knows of a received lot: product output or not, its mass, content split
+        (``alarms``: the open balance alarms, when the caller has read them already)."""
         out = self.db.one("SELECT f.mass_kg, f.role FROM process_flows f WHERE f.direction = 'out' AND f.lot_id = ? "
                           "AND NOT EXISTS (SELECT 1 FROM process_flows c WHERE c.direction = 'in' "
                           "AND c.lot_id = f.lot_id)", (lot_id,))
@@ -147,7 +150,7 @@ class UseRepo:
         return {"lot_id": lot_id, "traced": True, "mass_kg": float(out["mass_kg"]), "role": out["role"] or "unknown",
                 "post_consumer_share": post / total if total else 0.0,
                 "pre_consumer_share": pre / total if total else 0.0,
-                "blocked": bool(blocking_alarms(self.db, lin))}
+                "blocked": bool(alarms_blocking(open_alarms(self.db) if alarms is None else alarms, lin))}
 
     def over_received(self) -> list[OverReceived]:
         """Lots received (by all manufacturers, all time) beyond their recorded output mass."""
@@ -173,8 +176,11 @@ class UseRepo:
         for r in received:
             rows[(r["manufacturer"], r["category"])]["received_kg"] += float(r["kg"])
         status: dict[str, LotStatus] = {}
+        alarms = open_alarms(self.db)
         for u in used:
-            lot = status.setdefault(u["lot_id"], self.lot_status(u["lot_id"]))
+            if u["lot_id"] not in status:  # once per lot, however many uses it has
+                status[u["lot_id"]] = self.lot_status(u["lot_id"], alarms)
+            lot = status[u["lot_id"]]
             key, kg = (u["manufacturer"], u["category"]), float(u["used_kg"])
             row = rows[key]
             row["used_kg"] += kg

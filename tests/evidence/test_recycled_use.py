@@ -64,6 +64,24 @@ def test_a_blocked_lot_counts_no_recycled_content(gateway_store: Any) -> None:
     assert row["used_blocked_kg"] == 5.0 and row["used_post_consumer_kg"] == 0.0
 
 
+def test_the_report_traces_each_lot_once_however_many_uses_it_has(plant: dict[str, Any]) -> None:
+    from tests.evidence.test_lineage_pure import CountingDatabase
+
+    repo = UseRepo(plant["db"], plant["store"])
+    repo.record(use(use_id="U-1", received_kg=1.0, used_kg=1.0))
+
+    def statements() -> int:
+        counting = CountingDatabase(plant["db"])
+        UseRepo(counting, plant["store"]).report(*FY)  # type: ignore[arg-type]
+        return counting.statements
+
+    once = statements()
+    for i in range(2, 6):
+        repo.record(use(use_id=f"U-{i}", received_kg=1.0, used_kg=1.0))
+    assert repo.report(*FY)["rows"][0]["used_kg"] == 5.0
+    assert statements() == once  # the lot's status (lineage, alarms) is read once, not once per use
+
+
 def test_use_record_validation() -> None:
     with pytest.raises(ValidationError, match="more than"):
         use(used_kg=7.0)

@@ -27,6 +27,7 @@ from gateway.auth.repo import Principal
 from gateway.dashboard import extras, views
 from gateway.dashboard.i18n import FORMAT_LABELS, LANGS, js_labels, negotiate, translator
 from gateway.evidence.exporters import EXPORTERS
+from gateway.specs import reason_text
 from junkan.core.measurement_model import readable_measurement
 
 HERE = Path(__file__).resolve().parent
@@ -59,6 +60,9 @@ def render(request: Request, principal: Principal, name: str, status_code: int =
     lang = _lang(request)
     return _templates(request).TemplateResponse(request, name, {
         "t": translator(lang), "lang": lang, "js_labels": js_labels(lang), "ja_formats": FORMAT_LABELS,
+        "why": lambda plain, coded: reason_text.texts(plain, coded, lang),  # reasons in the page's language
+        "why_one": lambda plain, coded: reason_text.one(plain, coded, lang),
+        "why_join": lambda items: reason_text.join(items, lang),
         "principal": principal, "nav": nav, "path": request.url.path,
         "can": lambda method, route: bool(principal.role) and allowed(principal.role, method, route),
         "auth_mode": request.app.state.settings.auth.mode, **context}, status_code=status_code)

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from pydantic import JsonValue, ValidationError
 from typing_extensions import TypedDict
@@ -30,9 +30,9 @@ from gateway.specs.conformance import conformance
 from gateway.specs.lab import LabConfirmation, latest
 from gateway.specs.lab_repo import confirmations
 from gateway.specs.model import ANALYTE_CAS, RequirementSpec
+from gateway.specs.reason_text import reason, text
 from gateway.specs.repo import list_specs
-from gateway.specs.screening import ScreeningSettings, claim_reasons, screen
-from gateway.specs.screening import data_gaps as screening_gaps
+from gateway.specs.screening import ScreeningSettings, claim_reason_codes, data_gap_codes, screen
 from gateway.store.base import Store
 from gateway.store.db import Database, chunks, marks
 from gateway.store.rows import DeviceRow, LotRow
@@ -55,6 +55,7 @@ from junkan.core.evidence import (
     MassBalance,
     NamedShare,
     Origin,
+    Reason,
     Received,
     Screening,
     SubstancesDeclared,
@@ -74,16 +75,16 @@ def is_plastic(material_class: str | None, name: str | None) -> bool | None:
     return bool(_PLASTIC.search(text))
 
 
-def lot_measurement(lot: Mapping[str, Any] | None) -> tuple[Measurement | None, str | None, list[str]]:
+def lot_measurement(lot: Mapping[str, Any] | None) -> tuple[Measurement | None, str | None, list[Reason]]:
     """The stored lot's Measurement (None without one), its method and what to say about it in data_gaps."""
     if lot is None:
         return None, None, []
     try:
         parsed = parse_lot_measurement(lot.get("measurement"))
     except ValidationError:  # stored by an agent (or tool) whose document this gateway cannot read
-        return None, None, ["measurement: the stored measurement is not a junkan.measurement/1 document"]
+        return None, None, [reason("gap.measurement_unreadable")]
     if isinstance(parsed, MeasurementFailure):
-        return None, parsed.method, [f"measurement: the agent's measurement failed ({parsed.error[:200]})"]
+        return None, parsed.method, [reason("gap.measurement_failed", error=parsed.error[:200])]
     if isinstance(parsed, Measurement):
         return parsed, parsed.method, []
     return None, None, []
@@ -234,18 +235,17 @@ def device_section(lot: LotRow | None, measurement: Measurement | None, devices:
 
 def chain_of_custody(origin: Origin) -> ChainOfCustody:
     """ISO 22095 model the evidence supports, from how completely and purely the sources are known."""
-    if origin.status == "untraced":
-        return ChainOfCustody(model="mass_balance", reason="sources of the lot are not traced; only a period-level "
-                              "mass-balance claim is possible", standard="ISO 22095:2020")
     share = origin.post_consumer_share or 0.0
-    if origin.status == "traced" and share >= 1.0 - 1e-9:
-        return ChainOfCustody(model="segregated", reason="all traced inputs are post-consumer (qualifying); "
-                              "several sources may mix", standard="ISO 22095:2020")
-    if origin.status == "traced":
-        return ChainOfCustody(model="controlled_blending", reason=f"qualifying share {share:.1%} is known for this "
-                              "lot from the process graph", standard="ISO 22095:2020")
-    return ChainOfCustody(model="mass_balance", reason="part of the input is untraced; proportion holds only on "
-                          "average over the balance period", standard="ISO 22095:2020")
+    model: Literal["mass_balance", "segregated", "controlled_blending"]
+    if origin.status == "untraced":
+        model, why = "mass_balance", reason("custody.untraced")
+    elif origin.status == "traced" and share >= 1.0 - 1e-9:
+        model, why = "segregated", reason("custody.segregated")
+    elif origin.status == "traced":
+        model, why = "controlled_blending", reason("custody.controlled_blending", share=share)
+    else:
+        model, why = "mass_balance", reason("custody.partly_traced")
+    return ChainOfCustody(model=model, reason=text(why), standard="ISO 22095:2020", reason_code=why)
 
 
 @dataclass(frozen=True)
@@ -344,11 +344,11 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
     measurement, method, gaps = lot_measurement(lot)
     origin = origin_section(lineage, inputs.identifications)
     if measurement is None:
-        gaps.append("composition: no measured composition for the lot")
+        gaps.append(reason("gap.no_composition"))
     if measurement is None or not measurement.contaminants:
-        gaps.append("contaminants: no contaminant screening for the lot")
+        gaps.append(reason("gap.no_contaminants"))
     if origin.status != "traced":
-        gaps.append(f"origin: {origin.status}")
+        gaps.append(reason("gap.origin", status=origin.status))
     alarms = [BalanceAlarm.model_validate({"id": a["id"], "scope": a["scope"], "ref": a["ref"],
                                            "raised_at": a["raised_at"], "detail": a["detail"]})
               for a in (alarms_blocking(inputs.open_alarms, lineage) if lineage else [])]
@@ -357,17 +357,16 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
     results = [conformance(s, measurement, now.date(), lab) for s in inputs.specs]
     declared = declared_substances(lineage, inputs.substances, inputs.known_products)
     screening = screen(measurement, declared, lab, now.date(), inputs.screening)
-    gaps += screening_gaps(screening)
+    gaps += data_gap_codes(screening)
     mismatches = ident_mismatches(lot_id, [s.lot_id for s in origin.source_lots], inputs.intake_products,
                                   inputs.camera_models)
-    gaps += [f"identification: {m.reason}; the intake record's models and their shares are not confirmed"
-             for m in mismatches]
+    gaps += [reason("gap.ident", mismatch=m.reason_code) for m in mismatches]
     coc = chain_of_custody(origin)
-    blocked = [f"balance alarm {a.scope} {a.ref}" for a in alarms]
+    blocked = [reason("claims.balance_alarm", scope=a.scope, ref=a.ref) for a in alarms]
     if origin.status == "untraced":
-        blocked.append("origin untraced: no lot-level recycled-content claim")
-    blocked += claim_reasons(screening)
-    blocked += [f"identification mismatch: {m.reason}" for m in mismatches]
+        blocked.append(reason("claims.untraced"))
+    blocked += claim_reason_codes(screening)
+    blocked += [reason("claims.ident", mismatch=m.reason_code) for m in mismatches]
     mass = lineage.lot_mass_kg if lineage else float(lot["net_mass_kg"] or 0.0) if lot else 0.0
     stored: Mapping[str, Any] = lot or {}
     return Evidence(
@@ -390,9 +389,11 @@ def evidence_of(inputs: EvidenceInputs, *, issuer: Issuer | None, now: datetime)
         chain_of_custody=coc,
         devices=device_section(lot, measurement, inputs.devices, inputs.calibration, inputs.reading_kinds),
         conformance=results,
-        claims=Claims(blocked=bool(blocked), reasons=blocked, recycled_content_share=origin.post_consumer_share,
-                      chain_of_custody_model=coc.model),
-        data_gaps=gaps,
+        claims=Claims(blocked=bool(blocked), reasons=[text(r) for r in blocked],
+                      recycled_content_share=origin.post_consumer_share, chain_of_custody_model=coc.model,
+                      reason_codes=blocked),
+        data_gaps=[text(r) for r in gaps],
+        data_gap_codes=gaps,
         screening=screening,
         ident_mismatches=mismatches,
     )

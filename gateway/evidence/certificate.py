@@ -16,8 +16,9 @@ from xml.sax.saxutils import escape
 from gateway.evidence.certificate_text import LABELS
 from gateway.evidence.keys import SigningKey
 from gateway.evidence.verify_link import link, overall_verdict
+from gateway.specs import reason_text
 from junkan.core.censored import contaminant_texts
-from junkan.core.evidence import Composition, Evidence
+from junkan.core.evidence import Composition, Evidence, Reason
 
 CJK_TTF = (Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"),
            Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf"),
@@ -70,6 +71,10 @@ def pdf(ev: Evidence, lang: str = "en", key: SigningKey | None = None) -> bytes:
     from reportlab.platypus import KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     L = LABELS[lang if lang in LABELS else "en"]
+
+    def why(plain: list[str], coded: list[Reason]) -> str:  # reasons in the sheet's language
+        return reason_text.join(reason_text.texts(plain, coded, lang), lang)
+
     regular, bold, _ = _font(lang)
     base = ParagraphStyle("b", fontName=regular, fontSize=8, leading=10, wordWrap="CJK" if lang == "ja" else None)
     small = ParagraphStyle("s", parent=base, fontSize=6.5, leading=8, textColor=colors.HexColor("#555555"))
@@ -96,14 +101,15 @@ def pdf(ev: Evidence, lang: str = "en", key: SigningKey | None = None) -> bytes:
               "no_spec": "#555555"}[overall]
     verdict = [
         [Paragraph(f'<font color="{colour}">{escape(L["verdict_" + overall])}</font>', verdict_style)],
-        [p(L["claims_blocked"] + "; ".join(ev.claims.reasons) if ev.claims.blocked else L["claims_ok"])],
+        [p(L["claims_blocked"] + why(ev.claims.reasons, ev.claims.reason_codes) if ev.claims.blocked
+           else L["claims_ok"])],
         [Paragraph('<font color="#c53030">' + escape(L["flags"] + ", ".join(
             f"{a} > {float(lim):,.0f} ppm ({L['status_' + s]})" for a, lim, s in flags)) + "</font>", base)
          if flags else p(L["no_flags"])],
         [p(L["origin_" + ev.origin.status])],
     ]
     if ev.data_gaps:
-        verdict.append([p(L["gaps"] + "; ".join(ev.data_gaps))])
+        verdict.append([p(L["gaps"] + why(ev.data_gaps, ev.data_gap_codes))])
     box = Table(verdict, colWidths=[174 * mm])
     box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor(colour)),
                              ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
@@ -150,7 +156,8 @@ def pdf(ev: Evidence, lang: str = "en", key: SigningKey | None = None) -> bytes:
     if ev.conformance:
         story += [p(L["conformance"], h2), table(
             [[L["spec"], L["result"], L["reasons"]]] + [[f"{r.spec_id} ({r.buyer})", L["verdict_" + r.result],
-                                                         "; ".join(r.reasons)[:300]] for r in ev.conformance],
+                                                         why(r.reasons, r.reason_codes)[:300]]
+                                                        for r in ev.conformance],
             [45 * mm, 35 * mm, 94 * mm])]
     if ev.origin.models:
         models = sorted(ev.origin.models, key=lambda m: -m.attributed_kg)[:8]

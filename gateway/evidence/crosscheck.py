@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.specs.reason_text import reason, text
 from gateway.traceability.rows import ModelCount
 from junkan.core.evidence import IdentMismatch
 
@@ -40,17 +41,17 @@ def compare(lot_id: str, intake_lots: list[str], expected: dict[str, int], seen:
     problems = []
     missing = {m: n for m, n in expected.items() if seen.get(m, 0) == 0 and n / n_expected * n_seen >= MIN_EXPECTED}
     if missing:
-        problems.append("intake declares " + ", ".join(f"{n} x {m}" for m, n in sorted(missing.items()))
-                        + f", camera identified none of them in {n_seen} items")
+        problems.append(reason("ident.missing", items=[f"{n} x {m}" for m, n in sorted(missing.items())],
+                               n_seen=n_seen))
     extra = {m: n for m, n in seen.items() if m not in expected and n >= MIN_UNDECLARED
              and n / n_seen >= UNDECLARED_SHARE}
     if extra:
-        problems.append("camera identified " + ", ".join(f"{n} x {m}" for m, n in sorted(extra.items()))
-                        + " not on the intake record")
+        problems.append(reason("ident.extra", items=[f"{n} x {m}" for m, n in sorted(extra.items())]))
     if not problems:
         return None
+    why = reason("ident.mismatch", lot=lot_id, problems=problems)
     return IdentMismatch(lot_id=lot_id, intake_lots=sorted(intake_lots), expected=dict(sorted(expected.items())),
-                         seen=dict(sorted(seen.items())), reason=f"lot {lot_id}: {'; '.join(problems)}")
+                         seen=dict(sorted(seen.items())), reason=text(why), reason_code=why)
 
 
 def ident_mismatches(lot_id: str, source_ids: list[str], intake_products: Sequence[ModelCount],

@@ -11,6 +11,7 @@ from xml.sax.saxutils import escape
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.evidence.html_text import HTML_LABELS
+from gateway.specs import reason_text
 from junkan.core.censored import contaminant_texts
 from junkan.core.evidence import Evidence
 from junkan.core.measurement_model import Composition
@@ -38,8 +39,10 @@ def html(ev: Evidence, lang: str = "en") -> str:
     """The evidence as a page, in English or Japanese (``html_text``); data stays as recorded."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "jinja"]))
     lang = lang if lang in HTML_LABELS else "en"
-    return env.get_template("evidence.html.jinja").render(ev=ev, bars=bars(ev), ppm=contaminant_texts, lang=lang,
-                                                          h=HTML_LABELS[lang])
+    return env.get_template("evidence.html.jinja").render(
+        ev=ev, bars=bars(ev), ppm=contaminant_texts, lang=lang, h=HTML_LABELS[lang],
+        why=lambda plain, coded: reason_text.join(reason_text.texts(plain, coded, lang), lang),
+        why_one=lambda plain, coded: reason_text.one(plain, coded, lang))
 
 
 def pdf(ev: Evidence) -> bytes:

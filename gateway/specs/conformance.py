@@ -9,12 +9,19 @@ bounds each from above, all Br counted as the Br-poorest regulated congener (``P
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
-from gateway.specs.lab import PBB_GROUPS, PBDE_GROUPS, LabConfirmation, group_sum_bounds, pops_pbde_bounds
+from gateway.specs.lab import (
+    PBB_GROUPS,
+    PBDE_GROUPS,
+    LabConfirmation,
+    Result,
+    group_sum_bounds,
+    pops_pbde_bounds,
+)
 from gateway.specs.model import Limit, RequirementSpec, effective_limits
+from gateway.specs.reason_text import reason, text
 from junkan.core.censored import BOUND_SUFFIX, contaminant_bound
-from junkan.core.evidence import Check, ConformanceResult
+from junkan.core.evidence import Check, ConformanceResult, Reason
 from junkan.core.measurement_model import Composition, Contaminant, Measurement
 
 # IUPAC standard atomic weights (conventional values, CIAAW): C 12.011, H 1.008, O 15.999, Br 79.904.
@@ -41,7 +48,6 @@ PBDE_MIN_BR_FRACTION = br_fraction(4, ether=True)
 PBB_MIN_BR_FRACTION = br_fraction(1, ether=False)
 # monoBDE C12H9BrO: 79.904 / 249.107 = 0.320762, for the RoHS PBDE (mono- to deca-) bound.
 PBDE_ALL_MIN_BR_FRACTION = br_fraction(1, ether=True)
-Result = Literal["conformant", "non_conformant", "insufficient_data"]
 
 
 def _stat(entry: Contaminant, basis: str) -> tuple[float | None, float | None, str]:
@@ -61,17 +67,23 @@ def _stat(entry: Contaminant, basis: str) -> tuple[float | None, float | None, s
     return None, None, ""
 
 
-def _bounded(value: float | None, upper: float, used: str) -> str:
-    """How a censored bound reads in a reason: "max bound (LOD) 15 (highest '<LOD' LOD, KM/detect 9)"."""
-    point = f", KM/detect {value:g}" if value is not None else ""
-    return f"{used} {upper:g}" if upper == value else f"{used} {upper:g} (highest '<LOD' LOD{point})"
+def _bounded(analyte: str, value: float | None, upper: float, used: str, limit: float) -> Reason:
+    """A conformant limit, saying when the figure is a censored bound: "max bound (LOD) 15 (highest '<LOD'
+    LOD, KM/detect 9) <= 20"."""
+    figures = {"analyte": analyte, "stat": used, "upper": upper, "limit": limit}
+    if upper == value:
+        return reason("limit.ok", **figures)
+    if value is None:
+        return reason("limit.ok_bound", **figures)
+    return reason("limit.ok_bound_km", value=value, **figures)
 
 
-def _limit(limit: Limit, result: Result, reason: str, value_ppm: float | None = None, statistic: str | None = None,
+def _limit(limit: Limit, result: Result, why: Reason, value_ppm: float | None = None, statistic: str | None = None,
            method: str | None = None) -> Check:
-    return Check(check=f"{limit.analyte} <= {limit.max_ppm:g} mg/kg ({limit.basis})", analyte=limit.analyte,
-                 limit_ppm=limit.max_ppm, source=limit.source, value_ppm=value_ppm, statistic=statistic,
-                 method=method, result=result, reason=reason)
+    name = reason("check.limit", analyte=limit.analyte, limit=limit.max_ppm, basis=limit.basis)
+    return Check(check=text(name), analyte=limit.analyte, limit_ppm=limit.max_ppm, source=limit.source,
+                 value_ppm=value_ppm, statistic=statistic, method=method, result=result, reason=text(why),
+                 reason_code=why, check_code=name)
 
 
 def check_limit(limit: Limit, contaminants: dict[str, Contaminant], lab: LabConfirmation | None = None) -> Check:
@@ -84,23 +96,23 @@ def check_limit(limit: Limit, contaminants: dict[str, Contaminant], lab: LabConf
         return _from_br(limit, contaminants.get("Br"), "PBB", PBB_MIN_BR_FRACTION)
     if limit.analyte == "CrVI" and entry is None and "Cr" in contaminants:
         return _crvi_from_total_cr(limit, contaminants["Cr"])
+    analyte, top = limit.analyte, limit.max_ppm
     if entry is None:
-        return _limit(limit, "insufficient_data", f"no {limit.analyte} measurement for the lot")
-    if entry.lod_ppm is not None and entry.lod_ppm > limit.max_ppm:
-        return _limit(limit, "insufficient_data",
-                      f"method LOD {entry.lod_ppm:g} mg/kg is above the limit {limit.max_ppm:g} mg/kg")
+        return _limit(limit, "insufficient_data", reason("limit.no_measurement", analyte=analyte))
+    if entry.lod_ppm is not None and entry.lod_ppm > top:
+        return _limit(limit, "insufficient_data", reason("limit.lod_above_limit", lod=entry.lod_ppm, limit=top))
     value, upper, used = _stat(entry, limit.basis)
     if upper is None:
-        return _limit(limit, "insufficient_data", f"{limit.analyte}: no {limit.basis} value reported")
-    if value is not None and value > limit.max_ppm:
-        return _limit(limit, "non_conformant", f"{limit.analyte} {used.removesuffix(BOUND_SUFFIX)} {value:g} > "
-                      f"{limit.max_ppm:g}", value, used.replace(BOUND_SUFFIX, "_ppm"), entry.method)
-    if upper > limit.max_ppm:
-        return _limit(limit, "insufficient_data", f"{limit.analyte} {limit.basis} up to {upper:g} > "
-                      f"{limit.max_ppm:g}: {entry.n_below_lod} readings '<LOD' (LOD up to {entry.lod_ppm:g}) "
-                      f"may exceed the limit", upper, used, entry.method)
-    return _limit(limit, "conformant", f"{limit.analyte} {_bounded(value, upper, used)} <= {limit.max_ppm:g}",
-                  upper, used, entry.method)
+        return _limit(limit, "insufficient_data", reason("limit.no_value", analyte=analyte, basis=limit.basis))
+    if value is not None and value > top:
+        return _limit(limit, "non_conformant", reason("limit.exceeded", analyte=analyte,
+                                                      stat=used.removesuffix(BOUND_SUFFIX), value=value, limit=top),
+                      value, used.replace(BOUND_SUFFIX, "_ppm"), entry.method)
+    if upper > top:
+        return _limit(limit, "insufficient_data", reason("limit.censored_open", analyte=analyte, basis=limit.basis,
+                                                         upper=upper, limit=top, n_below=entry.n_below_lod,
+                                                         lod=entry.lod_ppm), upper, used, entry.method)
+    return _limit(limit, "conformant", _bounded(analyte, value, upper, used, top), upper, used, entry.method)
 
 
 def _from_lab(limit: Limit, lab: LabConfirmation) -> Check | None:
@@ -116,15 +128,15 @@ def _from_lab(limit: Limit, lab: LabConfirmation) -> Check | None:
     if missing:
         return None
     method = f"{lab.method}, {lab.lab}, {lab.analysed_on.isoformat()}"
+    figures = {"analyte": limit.analyte, "limit": limit.max_ppm, "confirmation": lab.confirmation_id}
     if lo > limit.max_ppm:
-        return _limit(limit, "non_conformant", f"lab {limit.analyte} {lo:g} mg/kg > {limit.max_ppm:g} mg/kg "
-                      f"({lab.confirmation_id})", round(lo, 3), "lab sum (measured)", method)
+        return _limit(limit, "non_conformant", reason("limit.lab_exceeded", lo=lo, **figures), round(lo, 3),
+                      "lab sum (measured)", method)
     if hi > limit.max_ppm:
-        return _limit(limit, "insufficient_data", f"lab {limit.analyte} up to {hi:g} mg/kg with LODs counted "
-                      f"> {limit.max_ppm:g} mg/kg ({lab.confirmation_id})", round(hi, 3), "lab sum (LOD counted)",
-                      method)
-    return _limit(limit, "conformant", f"lab {limit.analyte} <= {hi:g} <= {limit.max_ppm:g} mg/kg "
-                  f"({lab.confirmation_id})", round(hi, 3), "lab sum (LOD counted)", method)
+        return _limit(limit, "insufficient_data", reason("limit.lab_open", hi=hi, **figures), round(hi, 3),
+                      "lab sum (LOD counted)", method)
+    return _limit(limit, "conformant", reason("limit.lab_ok", hi=hi, **figures), round(hi, 3),
+                  "lab sum (LOD counted)", method)
 
 
 def _pbde_from_br(limit: Limit, br: Contaminant | None) -> Check:
@@ -138,50 +150,50 @@ def _from_br(limit: Limit, br: Contaminant | None, group: str, fraction: float) 
     ``fraction``). The Br maximum is used (limits are per homogeneous material, i.e. per flake); when every
     reading is below the LOD, the LOD bounds it."""
     if br is None:
-        return _limit(limit, "insufficient_data", f"no {group} (GC-MS, IEC 62321-6) or Br screening result")
+        return _limit(limit, "insufficient_data", reason("limit.br_none", group=group))
     _, value, used = _stat(br, "max")  # the upper bound: '<LOD' readings count at their LOD
     if value is None:
-        return _limit(limit, "insufficient_data", "Br screening reported no maximum")
+        return _limit(limit, "insufficient_data", reason("limit.br_no_max"))
     bound = value / fraction
     if bound <= limit.max_ppm:
-        return _limit(limit, "conformant", f"Br {used} {value:g} mg/kg bounds {group} <= {bound:.0f} <= "
-                      f"{limit.max_ppm:g} mg/kg", bound, f"upper bound from Br {used}")
-    return _limit(limit, "insufficient_data", f"Br screening ({value:g} mg/kg) cannot exclude {group} above "
-                  f"{limit.max_ppm:g} mg/kg; confirm by GC-MS (IEC 62321-6)", bound,
-                  f"upper bound from Br {used}")
+        return _limit(limit, "conformant", reason("limit.br_bounds", stat=used, value=value, group=group,
+                                                  bound=bound, limit=limit.max_ppm), bound,
+                      f"upper bound from Br {used}")
+    return _limit(limit, "insufficient_data", reason("limit.br_cannot_exclude", value=value, group=group,
+                                                     limit=limit.max_ppm), bound, f"upper bound from Br {used}")
 
 
 def _crvi_from_total_cr(limit: Limit, cr: Contaminant) -> Check:
     """Total Cr (XRF) bounds Cr(VI) from above; above the limit only a speciation test can decide."""
     _, value, used = _stat(cr, "max")  # the upper bound: '<LOD' readings count at their LOD
     if value is None:
-        return _limit(limit, "insufficient_data", "total Cr screening reported no maximum")
+        return _limit(limit, "insufficient_data", reason("limit.cr_no_max"))
     if value <= limit.max_ppm:
-        return _limit(limit, "conformant", f"total Cr {used} {value:g} mg/kg bounds Cr(VI) <= {limit.max_ppm:g} "
-                      "mg/kg", value, f"upper bound from total Cr {used}")
-    return _limit(limit, "insufficient_data", f"total Cr {value:g} mg/kg cannot exclude Cr(VI) above "
-                  f"{limit.max_ppm:g} mg/kg; confirm by Cr(VI) speciation (IEC 62321-7)", value,
-                  f"upper bound from total Cr {used}")
+        return _limit(limit, "conformant", reason("limit.cr_bounds", stat=used, value=value, limit=limit.max_ppm),
+                      value, f"upper bound from total Cr {used}")
+    return _limit(limit, "insufficient_data", reason("limit.cr_cannot_exclude", value=value, limit=limit.max_ppm),
+                  value, f"upper bound from total Cr {used}")
 
 
 def check_purity(spec: RequirementSpec, composition: Composition | None) -> Check | None:
     if spec.min_purity is None:
         return None
-    name = f"{spec.material} mass share >= {spec.min_purity:.1%}"
+    name = reason("check.purity", material=spec.material, min=spec.min_purity)
     entry = composition.by_mass.get(spec.material) if composition is not None else None
     if entry is None:
-        return Check(check=name, analyte=spec.material, result="insufficient_data",
-                     reason=f"no mass share of {spec.material} measured")
+        why = reason("purity.none", material=spec.material)
+        return Check(check=text(name), analyte=spec.material, result="insufficient_data", reason=text(why),
+                     reason_code=why, check_code=name)
     lo, hi = entry.ci95
+    result: Result
     if lo >= spec.min_purity:
-        result: Result = "conformant"
-        reason = f"lower 95 % bound {lo:.1%} >= {spec.min_purity:.1%}"
+        result, why = "conformant", reason("purity.ok", lo=lo, min=spec.min_purity)
     elif hi < spec.min_purity:
-        result, reason = "non_conformant", f"upper 95 % bound {hi:.1%} < {spec.min_purity:.1%}"
+        result, why = "non_conformant", reason("purity.below", hi=hi, min=spec.min_purity)
     else:
-        result = "insufficient_data"
-        reason = f"95 % interval {lo:.1%}..{hi:.1%} spans {spec.min_purity:.1%}: more objects needed"
-    return Check(check=name, analyte=spec.material, value=entry.share, ci95=entry.ci95, result=result, reason=reason)
+        result, why = "insufficient_data", reason("purity.open", lo=lo, hi=hi, min=spec.min_purity)
+    return Check(check=text(name), analyte=spec.material, value=entry.share, ci95=entry.ci95, result=result,
+                 reason=text(why), reason_code=why, check_code=name)
 
 
 def conformance(spec: RequirementSpec, measurement: Measurement | None, today: date,
@@ -194,5 +206,7 @@ def conformance(spec: RequirementSpec, measurement: Measurement | None, today: d
     results = {c.result for c in checks}
     overall: Result = ("non_conformant" if "non_conformant" in results else
                        "insufficient_data" if "insufficient_data" in results or not checks else "conformant")
+    failed = [c for c in checks if c.result != "conformant"]
     return ConformanceResult(spec_id=spec.spec_id, buyer=spec.buyer, material=spec.material, result=overall,
-                             reasons=[c.reason for c in checks if c.result != "conformant"], checks=checks)
+                             reasons=[c.reason for c in failed], checks=checks,
+                             reason_codes=[c.reason_code for c in failed if c.reason_code is not None])

@@ -16,7 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from gateway.specs.model import regulatory_limits
-from junkan.core.evidence import Check, LabVerdict
+from gateway.specs.reason_text import reason, text
+from junkan.core.evidence import Check, LabVerdict, Reason
 from junkan.core.names import ID_PATTERN
 from junkan.core.strict import STRICT, IsoDate, IsoDatetime
 
@@ -28,6 +29,7 @@ PBB_GROUPS = ("monoBB", "diBB", "triBB", "tetraBB", "pentaBB", "hexaBB", "heptaB
 POPS_PBDE = ("tetraBDE", "pentaBDE", "hexaBDE", "heptaBDE", "decaBDE")
 ANALYTES = (*PBDE_GROUPS, *PBB_GROUPS, "PBDE", "PBB", "HBCDD")
 Analyte = Literal[ANALYTES]  # type: ignore[valid-type]
+Result = Literal["conformant", "non_conformant", "insufficient_data"]
 HBCDD_SOURCE = "EU POPs Reg. 2019/1021 Annex I as amended by (EU) 2024/2555 (from 2024-10-17)"
 
 
@@ -99,26 +101,25 @@ def sum_bounds(results: dict[str, LabResult], groups: tuple[str, ...]) -> tuple[
     return lo, hi, missing
 
 
-def _judge(check: str, analyte: str, limit: float, source: str, bounds: tuple[float, float, list[str]],
+def _judge(name: Reason, analyte: str, limit: float, source: str, bounds: tuple[float, float, list[str]],
            required: bool, method: str) -> Check | None:
     lo, hi, missing = bounds
-    if missing and required:
-        return Check(check=check, analyte=analyte, limit_ppm=limit, source=source, method=method,
-                     result="insufficient_data", reason=f"lab: {analyte} not confirmed: {', '.join(missing)} not "
-                     "reported")
-    if missing:
+    if missing and not required:
         return None
+
+    def check(result: Result, why: Reason, value: float | None = None, statistic: str | None = None) -> Check:
+        return Check(check=text(name), check_code=name, analyte=analyte, limit_ppm=limit, source=source,
+                     value_ppm=value, statistic=statistic, method=method, result=result, reason=text(why),
+                     reason_code=why)
+
+    figures = {"analyte": analyte, "limit": limit}
+    if missing:
+        return check("insufficient_data", reason("lab.not_reported", analyte=analyte, missing=missing))
     if lo > limit:
-        return Check(check=check, analyte=analyte, limit_ppm=limit, source=source, value_ppm=round(lo, 3),
-                     statistic="lab sum (measured)", method=method, result="non_conformant",
-                     reason=f"lab: {analyte} {lo:g} mg/kg > {limit:g} mg/kg")
-    if hi > limit:
-        return Check(check=check, analyte=analyte, limit_ppm=limit, source=source, value_ppm=round(hi, 3),
-                     statistic="lab sum (LOD counted)", method=method, result="insufficient_data",
-                     reason=f"lab: {analyte} up to {hi:g} mg/kg with LODs counted, above {limit:g} mg/kg")
-    return Check(check=check, analyte=analyte, limit_ppm=limit, source=source, value_ppm=round(hi, 3),
-                 statistic="lab sum (LOD counted)", method=method, result="conformant",
-                 reason=f"lab: {analyte} <= {hi:g} mg/kg <= {limit:g} mg/kg")
+        return check("non_conformant", reason("lab.exceeded", lo=lo, **figures), round(lo, 3), "lab sum (measured)")
+    return check("insufficient_data" if hi > limit else "conformant",
+                 reason("lab.open" if hi > limit else "lab.ok", hi=hi, **figures), round(hi, 3),
+                 "lab sum (LOD counted)")
 
 
 def group_sum_bounds(results: dict[str, LabResult], total: str, groups: tuple[str, ...]
@@ -148,11 +149,11 @@ def lab_checks(conf: LabConfirmationIn, as_of: date, *, hbcdd_required: bool = F
     limits = {lim.analyte: lim for lim in regulatory_limits(as_of)}
     pops, rohs = limits["PBDE"], limits["PBB"]
     out = [
-        _judge(f"POPs PBDE sum (tetra-, penta-, hexa-, hepta-, decaBDE) <= {pops.max_ppm:g} mg/kg", "PBDE",
+        _judge(reason("check.lab_pops_pbde", limit=pops.max_ppm), "PBDE",
                pops.max_ppm, pops.source, pops_pbde_bounds(results), True, conf.method),
-        _judge(f"RoHS PBDE <= {rohs.max_ppm:g} mg/kg", "PBDE", rohs.max_ppm, rohs.source,
+        _judge(reason("check.lab_rohs", analyte="PBDE", limit=rohs.max_ppm), "PBDE", rohs.max_ppm, rohs.source,
                group_sum_bounds(results, "PBDE", PBDE_GROUPS), True, conf.method),
-        _judge(f"RoHS PBB <= {rohs.max_ppm:g} mg/kg", "PBB", rohs.max_ppm, rohs.source,
+        _judge(reason("check.lab_rohs", analyte="PBB", limit=rohs.max_ppm), "PBB", rohs.max_ppm, rohs.source,
                group_sum_bounds(results, "PBB", PBB_GROUPS), True, conf.method),
     ]
     if as_of >= date(2024, 10, 17):
@@ -160,7 +161,7 @@ def lab_checks(conf: LabConfirmationIn, as_of: date, *, hbcdd_required: bool = F
         hbcdd_source = HBCDD_SOURCE
     else:
         hbcdd_limit, hbcdd_source = 100.0, "EU POPs Reg. 2019/1021 Annex I (before 2024-10-17)"
-    out.append(_judge(f"POPs HBCDD <= {hbcdd_limit:g} mg/kg", "HBCDD", hbcdd_limit, hbcdd_source,
+    out.append(_judge(reason("check.lab_hbcdd", limit=hbcdd_limit), "HBCDD", hbcdd_limit, hbcdd_source,
                       sum_bounds(results, ("HBCDD",)), hbcdd_required, conf.method))
     return [c for c in out if c is not None]
 
@@ -171,12 +172,11 @@ def lab_verdict(conf: LabConfirmation, as_of: date, *, hbcdd_required: bool = Fa
     results = {c.result for c in checks}
     result: Literal["pass", "fail", "insufficient"] = (
         "fail" if "non_conformant" in results else "insufficient" if "insufficient_data" in results else "pass")
-    reasons = [c.reason for c in checks if c.result != "conformant"] or [
-        f"lab {conf.lab} ({conf.method}, {conf.analysed_on.isoformat()}): every regulated BFR group below its "
-        "limit"]
+    codes = [c.reason_code for c in checks if c.result != "conformant" and c.reason_code is not None] or [
+        reason("lab.pass", lab=conf.lab, method=conf.method, date=conf.analysed_on.isoformat())]
     return LabVerdict(confirmation_id=conf.confirmation_id, lab=conf.lab, method=conf.method,
                       analysed_on=conf.analysed_on.isoformat(), report_sha256=conf.report_sha256, result=result,
-                      reasons=reasons, checks=checks)
+                      reasons=[text(c) for c in codes], checks=checks, reason_codes=codes)
 
 
 def latest(confirmations: list[LabConfirmation]) -> LabConfirmation | None:

@@ -26,8 +26,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.specs.lab import LabConfirmation, lab_verdict
+from gateway.specs.reason_text import reason, text
 from junkan.core.censored import BOUND_SUFFIX, contaminant_bound
-from junkan.core.evidence import Screening, SubstancesDeclared, SubstancesUnknown
+from junkan.core.evidence import Reason, Screening, SubstancesDeclared, SubstancesUnknown
 from junkan.core.measurement_model import Measurement
 
 SUSPECT_GROUPS = ("PBDE", "PBB", "HBCDD")
@@ -61,14 +62,15 @@ def br_statistic(measurement: Measurement | None) -> tuple[float | None, str | N
     return None, None
 
 
-def declared_bfr(declared: SubstancesUnknown | SubstancesDeclared) -> list[str]:
+def declared_bfr_codes(declared: SubstancesUnknown | SubstancesDeclared) -> list[Reason]:
     """Regulated BFRs declared in plastic parts of the sources, with the source mass share declaring them."""
     out = []
     for s in declared.substances:
         if s.group in SUSPECT_GROUPS and s.can_carry_over:
-            share = f"{s.source_share:.1%}" if s.source_share is not None else "share unknown"
-            out.append(f"{s.name} ({s.group}, CAS {s.cas or 'n/a'}) in {share} of the source mass "
-                       f"({', '.join(s.declared_in_models[:5])}{', ...' if len(s.declared_in_models) > 5 else ''})")
+            models = s.declared_in_models[:5] + (["..."] if len(s.declared_in_models) > 5 else [])
+            figures = {"name": s.name, "group": s.group, "cas": s.cas or "n/a", "models": models}
+            out.append(reason("bfr.declared", share=s.source_share, **figures) if s.source_share is not None
+                       else reason("bfr.declared_share_unknown", **figures))
     return out
 
 
@@ -77,13 +79,13 @@ def screen(measurement: Measurement | None, declared: SubstancesUnknown | Substa
     """Pure: the lot's screening status with its causes, figures and the lab verdict if any."""
     threshold = (settings or ScreeningSettings()).br_threshold_ppm
     value, stat = br_statistic(measurement)
-    bfr = declared_bfr(declared)
-    causes = [f"declared in the sources: {d}" for d in bfr]
+    bfr = declared_bfr_codes(declared)
+    causes = [reason("screen.declared", substance=d) for d in bfr]
     if value is not None and value > threshold:
         br = measurement.contaminants["Br"] if measurement is not None else None
-        p95 = f", p95 {br.p95_ppm:g}" if br is not None and br.p95_ppm is not None else ""
-        causes.append(f"XRF Br {stat} {value:g} mg/kg > screening threshold {threshold:g} mg/kg "
-                      f"(n {br.n if br else 0}{p95})")
+        p95 = reason("screen.p95", p95=br.p95_ppm) if br is not None and br.p95_ppm is not None else None
+        causes.append(reason("screen.br_above", stat=stat, value=value, threshold=threshold, n=br.n if br else 0,
+                             p95=p95))
     hbcdd = any(s.group == "HBCDD" and s.can_carry_over for s in declared.substances)
     verdict = lab_verdict(lab, as_of, hbcdd_required=hbcdd) if lab is not None else None
     status: Literal["clear", "pops_suspect", "lab_confirmed", "lab_failed"]
@@ -95,30 +97,28 @@ def screen(measurement: Measurement | None, declared: SubstancesUnknown | Substa
         status = "lab_confirmed"
     else:
         status = "pops_suspect"
-    return Screening(status=status, pops_suspect=status in ("pops_suspect", "lab_failed"), causes=causes,
-                     br_statistic=stat, br_value_ppm=value, br_threshold_ppm=threshold, declared_bfr=bfr,
-                     lab=verdict)
+    return Screening(status=status, pops_suspect=status in ("pops_suspect", "lab_failed"),
+                     causes=[text(c) for c in causes], br_statistic=stat, br_value_ppm=value,
+                     br_threshold_ppm=threshold, declared_bfr=[text(d) for d in bfr], lab=verdict,
+                     cause_codes=causes, declared_bfr_codes=bfr)
 
 
-def claim_reasons(s: Screening) -> list[str]:
+def claim_reason_codes(s: Screening) -> list[Reason]:
     """Reasons the screening blocks recycled-content claims (empty: it does not)."""
     if s.status == "lab_failed" and s.lab is not None:
-        return [f"POPs: lab confirmation {s.lab.confirmation_id} failed: {'; '.join(s.lab.reasons)}"]
+        return [reason("claims.lab_failed", confirmation=s.lab.confirmation_id, reasons=s.lab.reason_codes)]
     if s.status != "pops_suspect":
         return []
-    lab = ""
+    lab = None
     if s.lab is not None:
-        lab = f"; lab confirmation {s.lab.confirmation_id} does not clear it: {'; '.join(s.lab.reasons)}"
-    return [f"pops_suspect: {'; '.join(s.causes)}; recycled-content claims blocked until a lab confirmation "
-            f"(GC-MS, IEC 62321-6) passes{lab}"]
+        lab = reason("claims.lab_not_clearing", confirmation=s.lab.confirmation_id, reasons=s.lab.reason_codes)
+    return [reason("claims.pops_suspect", causes=s.cause_codes, lab=lab)]
 
 
-def data_gaps(s: Screening) -> list[str]:
+def data_gap_codes(s: Screening) -> list[Reason]:
     """What the evidence lacks because of the screening."""
     if s.status == "pops_suspect":
-        return ["screening: pops_suspect, no passing lab confirmation of PBDE/PBB (GC-MS, IEC 62321-6) "
-                f"for the lot ({len(s.causes)} cause(s))"]
+        return [reason("gap.pops_suspect", n=len(s.causes))]
     if s.status == "clear" and s.br_value_ppm is None:
-        return ["screening: no XRF Br screening for the lot; POPs BFRs are excluded only by the source "
-                "records"]
+        return [reason("gap.no_br")]
     return []

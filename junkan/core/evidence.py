@@ -26,6 +26,15 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Reason(_Doc):
+    """A reason as a code and its figures: the text beside it (``reason``, ``reasons[i]``) is its English
+    rendering, kept for readers of release 1; a reader in another language renders the code
+    (``gateway.specs.reason_text``). A param that is itself a reason is a {code, params} object."""
+
+    code: str = Field(description="Stable reason code, e.g. limit.exceeded, claims.pops_suspect.")
+    params: dict[str, JsonValue] = Field(default_factory=dict, description="Figures and names it is built from.")
+
+
 class Gs1Keys(_Doc):
     """The issuer's GS1 keys (the gateway's ``gs1`` settings, check digits computed): EPCIS names its lots as
     batches of ``gtin`` and its site by ``gln``."""
@@ -219,6 +228,7 @@ class ChainOfCustody(_Doc):
     model: Literal["mass_balance", "segregated", "controlled_blending"]
     reason: str
     standard: str
+    reason_code: Reason | None = Field(default=None, exclude_if=_absent, description="``reason`` as a code.")
 
 
 class EvidenceDevice(_Doc):
@@ -248,6 +258,8 @@ class Check(_Doc):
     method: str | None = Field(default=None, exclude_if=_absent)
     result: Literal["conformant", "non_conformant", "insufficient_data"]
     reason: str
+    reason_code: Reason | None = Field(default=None, exclude_if=_absent, description="``reason`` as a code.")
+    check_code: Reason | None = Field(default=None, exclude_if=_absent, description="``check`` as a code.")
 
 
 class ConformanceResult(_Doc):
@@ -257,6 +269,7 @@ class ConformanceResult(_Doc):
     result: Literal["conformant", "non_conformant", "insufficient_data"]
     reasons: list[str]
     checks: list[Check]
+    reason_codes: list[Reason] = Field(default_factory=list, description="``reasons`` as codes, in order.")
 
 
 class LabVerdict(_Doc):
@@ -272,6 +285,7 @@ class LabVerdict(_Doc):
         "group not reported or its LOD-based bound above the limit.")
     reasons: list[str] = Field(description="Why, with the figures (one per check not passed; the pass line).")
     checks: list[Check] = Field(description="One per regulated group (value_ppm: upper bound, LODs counted).")
+    reason_codes: list[Reason] = Field(default_factory=list, description="``reasons`` as codes, in order.")
 
 
 class Screening(_Doc):
@@ -289,6 +303,8 @@ class Screening(_Doc):
     declared_bfr: list[str] = Field(description="Regulated BFRs declared in plastic parts of the sources, "
                                     "with the source mass share declaring them.")
     lab: LabVerdict | None = Field(description="The latest lab confirmation attached to the lot (null: none).")
+    cause_codes: list[Reason] = Field(default_factory=list, description="``causes`` as codes, in order.")
+    declared_bfr_codes: list[Reason] = Field(default_factory=list, description="``declared_bfr`` as codes.")
 
 
 class IdentMismatch(_Doc):
@@ -299,6 +315,7 @@ class IdentMismatch(_Doc):
     expected: dict[str, int] = Field(description="Models (items) the intake record declares.")
     seen: dict[str, int] = Field(description="Models (items) the camera identified (matched or resolved).")
     reason: str = Field(description="What disagrees, with the counts.")
+    reason_code: Reason | None = Field(default=None, exclude_if=_absent, description="``reason`` as a code.")
 
 
 class Claims(_Doc):
@@ -306,6 +323,7 @@ class Claims(_Doc):
     reasons: list[str]
     recycled_content_share: float | None
     chain_of_custody_model: str
+    reason_codes: list[Reason] = Field(default_factory=list, description="``reasons`` as codes, in order.")
 
 
 class Evidence(_Doc):
@@ -331,6 +349,7 @@ class Evidence(_Doc):
                                         description="Regulatory BFR screening (absent: evidence made before it).")
     ident_mismatches: list[IdentMismatch] = Field(default_factory=list, description="Camera identifications "
                                                   "that disagree with intake records (also in data_gaps).")
+    data_gap_codes: list[Reason] = Field(default_factory=list, description="``data_gaps`` as codes, in order.")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.dashboard.i18n import LABELS
+from gateway.specs.reason_text import english_phrases
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -22,8 +23,9 @@ LANGS = ("en", "ja")
 
 
 def english_ui_strings() -> list[str]:
-    """The UI's English labels that differ from their Japanese ones (words a Japanese page must not show)."""
-    out = set()
+    """The UI's English labels that differ from their Japanese ones, and the fixed wording of every English
+    reason (conformance, screening, claims, data gaps): what a Japanese page must not show."""
+    out = set(english_phrases())
     for entry in LABELS.values():
         en, ja = entry.get("en", ""), entry.get("ja", "")
         if en and ja and en != ja and re.search("[A-Za-z]{3,}", en):

@@ -27,9 +27,15 @@ from tests.dashboard.sweep import ARGS, CHROMIUM, sweep
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "dashboard" / "pages"
-STAFF_PAGES = ["/lines", "/lots", "/trends", "/lots/A-1", "/lots/LOD-1", "/alarms", "/unmatched", "/composition",
-               "/specs", "/report", "/dead-letters", "/login", "/lots/NO-SUCH"]
-RECYCLER_PAGES = ["/", "/lots/A-1", "/lines"]
+STAFF_PAGES = ["/lines", "/lots", "/trends", "/lots/A-1", "/lots/A-2", "/lots/LOD-1", "/alarms", "/unmatched",
+               "/composition", "/specs", "/report", "/dead-letters", "/login", "/lots/NO-SUCH"]
+RECYCLER_PAGES = ["/", "/lots/A-1", "/lots/A-2", "/lines"]
+# A-2's GC-MS result: decaBDE above the POPs limit, so its screening fails and its claims are blocked with reasons.
+FAILED_LAB = {"lab": "Kanto Analytical Lab", "method": "GC-MS IEC 62321-6:2015", "analysed_on": "2026-11-27",
+              "report_sha256": "ab" * 32, "results": [
+                  *({"analyte": g, "below_lod": True, "lod_mg_kg": 5.0}
+                    for g in ("tetraBDE", "pentaBDE", "hexaBDE", "heptaBDE", "PBB")),
+                  {"analyte": "decaBDE", "value_mg_kg": 900.0}, {"analyte": "PBDE", "value_mg_kg": 905.0}]}
 
 
 def _call(api: str, method: str, path: str, body: Any, content_type: str = "application/json") -> Any:
@@ -74,6 +80,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         _call(api, "POST", "/api/v1/composition/import?filename=tv.csv", csv, "text/csv")
         _call(api, "PUT", "/api/v1/specs/pp-1", {"spec_id": "pp-1", "buyer": "Car Parts Co", "material": "PP",
                                                  "min_purity": 0.95, "limits": [{"analyte": "Br", "max_ppm": 100}]})
+        _call(api, "POST", "/api/v1/lots/A-2/lab-confirmations", FAILED_LAB)
         _call(api, "POST", "/api/v1/process/steps", {
             "step_id": "SORT-1", "kind": "sorting", "plant": "demo-plant", "started_at": "2026-11-28T08:00:00Z",
             "ended_at": "2026-11-28T08:30:00Z", "inputs": [{"lot_id": "IN-1", "mass_kg": 200.0},
@@ -106,6 +113,10 @@ def test_every_page_in_both_languages_at_desktop_and_phone_width(gateway: tuple[
             assert "権限がありません" in page.locator("[data-test=error-message]").inner_text()
             page.goto(api + "/lots/LOD-1")
             assert page.locator("[data-test=mean-Br]").inner_text().startswith("<LOD")
+            page.goto(api + "/lots/A-2")  # the reasons themselves, in Japanese (the sweep checks no English is left)
+            assert "POPs：分析結果" in page.locator("[data-test=claims-reasons]").inner_text()
+            assert "スクリーニング閾値" in page.locator("[data-test=screening-causes]").inner_text()
+            assert "分析：PBDE" in page.locator("[data-test=lab-reasons]").inner_text()
         finally:
             browser.close()
     assert problems == [], "\n".join(problems)

@@ -152,4 +152,37 @@ class Backoff:
         self.current = self.first
 
 
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+def keep_connected(stop: threading.Event, counters: DeviceCounters, session: Callable[[Backoff], bool],
+                   io_errors: tuple[type[BaseException], ...], io_reason: Callable[[BaseException], str],
+                   what: str, context: str = "", capture: Closable | None = None) -> None:
+    """The reconnect loop of every runner, so none can differ in how a loss is counted: ``session`` runs
+    until ``stop``; a lost link (``io_errors``, reason from ``io_reason``) or a bug is counted on
+    ``counters`` and logged, never raised (it would kill the device thread); the next try waits with
+    backoff. ``session`` returns False when it never got the device (no reconnect to count); it resets the
+    backoff once data flows. ``capture`` is closed when the loop ends."""
+    backoff = Backoff()
+    try:
+        while not stop.is_set():
+            try:
+                got_device = session(backoff)
+            except io_errors as exc:
+                counters.fail(io_reason(exc), context)
+                got_device = True
+            except Exception as exc:  # a decoder or driver bug must not kill the device thread
+                log.exception("%s failed", what)
+                counters.fail(f"internal: {exc!r}", context)
+                got_device = True
+            if not stop.is_set():
+                if got_device:
+                    counters.reconnects += 1
+                backoff.wait(stop)
+    finally:
+        if capture is not None:
+            capture.close()
+
+
 log = logging.getLogger("junkan.drivers")

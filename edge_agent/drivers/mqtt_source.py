@@ -22,7 +22,16 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge_agent.drivers.base import Backoff, BadFrame, Decoded, DeviceCounters, DeviceReading, Emit, log
+from edge_agent.drivers.base import (
+    Backoff,
+    BadFrame,
+    Decoded,
+    DeviceCounters,
+    DeviceReading,
+    Emit,
+    keep_connected,
+    log,
+)
 from edge_agent.drivers.lines import JsonLines
 from junkan.core.config import read_secret
 
@@ -108,24 +117,10 @@ class MqttSourceRunner:
         """Commands go through the source (e.g. a rebirth request), not raw bytes."""
 
     def run(self, emit: Emit, stop: threading.Event) -> None:
-        backoff = Backoff()
         capture = self.capture_path.open("a", encoding="utf-8") if self.capture_path else None
-        try:
-            while not stop.is_set():
-                try:
-                    self._session(emit, stop, capture, backoff)
-                except OSError as exc:
-                    self.counters.fail(f"mqtt {self.broker.host}:{self.broker.port}: {exc}", self.name)
-                except Exception as exc:  # a bug must not kill the device thread
-                    log.exception("%s: mqtt loop failed", self.name)
-                    self.counters.fail(f"internal: {exc!r}", self.name)
-                self._broker_up = False
-                if not stop.is_set():
-                    self.counters.reconnects += 1
-                    backoff.wait(stop)
-        finally:
-            if capture:
-                capture.close()
+        keep_connected(stop, self.counters, lambda backoff: self._session(emit, stop, capture, backoff),
+                       (OSError,), lambda exc: f"mqtt {self.broker.host}:{self.broker.port}: {exc}",
+                       f"{self.name}: mqtt loop", self.name, capture)
 
     def _client(self) -> Any:
         import paho.mqtt.client as mqtt
@@ -138,7 +133,8 @@ class MqttSourceRunner:
             client.tls_set(ca_certs=self.broker.ca_file)
         return client
 
-    def _session(self, emit: Emit, stop: threading.Event, capture: Any, backoff: Backoff) -> None:
+    def _session(self, emit: Emit, stop: threading.Event, capture: Any, backoff: Backoff) -> bool:
+        """One broker connection, subscribed until it is lost or ``stop``."""
         client = self._client()
         state: dict[str, Any] = {"rc": None}
         client.on_connect = lambda c, u, flags, rc, props=None: state.update(rc=rc)
@@ -150,7 +146,7 @@ class MqttSourceRunner:
                 if client.loop(0.1) != 0 or time.monotonic() > deadline:
                     raise ConnectionError("no CONNACK")
             if stop.is_set():
-                return
+                return True
             if getattr(state["rc"], "is_failure", False):
                 raise ConnectionError(f"broker refused: {state['rc']}")
             for topic in self.source.subscriptions():
@@ -165,6 +161,7 @@ class MqttSourceRunner:
                 rc = client.loop(0.1)
                 if rc != 0:
                     raise ConnectionError(f"connection lost (paho rc {rc})")
+            return True
         finally:
             try:
                 client.disconnect()

@@ -62,6 +62,7 @@ from edge_agent.drivers.base import (
     DeviceCounters,
     DeviceReading,
     Emit,
+    keep_connected,
     log,
 )
 from edge_agent.drivers.lines import JsonLines
@@ -270,37 +271,32 @@ class ModbusRunner:
         return regs
 
     def run(self, emit: Emit, stop: threading.Event) -> None:
-        from pymodbus.client import ModbusTcpClient
         from pymodbus.exceptions import ModbusException
 
         cfg = self.config.modbus
-        backoff = Backoff()
         capture = self.capture_path.open("a", encoding="utf-8") if self.capture_path else None
         t0 = time.monotonic()
+        keep_connected(stop, self.counters, lambda backoff: self._session(emit, stop, capture, backoff, t0),
+                       (ModbusException, OSError), lambda exc: f"modbus {cfg.host}:{cfg.port}: {exc}",
+                       "modbus loop", capture=capture)
+
+    def _session(self, emit: Emit, stop: threading.Event, capture: Any, backoff: Backoff, t0: float) -> bool:
+        """One TCP connection, polled every interval until it fails."""
+        from pymodbus.client import ModbusTcpClient
+
+        cfg = self.config.modbus
+        client = ModbusTcpClient(cfg.host, port=cfg.port, timeout=cfg.timeout_s, retries=0)
         try:
+            if not client.connect():
+                raise ConnectionError(f"cannot connect to {cfg.host}:{cfg.port}")
+            self.counters.connected = True
             while not stop.is_set():
-                client = ModbusTcpClient(cfg.host, port=cfg.port, timeout=cfg.timeout_s, retries=0)
-                try:
-                    if not client.connect():
-                        raise ConnectionError(f"cannot connect to {cfg.host}:{cfg.port}")
-                    self.counters.connected = True
-                    while not stop.is_set():
-                        self._poll(client, emit, capture, t0)
-                        backoff.reset()
-                        stop.wait(self.config.interval_s)
-                except (ModbusException, OSError) as exc:
-                    self.counters.fail(f"modbus {cfg.host}:{cfg.port}: {exc}")
-                except Exception as exc:  # a bug must not kill the device thread
-                    log.exception("modbus loop failed")
-                    self.counters.fail(f"internal: {exc!r}")
-                finally:
-                    client.close()
-                if not stop.is_set():
-                    self.counters.reconnects += 1
-                    backoff.wait(stop)
+                self._poll(client, emit, capture, t0)
+                backoff.reset()
+                stop.wait(self.config.interval_s)
         finally:
-            if capture:
-                capture.close()
+            client.close()
+        return True
 
     def _poll(self, client: Any, emit: Emit, capture: Any, t0: float) -> None:
         t = round(time.monotonic() - t0, 3)

@@ -24,7 +24,16 @@ from typing import Any, Literal
 import serial
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge_agent.drivers.base import Backoff, BadFrame, Decoder, DeviceCounters, DeviceReading, Emit, log
+from edge_agent.drivers.base import (
+    Backoff,
+    BadFrame,
+    Decoder,
+    DeviceCounters,
+    DeviceReading,
+    Emit,
+    keep_connected,
+    log,
+)
 from junkan.core.locks import describe, holders
 
 READ_CHUNK = 65536
@@ -111,41 +120,33 @@ class SerialRunner:
                 self._port.write(command)
 
     def run(self, emit: Emit, stop: threading.Event) -> None:
-        backoff = Backoff()
         capture = Capture(self.capture_path) if self.capture_path else None
+        keep_connected(stop, self.counters, lambda backoff: self._session(emit, stop, capture, backoff),
+                       (serial.SerialException, OSError), lambda exc: f"I/O on {self.port_config.url}: {exc}",
+                       f"device loop on {self.port_config.url}", capture=capture)
+
+    def _session(self, emit: Emit, stop: threading.Event, capture: Capture | None, backoff: Backoff) -> bool:
+        """One open of the port, read until it fails; False when it could not be opened."""
         try:
-            while not stop.is_set():
-                try:
-                    self._port = self._open()
-                except (serial.SerialException, OSError, ValueError) as exc:
-                    if held_elsewhere(exc):
-                        found = holders(self.port_config.url)
-                        self.counters.held_elsewhere(f"{self.port_config.url} is held by {describe(found)}: "
-                                                     "not reading it shared; retrying")
-                    else:
-                        self.counters.alarm = None
-                        self.counters.fail(f"open {self.port_config.url}: {exc}")
-                    backoff.wait(stop)
-                    continue
-                if self.counters.alarm is not None:
-                    log.info("%s: got the port", self.port_config.url)
+            self._port = self._open()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            if held_elsewhere(exc):
+                found = holders(self.port_config.url)
+                self.counters.held_elsewhere(f"{self.port_config.url} is held by {describe(found)}: "
+                                             "not reading it shared; retrying")
+            else:
                 self.counters.alarm = None
-                self.counters.connected = True
-                try:
-                    self._read_loop(self._port, emit, stop, capture, backoff)
-                except (serial.SerialException, OSError) as exc:
-                    self.counters.fail(f"I/O on {self.port_config.url}: {exc}")
-                except Exception as exc:  # a decoder bug must not kill the device thread
-                    log.exception("device loop on %s failed", self.port_config.url)
-                    self.counters.fail(f"internal: {exc!r}")
-                finally:
-                    self._close()
-                if not stop.is_set():
-                    self.counters.reconnects += 1
-                    backoff.wait(stop)
+                self.counters.fail(f"open {self.port_config.url}: {exc}")
+            return False
+        if self.counters.alarm is not None:
+            log.info("%s: got the port", self.port_config.url)
+        self.counters.alarm = None
+        self.counters.connected = True
+        try:
+            self._read_loop(self._port, emit, stop, capture, backoff)
         finally:
-            if capture:
-                capture.close()
+            self._close()
+        return True
 
     def _read_loop(
         self,

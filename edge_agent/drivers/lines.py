@@ -87,3 +87,17 @@ class JsonLines:
             out.append(BadFrame(f"{self._what} line too long", bytes(self._buf[:64])))
             self._buf.clear()
         return out
+
+
+class RecordLines:
+    """Decoder of a JSON-lines dump (the offline form of a polled device: register dumps, OPC UA samples)
+    in which each line gives at most one reading; a subclass says what a line means (``record``)."""
+
+    def __init__(self, what: str = "dump") -> None:
+        self._lines = JsonLines(lambda raw: [d] if (d := self.record(raw)) is not None else [], what)
+
+    def feed(self, chunk: bytes) -> list[Decoded]:
+        return self._lines.feed(chunk)
+
+    def record(self, raw: bytes) -> Decoded | None:
+        raise NotImplementedError

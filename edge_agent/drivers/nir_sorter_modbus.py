@@ -65,7 +65,7 @@ from edge_agent.drivers.base import (
     keep_connected,
     log,
 )
-from edge_agent.drivers.lines import JsonLines
+from edge_agent.drivers.lines import RecordLines
 
 MAP_VERSION = 1
 HEADER = 10
@@ -203,21 +203,18 @@ def interval_reading(prev: Snapshot, cur: Snapshot, max_rate_per_s: float = 10_0
     return DeviceReading(kind="nir_counts", status="error" if reasons else "ok", data=data)
 
 
-class DumpDecoder:
+class DumpDecoder(RecordLines):
     """Offline decoder of JSON-lines register dumps (what the runner captures)."""
 
     def __init__(self, channels: list[str] | None = None, word_order: str = "big",
                  uptime_register: int | None = None, max_rate_per_s: float = 10_000.0) -> None:
+        super().__init__()
         self.channels = channels if channels is not None else ["PET", "PE", "PP", "PS"]
         self.word_order = word_order
         self.uptime_register, self.max_rate_per_s = uptime_register, max_rate_per_s
         self.previous: Snapshot | None = None
-        self._lines = JsonLines(lambda raw: [d] if (d := self.dump(raw)) is not None else [], "dump")
 
-    def feed(self, chunk: bytes) -> list[Decoded]:
-        return self._lines.feed(chunk)
-
-    def dump(self, raw: bytes) -> Decoded | None:
+    def record(self, raw: bytes) -> Decoded | None:
         try:
             rec = json.loads(raw)
             t, address, regs = float(rec["t"]), int(rec.get("address", 0)), rec["registers"]

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from edge_agent.drivers.base import Runner
-from edge_agent.drivers.xrf_csv import XrfConfigBase, XrfCsvDecoder, xrf_runner
+from edge_agent.drivers.xrf_csv import XrfConfigBase, XrfCsvDecoder, vendor_decoder, xrf_runner
 
 
 class NitonCsvConfig(XrfConfigBase):
@@ -23,9 +23,7 @@ class NitonCsvConfig(XrfConfigBase):
 
 
 def decoder(config: NitonCsvConfig | None = None) -> XrfCsvDecoder:
-    if config is None:
-        return XrfCsvDecoder("niton", 2.0)
-    return XrfCsvDecoder("niton", config.default_sigma, config.time_format, config.instrument_tz)
+    return vendor_decoder("niton", config, NitonCsvConfig)
 
 
 def runner(config: NitonCsvConfig, capture_path: Path | None = None) -> Runner:

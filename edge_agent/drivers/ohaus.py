@@ -20,9 +20,8 @@ from pydantic import Field
 
 from edge_agent.drivers.base import BadFrame, Decoded
 from edge_agent.drivers.lines import LineDecoder
-from edge_agent.drivers.scale_base import ScaleConfigBase, info, no_mass, scale_runner, weight
+from edge_agent.drivers.scale_base import ScaleConfigBase, info, no_mass, scale_runner, signed_frame, weight
 from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
-from edge_agent.drivers.units import parse_number
 
 _FRAME = re.compile(
     r"^(?P<sign>[- ])\s*(?P<num>\d[\d.,]*)\s+(?P<unit>[A-Za-z]{1,5})\s*(?P<q>\?)?\s*"
@@ -49,14 +48,10 @@ def parse_line(text: str, raw: bytes) -> Decoded | None:
     if m := _RANGE.match(text):
         under = "U" in m.group("m").upper()[:3]
         return no_mass("underload" if under else "overload", raw, f"out of range ({m.group('m').strip()})")
-    m = _FRAME.match(text)
-    if m is None:
-        return BadFrame("unrecognised Ohaus line (or a line cut mid-number)", raw)
-    value = parse_number(m.group("num"))
-    if value is None:
-        return BadFrame(f"unreadable weight {m.group('num')!r}", raw)
-    if m.group("sign") == "-":
-        value = -value
+    found = signed_frame(_FRAME, text, raw, "unrecognised Ohaus line (or a line cut mid-number)")
+    if isinstance(found, BadFrame):
+        return found
+    m, value = found
     unit, legend = m.group("unit"), (m.group("legend") or "").upper()
     if legend in ("T", "TARE"):
         return info(raw, tare=value, unit=unit)

@@ -36,7 +36,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge_agent.drivers.base import BadFrame, Decoded, DeviceConfigBase, DeviceReading
-from edge_agent.drivers.lines import JsonLines
+from edge_agent.drivers.lines import RecordLines
 from edge_agent.drivers.units import to_kg
 from junkan.core.config import read_secret
 
@@ -243,17 +243,14 @@ class ChannelDecoder:
                 self.states[name] = ChannelState(total)
 
 
-class DumpDecoder:
+class DumpDecoder(RecordLines):
     """Offline decoder of the JSON-lines sample dumps the runner captures."""
 
     def __init__(self, config: OpcUaConfig) -> None:
+        super().__init__()
         self.channels = ChannelDecoder(config)
-        self._lines = JsonLines(lambda raw: [d] if (d := self._line(raw)) is not None else [], "dump")
 
-    def feed(self, chunk: bytes) -> list[Decoded]:
-        return self._lines.feed(chunk)
-
-    def _line(self, raw: bytes) -> Decoded | None:
+    def record(self, raw: bytes) -> Decoded | None:
         try:
             rec = json.loads(raw)
             name = rec["channel"]

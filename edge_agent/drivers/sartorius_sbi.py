@@ -20,9 +20,8 @@ from pydantic import Field
 
 from edge_agent.drivers.base import BadFrame, Decoded
 from edge_agent.drivers.lines import LineDecoder
-from edge_agent.drivers.scale_base import ScaleConfigBase, info, no_mass, scale_runner, weight
+from edge_agent.drivers.scale_base import ScaleConfigBase, info, no_mass, scale_runner, signed_frame, weight
 from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
-from edge_agent.drivers.units import parse_number
 
 _BODY = re.compile(r"^(?P<q>\?)?(?P<sign>[+\- ])\s*(?P<num>[0-9][0-9 .,]*?)\s(?P<unit>[ A-Za-z%/#]{3})$")
 _WIDTHS = (14, 20)  # 16 / 22 character frames without CR LF
@@ -71,14 +70,10 @@ class SbiParser:
         if len(text) not in _WIDTHS:
             return BadFrame(f"frame width {len(text)} is neither 16 nor 22 (cut line?)", raw)
         ident, body = (text[:6].strip(), text[6:]) if len(text) == 20 else ("", text)
-        m = _BODY.match(body)
-        if m is None:
-            return BadFrame("unrecognised SBI frame", raw)
-        value = parse_number(m.group("num"))
-        if value is None:
-            return BadFrame(f"unreadable weight {m.group('num')!r}", raw)
-        if m.group("sign") == "-":
-            value = -value
+        found = signed_frame(_BODY, body, raw, "unrecognised SBI frame")
+        if isinstance(found, BadFrame):
+            return found
+        m, value = found
         unit = m.group("unit").strip()
         if ident in _TARE_IDS:
             return info(raw, tare=value, unit=unit or None)

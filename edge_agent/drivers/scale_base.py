@@ -11,14 +11,15 @@ and underload are weight readings without a value whose ``data.reason`` names th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
-from edge_agent.drivers.base import DeviceConfigBase, DeviceReading, Status
+from edge_agent.drivers.base import BadFrame, DeviceConfigBase, DeviceReading, Status
 from edge_agent.drivers.serial_port import SerialPortConfig, SerialRunner
-from edge_agent.drivers.units import to_kg
+from edge_agent.drivers.units import parse_number, to_kg
 
 
 class ScaleConfigBase(DeviceConfigBase):
@@ -51,6 +52,19 @@ def weight(value: float, unit: str, stable: bool, raw: bytes, mode: Mode | None 
         data["tare_kg"] = round(tare_kg, 9)
     return DeviceReading(kind="weight", value=round(kg, 9), unit="kg", stable=stable,
                          status="ok" if stable else "unstable", data=data, raw=raw)
+
+
+def signed_frame(pattern: re.Pattern[str], text: str, raw: bytes, unrecognised: str
+                 ) -> tuple[re.Match[str], float] | BadFrame:
+    """A frame that prints its polarity as a character of its own (group ``sign``: ``-`` or not) before the
+    digits (group ``num``), as Ohaus and Sartorius SBI lines do: the match and its signed number."""
+    m = pattern.match(text)
+    if m is None:
+        return BadFrame(unrecognised, raw)
+    value = parse_number(m.group("num"))
+    if value is None:
+        return BadFrame(f"unreadable weight {m.group('num')!r}", raw)
+    return m, -value if m.group("sign") == "-" else value
 
 
 def no_mass(status: Status, raw: bytes, reason: str) -> DeviceReading:

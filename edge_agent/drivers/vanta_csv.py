@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from edge_agent.drivers.base import Runner
-from edge_agent.drivers.xrf_csv import XrfConfigBase, XrfCsvDecoder, xrf_runner
+from edge_agent.drivers.xrf_csv import XrfConfigBase, XrfCsvDecoder, vendor_decoder, xrf_runner
 
 
 class VantaCsvConfig(XrfConfigBase):
@@ -19,9 +19,7 @@ class VantaCsvConfig(XrfConfigBase):
 
 
 def decoder(config: VantaCsvConfig | None = None) -> XrfCsvDecoder:
-    if config is None:
-        return XrfCsvDecoder("vanta", 1.0)
-    return XrfCsvDecoder("vanta", config.default_sigma, config.time_format, config.instrument_tz)
+    return vendor_decoder("vanta", config, VantaCsvConfig)
 
 
 def runner(config: VantaCsvConfig, capture_path: Path | None = None) -> Runner:

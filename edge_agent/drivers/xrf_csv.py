@@ -270,6 +270,14 @@ class XrfCsvDecoder:
         return parse_row(self.layout, cells, raw, self.time_format, self.instrument_tz)
 
 
+def vendor_decoder(flavor: Flavor, config: XrfConfigBase | None, config_type: type[XrfConfigBase]) -> XrfCsvDecoder:
+    """A vendor module's decoder: its config's settings or, with none (``junkan agent decode``, golden cases),
+    that config's own default sigma, so the offline default cannot drift from the documented one."""
+    if config is None:
+        return XrfCsvDecoder(flavor, config_type.model_fields["default_sigma"].default)
+    return XrfCsvDecoder(flavor, config.default_sigma, config.time_format, config.instrument_tz)
+
+
 def xrf_runner(config: XrfConfigBase, decoder_factory: Callable[[], Decoder],
                capture_path: Path | None) -> Runner:
     """A folder watcher or a line-stream runner, whichever source the config names."""

@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edge_agent.drivers.base import BadFrame, Decoded, DeviceConfigBase, DeviceReading
-from edge_agent.drivers.mqtt_source import BrokerConfig, CaptureDecoder, MqttSourceRunner, event
+from edge_agent.drivers.base import BadFrame, Decoded, DeviceReading
+from edge_agent.drivers.mqtt_source import BrokerConfig, CaptureDecoder, MqttDeviceConfig, MqttSourceRunner, event
 from edge_agent.drivers.units import to_kg
 
 KEY = "esphome_mqtt"
@@ -55,7 +55,7 @@ class EntityMap(BaseModel):
         return self
 
 
-class EsphomeMqttConfig(DeviceConfigBase):
+class EsphomeMqttConfig(MqttDeviceConfig):
     """An ESPHome node publishing over MQTT in ESPHome's default topic layout."""
 
     type: Literal["esphome_mqtt"] = Field(description="Driver key.")
@@ -63,17 +63,9 @@ class EsphomeMqttConfig(DeviceConfigBase):
     topic_prefix: str = Field(pattern=r"^[^+#]{1,128}$", description="The node's mqtt.topic_prefix "
                               "(ESPHome's default: the node name).")
     entities: list[EntityMap] = Field(min_length=1, description="Entities to read and what they mean.")
-    division_kg: float = Field(default=0.02, gt=0, description="Scale division d (kg), for stability checks.")
-    stable_frames: int = Field(default=1, ge=1, le=50, description="Consecutive stable readings within ±1 d; "
-                               "1 because a settled weight is published once.")
-    stale_after_s: float = Field(default=600.0, gt=0, description="No message this long: stale (sensors "
-                                 "publish on change).")
 
-    @model_validator(mode="after")
-    def _one_weight(self) -> EsphomeMqttConfig:
-        if sum(e.kind == "weight" for e in self.entities) > 1:
-            raise ValueError("at most one weight entity per device (one weighing detector per device)")
-        return self
+    def value_maps(self) -> tuple[str, list[Any]]:
+        return "entity", self.entities
 
 
 class EsphomeSession:

@@ -20,12 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
 
 from edge_agent.drivers.base import (
     Backoff,
     BadFrame,
     Decoded,
+    DeviceConfigBase,
     DeviceCounters,
     DeviceReading,
     Emit,
@@ -33,27 +34,40 @@ from edge_agent.drivers.base import (
     log,
 )
 from edge_agent.drivers.lines import JsonLines
-from junkan.core.config import read_secret
+from junkan.core.mqtt import BrokerLogin
 
 MAX_CAPTURE_LINE = 1 << 20
 
 
-class BrokerConfig(BaseModel):
+class BrokerConfig(BrokerLogin):
     """The broker the devices publish to (often the site broker the agent also uses)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    host: str = Field(default="127.0.0.1", description="Broker host name or address.")
-    port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
-    username: str | None = Field(default=None, description="MQTT user name, if the broker wants one.")
-    password_file: str | None = Field(default=None, description="File holding the MQTT password.")
-    password_env: str | None = Field(default=None, description="Environment variable holding the MQTT password.")
     ca_file: str | None = Field(default=None, description="CA certificate (PEM) to connect with TLS; omit for plain.")
     client_id: str | None = Field(default=None, description="MQTT client id; default junkan-<device name>.")
     keepalive_s: int = Field(default=15, ge=5, le=600, description="MQTT keepalive (s).")
 
-    def password(self) -> str | None:
-        return read_secret(self.password_file, self.password_env)
+
+class MqttDeviceConfig(DeviceConfigBase):
+    """A device read from a broker (Sparkplug B, ESPHome). It reports by exception: a settled weight is
+    published once and an idle line is silent, hence one stable frame and a long stale time. At most one of
+    its mapped values is a weight (one weighing detector per device)."""
+
+    division_kg: float = Field(default=0.02, gt=0, description="Scale division d (kg), for stability checks.")
+    stable_frames: int = Field(default=1, ge=1, le=50, description="Consecutive stable readings within ±1 d; "
+                               "1 because the device reports by exception (a settled value is sent once).")
+    stale_after_s: float = Field(default=600.0, gt=0, description="No message this long: stale (report by "
+                                 "exception: an idle line is silent).")
+
+    def value_maps(self) -> tuple[str, list[Any]]:
+        """What this device type calls a mapped value ("entity", "metric"), and its maps (each with a kind)."""
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _one_weight(self) -> MqttDeviceConfig:
+        word, maps = self.value_maps()
+        if sum(m.kind == "weight" for m in maps) > 1:
+            raise ValueError(f"at most one weight {word} per device (one weighing detector per device)")
+        return self
 
 
 class MessageSource(Protocol):

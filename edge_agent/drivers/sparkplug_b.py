@@ -35,8 +35,8 @@ from google.protobuf.message import DecodeError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge_agent.drivers import sparkplug_proto as spb
-from edge_agent.drivers.base import BadFrame, Decoded, DeviceConfigBase, DeviceReading
-from edge_agent.drivers.mqtt_source import BrokerConfig, CaptureDecoder, MqttSourceRunner, event
+from edge_agent.drivers.base import BadFrame, Decoded, DeviceReading
+from edge_agent.drivers.mqtt_source import BrokerConfig, CaptureDecoder, MqttDeviceConfig, MqttSourceRunner, event
 from edge_agent.drivers.units import to_kg
 
 KEY = "sparkplug_b"
@@ -74,7 +74,7 @@ class MetricMap(BaseModel):
         return self
 
 
-class SparkplugBConfig(DeviceConfigBase):
+class SparkplugBConfig(MqttDeviceConfig):
     """A Sparkplug B edge node (or one of its devices) on an MQTT broker."""
 
     type: Literal["sparkplug_b"] = Field(description="Driver key.")
@@ -85,17 +85,9 @@ class SparkplugBConfig(DeviceConfigBase):
                                   description="Device under the edge node; omit to read the node's own metrics.")
     metrics: list[MetricMap] = Field(min_length=1, description="Metrics to read and what they mean.")
     rebirth_min_interval_s: float = Field(default=5.0, gt=0, description="At most one rebirth request this often.")
-    division_kg: float = Field(default=0.02, gt=0, description="Scale division d (kg), for stability checks.")
-    stable_frames: int = Field(default=1, ge=1, le=50, description="Consecutive stable readings within ±1 d; "
-                               "1 because Sparkplug reports by exception (a settled value is sent once).")
-    stale_after_s: float = Field(default=600.0, gt=0, description="No message this long: stale (report by "
-                                 "exception: an idle line is silent).")
 
-    @model_validator(mode="after")
-    def _one_weight(self) -> SparkplugBConfig:
-        if sum(m.kind == "weight" for m in self.metrics) > 1:
-            raise ValueError("at most one weight metric per device (one weighing detector per device)")
-        return self
+    def value_maps(self) -> tuple[str, list[Any]]:
+        return "metric", self.metrics
 
 
 @dataclass

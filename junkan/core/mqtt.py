@@ -30,12 +30,21 @@ class TlsConfig(StrictConfig):
     key_file: str | None = Field(default=None, description="Client private key (PEM).")
 
 
-class MqttConfig(StrictConfig):
+class BrokerLogin(StrictConfig):
+    """Where a broker is and who logs in: the agent's and the gateway's own broker and a device's alike."""
+
     host: str = Field(default="127.0.0.1", description="Broker host name or address.")
     port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
-    username: str | None = Field(default=None, description="MQTT user name (usually the agent id).")
+    username: str | None = Field(default=None, description="MQTT user name, if the broker wants one (an agent's "
+                                 "own: usually the agent id).")
     password_file: str | None = Field(default=None, description="File holding the MQTT password.")
     password_env: str | None = Field(default=None, description="Environment variable holding the MQTT password.")
+
+    def password(self) -> str | None:
+        return read_secret(self.password_file, self.password_env)
+
+
+class MqttConfig(BrokerLogin):
     tls: TlsConfig | None = Field(default=None, description="TLS settings; omit for plain loopback brokers.")
     keepalive_s: int = Field(default=15, ge=5, description="MQTT keepalive (s); the LWT fires after 1.5x this.")
     session_expiry_s: int = Field(
@@ -44,9 +53,6 @@ class MqttConfig(StrictConfig):
     reconnect_min_s: float = Field(default=0.2, gt=0, description="First reconnect delay (s).")
     reconnect_max_s: float = Field(default=5.0, gt=0, description="Longest reconnect delay (s).")
     max_inflight: int = Field(default=100, ge=1, description="MQTT QoS1 messages in flight at the paho level.")
-
-    def password(self) -> str | None:
-        return read_secret(self.password_file, self.password_env)
 
 
 def make_client(cfg: MqttConfig, client_id: str, *, manual_ack: bool = False) -> mqtt.Client:

@@ -193,3 +193,21 @@ def outbox_now(agents: list[dict[str, Any]]) -> Chart | None:
         return None
     return _bars("outbox", [a["agent"][-12:] for a in agents], [float(a.get("outbox_depth") or 0) for a in agents],
                  [f"{a['agent']}: {a.get('outbox_depth') or 0}" for a in agents], [None] * len(agents), "{:,.0f}")
+
+
+@dataclass(frozen=True)
+class TrendCharts:
+    """Everything the Trends page draws (None: no data for that chart)."""
+
+    purity: Chart | None
+    mass: Chart | None
+    throughput: Chart | None
+    contaminant: Chart | None
+    liveness: dict[str, Any] | None
+    outbox: Chart | None
+
+
+def trend_charts(lots: list[dict[str, Any]], agents: list[dict[str, Any]]) -> TrendCharts:
+    return TrendCharts(purity=purity_trend(lots), mass=mass_per_lot(lots), throughput=throughput_per_hour(lots),
+                       contaminant=contaminant_vs_limit(lots), liveness=device_liveness(lots),
+                       outbox=outbox_now(agents))

@@ -22,6 +22,7 @@ from junkan.core.names import NAME_PATTERN
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100  # dead letters per page
+TRENDS_POLL_S = 10.0  # the Trends page asks for fresh charts this often (a closed lot appears within it)
 
 
 @router.get("/composition")
@@ -59,13 +60,19 @@ def report_page(request: Request, principal: PrincipalDep, start: str | None = Q
 
 
 @router.get("/trends")
-def trends_page(request: Request, principal: PrincipalDep) -> Response:
-    """Purity, mass, throughput, contaminant and device trends of the last closed lots, drawn on the server."""
+def trends_page(request: Request, principal: PrincipalDep,
+                part: str | None = Query(default=None, pattern="^charts$")) -> Response:
+    """Purity, mass, throughput, contaminant and device trends of the last closed lots, drawn on the server;
+    ``part=charts`` answers the charts alone (an HTML fragment), which the open page polls and swaps in, so
+    a lot closed meanwhile appears without a reload."""
     store = request.app.state.store
-    lots = store.list_lots(status="closed", limit=1000)
-    return render(request, principal, "trends.html", purity=charts.purity_trend(lots), mass=charts.mass_per_lot(lots),
-                  throughput=charts.throughput_per_hour(lots), contaminant=charts.contaminant_vs_limit(lots),
-                  liveness=charts.device_liveness(lots), outbox=charts.outbox_now(store.list_agents()))
+    trend = charts.trend_charts(store.list_lots(status="closed", limit=1000), store.list_agents())
+    if part == "charts":
+        response = render(request, principal, "trends_charts.html", trend=trend)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    poll_s = float(getattr(request.app.state, "trends_poll_s", TRENDS_POLL_S))
+    return render(request, principal, "trends.html", poll_s=poll_s, trend=trend)
 
 
 @router.get("/dead-letters")

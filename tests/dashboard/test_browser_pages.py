@@ -46,7 +46,7 @@ def _call(api: str, method: str, path: str, body: Any, content_type: str = "appl
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
     workdir = tmp_path_factory.mktemp("pages")
     db = workdir / "gateway.db"
     store = SqliteStore(db)
@@ -86,16 +86,16 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
             "ended_at": "2026-11-28T08:30:00Z", "inputs": [{"lot_id": "IN-1", "mass_kg": 200.0},
                                                            {"lot_id": "IN-2", "mass_kg": 140.0}],
             "outputs": [{"lot_id": "A-1", "mass_kg": 321.5}], "losses": [{"kind": "dust", "mass_kg": 18.5}]})
-        yield api, token
+        yield api, token, db
     finally:
         service.stop()
 
 
-def test_every_page_in_both_languages_at_desktop_and_phone_width(gateway: tuple[str, str]) -> None:
+def test_every_page_in_both_languages_at_desktop_and_phone_width(gateway: tuple[str, str, Path]) -> None:
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install -y chromium (make install does it)"
-    api, token = gateway
+    api, token, _ = gateway
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
@@ -122,10 +122,11 @@ def test_every_page_in_both_languages_at_desktop_and_phone_width(gateway: tuple[
     assert problems == [], "\n".join(problems)
 
 
-def test_import_a_composition_file_and_save_a_spec_from_the_pages(gateway: tuple[str, str], tmp_path: Path) -> None:
+def test_import_a_composition_file_and_save_a_spec_from_the_pages(gateway: tuple[str, str, Path],
+                                                                  tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    api, _ = gateway
+    api, _, _ = gateway
     csv = tmp_path / "one.csv"
     csv.write_text((REPO / "simulators/scenarios/compositions/appliance_pp_line.csv").read_text(encoding="utf-8"),
                    encoding="utf-8")
@@ -142,5 +143,39 @@ def test_import_a_composition_file_and_save_a_spec_from_the_pages(gateway: tuple
                                                             "material": "ABS", "min_purity": 0.9, "limits": []}))
             page.click("form.spec-edit button[type=submit]")
             expect(page.locator("table.specs")).to_contain_text("Casing Works", timeout=15_000)
+        finally:
+            browser.close()
+
+
+def test_trend_charts_take_in_a_new_lot_without_a_reload(gateway: tuple[str, str, Path]) -> None:
+    """The Trends page swaps in the charts the server draws now: a lot stored after the page loaded shows up
+    in the mass chart. The refresh is asked for by a visibility change (what a returning tab does), so the test
+    waits for the swap, not for the poll interval."""
+    from datetime import timedelta
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.dashboard.seed import T0
+
+    api, _, db = gateway
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 900})
+            page.goto(api + "/trends")
+            page.wait_for_function("() => Number(document.getElementById('trend-charts').dataset.swaps || 0) > 0")
+            mass = page.locator("svg.trend.mass rect")
+            bars = mass.count()
+            assert page.locator('svg.trend.mass a[href="/lots/LATE-1"]').count() == 0
+            store = SqliteStore(db)
+            try:
+                Seeder(store).lot("LATE-1", net=888.0, measurement=MEASUREMENT, opened=T0 + timedelta(hours=9))
+            finally:
+                store.close()
+            page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+            expect(page.locator('svg.trend.mass a[href="/lots/LATE-1"]')).to_have_count(1, timeout=15_000)
+            assert mass.count() == bars + 1
+            wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert wide <= 1  # the swapped-in charts still fit a phone
         finally:
             browser.close()

@@ -163,3 +163,32 @@ def test_records_specs_report_dead_letters_and_alarm_clear(gateway_store) -> Non
     assert "SORT-9" not in client.get("/alarms").text
     lots = client.get("/lots").text
     assert 'class="flag over"' in lots and "PP 75.0 % [68.0, 81.0]" in lots and 'data-format="pdf"' in lots
+
+
+def _svg(page: str, key: str) -> str:
+    """The markup of one trend chart (``<svg class="trend KEY" ...>...</svg>``) in a page or fragment."""
+    start = page.index(f'<svg class="trend {key}"')
+    return page[start:page.index("</svg>", start)]
+
+
+def test_trend_charts_fragment_follows_the_store(gateway_store) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from tests.dashboard.seed import MEASUREMENT, T0
+
+    seeder = seed_tenants(gateway_store)
+    client = client_for(gateway_store, "open")
+    page = client.get("/trends")
+    assert 'data-live-fragment="/trends?part=charts"' in page.text and _svg(page.text, "mass")
+    before = client.get("/trends?part=charts")
+    assert before.status_code == 200 and "<html" not in before.text and before.headers["cache-control"] == "no-store"
+    assert _svg(before.text, "mass") == _svg(page.text, "mass")  # the fragment is what the page drew
+    assert "NEW-1" not in before.text and _svg(before.text, "mass").count("<rect") == 4
+    seeder.lot("NEW-1", net=999.0, measurement=MEASUREMENT, opened=T0 + timedelta(hours=8))
+    after = client.get("/trends?part=charts")
+    mass = _svg(after.text, "mass")
+    assert mass.count("<rect") == 5 and 'href="/lots/NEW-1"' in mass and "NEW-1: 999.00 kg" in mass
+    assert 'href="/lots/NEW-1"' in _svg(after.text, "purity")
+    ja = client.get("/trends?part=charts", headers={"Accept-Language": "ja"})
+    assert "ロットごとの正味質量" in ja.text
+    assert client.get("/trends?part=other").status_code == 422

@@ -77,6 +77,39 @@
     source.onerror = () => { if (dot) dot.classList.remove("on"); };
   }
 
+  // Server-drawn parts of a page (the Trends charts: SVG made from the store) fetched again every
+  // data-interval-s seconds and swapped in when they changed; nothing is drawn here, no chart library.
+  function startFragments() {
+    for (const box of document.querySelectorAll("[data-live-fragment]")) {
+      const every = 1000 * Math.max(1, Number(box.dataset.intervalS || 10));
+      const dot = document.getElementById(box.dataset.dot || "");
+      let last = null;
+      let busy = false;
+      const refresh = async () => {
+        if (busy || document.hidden) return;
+        busy = true;
+        try {
+          const resp = await fetch(box.dataset.liveFragment, {credentials: "same-origin", headers: {"Accept": "text/html"}});
+          if (!resp.ok) throw new Error(resp.statusText);
+          const html = await resp.text();
+          if (html !== last) {  // the first answer is swapped in too: the page may be a moment old
+            box.innerHTML = html;
+            box.dataset.swaps = String(Number(box.dataset.swaps || 0) + 1);
+          }
+          last = html;
+          if (dot) { dot.classList.add("on"); dot.dataset.updates = String(Number(dot.dataset.updates || 0) + 1); }
+        } catch (err) {
+          if (dot) dot.classList.remove("on");
+        } finally {
+          busy = false;
+        }
+      };
+      refresh();
+      window.setInterval(refresh, every);
+      document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+    }
+  }
+
   function wireLotButtons() {
     for (const button of document.querySelectorAll("button.act")) {
       button.addEventListener("click", async () => {
@@ -192,6 +225,7 @@
     wireSpecs();
     wirePostButtons();
     startLive();
+    startFragments();
     wireLotButtons();
     wireAssign();
     wireResolve();

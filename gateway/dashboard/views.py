@@ -309,7 +309,7 @@ class Alarm:
     detail_key: str | None = None  # a UI sentence (i18n key) filled with ``params``, instead of ``detail``
     params: dict[str, Any] = field(default_factory=dict)
     state: str | None = None  # device alarms: the state, translated on the page
-    scope: str | None = None  # balance alarms: step | lot, translated on the page
+    scope: str | None = None  # balance alarms: step | lot | period, translated on the page
     alarm_id: int | None = None  # balance alarms: cleared with POST /api/v1/process/alarms/{alarm_id}/clear
 
 
@@ -326,7 +326,7 @@ def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: li
                                  params={"element": row.element, "mean": row.mean_text, "p95": row.p95_text,
                                          "limit": _fmt(row.threshold_ppm)}))
     for alarm in balance:
-        scope = alarm.get("scope") if alarm.get("scope") in ("step", "lot") else None
+        scope = alarm.get("scope") if alarm.get("scope") in ("step", "lot", "period") else None
         where = str(alarm.get("ref", "")) if scope else f"{alarm.get('scope', '')} {alarm.get('ref', '')}".strip()
         key, params = _balance_detail(alarm.get("detail"))
         out.append(Alarm("balance", where, alarm.get("raised_at"), "" if key else str(alarm.get("detail", ""))[:300],

@@ -81,6 +81,11 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         _call(api, "PUT", "/api/v1/specs/pp-1", {"spec_id": "pp-1", "buyer": "Car Parts Co", "material": "PP",
                                                  "min_purity": 0.95, "limits": [{"analyte": "Br", "max_ppm": 100}]})
         _call(api, "POST", "/api/v1/lots/A-2/lab-confirmations", FAILED_LAB)
+        _call(api, "POST", "/api/v1/process/steps", {  # 50 kg unaccounted: a violated balance (red outline)
+            "step_id": "SHRED-0", "kind": "shredding", "plant": "demo-plant", "started_at": "2026-11-28T06:00:00Z",
+            "ended_at": "2026-11-28T07:00:00Z", "inputs": [{"lot_id": "IN-0", "mass_kg": 400.0}],
+            "outputs": [{"lot_id": "IN-1", "mass_kg": 200.0}, {"lot_id": "IN-2", "mass_kg": 140.0},
+                        {"lot_id": "FINES-1", "mass_kg": 10.0}]})
         _call(api, "POST", "/api/v1/process/steps", {
             "step_id": "SORT-1", "kind": "sorting", "plant": "demo-plant", "started_at": "2026-11-28T08:00:00Z",
             "ended_at": "2026-11-28T08:30:00Z", "inputs": [{"lot_id": "IN-1", "mass_kg": 200.0},
@@ -177,5 +182,54 @@ def test_trend_charts_take_in_a_new_lot_without_a_reload(gateway: tuple[str, str
             assert mass.count() == bars + 1
             wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert wide <= 1  # the swapped-in charts still fit a phone
+        finally:
+            browser.close()
+
+
+def test_lineage_zooms_pans_and_explains_every_colour_on_a_phone(gateway: tuple[str, str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    api, _, _ = gateway
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 800})
+            page.goto(api + "/lots/A-1")
+            graph = page.locator("svg.lineage.graph")
+            used = set(page.evaluate("""() => [...document.querySelectorAll('svg.lineage.graph g.node')]
+                .flatMap(g => [...g.classList]).concat(
+                  document.querySelector('svg.lineage.graph line.edge') ? ['edge'] : [],
+                  document.querySelector('svg.lineage.graph text.mass') ? ['mass'] : [])""")) - {"node"}
+            assert {"lot", "step", "self", "bad", "edge", "mass"} <= used  # the seed draws every kind
+            keys = set(page.locator("[data-test=lineage-legend] [data-key]").evaluate_all(
+                "els => els.map(e => e.dataset.key)"))
+            assert used <= keys, used - keys  # every colour on the graph has its legend entry
+            home = graph.get_attribute("viewBox")
+            width = graph.bounding_box()["width"]  # type: ignore[index]
+
+            def view() -> list[float]:
+                return [float(v) for v in (graph.get_attribute("viewBox") or "").split()]
+
+            page.click("[data-zoom=in]")
+            zoomed = view()
+            assert zoomed[2] < float(home.split()[2]) / 1.4 and "zoomed" in (graph.get_attribute("class") or "")
+            box = graph.bounding_box()
+            assert box is not None and abs(box["width"] - width) < 1  # the element keeps its size: no overflow
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.move(cx, cy)
+            page.mouse.down()
+            page.mouse.move(cx - 40, cy - 30, steps=4)
+            page.mouse.up()
+            panned = view()
+            assert panned[0] > zoomed[0] and panned[2] == zoomed[2]  # dragged left: the view moved right
+            page.keyboard.down("Control")
+            page.mouse.wheel(0, -120)
+            page.keyboard.up("Control")
+            assert view()[2] < panned[2]
+            page.click("[data-zoom=fit]")
+            assert graph.get_attribute("viewBox") == home or view() == [float(v) for v in home.split()]
+            wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert wide <= 1
+            page.screenshot(path=str(ARTIFACTS / "lineage-375.png"), full_page=True)
         finally:
             browser.close()

@@ -95,9 +95,9 @@ def test_lot_page_shows_lineage_graph_and_conformance_from_the_evidence_modules(
     assert client.put("/api/v1/specs/pp-1", json=spec).status_code == 200
     page = client.get("/lots/A-1")
     assert page.status_code == 200
-    lineage = page.text[page.text.index('<svg class="lineage"'):]
+    lineage = page.text[page.text.index('<svg class="lineage graph"'):]
     assert 'href="/lots/IN-1"' in lineage and 'href="/lots/IN-2"' in lineage and "sorting" in lineage
-    assert "<title data-i18n-exempt>SORT-1</title>" in lineage and "red outline" in page.text  # colours explained
+    assert "<title data-i18n-exempt>SORT-1</title>" in lineage and "(red outline)" in page.text  # colours explained
     assert 'class="node lot self"' in lineage
     assert 'class="conf non_conformant"' in page.text and "Car Parts Co" in page.text
 

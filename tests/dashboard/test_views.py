@@ -77,6 +77,9 @@ def test_alarms_cover_spec_device_outbox_and_balance() -> None:
     kinds = sorted(a.kind for a in found)
     assert kinds == ["agent", "balance", "device", "outbox", "spec"]
     assert views.alarms([agent()], [device()], [], [], NOW) == []
+    period = views.alarms([], [], [], [{"scope": "period", "ref": "2026-11-01/2026-12-01", "raised_at": NOW.isoformat(),
+                                        "detail": "x"}], NOW)[0]
+    assert (period.scope, period.where) == ("period", "2026-11-01/2026-12-01")  # "period" is translated on the page
 
 
 def test_lineage_layout_puts_sources_above_outputs() -> None:

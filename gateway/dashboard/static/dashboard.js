@@ -110,6 +110,68 @@
     }
   }
 
+  // Lineage graph: zoom and pan by changing the SVG's viewBox (buttons, Ctrl + wheel, drag when zoomed in);
+  // the element keeps its size, so the page never gets wider than the screen.
+  function wireZoom() {
+    for (const box of document.querySelectorAll("[data-zoomable]")) {
+      const svg = box.querySelector("svg.graph");
+      if (!svg) continue;
+      const vb = svg.viewBox.baseVal;
+      const home = {x: vb.x, y: vb.y, w: vb.width, h: vb.height};
+      let view = {...home};
+      const clamp = () => {
+        view.x = Math.min(Math.max(view.x, home.x), home.x + home.w - view.w);
+        view.y = Math.min(Math.max(view.y, home.y), home.y + home.h - view.h);
+      };
+      const apply = () => {
+        clamp();
+        svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`);
+        svg.classList.toggle("zoomed", view.w < home.w - 0.01);
+        box.dataset.zoom = (home.w / view.w).toFixed(2);
+      };
+      const zoom = (factor, cx, cy) => {  // factor > 1 zooms in, keeping the point (cx, cy) where it is
+        const w = Math.min(home.w, Math.max(home.w / 8, view.w / factor));
+        const h = w * home.h / home.w;
+        const px = cx === undefined ? view.x + view.w / 2 : cx;
+        const py = cy === undefined ? view.y + view.h / 2 : cy;
+        view = {x: px - (px - view.x) * w / view.w, y: py - (py - view.y) * h / view.h, w, h};
+        apply();
+      };
+      const at = (ev) => {  // the pointer in the graph's own units
+        const r = svg.getBoundingClientRect();
+        return {x: view.x + (ev.clientX - r.left) * view.w / r.width, y: view.y + (ev.clientY - r.top) * view.h / r.height};
+      };
+      const on = (name, fn) => { const b = box.querySelector(`[data-zoom="${name}"]`); if (b) b.addEventListener("click", fn); };
+      on("in", () => zoom(1.5));
+      on("out", () => zoom(1 / 1.5));
+      on("fit", () => { view = {...home}; apply(); });
+      svg.addEventListener("wheel", (ev) => {
+        if (!ev.ctrlKey && !ev.metaKey) return;  // a plain wheel scrolls the page as everywhere else
+        ev.preventDefault();
+        const p = at(ev);
+        zoom(ev.deltaY < 0 ? 1.25 : 0.8, p.x, p.y);
+      }, {passive: false});
+      let drag = null;
+      svg.addEventListener("pointerdown", (ev) => {
+        if (!svg.classList.contains("zoomed") || ev.target.closest("a")) return;  // links stay links
+        drag = {x: ev.clientX, y: ev.clientY, from: {...view}};
+        svg.setPointerCapture(ev.pointerId);
+        svg.classList.add("dragging");
+      });
+      svg.addEventListener("pointermove", (ev) => {
+        if (!drag) return;
+        const r = svg.getBoundingClientRect();
+        view.x = drag.from.x - (ev.clientX - drag.x) * view.w / r.width;
+        view.y = drag.from.y - (ev.clientY - drag.y) * view.h / r.height;
+        apply();
+      });
+      const stop = () => { drag = null; svg.classList.remove("dragging"); };
+      svg.addEventListener("pointerup", stop);
+      svg.addEventListener("pointercancel", stop);
+      apply();
+    }
+  }
+
   function wireLotButtons() {
     for (const button of document.querySelectorAll("button.act")) {
       button.addEventListener("click", async () => {
@@ -226,6 +288,7 @@
     wirePostButtons();
     startLive();
     startFragments();
+    wireZoom();
     wireLotButtons();
     wireAssign();
     wireResolve();

@@ -96,140 +96,130 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         service.stop()
 
 
-def test_every_page_in_both_languages_at_desktop_and_phone_width(gateway: tuple[str, str, Path]) -> None:
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, closed after the test."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install -y chromium (make install does it)"
-    api, token, _ = gateway
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            problems = sweep(api, STAFF_PAGES, ARTIFACTS / "staff", browser)
-            problems += sweep(api, RECYCLER_PAGES, ARTIFACTS / "recycler", browser, login_token=token)
-            page = browser.new_page(extra_http_headers={"Accept-Language": "ja"})
-            page.goto(api + "/login")
-            page.fill("input[name=token]", token)
-            page.click("form.login button[type=submit]")
-            assert page.url == api + "/lots"  # a recycler lands on its lots, with verdicts and downloads
-            assert page.locator("table.lots tbody tr").count() == 3  # A-1, A-2, LOD-1: not B-1, not U-1
-            assert page.locator('table.lots a[data-format="pdf"]').count() == 3
-            resp = page.goto(api + "/lines")
-            assert resp is not None and resp.status == 403
-            assert "権限がありません" in page.locator("[data-test=error-message]").inner_text()
-            page.goto(api + "/lots/LOD-1")
-            assert page.locator("[data-test=mean-Br]").inner_text().startswith("<LOD")
-            page.goto(api + "/lots/A-2")  # the reasons themselves, in Japanese (the sweep checks no English is left)
-            assert "POPs：分析結果" in page.locator("[data-test=claims-reasons]").inner_text()
-            assert "スクリーニング閾値" in page.locator("[data-test=screening-causes]").inner_text()
-            assert "分析：PBDE" in page.locator("[data-test=lab-reasons]").inner_text()
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def test_every_page_in_both_languages_at_desktop_and_phone_width(gateway: tuple[str, str, Path], browser: Any) -> None:
+    api, token, _ = gateway
+    problems = sweep(api, STAFF_PAGES, ARTIFACTS / "staff", browser)
+    problems += sweep(api, RECYCLER_PAGES, ARTIFACTS / "recycler", browser, login_token=token)
+    page = browser.new_page(extra_http_headers={"Accept-Language": "ja"})
+    page.goto(api + "/login")
+    page.fill("input[name=token]", token)
+    page.click("form.login button[type=submit]")
+    assert page.url == api + "/lots"  # a recycler lands on its lots, with verdicts and downloads
+    assert page.locator("table.lots tbody tr").count() == 3  # A-1, A-2, LOD-1: not B-1, not U-1
+    assert page.locator('table.lots a[data-format="pdf"]').count() == 3
+    resp = page.goto(api + "/lines")
+    assert resp is not None and resp.status == 403
+    assert "権限がありません" in page.locator("[data-test=error-message]").inner_text()
+    page.goto(api + "/lots/LOD-1")
+    assert page.locator("[data-test=mean-Br]").inner_text().startswith("<LOD")
+    page.goto(api + "/lots/A-2")  # the reasons themselves, in Japanese (the sweep checks no English is left)
+    assert "POPs：分析結果" in page.locator("[data-test=claims-reasons]").inner_text()
+    assert "スクリーニング閾値" in page.locator("[data-test=screening-causes]").inner_text()
+    assert "分析：PBDE" in page.locator("[data-test=lab-reasons]").inner_text()
     assert problems == [], "\n".join(problems)
 
 
 def test_import_a_composition_file_and_save_a_spec_from_the_pages(gateway: tuple[str, str, Path],
-                                                                  tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+                                                                  tmp_path: Path, browser: Any) -> None:
+    from playwright.sync_api import expect
 
     api, _, _ = gateway
     csv = tmp_path / "one.csv"
     csv.write_text((REPO / "simulators/scenarios/compositions/appliance_pp_line.csv").read_text(encoding="utf-8"),
                    encoding="utf-8")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(api + "/composition")
-            page.set_input_files("form.upload input[type=file]", str(csv))
-            page.click("form.upload button[type=submit]")
-            expect(page.locator("table.products")).to_contain_text("NA-F70PB1", timeout=15_000)  # after the reload
-            page.goto(api + "/specs")
-            page.fill("form.spec-edit textarea", json.dumps({"spec_id": "abs-2", "buyer": "Casing Works",
-                                                            "material": "ABS", "min_purity": 0.9, "limits": []}))
-            page.click("form.spec-edit button[type=submit]")
-            expect(page.locator("table.specs")).to_contain_text("Casing Works", timeout=15_000)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    page.goto(api + "/composition")
+    page.set_input_files("form.upload input[type=file]", str(csv))
+    page.click("form.upload button[type=submit]")
+    expect(page.locator("table.products")).to_contain_text("NA-F70PB1", timeout=15_000)  # after the reload
+    page.goto(api + "/specs")
+    page.fill("form.spec-edit textarea", json.dumps({"spec_id": "abs-2", "buyer": "Casing Works",
+                                                    "material": "ABS", "min_purity": 0.9, "limits": []}))
+    page.click("form.spec-edit button[type=submit]")
+    expect(page.locator("table.specs")).to_contain_text("Casing Works", timeout=15_000)
 
 
-def test_trend_charts_take_in_a_new_lot_without_a_reload(gateway: tuple[str, str, Path]) -> None:
+def test_trend_charts_take_in_a_new_lot_without_a_reload(gateway: tuple[str, str, Path], browser: Any) -> None:
     """The Trends page swaps in the charts the server draws now: a lot stored after the page loaded shows up
     in the mass chart. The refresh is asked for by a visibility change (what a returning tab does), so the test
     waits for the swap, not for the poll interval."""
     from datetime import timedelta
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from tests.dashboard.seed import T0
 
     api, _, db = gateway
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 375, "height": 900})
-            page.goto(api + "/trends")
-            page.wait_for_function("() => Number(document.getElementById('trend-charts').dataset.swaps || 0) > 0")
-            mass = page.locator("svg.trend.mass rect")
-            bars = mass.count()
-            assert page.locator('svg.trend.mass a[href="/lots/LATE-1"]').count() == 0
-            store = SqliteStore(db)
-            try:
-                Seeder(store).lot("LATE-1", net=888.0, measurement=MEASUREMENT, opened=T0 + timedelta(hours=9))
-            finally:
-                store.close()
-            page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
-            expect(page.locator('svg.trend.mass a[href="/lots/LATE-1"]')).to_have_count(1, timeout=15_000)
-            assert mass.count() == bars + 1
-            wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert wide <= 1  # the swapped-in charts still fit a phone
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 375, "height": 900})
+    page.goto(api + "/trends")
+    page.wait_for_function("() => Number(document.getElementById('trend-charts').dataset.swaps || 0) > 0")
+    mass = page.locator("svg.trend.mass rect")
+    bars = mass.count()
+    assert page.locator('svg.trend.mass a[href="/lots/LATE-1"]').count() == 0
+    store = SqliteStore(db)
+    try:
+        Seeder(store).lot("LATE-1", net=888.0, measurement=MEASUREMENT, opened=T0 + timedelta(hours=9))
+    finally:
+        store.close()
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator('svg.trend.mass a[href="/lots/LATE-1"]')).to_have_count(1, timeout=15_000)
+    assert mass.count() == bars + 1
+    wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert wide <= 1  # the swapped-in charts still fit a phone
 
 
-def test_lineage_zooms_pans_and_explains_every_colour_on_a_phone(gateway: tuple[str, str, Path]) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_lineage_zooms_pans_and_explains_every_colour_on_a_phone(gateway: tuple[str, str, Path],
+                                                                 browser: Any) -> None:
     api, _, _ = gateway
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 375, "height": 800})
-            page.goto(api + "/lots/A-1")
-            graph = page.locator("svg.lineage.graph")
-            used = set(page.evaluate("""() => [...document.querySelectorAll('svg.lineage.graph g.node')]
-                .flatMap(g => [...g.classList]).concat(
-                  document.querySelector('svg.lineage.graph line.edge') ? ['edge'] : [],
-                  document.querySelector('svg.lineage.graph text.mass') ? ['mass'] : [])""")) - {"node"}
-            assert {"lot", "step", "self", "bad", "edge", "mass"} <= used  # the seed draws every kind
-            keys = set(page.locator("[data-test=lineage-legend] [data-key]").evaluate_all(
-                "els => els.map(e => e.dataset.key)"))
-            assert used <= keys, used - keys  # every colour on the graph has its legend entry
-            home = graph.get_attribute("viewBox")
-            width = graph.bounding_box()["width"]  # type: ignore[index]
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    page.goto(api + "/lots/A-1")
+    graph = page.locator("svg.lineage.graph")
+    used = set(page.evaluate("""() => [...document.querySelectorAll('svg.lineage.graph g.node')]
+        .flatMap(g => [...g.classList]).concat(
+          document.querySelector('svg.lineage.graph line.edge') ? ['edge'] : [],
+          document.querySelector('svg.lineage.graph text.mass') ? ['mass'] : [])""")) - {"node"}
+    assert {"lot", "step", "self", "bad", "edge", "mass"} <= used  # the seed draws every kind
+    keys = set(page.locator("[data-test=lineage-legend] [data-key]").evaluate_all(
+        "els => els.map(e => e.dataset.key)"))
+    assert used <= keys, used - keys  # every colour on the graph has its legend entry
+    home = graph.get_attribute("viewBox")
+    width = graph.bounding_box()["width"]  # type: ignore[index]
 
-            def view() -> list[float]:
-                return [float(v) for v in (graph.get_attribute("viewBox") or "").split()]
+    def view() -> list[float]:
+        return [float(v) for v in (graph.get_attribute("viewBox") or "").split()]
 
-            page.click("[data-zoom=in]")
-            zoomed = view()
-            assert zoomed[2] < float(home.split()[2]) / 1.4 and "zoomed" in (graph.get_attribute("class") or "")
-            box = graph.bounding_box()
-            assert box is not None and abs(box["width"] - width) < 1  # the element keeps its size: no overflow
-            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            page.mouse.move(cx, cy)
-            page.mouse.down()
-            page.mouse.move(cx - 40, cy - 30, steps=4)
-            page.mouse.up()
-            panned = view()
-            assert panned[0] > zoomed[0] and panned[2] == zoomed[2]  # dragged left: the view moved right
-            page.keyboard.down("Control")
-            page.mouse.wheel(0, -120)
-            page.keyboard.up("Control")
-            assert view()[2] < panned[2]
-            page.click("[data-zoom=fit]")
-            assert graph.get_attribute("viewBox") == home or view() == [float(v) for v in home.split()]
-            wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert wide <= 1
-            page.screenshot(path=str(ARTIFACTS / "lineage-375.png"), full_page=True)
-        finally:
-            browser.close()
+    page.click("[data-zoom=in]")
+    zoomed = view()
+    assert zoomed[2] < float(home.split()[2]) / 1.4 and "zoomed" in (graph.get_attribute("class") or "")
+    box = graph.bounding_box()
+    assert box is not None and abs(box["width"] - width) < 1  # the element keeps its size: no overflow
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx - 40, cy - 30, steps=4)
+    page.mouse.up()
+    panned = view()
+    assert panned[0] > zoomed[0] and panned[2] == zoomed[2]  # dragged left: the view moved right
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -120)
+    page.keyboard.up("Control")
+    assert view()[2] < panned[2]
+    page.click("[data-zoom=fit]")
+    assert graph.get_attribute("viewBox") == home or view() == [float(v) for v in home.split()]
+    wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert wide <= 1
+    page.screenshot(path=str(ARTIFACTS / "lineage-375.png"), full_page=True)

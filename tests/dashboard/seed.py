@@ -8,18 +8,9 @@ from typing import Any
 from gateway.ingest.validate import validate
 from gateway.store.base import Incoming
 from junkan.core.ids import new_id
-from junkan.core.messages import (
-    DeviceHealth,
-    LotBody,
-    LotMessage,
-    LotSummary,
-    Reading,
-    ReadingBody,
-    ReadingMessage,
-    StatusMessage,
-    dump,
-)
+from junkan.core.messages import DeviceHealth, LotSummary, Reading, StatusMessage, dump
 from junkan.core.topics import AgentTopics, Kind
+from tests import wire
 from tests.measurements import wire_measurement
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -59,19 +50,12 @@ class Seeder:
             opened: datetime = T0) -> None:
         for event in ("opened", "closed") if closed else ("opened",):
             done = event == "closed"
-            summary = LotSummary(lot_id=lot_id, site="site-a", line="line-1", agent="agent-1",
-                                 status="closed" if done else "open", opened_at=opened,
-                                 closed_at=opened + timedelta(minutes=5) if done else None,
-                                 close_reason="operator" if done else None, net_mass_kg=net if done else 0.0,
-                                 n_weighings=2 if done else 0, measurement=(measurement or {}) if done else {})
-            self._commit(Kind.LOT, LotMessage(msg_id=new_id(), agent="agent-1", session=self.session, seq=self._next(),
-                                              sent_at=opened, body=LotBody(event=event, lot=summary)))  # type: ignore[arg-type]
+            self._commit(Kind.LOT, wire.lot_message(self._next(), event, lot_id, net if done else 0.0,
+                                                    session=self.session, opened=opened, measurement=measurement))
         readings = [Reading(device="scale-1", device_seq=self.seq * 10 + i, ts=opened + timedelta(seconds=i + 1),
                             kind="weighing", value=net / 2, unit="kg", status="ok", lot_id=lot_id,
                             data={"tare_kg": 30.0, "gross_kg": 30.0 + net / 2}) for i in range(2)]
-        self._commit(Kind.READING, ReadingMessage(msg_id=new_id(), agent="agent-1", session=self.session,
-                                                  seq=self._next(), sent_at=opened,
-                                                  body=ReadingBody(readings=readings)))
+        self._commit(Kind.READING, wire.reading_message(self._next(), readings, session=self.session, sent_at=opened))
 
     def status(self, open_lot: str | None = "LIVE-1", live_mass: float = 123.4, outbox_depth: int = 0,
                device_state: str = "alive", frames_bad: int = 0, at: datetime | None = None) -> None:

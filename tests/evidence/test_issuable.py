@@ -17,7 +17,7 @@ from gateway.evidence.keys import generate
 from gateway.settings import GatewaySettings
 from gateway.store.base import Incoming
 from junkan.core.topics import Kind, ParsedTopic
-from tests.ingest.factories import lot_message
+from tests.wire import lot_message
 
 
 def add_lot(store: Any, lot_id: str, event: str, net: float = 0.0, weighings: int | None = None) -> None:

@@ -18,7 +18,7 @@ from gateway.settings import GatewaySettings
 from gateway.store.base import DeadLetter, Incoming, Store
 from junkan.core.messages import AckItem, ReadingMessage, StatusMessage, dump
 from junkan.core.topics import Kind
-from tests.ingest.factories import SESSION, TOPICS, reading_message
+from tests.wire import SESSION, TOPICS, reading_message, weighings
 
 
 class FlakyStore:
@@ -72,7 +72,7 @@ def _running(consumer: Consumer, port: int, agent_topic: str) -> Iterator[tuple[
 
 
 def _publish_readings(agent: mqtt.Client, n: int) -> list[ReadingMessage]:
-    messages = [reading_message(seq, [seq]) for seq in range(1, n + 1)]
+    messages = [reading_message(seq, weighings([seq])) for seq in range(1, n + 1)]
     for m in messages:
         agent.publish(TOPICS.topic(Kind.READING), dump(m), qos=1)
     return messages

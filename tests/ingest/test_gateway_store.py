@@ -10,7 +10,7 @@ from gateway.store.base import DeadLetter, Incoming
 from junkan.core.ids import new_id
 from junkan.core.messages import StatusMessage
 from junkan.core.topics import Kind
-from tests.ingest.factories import T0, dump, lot_message, reading_message, status, topic
+from tests.wire import T0, dump, lot_message, reading_message, status, topic, weighings
 
 MAX = 1_000_000
 
@@ -23,14 +23,15 @@ def incoming(message) -> Incoming:  # type: ignore[no-untyped-def]
 
 
 def test_valid_messages_pass_and_bad_ones_get_reasons() -> None:
-    good = reading_message(1, [0, 1])
+    good = reading_message(1, weighings([0, 1]))
     assert isinstance(validate(topic(Kind.READING), dump(good), MAX), Incoming)
     cases = {
         b"not json": "not_json:",
         b"[1,2]": "schema:",
         json.dumps({"schema": "junkan.reading/1"}).encode(): "schema:",
         dump(lot_message(1, "opened")): "not allowed on reading topic",
-        dump(reading_message(1, [0], agent="someone-else")): "identity_mismatch: agent 'someone-else' does not match",
+        dump(reading_message(1, weighings([0]), agent="someone-else")):
+            "identity_mismatch: agent 'someone-else' does not match",
         (b"[" * 100 + b"]" * 100): "too_deep: JSON nested deeper",
     }
     for payload, reason in cases.items():
@@ -56,7 +57,7 @@ def test_dead_lettered_durable_message_is_acked_as_rejected_to_its_agent() -> No
 
 
 def test_redelivered_message_is_stored_once(gateway_store) -> None:  # type: ignore[no-untyped-def]
-    msg = incoming(reading_message(1, [0, 1, 2]))
+    msg = incoming(reading_message(1, weighings([0, 1, 2])))
     first = gateway_store.commit_batch([msg], [], [])
     again = gateway_store.commit_batch([msg, msg], [], [])
     assert [a.result for a in first] == ["stored"]

@@ -19,7 +19,7 @@ from gateway.settings import GatewaySettings
 from gateway.store.base import DeadLetter, Incoming, Store
 from junkan.core.messages import AckItem, StatusMessage, dump
 from junkan.core.topics import Kind
-from tests.ingest.factories import TOPICS, reading_message
+from tests.wire import TOPICS, reading_message, weighings
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +67,7 @@ def _settings(port: int, **ingest: Any) -> GatewaySettings:
 
 
 def test_a_poison_insert_is_bisected_out_and_the_rest_stored(mosquitto, gateway_store) -> None:  # type: ignore[no-untyped-def]
-    messages = [reading_message(seq, [seq]) for seq in range(1, 41)]
+    messages = [reading_message(seq, weighings([seq])) for seq in range(1, 41)]
     poison = messages[17]
     store = PoisonStore(gateway_store, poison.msg_id)
     consumer = Consumer(_settings(mosquitto.port), store)  # type: ignore[arg-type]
@@ -98,7 +98,7 @@ def test_a_message_that_keeps_failing_is_dead_lettered_after_max_redeliveries(mo
     """A failure after the commit and before the acks (a bug) makes the consumer reconnect and the broker
     redeliver. The messages are tried one by one after that; the one that fails again and again is
     dead-lettered after max_redeliveries, the others complete."""
-    messages = [reading_message(seq, [seq]) for seq in range(1, 11)]
+    messages = [reading_message(seq, weighings([seq])) for seq in range(1, 11)]
     poison = messages[4]
     consumer = Consumer(_settings(mosquitto.port, max_redeliveries=3), gateway_store)
     real_commit, failures = consumer.committer.commit, [0]
@@ -157,7 +157,7 @@ def test_readyz_503_while_a_held_lock_stalls_ingest_200_after(mosquitto, gateway
         lock = _hold_lock(gateway_db_url)
         try:
             held_at = time.monotonic()
-            agent.publish(TOPICS.topic(Kind.READING), dump(reading_message(1, [0])), qos=1)
+            agent.publish(TOPICS.topic(Kind.READING), dump(reading_message(1, weighings([0]))), qos=1)
             assert _wait(lambda: client.get("/readyz").status_code == 503, stall + 5)
             took = time.monotonic() - held_at
             body = client.get("/readyz").json()

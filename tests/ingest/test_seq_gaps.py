@@ -14,7 +14,7 @@ from gateway.settings import GatewaySettings
 from junkan.core.messages import StatusMessage, dump
 from junkan.core.mqtt import MqttConfig
 from junkan.core.topics import AgentTopics, Kind
-from tests.ingest.factories import SESSION, reading_message
+from tests.wire import SESSION, reading_message, weighings
 
 
 def test_advance_and_tracker() -> None:
@@ -34,7 +34,7 @@ def test_advance_and_tracker() -> None:
 def test_lost_message_is_resent_on_gap_request(mosquitto, gateway_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     topics = AgentTopics("site-a", "line-1", "agent-1")
     outbox = SqliteOutbox(tmp_path / "o.db")
-    messages = [reading_message(seq, [seq]) for seq in range(1, 7)]
+    messages = [reading_message(seq, weighings([seq])) for seq in range(1, 7)]
     outbox.enqueue([OutgoingMessage(m.seq, m.msg_id, "reading", topics.topic(Kind.READING), dump(m)) for m in messages])
 
     def status(state: str) -> StatusMessage:

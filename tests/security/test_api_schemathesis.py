@@ -19,7 +19,7 @@ from gateway.ingest.validate import validate
 from gateway.settings import GatewaySettings
 from gateway.store.base import Incoming, Store
 from junkan.core.topics import Kind
-from tests.ingest.factories import dump, lot_message, reading_message, status, topic
+from tests.wire import dump, lot_message, reading_message, status, topic, weighings
 
 
 class RecordingCommands:
@@ -37,7 +37,7 @@ class RecordingCommands:
 
 
 def seed(store: Store) -> Store:
-    incoming = [validate(topic(Kind.READING), dump(reading_message(1, [0, 1])), 10**6),
+    incoming = [validate(topic(Kind.READING), dump(reading_message(1, weighings([0, 1]))), 10**6),
                 validate(topic(Kind.LOT), dump(lot_message(2, "opened")), 10**6),
                 validate(topic(Kind.LOT), dump(lot_message(3, "closed", net=412.5)), 10**6)]
     store.commit_batch([i for i in incoming if isinstance(i, Incoming)], [], [status()])

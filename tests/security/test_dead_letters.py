@@ -15,7 +15,7 @@ from gateway.store.base import DeadLetter
 from gateway.store.sql import WriteOptions
 from junkan.core.messages import dump
 from junkan.core.topics import AgentTopics, Kind
-from tests.ingest.factories import reading_message
+from tests.wire import reading_message, weighings
 
 A1, A2 = AgentTopics("site-a", "line-1", "agent-1"), AgentTopics("site-a", "line-2", "agent-2")
 
@@ -60,7 +60,7 @@ def test_api_pages_and_filters(gateway_store) -> None:  # type: ignore[no-untype
 
 
 def test_cli_lists_and_replays_after_the_window_is_widened(gateway_db_url, gateway_store, junkan) -> None:  # type: ignore[no-untyped-def]
-    ahead = reading_message(1, [0])
+    ahead = reading_message(1, weighings([0]))
     ahead = ahead.model_copy(update={"sent_at": datetime.now(UTC) + timedelta(hours=2)})  # a clock 2 h fast
     letter = validate(A1.topic(Kind.READING), dump(ahead))
     assert isinstance(letter, DeadLetter) and letter.code == "clock_window"
@@ -85,7 +85,7 @@ def test_cli_lists_and_replays_after_the_window_is_widened(gateway_db_url, gatew
 def test_dashboard_and_api_replay_after_the_window_is_widened(gateway_store) -> None:  # type: ignore[no-untyped-def]
     """The dead-letters page filters by reason and agent, pages by id, and its replay button calls the API,
     which validates again with today's settings: refused with the narrow window, stored with the wide one."""
-    ahead = reading_message(1, [0]).model_copy(update={"sent_at": datetime.now(UTC) + timedelta(hours=2)})
+    ahead = reading_message(1, weighings([0])).model_copy(update={"sent_at": datetime.now(UTC) + timedelta(hours=2)})
     letter = validate(A1.topic(Kind.READING), dump(ahead))
     assert isinstance(letter, DeadLetter) and letter.code == "clock_window"
     noise = [DeadLetter(A2.topic(Kind.READING), b"junk", f"not_json: {i}") for i in range(120)]

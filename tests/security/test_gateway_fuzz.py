@@ -17,8 +17,8 @@ from gateway.ingest.validate import validate
 from gateway.store.base import DeadLetter, Incoming
 from junkan.core.messages import StatusMessage
 from junkan.core.topics import AgentTopics, Kind
-from tests.ingest.factories import dump, reading_message
 from tests.security.fuzz_corpus import MAX_BYTES, OWN_LOT, Case, stream
+from tests.wire import dump, reading_message, weighings
 
 TOPICS = AgentTopics("site-a", "line-1", "agent-1")
 
@@ -40,7 +40,7 @@ def test_validate_is_total(topic: str, payload: bytes) -> None:
 @given(data=st.data())
 def test_mutated_valid_messages_never_escape(data: st.DataObject) -> None:
     """Bit flips and truncations of a real message: valid or dead-lettered, never an exception."""
-    raw = bytearray(dump(reading_message(1, [0, 1, 2])))
+    raw = bytearray(dump(reading_message(1, weighings([0, 1, 2]))))
     for _ in range(data.draw(st.integers(1, 8))):
         pos = data.draw(st.integers(0, len(raw) - 1))
         raw[pos] ^= 1 << data.draw(st.integers(0, 7))

@@ -126,7 +126,7 @@ def test_real_gateway_over_tls_stores_own_message_but_nothing_forged(secure_brok
     from gateway.ingest.consumer import Consumer
     from gateway.settings import GatewaySettings
     from junkan.core.messages import dump
-    from tests.ingest.factories import reading_message
+    from tests.wire import reading_message, weighings
 
     broker, secrets, ca = secure_broker
     settings = GatewaySettings.model_validate({"mqtt": {
@@ -139,9 +139,9 @@ def test_real_gateway_over_tls_stores_own_message_but_nothing_forged(secure_brok
     try:
         assert consumer.connected.wait(10) and agent1.connected.wait(5)
         time.sleep(0.3)
-        forged = reading_message(1, [0], agent="agent-2")
+        forged = reading_message(1, weighings([0]), agent="agent-2")
         assert agent1.client.publish("junkan/v1/site-a/line-2/agent-2/reading", dump(forged), qos=1)
-        own = reading_message(2, [1], agent="agent-1")
+        own = reading_message(2, weighings([1]), agent="agent-1")
         agent1.client.subscribe("junkan/v1/site-a/line-1/agent-1/ack", qos=1)
         time.sleep(0.3)
         agent1.client.publish("junkan/v1/site-a/line-1/agent-1/reading", dump(own), qos=1)

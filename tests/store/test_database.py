@@ -19,7 +19,7 @@ from gateway.store.store import SqlStore
 from gateway.traceability.lineage import backward
 from gateway.traceability.repo import record_intake, record_step
 from junkan.core.traceability import IntakeIn, StepIn
-from tests.store.factory import incoming, lot_message, reading_message, readings
+from tests.wire import incoming, lot_message, reading_message, xrf_readings
 
 
 class PlainSqlite(Database):
@@ -73,7 +73,7 @@ class PlainSqlite(Database):
 def test_a_database_in_one_class_runs_the_whole_store(tmp_path: Path) -> None:
     store = SqlStore(PlainSqlite(tmp_path / "plain.db"))
     try:
-        acks = store.commit_batch([incoming(reading_message(1, readings(range(3)))),
+        acks = store.commit_batch([incoming(reading_message(1, xrf_readings(range(3)))),
                                    incoming(lot_message(2, "closed", net=12.5))], [], [])
         assert [a.result for a in acks] == ["stored", "stored"]
         assert store.get_lot("LOT-1")["net_mass_kg"] == 12.5  # type: ignore[index]

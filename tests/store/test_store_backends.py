@@ -16,20 +16,20 @@ from gateway.store import open_store
 from gateway.store.base import DeadLetter, Incoming
 from junkan.core.ids import new_id
 from junkan.core.topics import Kind
-from tests.store.factory import (
+from tests.wire import (
     FAILED_MEASUREMENT,
     T0,
     agent_topics,
     incoming,
     lot_message,
     reading_message,
-    readings,
     status,
+    xrf_readings,
 )
 
 
 def test_stored_once_then_acked_as_duplicate(store) -> None:  # type: ignore[no-untyped-def]
-    msg = incoming(reading_message(1, readings(range(3))))
+    msg = incoming(reading_message(1, xrf_readings(range(3))))
     first = store.commit_batch([msg], [], [])
     again = store.commit_batch([msg], [], [])
     assert [a.result for a in first] == ["stored"]
@@ -38,7 +38,7 @@ def test_stored_once_then_acked_as_duplicate(store) -> None:  # type: ignore[no-
 
 
 def test_same_message_twice_in_one_batch_is_stored_once(store) -> None:  # type: ignore[no-untyped-def]
-    a, b = incoming(reading_message(1, readings([0]))), incoming(reading_message(2, readings([1])))
+    a, b = incoming(reading_message(1, xrf_readings([0]))), incoming(reading_message(2, xrf_readings([1])))
     acks = store.commit_batch([a, b, a], [], [])
     assert [(x.msg_id, x.result) for x in acks] == [
         (a.message.msg_id, "stored"), (b.message.msg_id, "stored"), (a.message.msg_id, "duplicate")]
@@ -46,14 +46,14 @@ def test_same_message_twice_in_one_batch_is_stored_once(store) -> None:  # type:
 
 
 def test_same_msg_id_from_two_agents_are_two_messages(store) -> None:  # type: ignore[no-untyped-def]
-    one = reading_message(1, readings([0], lot_id=None), agent="agent-1")  # a lot would belong to one of them
+    one = reading_message(1, xrf_readings([0], lot_id=None), agent="agent-1")  # a lot would belong to one of them
     two = one.model_copy(update={"agent": "agent-2"})
     acks = store.commit_batch([incoming(one), incoming(two)], [], [])
     assert [a.result for a in acks] == ["stored", "stored"]
 
 
 def test_large_batch_keeps_every_reading_with_its_data(store) -> None:  # type: ignore[no-untyped-def]
-    msgs = [incoming(reading_message(i + 1, readings(range(i * 1000, (i + 1) * 1000)))) for i in range(3)]
+    msgs = [incoming(reading_message(i + 1, xrf_readings(range(i * 1000, (i + 1) * 1000)))) for i in range(3)]
     acks = store.commit_batch(msgs, [], [])
     assert {a.result for a in acks} == {"stored"}
     rows = store.lot_readings("LOT-1")
@@ -66,7 +66,8 @@ def test_large_batch_keeps_every_reading_with_its_data(store) -> None:  # type: 
 
 
 def test_close_wins_over_open_whatever_the_arrival_order(store) -> None:  # type: ignore[no-untyped-def]
-    opened, closed = incoming(lot_message(1, "opened")), incoming(lot_message(2, "closed", net=512.25))
+    opened = incoming(lot_message(1, "opened"))
+    closed = incoming(lot_message(2, "closed", net=512.25, devices=["scale-1"], measurement=FAILED_MEASUREMENT))
     store.commit_batch([closed], [], [])
     store.commit_batch([opened], [], [])
     lot = store.get_lot("LOT-1")
@@ -106,7 +107,7 @@ def test_late_will_of_old_session_does_not_mark_new_session_offline(store) -> No
 
 
 def test_failed_batch_writes_nothing_and_the_store_stays_usable(store) -> None:  # type: ignore[no-untyped-def]
-    good = incoming(reading_message(1, readings([0, 1])))
+    good = incoming(reading_message(1, xrf_readings([0, 1])))
     unstorable = DeadLetter("t/x", object(), "payload the database cannot take")  # type: ignore[arg-type]
     with pytest.raises(Exception):  # noqa: B017 - each driver raises its own adapter error
         store.commit_batch([good], [unstorable], [])
@@ -120,11 +121,11 @@ def test_text_with_nul_is_stored_not_a_batch_that_fails_forever(store) -> None: 
     from gateway.ingest.validate import validate
     from junkan.core.messages import dump
 
-    wire = json.loads(dump(reading_message(1, readings([0]))))
+    wire = json.loads(dump(reading_message(1, xrf_readings([0]))))
     wire["body"]["readings"][0]["unit"] = "k\x00g"
     odd = validate(agent_topics().topic(Kind.READING), json.dumps(wire).encode(), 10**6)
     assert isinstance(odd, Incoming), odd
-    good = incoming(reading_message(2, readings([1])))
+    good = incoming(reading_message(2, xrf_readings([1])))
     assert [a.result for a in store.commit_batch([odd, good], [], [])] == ["stored", "stored"]
     units = [r["unit"] for r in store.lot_readings("LOT-1")]
     assert units[0] in ("k\x00g", "k\ufffdg") and units[1] == "%"  # PostgreSQL: U+FFFD stands in for NUL
@@ -134,7 +135,7 @@ def test_text_with_nul_is_stored_not_a_batch_that_fails_forever(store) -> None: 
 
 def test_reopening_applies_no_migration_twice(store_url: str) -> None:
     first = open_store(store_url)
-    first.commit_batch([incoming(reading_message(1, readings([0])))], [], [])
+    first.commit_batch([incoming(reading_message(1, xrf_readings([0])))], [], [])
     first.close()
     second = open_store(store_url)
     assert second.counts()["readings"] == 1
@@ -179,7 +180,7 @@ def test_api_reads_through_either_store(store) -> None:  # type: ignore[no-untyp
     from gateway.app import create_app
     from gateway.settings import GatewaySettings
 
-    store.commit_batch([incoming(lot_message(1, "closed", net=42.5)), incoming(reading_message(2, readings([0])))],
+    store.commit_batch([incoming(lot_message(1, "closed", net=42.5)), incoming(reading_message(2, xrf_readings([0])))],
                        [], [status("online")])
     client = TestClient(create_app(GatewaySettings(consume=False), store))
     lots = client.get("/api/v1/lots").json()

@@ -11,7 +11,7 @@ from gateway.ingest import validate as v
 from gateway.store.base import DeadLetter, Incoming
 from junkan.core.messages import ReadingRecords, dump
 from junkan.core.topics import Kind
-from tests.store.factory import agent_topics, lot_message, reading_message, readings
+from tests.wire import FAILED_MEASUREMENT, agent_topics, lot_message, reading_message, xrf_readings
 
 TOPIC = agent_topics().topic(Kind.READING)
 
@@ -24,18 +24,18 @@ def nested(depth: int) -> dict:  # type: ignore[type-arg]
 
 
 def with_data(data: object) -> bytes:
-    obj = json.loads(dump(reading_message(1, readings([0]))))
+    obj = json.loads(dump(reading_message(1, xrf_readings([0]))))
     obj["body"]["readings"][0]["data"] = data
     return json.dumps(obj).encode()
 
 
 def test_honest_messages_come_out_as_the_agent_built_them() -> None:
-    message = reading_message(1, readings(range(5)))
+    message = reading_message(1, xrf_readings(range(5)))
     got = v.validate(TOPIC, dump(message), 1_000_000)
     assert isinstance(got, Incoming) and isinstance(got.message, ReadingRecords)
     assert dump(got.message) == dump(message)  # byte-compatible wire: nothing coerced, nothing dropped
     assert got.payload == dump(message)
-    lot = lot_message(2, "closed")
+    lot = lot_message(2, "closed", devices=["scale-1"], measurement=FAILED_MEASUREMENT)  # the failure report
     got_lot = v.validate(agent_topics().topic(Kind.LOT), dump(lot), 1_000_000)
     assert isinstance(got_lot, Incoming) and dump(got_lot.message) == dump(lot)
 
@@ -49,7 +49,7 @@ def test_honest_messages_come_out_as_the_agent_built_them() -> None:
     (with_data({"v": float("inf")}), "non_finite"),
     (with_data({"v": 2**63}), "int_range"),
     (with_data({"v": "NaN", "w": "12345678901234567890"}), None),  # look-alikes inside strings are text
-    (dump(reading_message(1, readings([0]), agent="someone-else")), "identity_mismatch"),
+    (dump(reading_message(1, xrf_readings([0]), agent="someone-else")), "identity_mismatch"),
     (dump(lot_message(1, "closed")), "schema"),  # a lot message on the reading topic
     (b'{"schema": "junkan.reading/1"}', "schema"),
     (b"\xff\xfe", "not_json"),

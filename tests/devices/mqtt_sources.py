@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +12,7 @@ import pytest
 
 from edge_agent.drivers.base import DeviceReading
 from edge_agent.lots.weighing import WeighingDetector
+from tests.devices.runner_thread import RunnerThread, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,33 +39,17 @@ def run_module(python: Path, module: str, *args: str, **kw: Any) -> subprocess.P
     return subprocess.Popen([str(python), "-m", module, *args], env=env, text=True, **kw)
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class DriverThread:
-    """A driver's runner in a thread, collecting what it emits (as the agent's device thread does)."""
+class DriverThread(RunnerThread):
+    """A driver's runner in a thread, entered once it has connected (or heard from the device)."""
 
     def __init__(self, runner: Any) -> None:
-        self.runner = runner
-        self.readings: list[DeviceReading] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=runner.run, args=(self.readings.append, self.stop), daemon=True)
+        super().__init__(runner, join_s=5.0)
 
     def __enter__(self) -> DriverThread:
-        self.thread.start()
+        super().__enter__()
         wait_until(lambda: self.runner.counters.connected or self.runner.source.online is not None, 10,
                    "the driver to connect")
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(5)
 
     def kinds(self, kind: str) -> list[DeviceReading]:
         return [r for r in list(self.readings) if r.kind == kind]

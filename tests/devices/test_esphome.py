@@ -15,7 +15,8 @@ import pytest
 
 from edge_agent.drivers.esphome_mqtt import EsphomeMqttConfig, EsphomeSession, example_config, runner
 from junkan.broker import Mosquitto
-from tests.devices.mqtt_sources import ROOT, DriverThread, run_module, sim_venv, wait_until, weighings
+from tests.devices.mqtt_sources import ROOT, DriverThread, run_module, sim_venv, weighings
+from tests.devices.runner_thread import wait_until
 
 ESPHOME_DIR = ROOT / "firmware_configs" / "esphome"
 CONFIGS = sorted(p for p in ESPHOME_DIR.glob("*.yaml") if not p.name.startswith("secrets"))

@@ -15,13 +15,7 @@ from junkan.broker import free_port
 from simulators.nir_events_tcp import ObjectStream
 from simulators.nir_sorter_modbus import SorterPlc, SorterScenario
 from simulators.tcp_port import TcpServerPort
-
-
-def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+from tests.devices.runner_thread import RunnerThread, wait_until
 
 
 def test_modbus_counts_equal_truth_across_wrap_and_outage() -> None:
@@ -33,24 +27,20 @@ def test_modbus_counts_equal_truth_across_wrap_and_outage() -> None:
         {"name": "nir", "type": "nir_sorter_modbus", "modbus": {"host": "127.0.0.1", "port": port},
          "interval_s": 0.25})
     runner = nir_sorter_modbus.runner(config)
-    got: list[DeviceReading] = []
-    stop = threading.Event()
-    thread = threading.Thread(target=runner.run, args=(got.append, stop), daemon=True)
     try:
-        thread.start()
-        wait_until(lambda: runner.counters.frames_ok >= 1)  # baseline taken while the belt stands still
-        with plc.lock:
-            scenario.running = True
-        time.sleep(1.0)
-        plc.outage(0.8)  # agent loses the PLC; sorting continues
-        time.sleep(1.0)
-        with plc.lock:
-            scenario.running = False
-        n = runner.counters.frames_ok
-        wait_until(lambda: runner.counters.frames_ok >= n + 2)  # two polls after the belt stopped
+        with RunnerThread(runner) as running:
+            got = running.readings
+            wait_until(lambda: runner.counters.frames_ok >= 1)  # baseline taken while the belt stands still
+            with plc.lock:
+                scenario.running = True
+            time.sleep(1.0)
+            plc.outage(0.8)  # agent loses the PLC; sorting continues
+            time.sleep(1.0)
+            with plc.lock:
+                scenario.running = False
+            n = runner.counters.frames_ok
+            wait_until(lambda: runner.counters.frames_ok >= n + 2)  # two polls after the belt stopped
     finally:
-        stop.set()
-        thread.join(timeout=10)
         plc.stop()
     assert runner.counters.reconnects >= 1
     assert sum(scenario.totals.values()) > 300  # the counters did wrap
@@ -70,14 +60,9 @@ def test_modbus_capture_decodes_to_the_live_readings(tmp_path) -> None:  # type:
         {"name": "nir", "type": "nir_sorter_modbus", "modbus": {"host": "127.0.0.1", "port": port},
          "interval_s": 0.2})
     capture = tmp_path / "nir.jsonl"
-    runner = nir_sorter_modbus.runner(config, capture)
-    got: list[DeviceReading] = []
-    stop = threading.Event()
-    thread = threading.Thread(target=runner.run, args=(got.append, stop), daemon=True)
-    thread.start()
-    wait_until(lambda: len(got) >= 4)
-    stop.set()
-    thread.join(timeout=10)
+    with RunnerThread(nir_sorter_modbus.runner(config, capture)) as running:
+        got = running.readings
+        wait_until(lambda: len(got) >= 4)
     plc.stop()
     offline = nir_sorter_modbus.decoder(config).feed(capture.read_bytes())
     assert all(isinstance(r, DeviceReading) for r in offline)
@@ -91,19 +76,15 @@ def test_object_events_over_tcp() -> None:
     config = nir_events_tcp.NirEventsTcpConfig.model_validate(
         {"name": "objects", "type": "nir_events_tcp", "port": {"url": server.url}})
     runner = nir_events_tcp.runner(config)
-    got: list[DeviceReading] = []
-    stop, sim_stop = threading.Event(), threading.Event()
-    thread = threading.Thread(target=runner.run, args=(got.append, stop), daemon=True)
-    thread.start()
-    wait_until(lambda: runner.counters.connected)
-    while server._client is None:
-        server.read(0.05)
-    stream.serve(sim_stop, count=200)
-    time.sleep(0.3)  # one more heartbeat after the last object
-    server.read(0.2)
-    wait_until(lambda: sum(r.kind == "nir_object" for r in got) >= 200)
-    stop.set()
-    thread.join(timeout=5)
+    with RunnerThread(runner, join_s=5) as running:
+        got = running.readings
+        wait_until(lambda: runner.counters.connected)
+        while server._client is None:
+            server.read(0.05)
+        stream.serve(threading.Event(), count=200)
+        time.sleep(0.3)  # one more heartbeat after the last object
+        server.read(0.2)
+        wait_until(lambda: sum(r.kind == "nir_object" for r in got) >= 200)
     server.close()
     objects = [r for r in got if r.kind == "nir_object"]
     by_class = {c: sum(r.data["polymer"] == c for r in objects) for c in scenario.channels}

@@ -4,7 +4,6 @@ reset" publish ``ejections: {"PET": 2147483238}`` as ok (issue 15)."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -14,7 +13,7 @@ from edge_agent.drivers.base import DeviceReading
 from edge_agent.drivers.nir_sorter_modbus import Snapshot, interval_reading
 from junkan.broker import free_port
 from simulators.nir_sorter_modbus import SorterPlc, SorterScenario
-from tests.devices.test_nir import wait_until
+from tests.devices.runner_thread import RunnerThread, wait_until
 
 B = 1 << 31
 
@@ -51,19 +50,14 @@ def _run(scenario: SorterScenario, uptime_register: int | None, restart_start: i
     config = nir_sorter_modbus.NirSorterModbusConfig.model_validate(
         {"name": "nir", "type": "nir_sorter_modbus", "modbus": {"host": "127.0.0.1", "port": port},
          "interval_s": 0.25, "uptime_register": uptime_register, "max_rate_per_s": 2000})
-    runner = nir_sorter_modbus.runner(config)
-    got: list[DeviceReading] = []
-    stop = threading.Event()
-    thread = threading.Thread(target=runner.run, args=(got.append, stop), daemon=True)
     try:
-        thread.start()
-        wait_until(lambda: len(got) >= 3)
-        plc.restart(restart_start)
-        n = len(got)
-        wait_until(lambda: len(got) >= n + 3)
+        with RunnerThread(nir_sorter_modbus.runner(config)) as running:
+            got = running.readings
+            wait_until(lambda: len(got) >= 3)
+            plc.restart(restart_start)
+            n = len(got)
+            wait_until(lambda: len(got) >= n + 3)
     finally:
-        stop.set()
-        thread.join(timeout=10)
         plc.stop()
     return got
 
@@ -97,20 +91,16 @@ def test_plc_off_the_network_is_not_a_restart() -> None:
         {"name": "nir", "type": "nir_sorter_modbus", "modbus": {"host": "127.0.0.1", "port": port, "timeout_s": 0.5},
          "interval_s": 0.25, "uptime_register": 6})
     runner = nir_sorter_modbus.runner(config)
-    got: list[DeviceReading] = []
-    stop = threading.Event()
-    thread = threading.Thread(target=runner.run, args=(got.append, stop), daemon=True)
     try:
-        thread.start()
-        wait_until(lambda: len(got) >= 2)
-        plc.stop()
-        time.sleep(3.0)  # longer than the restart tolerance (2 s)
-        plc.start()
-        n = len(got)
-        wait_until(lambda: len(got) >= n + 3)
+        with RunnerThread(runner) as running:
+            got = running.readings
+            wait_until(lambda: len(got) >= 2)
+            plc.stop()
+            time.sleep(3.0)  # longer than the restart tolerance (2 s)
+            plc.start()
+            n = len(got)
+            wait_until(lambda: len(got) >= n + 3)
     finally:
-        stop.set()
-        thread.join(timeout=10)
         plc.stop()
     assert runner.counters.reconnects >= 1
     assert [r.data.get("reason") for r in got if r.status != "ok"] == []

@@ -17,7 +17,8 @@ import pytest
 from edge_agent.drivers import sparkplug_proto
 from edge_agent.drivers.sparkplug_b import SparkplugBConfig, SparkplugSession, example_config, runner
 from junkan.broker import Mosquitto
-from tests.devices.mqtt_sources import DriverThread, run_module, sim_venv, wait_until, weighings
+from tests.devices.mqtt_sources import DriverThread, run_module, sim_venv, weighings
+from tests.devices.runner_thread import wait_until
 
 pytestmark = pytest.mark.integration
 SIM = "simulators.sparkplug_b"

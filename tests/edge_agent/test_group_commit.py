@@ -45,6 +45,16 @@ def _reading(core: AgentCore, i: int) -> None:
     core._flush_readings(force=True)
 
 
+def _holding_three(tmp_path: Path) -> tuple[AgentCore, Mono]:
+    """A core with lot L1 open and readings 0, 1, 2 held in the commit window (none sendable yet)."""
+    mono = Mono()
+    core = _core(tmp_path, mono)
+    _open(core)
+    for i in range(3):
+        _reading(core, i)
+    return core, mono
+
+
 def _sendable_events(core: AgentCore) -> list[int]:
     """event_id of every reading the publisher could send now (what the gateway may ever see)."""
     out = []
@@ -72,11 +82,7 @@ def test_readings_wait_for_the_window_then_commit_together_in_order(tmp_path: Pa
 
 
 def test_a_lot_event_commits_at_once_with_the_held_readings_before_it(tmp_path: Path) -> None:
-    mono = Mono()
-    core = _core(tmp_path, mono)
-    _open(core)
-    for i in range(3):
-        _reading(core, i)
+    core, _ = _holding_three(tmp_path)
     core._handle("command", CommandMessage(cmd_id=new_id(), action="close_lot", line="line-1", lot_id="L1",
                                            issued_at=datetime.now(UTC)))
     kinds = [m.kind for m in core.outbox.after(0, 100)]
@@ -85,11 +91,7 @@ def test_a_lot_event_commits_at_once_with_the_held_readings_before_it(tmp_path: 
 
 
 def test_a_crash_loses_only_unsent_readings_and_reuses_no_sent_number(tmp_path: Path) -> None:
-    mono = Mono()
-    core = _core(tmp_path, mono)
-    _open(core)
-    for i in range(3):
-        _reading(core, i)
+    core, mono = _holding_three(tmp_path)
     mono.t += 6
     _reading(core, 3)  # the window closed: 0..3 committed, sendable
     sent = {m.seq for m in core.outbox.after(0, 100)}

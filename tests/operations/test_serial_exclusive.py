@@ -28,6 +28,7 @@ from junkan.core.topics import AgentTopics
 from simulators.pty_port import PtyPort
 from simulators.scales.mt_sics import MtSicsDevice
 from simulators.scales.platform import PlatformScale
+from tests.devices.runner_thread import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 # Holds the port (flock, as pyserial's exclusive open and other junkan agents do), polls the scale and
@@ -49,15 +50,6 @@ print(got, flush=True)
 """
 
 
-def wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out: {what}")
-
-
 def test_port_held_by_another_process_is_unavailable_never_shared_then_recovers(tmp_path: Path) -> None:
     port, stop = PtyPort(), threading.Event()
     scale = PlatformScale(seed=3)
@@ -74,7 +66,7 @@ def test_port_held_by_another_process_is_unavailable_never_shared_then_recovers(
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         thread.start()
-        wait(lambda: runner.counters.alarm is not None, 5, "alarm raised")
+        wait_until(lambda: runner.counters.alarm is not None, 5, "alarm raised")
         time.sleep(2.0)  # several retries while the other process polls the scale and reads its answers
         assert got == []  # not one frame from the shared line, so no weighing either
         assert runner.counters.state(device.stale_after_s) == "unavailable"
@@ -90,7 +82,7 @@ def test_port_held_by_another_process_is_unavailable_never_shared_then_recovers(
         stolen = int(holder.stdout.readline())
         holder.wait(5)
         assert stolen > 0  # there was data on the line the whole time
-        wait(lambda: len(got) >= 5, 20, "readings after the port was released")
+        wait_until(lambda: len(got) >= 5, 20, "readings after the port was released")
         assert runner.counters.alarm is None and runner.counters.state(device.stale_after_s) == "alive"
         assert all(r.kind == "weight" and r.value == pytest.approx(123.4, abs=0.1) for r in got)
     finally:

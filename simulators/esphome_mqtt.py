@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simulators import node_cli
+
 WINDOW, BAND_KG = 5, 0.04
 
 
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     state_path = Path(args.state)
     start = json.loads(state_path.read_text())["tick"] if state_path.exists() else 0
-    ticks = plan_ticks(_containers(args.containers))
+    ticks = plan_ticks(node_cli.containers(args.containers))
     node = ScaleNode(args.prefix)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"esphome-{args.prefix}", clean_session=False)
     client.will_set(f"{args.prefix}/status", "offline", qos=0, retain=True)
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     client.loop_start()
     client.publish(f"{args.prefix}/status", "online", qos=0, retain=True)
     truth = open(args.truth, "a", encoding="utf-8") if args.truth else None  # noqa: SIM115
-    containers = _containers(args.containers)
+    containers = node_cli.containers(args.containers)
     for i in range(start, len(ticks)):
         if i == args.die_at:
             os._exit(3)  # power cut: no shutdown message, the broker publishes the will
@@ -107,37 +109,25 @@ def _net_of(containers: list[tuple[float, float]], ticks: list[float], i: int) -
 def frames(args: argparse.Namespace) -> int:
     """The node's traffic as a capture file (``{"t", "topic", "payload"}`` lines), no broker."""
     node, out = ScaleNode(args.prefix), [(f"{args.prefix}/status", "online")]
-    for i, load in enumerate(plan_ticks(_containers(args.containers))):
+    for i, load in enumerate(plan_ticks(node_cli.containers(args.containers))):
         if i == args.die_at:
             out.append((f"{args.prefix}/status", "offline"))
             break
         out += node.update(load)
-    with open(args.out, "w", encoding="utf-8") as f:
-        for n, (topic, payload) in enumerate(out):
-            f.write(json.dumps({"t": 1_770_000_000 + n / 10, "topic": topic, "payload": payload}) + "\n")
+    node_cli.write_capture(args.out, out)
     return 0
 
 
-def _containers(text: str) -> list[tuple[float, float]]:
-    return [(float(a), float(b)) for a, b in (item.split(":") for item in text.split(",") if item)]
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="simulators.esphome_mqtt", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    for name in ("run", "frames"):
-        p = sub.add_parser(name)
+    parser, _, run_p, frames_p = node_cli.node_parser("simulators.esphome_mqtt", __doc__,
+                                                      "die at this tick (will = offline)")
+    for p in (run_p, frames_p):
         p.add_argument("--prefix", default="scale-line1", help="the node's topic_prefix (node name)")
-        p.add_argument("--containers", default="20:480.5,22.5:505.25", help="tare:net,... in kg")
-        p.add_argument("--die-at", type=int, default=-1, help="die at this tick (will = offline)")
-    run_p, frames_p = sub.choices["run"], sub.choices["frames"]
     run_p.add_argument("--host", default="127.0.0.1")
     run_p.add_argument("--port", type=int, default=1883)
     run_p.add_argument("--state", required=True, help="JSON file keeping the tick across restarts")
     run_p.add_argument("--interval", type=float, default=0.02, help="seconds between HX711 updates")
     run_p.add_argument("--linger", type=float, default=0.5)
-    run_p.add_argument("--truth", help="append one JSON line per container removed")
-    frames_p.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     return run(args) if args.cmd == "run" else frames(args)
 

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simulators import node_cli
+
 GROUP, NODE, DEVICE = "plant1", "line1-edge", "scale1"
 ALIAS = {"Scale/Weight": 1, "Scale/Stable": 2, "Scale/Containers": 3, "Scale/Alarms": 4}
 
@@ -184,7 +186,7 @@ def _next_bd_seq(state_path: Path) -> tuple[int, int]:
 def run(args: argparse.Namespace) -> int:
     state_path = Path(args.state)
     bd_seq, start = _next_bd_seq(state_path)
-    steps = plan_steps(_containers(args.containers))
+    steps = plan_steps(node_cli.containers(args.containers))
     sim = EdgeNodeSim(bd_seq, args.stable_as_property)
     if start > 0:
         sim.state = {k: steps[start - 1][k] for k in ("w", "stable", "n")}
@@ -234,11 +236,10 @@ def follow(args: argparse.Namespace) -> int:
 
 def frames(args: argparse.Namespace) -> int:
     """The same traffic as a capture file (``{"t", "topic", "payload_b64"}`` lines), no broker."""
-    import base64
 
     sim = EdgeNodeSim(args.bd_seq, args.stable_as_property)
     out: list[tuple[str, bytes]] = []
-    steps = plan_steps(_containers(args.containers))
+    steps = plan_steps(node_cli.containers(args.containers))
     if args.data_before_birth:
         early = EdgeNodeSim(args.bd_seq)
         early.births()
@@ -253,28 +254,17 @@ def frames(args: argparse.Namespace) -> int:
         if i == args.die_at:
             out.append(sim.death())
             break
-    with open(args.out, "w", encoding="utf-8") as f:
-        for n, (topic, payload) in enumerate(out):
-            f.write(json.dumps({"t": 1_770_000_000 + n / 10, "topic": topic,
-                                "payload_b64": base64.b64encode(payload).decode()}) + "\n")
+    node_cli.write_capture(args.out, out)
     return 0
 
 
-def _containers(text: str) -> list[tuple[float, float]]:
-    return [(float(a), float(b)) for a, b in (item.split(":") for item in text.split(",") if item)]
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="simulators.sparkplug_b", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    for name in ("run", "frames"):
-        p = sub.add_parser(name)
-        p.add_argument("--containers", default="20:480.5,22.5:505.25", help="tare:net,... in kg")
+    parser, sub, run_p, frames_p = node_cli.node_parser("simulators.sparkplug_b", __doc__,
+                                                        "die before this step (will = NDEATH)")
+    for p in (run_p, frames_p):
         p.add_argument("--stable-as-property", action="store_true", help="stable flag as a property of Weight")
         p.add_argument("--drop-at", type=int, default=-1, help="lose this step's message (seq gap)")
-        p.add_argument("--die-at", type=int, default=-1, help="die before this step (will = NDEATH)")
     follow_p = sub.add_parser("follow", help="publish the scale samples read from stdin (scenario lines)")
-    run_p, frames_p = sub.choices["run"], sub.choices["frames"]
     for p in (run_p, follow_p):
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=1883)
@@ -282,8 +272,6 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--log", help="append one JSON line per published message")
     run_p.add_argument("--interval", type=float, default=0.05, help="seconds between steps")
     run_p.add_argument("--linger", type=float, default=1.0, help="seconds to stay connected after the plan")
-    run_p.add_argument("--truth", help="append one JSON line per container removed")
-    frames_p.add_argument("--out", required=True)
     frames_p.add_argument("--bd-seq", type=int, default=0)
     frames_p.add_argument("--data-before-birth", action="store_true", help="start with a DDATA before any BIRTH")
     args = parser.parse_args(argv)

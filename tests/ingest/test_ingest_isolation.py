@@ -7,6 +7,8 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -17,7 +19,7 @@ from gateway.app import create_app
 from gateway.ingest.consumer import Consumer
 from gateway.settings import GatewaySettings
 from gateway.store.base import DeadLetter, Incoming, Store
-from junkan.core.messages import AckItem, StatusMessage, dump
+from junkan.core.messages import AckItem, ReadingMessage, StatusMessage, dump
 from junkan.core.topics import Kind
 from tests.wire import TOPICS, reading_message, weighings
 
@@ -55,6 +57,24 @@ def _agent(port: int) -> tuple[mqtt.Client, list[dict[str, Any]]]:
     return client, acks
 
 
+@contextmanager
+def _publishing(consumer: Consumer, port: int, messages: list[ReadingMessage]) -> Iterator[list[dict[str, Any]]]:
+    """The consumer started and ``messages`` published by agent-1 (QoS 1); yields the acks as they arrive and
+    stops both when the block ends."""
+    agent, acks = _agent(port)
+    consumer.start()
+    try:
+        assert consumer.connected.wait(10)
+        time.sleep(0.3)  # SUBACK: connected is set on CONNACK
+        for m in messages:
+            agent.publish(TOPICS.topic(Kind.READING), dump(m), qos=1)
+        yield acks
+    finally:
+        consumer.stop()
+        agent.disconnect()
+        agent.loop_stop()
+
+
 def _wait(condition: Any, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while not condition() and time.monotonic() < deadline:
@@ -71,18 +91,8 @@ def test_a_poison_insert_is_bisected_out_and_the_rest_stored(mosquitto, gateway_
     poison = messages[17]
     store = PoisonStore(gateway_store, poison.msg_id)
     consumer = Consumer(_settings(mosquitto.port), store)  # type: ignore[arg-type]
-    agent, acks = _agent(mosquitto.port)
-    consumer.start()
-    try:
-        assert consumer.connected.wait(10)
-        time.sleep(0.3)  # SUBACK: connected is set on CONNACK
-        for m in messages:
-            agent.publish(TOPICS.topic(Kind.READING), dump(m), qos=1)
+    with _publishing(consumer, mosquitto.port, messages) as acks:
         assert _wait(lambda: len({a["msg_id"] for a in acks}) == len(messages))
-    finally:
-        consumer.stop()
-        agent.disconnect()
-        agent.loop_stop()
     results = {a["msg_id"]: a for a in acks}
     assert results[poison.msg_id]["result"] == "rejected"
     assert results[poison.msg_id]["reason"].startswith("store_error: OverflowError")
@@ -111,19 +121,9 @@ def test_a_message_that_keeps_failing_is_dead_lettered_after_max_redeliveries(mo
         return outcome
 
     consumer.committer.commit = commit_then_fail  # type: ignore[method-assign]
-    agent, acks = _agent(mosquitto.port)
-    consumer.start()
-    try:
-        assert consumer.connected.wait(10)
-        time.sleep(0.3)  # SUBACK: connected is set on CONNACK
-        for m in messages:
-            agent.publish(TOPICS.topic(Kind.READING), dump(m), qos=1)
+    with _publishing(consumer, mosquitto.port, messages) as acks:
         assert _wait(lambda: any(a["msg_id"] == poison.msg_id and a["result"] == "rejected" for a in acks), 60)
         assert _wait(lambda: {m.msg_id for m in messages} <= {a["msg_id"] for a in acks})
-    finally:
-        consumer.stop()
-        agent.disconnect()
-        agent.loop_stop()
     assert failures[0] == 3
     reasons = [r["reason"] for r in gateway_store.dead_letters()]
     assert len(reasons) == 1 and reasons[0].startswith("redelivered: delivered 4 times"), reasons

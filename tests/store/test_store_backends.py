@@ -31,9 +31,9 @@ from tests.wire import (
 def test_stored_once_then_acked_as_duplicate(store) -> None:  # type: ignore[no-untyped-def]
     msg = incoming(reading_message(1, xrf_readings(range(3))))
     first = store.commit_batch([msg], [], [])
-    again = store.commit_batch([msg], [], [])
+    again = store.commit_batch([msg, msg], [], [])  # redelivered, twice in one batch
     assert [a.result for a in first] == ["stored"]
-    assert [a.result for a in again] == ["duplicate"]
+    assert [a.result for a in again] == ["duplicate", "duplicate"]
     assert store.counts()["messages"] == 1 and store.counts()["readings"] == 3
 
 
@@ -91,6 +91,7 @@ def test_dead_letters_keep_raw_bytes(store) -> None:  # type: ignore[no-untyped-
     (row,) = store.dead_letters()
     assert row["reason"] == "not JSON: boom" and row["topic"] == "t/x"
     assert row["payload"] == "\ufffd\x00raw"
+    assert bytes(store.db.scalar("SELECT payload FROM dead_letters")) == b"\xff\x00raw"  # stored as the bytes came
     assert store.counts()["dead_letters"] == 1
 
 

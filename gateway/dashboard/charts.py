@@ -10,13 +10,47 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+
+from typing_extensions import TypedDict
 
 from gateway.dashboard.views import parse_ts
+from gateway.store.rows import AgentRow, LotRow
 from junkan.core.measurement_model import Measurement, readable_measurement
 
 W, H, LEFT, RIGHT, TOP, BOTTOM = 640.0, 220.0, 52.0, 12.0, 14.0, 34.0
+
+
+class Rect(TypedDict):
+    x: float
+    y: float
+    w: float
+    h: float
+    cls: str
+    title: str  # the tooltip (a lot id and its figure)
+    href: str | None
+
+
+class Segment(TypedDict):
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    cls: str
+
+
+class Polygon(TypedDict):
+    points: str
+    cls: str
+
+
+class Label(TypedDict):
+    x: float
+    y: float
+    text: str
+    anchor: str
+    cls: str
 
 
 @dataclass
@@ -24,17 +58,21 @@ class Chart:
     key: str
     width: float = W
     height: float = H
-    rects: list[dict[str, Any]] = field(default_factory=list)
-    lines: list[dict[str, Any]] = field(default_factory=list)
-    polygons: list[dict[str, Any]] = field(default_factory=list)
-    texts: list[dict[str, Any]] = field(default_factory=list)
-    legend: dict[str, Any] = field(default_factory=dict)  # values for the caption (i18n fields)
+    rects: list[Rect] = field(default_factory=list)
+    lines: list[Segment] = field(default_factory=list)
+    polygons: list[Polygon] = field(default_factory=list)
+    texts: list[Label] = field(default_factory=list)
+    legend: dict[str, str | int] = field(default_factory=dict)  # values for the caption (i18n fields)
 
 
-def _closed(lots: list[dict[str, Any]], limit: int = 60) -> list[tuple[dict[str, Any], Measurement | None]]:
+def _closed(lots: Sequence[LotRow], limit: int = 60) -> list[tuple[LotRow, Measurement | None]]:
     rows = sorted((lot for lot in lots if lot.get("status") == "closed" and lot.get("closed_at")),
-                  key=lambda lot: lot["closed_at"])[-limit:]
+                  key=lambda lot: lot["closed_at"] or "")[-limit:]
     return [(lot, readable_measurement(lot.get("measurement"))) for lot in rows]
+
+
+def _hhmm(lot: LotRow) -> str:
+    return (lot["closed_at"] or "")[11:16]
 
 
 def nice_top(value: float) -> float:
@@ -66,7 +104,7 @@ def _x_labels(chart: Chart, labels: list[str], xs: list[float]) -> None:
                             "cls": "tick"})
 
 
-def purity_trend(lots: list[dict[str, Any]]) -> Chart | None:
+def purity_trend(lots: Sequence[LotRow]) -> Chart | None:
     """Share by mass of the lots' usual main polymer, per closed lot in time order, with its 95 % CI band."""
     data = [(lot, m) for lot, m in _closed(lots) if m is not None and m.composition.by_mass]
     if not data:
@@ -92,7 +130,7 @@ def purity_trend(lots: list[dict[str, Any]]) -> Chart | None:
                             "title": f"{lot['lot_id']}: {100 * s.share:.1f} % [{100 * s.ci95[0]:.1f}, "
                                      f"{100 * s.ci95[1]:.1f}]"})
         prev = (x, y)
-    _x_labels(chart, [lot["closed_at"][11:16] for lot, _ in shares], xs)
+    _x_labels(chart, [_hhmm(lot) for lot, _ in shares], xs)
     return chart
 
 
@@ -116,16 +154,16 @@ def _bars(key: str, labels: list[str], values: list[float], titles: list[str], h
     return chart
 
 
-def mass_per_lot(lots: list[dict[str, Any]]) -> Chart | None:
+def mass_per_lot(lots: Sequence[LotRow]) -> Chart | None:
     rows = _closed(lots)
     if not rows:
         return None
-    return _bars("mass", [lot["closed_at"][11:16] for lot, _ in rows], [float(lot["net_mass_kg"]) for lot, _ in rows],
+    return _bars("mass", [_hhmm(lot) for lot, _ in rows], [float(lot["net_mass_kg"]) for lot, _ in rows],
                  [f"{lot['lot_id']}: {lot['net_mass_kg']:,.2f} kg" for lot, _ in rows],
                  [f"/lots/{lot['lot_id']}" for lot, _ in rows], "{:,.0f}")
 
 
-def throughput_per_hour(lots: list[dict[str, Any]], hours: int = 24) -> Chart | None:
+def throughput_per_hour(lots: Sequence[LotRow], hours: int = 24) -> Chart | None:
     """Net mass of the lots closed in each clock hour (UTC), the last ``hours`` hours that had any."""
     per_hour: dict[str, float] = defaultdict(float)
     for lot, _ in _closed(lots, limit=10_000):
@@ -139,7 +177,7 @@ def throughput_per_hour(lots: list[dict[str, Any]], hours: int = 24) -> Chart | 
                  [f"{k}: {per_hour[k]:,.1f} kg" for k in keys], [None] * len(keys), "{:,.0f}")
 
 
-def contaminant_vs_limit(lots: list[dict[str, Any]], element: str = "Br") -> Chart | None:
+def contaminant_vs_limit(lots: Sequence[LotRow], element: str = "Br") -> Chart | None:
     """The element's lot mean with its 95 % CI per closed lot, against its limit (a red line)."""
     rows = [(lot, m.contaminants[element]) for lot, m in _closed(lots) if m is not None and element in m.contaminants
             and m.contaminants[element].n]
@@ -164,18 +202,42 @@ def contaminant_vs_limit(lots: list[dict[str, Any]], element: str = "Br") -> Cha
                             "title": f"{lot['lot_id']}: " + ("<LOD" if censored else f"{c.mean_ppm or 0:,.0f} ppm")})
     if limit is not None:
         chart.lines.append({"x1": LEFT, "x2": W - RIGHT, "y1": _y(limit, top), "y2": _y(limit, top), "cls": "limit"})
-    _x_labels(chart, [lot["closed_at"][11:16] for lot, _ in rows], xs)
+    _x_labels(chart, [_hhmm(lot) for lot, _ in rows], xs)
     return chart
 
 
-def device_liveness(lots: list[dict[str, Any]]) -> dict[str, Any] | None:
+class DeviceLabel(TypedDict):
+    name: str
+    y: float
+
+
+class Cell(TypedDict):
+    x: float
+    y: float
+    state: str  # ok / degraded / missing / none
+    title: str
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """Devices x lots grid of the liveness chart."""
+
+    devices: list[DeviceLabel]
+    cells: list[Cell]
+    cell: float
+    label_w: float
+    width: float
+    height: float
+
+
+def device_liveness(lots: Sequence[LotRow]) -> Liveness | None:
     """Devices x lots: contributed (ok) / impaired (degraded) / no data (missing), per closed lot in time order."""
     rows = [(lot, m) for lot, m in _closed(lots, limit=40) if m is not None]
     if not rows:
         return None
     devices = sorted({d for _, m in rows for d in (*m.devices.contributed, *m.devices.missing)})
     cell, label_w = 14.0, 96.0
-    cells = []
+    cells: list[Cell] = []
     for j, (lot, m) in enumerate(rows):
         degraded = {d.device for d in m.devices.degraded}
         for i, device in enumerate(devices):
@@ -183,12 +245,12 @@ def device_liveness(lots: list[dict[str, Any]]) -> dict[str, Any] | None:
                      else "ok" if device in m.devices.contributed else "none")
             cells.append({"x": label_w + j * cell, "y": 6 + i * cell, "state": state,
                           "title": f"{device} · {lot['lot_id']}: {state}"})
-    return {"devices": [{"name": d, "y": 6 + i * cell + 11} for i, d in enumerate(devices)], "cells": cells,
-            "cell": cell - 2, "label_w": label_w, "width": label_w + len(rows) * cell + 6,
-            "height": 12 + len(devices) * cell}
+    return Liveness(devices=[{"name": d, "y": 6 + i * cell + 11} for i, d in enumerate(devices)], cells=cells,
+                    cell=cell - 2, label_w=label_w, width=label_w + len(rows) * cell + 6,
+                    height=12 + len(devices) * cell)
 
 
-def outbox_now(agents: list[dict[str, Any]]) -> Chart | None:
+def outbox_now(agents: Sequence[AgentRow]) -> Chart | None:
     if not agents:
         return None
     return _bars("outbox", [a["agent"][-12:] for a in agents], [float(a.get("outbox_depth") or 0) for a in agents],
@@ -203,11 +265,11 @@ class TrendCharts:
     mass: Chart | None
     throughput: Chart | None
     contaminant: Chart | None
-    liveness: dict[str, Any] | None
+    liveness: Liveness | None
     outbox: Chart | None
 
 
-def trend_charts(lots: list[dict[str, Any]], agents: list[dict[str, Any]]) -> TrendCharts:
+def trend_charts(lots: Sequence[LotRow], agents: Sequence[AgentRow]) -> TrendCharts:
     return TrendCharts(purity=purity_trend(lots), mass=mass_per_lot(lots), throughput=throughput_per_hour(lots),
                        contaminant=contaminant_vs_limit(lots), liveness=device_liveness(lots),
                        outbox=outbox_now(agents))

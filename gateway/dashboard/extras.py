@@ -7,8 +7,9 @@ graph is not a failure and says so.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from starlette.routing import Match
@@ -21,8 +22,10 @@ from gateway.specs.lab_repo import confirmations
 from gateway.specs.repo import list_specs
 from gateway.specs.screening import ScreeningSettings
 from gateway.store.base import Store
+from gateway.store.rows import LotRow
 from gateway.traceability.lineage import LineageError, backward
-from junkan.core.evidence import ConformanceResult, Evidence
+from gateway.traceability.rows import AlarmRow
+from junkan.core.evidence import ConformanceResult, Evidence, Lineage, ModelContribution
 from junkan.core.measurement_model import readable_measurement
 
 EVIDENCE_ROUTE = "/api/v1/lots/{lot_id}/evidence"
@@ -44,26 +47,32 @@ def unmatched(store: Store, limit: int = 500) -> list[dict[str, Any]]:
     return list_matches(db, status="unmatched", limit=limit)
 
 
-def balance_alarms(store: Store) -> list[dict[str, Any]]:
-    return store.db.rows("SELECT id, scope, ref, raised_at, detail FROM balance_alarms WHERE cleared_at IS NULL "
-                             "ORDER BY raised_at DESC LIMIT 200")
+def balance_alarms(store: Store) -> list[AlarmRow]:
+    return cast(list[AlarmRow], store.db.rows("SELECT * FROM balance_alarms WHERE cleared_at IS NULL "
+                                              "ORDER BY raised_at DESC LIMIT 200", (), ("detail",)))
 
 
-def lineage(store: Store, lot_id: str) -> dict[str, Any]:
-    """The backward lineage plus the step flows (edges) for drawing the graph; ``error`` when the lot has none."""
-    db = store.db
+@dataclass(frozen=True)
+class LotLineage:
+    """A lot's backward lineage (its steps carry the flows the graph draws), or why it has none."""
+
+    walked: Lineage | None
+    error: str | None = None
+
+    @property
+    def models(self) -> list[ModelContribution]:
+        return self.walked.models if self.walked is not None else []
+
+
+def lineage(store: Store, lot_id: str) -> LotLineage:
+    """The backward lineage; ``error`` when the lot has none (no step, intake or stored lot: nothing to draw)."""
     try:
-        result = backward(db, lot_id, store).model_dump()
-    except LineageError as exc:  # no step, intake or stored lot: nothing to draw
-        return {"error": str(exc)[:200]}
-    steps = [s["step_id"] for s in result.get("steps", [])]
-    marks = ",".join("?" * len(steps))
-    flows = db.rows(f"SELECT step_id, direction, lot_id, mass_kg FROM process_flows WHERE step_id IN ({marks})",
-                    steps) if steps else []
-    return {**result, "flows": flows}
+        return LotLineage(backward(store.db, lot_id, store))
+    except LineageError as exc:
+        return LotLineage(None, str(exc)[:200])
 
 
-def conformance(store: Store, lot: dict[str, Any]) -> list[ConformanceResult]:
+def conformance(store: Store, lot: LotRow) -> list[ConformanceResult]:
     """The lot's conformance to every stored buyer spec."""
     measurement = readable_measurement(lot.get("measurement"))
     today = datetime.now(UTC).date()

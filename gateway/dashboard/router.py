@@ -138,7 +138,7 @@ async def events(request: Request, principal: PrincipalDep) -> StreamingResponse
     """Server-Sent Events: the Lines page's live mass, device states and backlog, sent when they change."""
     store = request.app.state.store
 
-    def snapshot() -> dict[str, Any]:
+    def snapshot() -> dict[str, views.LinePayload]:
         return views.live_payload(store.list_agents(), store.list_devices(), datetime.now(UTC))
 
     async def stream() -> AsyncIterator[str]:
@@ -191,7 +191,7 @@ def lot_page(lot_id: str, request: Request, principal: PrincipalDep) -> Response
         lot_devices=measurement.devices if measurement is not None else None,
         conformance=extras.conformance(store, lot) if staff else None,
         screening=checked.screening, ident_mismatches=checked.ident_mismatches, claims=checked.claims,
-        lineage=lineage, lineage_graph=views.lineage_layout(lineage),
+        lineage=lineage, lineage_graph=views.lineage_layout(lineage.walked if lineage else None),
         evidence_formats=list(EXPORTERS.values()) if extras.has_route(request.app, extras.EVIDENCE_ROUTE) else None,
     )
 

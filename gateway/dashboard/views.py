@@ -7,6 +7,7 @@ comes out is typed (the templates read attributes).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -15,6 +16,8 @@ from pydantic import ValidationError
 from typing_extensions import TypedDict
 
 from gateway.dashboard.lineage_view import lineage_layout as lineage_layout  # re-exported: router, tests
+from gateway.store.rows import AgentRow, DeviceRow, LotRow
+from gateway.traceability.rows import AlarmRow
 from junkan.core.censored import contaminant_texts
 from junkan.core.measurement_model import (
     Composition,
@@ -46,7 +49,7 @@ def age_s(value: Any, now: datetime) -> float | None:
     return None if ts is None else max(0.0, (now - ts).total_seconds())
 
 
-def device_state(device: dict[str, Any], agent: dict[str, Any] | None, now: datetime) -> str:
+def device_state(device: DeviceRow, agent: AgentRow | None, now: datetime) -> str:
     """alive | stale | error | starting | unavailable | offline, as an operator should read it now."""
     if agent is not None and agent.get("state") == "offline":
         return "offline"
@@ -120,7 +123,7 @@ class LinePayload(TypedDict):
     outbox_depth: int
 
 
-def open_lot_view(agent: dict[str, Any]) -> OpenLotView | None:
+def open_lot_view(agent: AgentRow) -> OpenLotView | None:
     raw = agent.get("open_lot")
     if not raw:
         return None
@@ -135,7 +138,7 @@ def open_lot_view(agent: dict[str, Any]) -> OpenLotView | None:
                        composition=progress.composition if isinstance(progress, Measurement) else None)
 
 
-def line_overview(agents: list[dict[str, Any]], devices: list[dict[str, Any]], now: datetime) -> list[LineView]:
+def line_overview(agents: Sequence[AgentRow], devices: Sequence[DeviceRow], now: datetime) -> list[LineView]:
     """One entry per line: its agents (state, backlog, alarms, open lot) and devices (liveness, errors)."""
     by_agent = {a["agent"]: a for a in agents}
     lines: dict[str, LineView] = {}
@@ -157,8 +160,7 @@ def line_overview(agents: list[dict[str, Any]], devices: list[dict[str, Any]], n
     return [lines[k] for k in sorted(lines)]
 
 
-def live_payload(agents: list[dict[str, Any]], devices: list[dict[str, Any]], now: datetime
-                 ) -> dict[str, LinePayload]:
+def live_payload(agents: Sequence[AgentRow], devices: Sequence[DeviceRow], now: datetime) -> dict[str, LinePayload]:
     """What the Lines page updates over Server-Sent Events, per line."""
     out: dict[str, LinePayload] = {}
     for line in line_overview(agents, devices, now):
@@ -215,7 +217,7 @@ def contaminant_rows(measurement: Measurement | None) -> list[ContaminantFlag]:
     return rows
 
 
-def lot_brief(lot: dict[str, Any]) -> dict[str, str | None]:
+def lot_brief(lot: LotRow) -> dict[str, str | None]:
     """The lots table's verdict columns: top polymer by mass with its CI, and the worst contaminant flag."""
     m = readable_measurement(lot.get("measurement"))
     if m is None:
@@ -307,14 +309,14 @@ class Alarm:
     since: str | None
     detail: str  # data (a device's error text, a balance detail); shown as it is
     detail_key: str | None = None  # a UI sentence (i18n key) filled with ``params``, instead of ``detail``
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, str | int] = field(default_factory=dict)
     state: str | None = None  # device alarms: the state, translated on the page
     scope: str | None = None  # balance alarms: step | lot | period, translated on the page
     alarm_id: int | None = None  # balance alarms: cleared with POST /api/v1/process/alarms/{alarm_id}/clear
 
 
-def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: list[dict[str, Any]],
-           balance: list[dict[str, Any]], now: datetime) -> list[Alarm]:
+def alarms(agents: Sequence[AgentRow], devices: Sequence[DeviceRow], lots: Sequence[LotRow],
+           balance: Sequence[AlarmRow], now: datetime) -> list[Alarm]:
     """Everything an operator should act on: spec exceedances, balance violations, outages, backlogs."""
     out: list[Alarm] = []
     by_agent = {a["agent"]: a for a in agents}
@@ -329,8 +331,10 @@ def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: li
         scope = alarm.get("scope") if alarm.get("scope") in ("step", "lot", "period") else None
         where = str(alarm.get("ref", "")) if scope else f"{alarm.get('scope', '')} {alarm.get('ref', '')}".strip()
         key, params = _balance_detail(alarm.get("detail"))
-        out.append(Alarm("balance", where, alarm.get("raised_at"), "" if key else str(alarm.get("detail", ""))[:300],
-                         detail_key=key, params=params, scope=scope, alarm_id=alarm.get("id")))
+        raw = alarm.get("detail", "")
+        shown = "" if key else (raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False))[:300]
+        out.append(Alarm("balance", where, alarm.get("raised_at"), shown, detail_key=key, params=params, scope=scope,
+                         alarm_id=alarm.get("id")))
     for device in devices:
         state = device_state(device, by_agent.get(device["agent"]), now)
         if state in ("stale", "error", "offline"):
@@ -347,7 +351,7 @@ def alarms(agents: list[dict[str, Any]], devices: list[dict[str, Any]], lots: li
     return out
 
 
-def _balance_detail(raw: Any) -> tuple[str | None, dict[str, Any]]:
+def _balance_detail(raw: Any) -> tuple[str | None, dict[str, str | int]]:
     """A balance alarm's stored detail (JSON: {"balance": {...}}) as a sentence's values, or (None, {})."""
     try:
         doc = json.loads(raw) if isinstance(raw, str) else raw

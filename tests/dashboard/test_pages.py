@@ -156,8 +156,9 @@ def test_records_specs_report_dead_letters_and_alarm_clear(gateway_store) -> Non
     report = client.get("/report").text
     assert 'data-test="report-csv"' in report and "no process step ended" in report  # an empty report says why
     gateway_store.db.execute("INSERT INTO balance_alarms (scope, ref, raised_at, detail) VALUES "
-                             "('step', 'SORT-9', '2026-11-28T09:00:00+00:00', 'x')")
+                             "('step', 'SORT-9', '2026-11-28T09:00:00+00:00', '{\"note\": \"by hand\"}')")
     page = client.get("/alarms").text
+    assert '{"note": "by hand"}' in page.replace("&#34;", '"')  # a detail that is not a balance is shown as stored
     assert 'data-route="/api/v1/process/alarms/1/clear"' in page  # the button calls the API's clear
     assert client.post("/api/v1/process/alarms/1/clear").status_code == 200
     assert "SORT-9" not in client.get("/alarms").text

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from gateway.dashboard import views
 from gateway.dashboard.i18n import LABELS, LANGS, translator
+from junkan.core.evidence import Flow, Lineage, StepBalance
 from junkan.core.measurement_model import Measurement
 from tests.dashboard.seed import MEASUREMENT
 from tests.measurements import wire_measurement
@@ -82,17 +83,24 @@ def test_alarms_cover_spec_device_outbox_and_balance() -> None:
     assert (period.scope, period.where) == ("period", "2026-11-01/2026-12-01")  # "period" is translated on the page
 
 
+def walked(lot_id: str, steps: dict[str, tuple[list[str], list[str]]], bad: tuple[str, ...] = ()) -> Lineage:
+    """A lineage whose steps (id -> input lots, output lots) each moved 1 kg per lot."""
+    return Lineage(lot_id=lot_id, lot_mass_kg=1.0, source_input_mass_kg=1.0, unattributed_kg=0.0, sources=[],
+                   models=[], plants=[], steps=[StepBalance(
+                       step_id=step, kind="shredding", plant=None, site=None, ended_at=NOW.isoformat(),
+                       balance_ok=step not in bad, input_mass_kg=len(ins), output_mass_kg=len(outs),
+                       declared_loss_kg=0.0, inputs=[Flow(lot_id=x, mass_kg=1.0) for x in ins],
+                       outputs=[Flow(lot_id=x, mass_kg=1.0) for x in outs]) for step, (ins, outs) in steps.items()])
+
+
 def test_lineage_layout_puts_sources_above_outputs() -> None:
-    lineage = {"lot_id": "OUT-1", "steps": [{"step_id": "S1", "kind": "shred", "balance_ok": 1}],
-               "flows": [{"step_id": "S1", "direction": "in", "lot_id": "IN-1", "mass_kg": 100.0},
-                         {"step_id": "S1", "direction": "in", "lot_id": "IN-2", "mass_kg": 50.0},
-                         {"step_id": "S1", "direction": "out", "lot_id": "OUT-1", "mass_kg": 140.0}]}
-    layout = views.lineage_layout(lineage)
+    layout = views.lineage_layout(walked("OUT-1", {"S1": (["IN-1", "IN-2"], ["OUT-1"])}, bad=("S1",)))
     assert layout is not None
-    y = {n["id"]: n["y"] for n in layout["nodes"]}
+    y = {n.id: n.y for n in layout.nodes}
     assert y["IN-1"] == y["IN-2"] < y["S1"] < y["OUT-1"]
-    assert len(layout["edges"]) == 3 and next(n for n in layout["nodes"] if n["self"])["id"] == "OUT-1"
-    assert views.lineage_layout(None) is None and views.lineage_layout({"error": "no steps"}) is None
+    assert len(layout.edges) == 3 and next(n for n in layout.nodes if n.is_self).id == "OUT-1"
+    assert [(n.kind, n.balance_ok, n.step_kind) for n in layout.nodes if n.id == "S1"] == [("step", False, "shredding")]
+    assert views.lineage_layout(None) is None and views.lineage_layout(walked("L", {})) is None
 
 
 def test_every_label_has_both_languages() -> None:
@@ -104,16 +112,12 @@ def test_every_label_has_both_languages() -> None:
 
 def test_lineage_of_a_scenario_lot_fits_a_phone() -> None:
     """intake -> dismantling -> shredding -> sorting, each with a side output: 2 boxes wide, not 7 columns."""
-    flows, prev = [], "L-IN"
-    for i, (_kind, main, side) in enumerate([("dismantling", "L-FEED", "L-REMOVED"), ("shredding", "L-FLAKES", "L-MET"),
-                                            ("sorting", "L", "L-REJ")]):
-        flows += [{"step_id": f"S{i}", "direction": "in", "lot_id": prev, "mass_kg": 1.0},
-                  {"step_id": f"S{i}", "direction": "out", "lot_id": main, "mass_kg": 1.0},
-                  {"step_id": f"S{i}", "direction": "out", "lot_id": side, "mass_kg": 1.0}]
+    steps, prev = {}, "L-IN"
+    for i, (main, side) in enumerate([("L-FEED", "L-REMOVED"), ("L-FLAKES", "L-MET"), ("L", "L-REJ")]):
+        steps[f"S{i}"] = ([prev], [main, side])
         prev = main
-    layout = views.lineage_layout({"lot_id": "L", "flows": flows,
-                                   "steps": [{"step_id": f"S{i}", "kind": "x", "balance_ok": 1} for i in range(3)]})
-    assert layout is not None and layout["width"] <= 400 < layout["height"]
+    layout = views.lineage_layout(walked("L", steps))
+    assert layout is not None and layout.width <= 400 < layout.height
 
 
 def test_censored_values_render_as_lod_everywhere() -> None:
@@ -141,5 +145,5 @@ def test_trend_charts_from_stored_lots() -> None:
     assert br is not None and any(line["cls"] == "limit" for line in br.lines)
     assert all("over" in r["cls"] for r in br.rects)  # mean 2,500 >= 2,000 ppm
     live = charts.device_liveness(lots)
-    assert live is not None and {c["state"] for c in live["cells"]} == {"ok"}
+    assert live is not None and {c["state"] for c in live.cells} == {"ok"}
     assert charts.nice_top(226) == 250 and charts.nice_top(0.4) == 0.5 and charts.purity_trend([]) is None

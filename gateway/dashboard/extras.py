@@ -25,7 +25,7 @@ from gateway.store.base import Store
 from gateway.store.rows import LotRow
 from gateway.traceability.lineage import LineageError, backward
 from gateway.traceability.rows import AlarmRow
-from junkan.core.evidence import ConformanceResult, Evidence, Lineage, ModelContribution
+from junkan.core.evidence import ConformanceResult, Evidence, Lineage, ModelContribution, Reason
 from junkan.core.measurement_model import readable_measurement
 
 EVIDENCE_ROUTE = "/api/v1/lots/{lot_id}/evidence"
@@ -58,6 +58,7 @@ class LotLineage:
 
     walked: Lineage | None
     error: str | None = None
+    error_code: Reason | None = None  # ``error`` as a code: a data error of the graph in the page's language
 
     @property
     def models(self) -> list[ModelContribution]:
@@ -69,7 +70,7 @@ def lineage(store: Store, lot_id: str) -> LotLineage:
     try:
         return LotLineage(backward(store.db, lot_id, store))
     except LineageError as exc:
-        return LotLineage(None, str(exc)[:200])
+        return LotLineage(None, str(exc)[:200], exc.reason)
 
 
 def conformance(store: Store, lot: LotRow) -> list[ConformanceResult]:

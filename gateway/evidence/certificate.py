@@ -61,6 +61,13 @@ def _qr(url: str, size_mm: float) -> Any:
     return drawing
 
 
+def _method_note(L: dict[str, str], method: str, lang: str) -> str:
+    """How the contaminant figures were computed, in the sheet's language when the method is one the measurement
+    writes (``reason_text.TERMS``); another method is quoted as recorded and said to be in English."""
+    said = reason_text.term(method, lang)
+    return (L["method_note"] if said != method or lang == "en" else L["method_note_untranslated"]) + said
+
+
 def pdf(ev: Evidence, lang: str = "en", key: SigningKey | None = None) -> bytes:
     """The certificate; with the plant's ``key`` it names the signing key and carries the sealed
     verification link (text and QR code), without one it says it is not signed."""
@@ -133,7 +140,7 @@ def pdf(ev: Evidence, lang: str = "en", key: SigningKey | None = None) -> bytes:
         p(L["figures"], h2),
         table([[L["net_mass"], L["line"], L["closed"], L["custody"]],
                [f"{float(lot.net_mass_kg or 0):,.3f} kg", f"{lot.site or '–'} / {lot.line or '–'}",
-                (lot.closed_at or "–")[:19].replace("T", " "), ev.chain_of_custody.model]],
+                (lot.closed_at or "–")[:19].replace("T", " "), reason_text.term(ev.chain_of_custody.model, lang)]],
               [40 * mm, 50 * mm, 44 * mm, 40 * mm]),
     ]
     if isinstance(ev.composition, Composition) and ev.composition.by_mass:
@@ -152,7 +159,7 @@ def pdf(ev: Evidence, lang: str = "en", key: SigningKey | None = None) -> bytes:
             rows.append([c.analyte, c.n, c.n_below_lod, x["mean"], x["p95"], x["max"], limits or "–"])
         story += [p(L["contaminants"], h2), table(rows, [18 * mm, 12 * mm, 12 * mm, 24 * mm, 24 * mm, 24 * mm,
                                                           60 * mm]),
-                  p(L["method_note"] + (ev.contaminants[0].method or ""), small)]
+                  p(_method_note(L, ev.contaminants[0].method or "", lang), small)]
     if ev.conformance:
         story += [p(L["conformance"], h2), table(
             [[L["spec"], L["result"], L["reasons"]]] + [[f"{r.spec_id} ({r.buyer})", L["verdict_" + r.result],
@@ -168,7 +175,7 @@ def pdf(ev: Evidence, lang: str = "en", key: SigningKey | None = None) -> bytes:
     if ev.mass_balance.steps:
         story += [p(L["balance"], h2), table(
             [[L["step"], L["in"], L["out"], L["loss"], L["result"]]] + [
-                [f"{L.get('step_' + s.kind, s.kind)} {s.step_id}"[:44], f"{s.input_mass_kg:,.1f}",
+                [f"{reason_text.term(s.kind, lang)} {s.step_id}"[:44], f"{s.input_mass_kg:,.1f}",
                  f"{s.output_mass_kg:,.1f}", f"{s.declared_loss_kg:,.1f}", L["ok"] if s.balance_ok else L["violation"]]
                 for s in ev.mass_balance.steps], [70 * mm, 26 * mm, 26 * mm, 26 * mm, 26 * mm])]
     story += [Spacer(1, 2 * mm), p(L["footer"].format(id=ev.evidence_id), small)]

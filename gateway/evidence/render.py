@@ -42,7 +42,8 @@ def html(ev: Evidence, lang: str = "en") -> str:
     return env.get_template("evidence.html.jinja").render(
         ev=ev, bars=bars(ev), ppm=contaminant_texts, lang=lang, h=HTML_LABELS[lang],
         why=lambda plain, coded: reason_text.join(reason_text.texts(plain, coded, lang), lang),
-        why_one=lambda plain, coded: reason_text.one(plain, coded, lang))
+        why_one=lambda plain, coded: reason_text.one(plain, coded, lang),
+        term=lambda word: reason_text.term(word, lang) if isinstance(word, str) else word)
 
 
 def pdf(ev: Evidence) -> bytes:

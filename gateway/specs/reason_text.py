@@ -142,6 +142,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
                       "ja": "受入記録は {items!l}、カメラは {n_seen} 点中いずれも識別せず"},
     "ident.extra": {"en": "camera identified {items!l} not on the intake record",
                     "ja": "カメラが受入記録にない {items!l} を識別"},
+    # the process graph's data errors (gateway.traceability.lineage.LineageError)
+    "lineage.cycle": {"en": "cycle in process graph at lot {lot}", "ja": "工程記録が循環している（ロット {lot}）"},
+    "lineage.too_deep": {"en": "lineage deeper than {max_depth} steps at lot {lot}",
+                         "ja": "由来が {max_depth} 工程より深い（ロット {lot}）"},
+    "lineage.unknown_lot": {"en": "lot '{lot}' is unknown (no step, intake or stored lot)",
+                            "ja": "ロット「{lot}」は不明（工程・受入・保存されたロットのいずれにもない）"},
 }
 
 # Words inside a reason that are vocabulary, not data (``!t``): statistic names, bases, statuses, scopes.
@@ -153,6 +159,27 @@ TERMS: dict[str, dict[str, str]] = {
     "lod_ppm (all below LOD)": {"ja": "検出下限（全数が検出下限未満）"},
     "traced": {"ja": "追跡済み"}, "partly_traced": {"ja": "一部追跡"}, "untraced": {"ja": "未追跡"},
     "step": {"ja": "工程"}, "period": {"ja": "期間"}, "lot": {"ja": "ロット"}, "n/a": {"ja": "不明"},
+    # process step kinds (junkan.core.traceability.ProcessStep.kind)
+    "dismantling": {"ja": "解体"}, "shredding": {"ja": "破砕"}, "sorting": {"ja": "選別"},
+    "regeneration": {"ja": "再生"}, "blending": {"ja": "混合"}, "other": {"ja": "その他"},
+    # a device's role in the evidence, its calibration as reported, the chain-of-custody model (ISO 22095)
+    "contributed": {"ja": "データあり"}, "missing": {"ja": "データなし"}, "not_reported": {"ja": "未報告"},
+    "mass_balance": {"ja": "マスバランス方式"}, "segregated": {"ja": "分別管理方式"},
+    "controlled_blending": {"ja": "管理された混合方式"},
+    # intake source streams (IntakeLot.source_stream; "unknown": no intake record)
+    "weee": {"ja": "廃電気・電子機器（WEEE）"}, "elv": {"ja": "使用済み自動車（ELV）"}, "unknown": {"ja": "不明"},
+    # the measurement's fixed method descriptions (junkan.core.measurement: Contaminant.method, mass_method)
+    "Kaplan-Meier for left-censored data (flipped; Helsel 2012); residual below the lowest detect at 1/2 LOD, "
+    "bounds 0..LOD; '<LOD' never set to 0": {
+        "ja": "左側打ち切りデータのカプラン・マイヤー推定（反転法、Helsel 2012）。最小検出値未満の残余は検出下限の"
+              "1/2、範囲は0〜検出下限。'<LOD' を0とすることはない"},
+    "piece mass = density x thickness x shape_factor x size^2; thickness per polymer weighted by the lot's "
+    "identified product models (params.model_parts) or calibrated; ratio estimator, CI: linearisation variance "
+    "(x (1 + piece_mass_cv^2)) plus delta-method variance of the thickness/density calibration, Wilson at "
+    "effective n": {
+        "ja": "片の質量 = 密度 × 厚さ × 形状係数 × 寸法²。樹脂ごとの厚さはロットで識別された製品型式"
+              "（params.model_parts）による加重、または校正値。比推定量。信頼区間：線形化分散"
+              "（×(1 + piece_mass_cv²)）に厚さ・密度校正のデルタ法分散を加え、有効標本数でのWilson区間"},
 }
 
 
@@ -171,13 +198,19 @@ def reason(code: str, **params: Any) -> Reason:
     return Reason(code=code, params={k: _plain(v) for k, v in params.items()})
 
 
+def term(word: str, lang: str) -> str:
+    """A vocabulary word (step kind, device role, custody model, stream...) in ``lang``; unknown words as
+    recorded."""
+    return TERMS.get(word, {}).get(lang, word)
+
+
 class _Renderer(string.Formatter):
     def __init__(self, lang: str) -> None:
         self.lang = lang
 
     def convert_field(self, value: Any, conversion: str | None) -> Any:
         if conversion == "t":
-            return TERMS.get(value, {}).get(self.lang, value) if isinstance(value, str) else value
+            return term(value, self.lang) if isinstance(value, str) else value
         if conversion == "r":
             return self.nested(value)
         if conversion == "l":

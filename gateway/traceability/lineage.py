@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from gateway.composition.ident_repo import match_pending
 from gateway.composition.matching import normalise_model
+from gateway.specs import reason_text
 from gateway.store.base import Store
 from gateway.store.db import Database
 from gateway.traceability.graph import (
@@ -38,7 +39,12 @@ from junkan.core.evidence import Lineage, ModelContribution, SourceLot, SourcePr
 
 
 class LineageError(Exception):
-    pass
+    """A data error of the process graph (a loop, a lineage too deep, an unknown lot) as a coded reason: the
+    message is its English text, ``reason`` renders in the reader's language (``reason_text.text``)."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.reason = reason_text.reason(code, **params)
+        super().__init__(reason_text.text(self.reason))
 
 
 class AttributedProduct(ProductLine):
@@ -85,9 +91,9 @@ def walk(graph: Graph, lot_id: str, lot_mass: float, max_depth: int = MAX_DEPTH
 
     def visit(current: str, mass: float, path: tuple[str, ...]) -> None:
         if current in path:
-            raise LineageError(f"cycle in process graph at lot {current}")
+            raise LineageError("lineage.cycle", lot=current)
         if len(path) > max_depth:
-            raise LineageError(f"lineage deeper than {max_depth} steps at lot {current}")
+            raise LineageError("lineage.too_deep", max_depth=max_depth, lot=current)
         made_by = graph.producing(current)
         if not made_by:
             sources[current] += mass
@@ -165,7 +171,7 @@ def backward(db: Database, lot_id: str, store: Store | None = None) -> Lineage:
     if not producing:
         intake = db.one("SELECT net_mass_kg FROM intake_lots WHERE lot_id = ?", (lot_id,))
         if lot is None and intake is None:
-            raise LineageError(f"lot {lot_id!r} is unknown (no step, intake or stored lot)")
+            raise LineageError("lineage.unknown_lot", lot=lot_id)
     lot_mass = float(sum(m for _, m in producing) if producing else (
         (lot["net_mass_kg"] if lot else None) or (intake or {}).get("net_mass_kg") or 0.0))
     sources, steps = walk(graph, lot_id, lot_mass)

@@ -92,13 +92,14 @@ def check_page(page: Any, url: str, lang: str, width: int, problems: Problems, s
 
 
 def sweep(base: str, paths: list[str], out_dir: Path | None, browser: Any, login_token: str | None = None,
-          extra_headers: dict[str, str] | None = None) -> list[str]:
-    """Every path at every width in both languages (chosen by Accept-Language); returns the problems."""
+          extra_headers: dict[str, str] | None = None, langs: tuple[str, ...] = LANGS) -> list[str]:
+    """Every path at every width in ``langs`` (chosen by Accept-Language; a page whose language is in its URL,
+    like the evidence page's ``format=html-ja``, is swept in its own language only); returns the problems."""
     problems = Problems()
     english = english_ui_strings()
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    for lang in LANGS:
+    for lang in langs:
         for width in WIDTHS:
             accept = "ja,en;q=0.5" if lang == "ja" else "en-US,en;q=0.9"
             ctx = browser.new_context(viewport={"width": width, "height": 900},

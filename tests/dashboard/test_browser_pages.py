@@ -30,6 +30,9 @@ ARTIFACTS = REPO / "test-artifacts" / "dashboard" / "pages"
 STAFF_PAGES = ["/lines", "/lots", "/trends", "/lots/A-1", "/lots/A-2", "/lots/LOD-1", "/alarms", "/unmatched",
                "/composition", "/specs", "/report", "/dead-letters", "/login", "/lots/NO-SUCH"]
 RECYCLER_PAGES = ["/", "/lots/A-1", "/lots/A-2", "/lines"]
+# The evidence page (chart, tables) in each language: A-1 has a process step, A-2 a failed lab result.
+EVIDENCE_PAGES = {lang: [f"/api/v1/lots/{lot}/evidence?format={fmt}" for lot in ("A-1", "A-2", "LOD-1")]
+                  for lang, fmt in (("en", "html"), ("ja", "html-ja"))}
 # A-2's GC-MS result: decaBDE above the POPs limit, so its screening fails and its claims are blocked with reasons.
 FAILED_LAB = {"lab": "Kanto Analytical Lab", "method": "GC-MS IEC 62321-6:2015", "analysed_on": "2026-11-27",
               "report_sha256": "ab" * 32, "results": [
@@ -114,6 +117,8 @@ def test_every_page_in_both_languages_at_desktop_and_phone_width(gateway: tuple[
     api, token, _ = gateway
     problems = sweep(api, STAFF_PAGES, ARTIFACTS / "staff", browser)
     problems += sweep(api, RECYCLER_PAGES, ARTIFACTS / "recycler", browser, login_token=token)
+    for lang, paths in EVIDENCE_PAGES.items():
+        problems += sweep(api, paths, ARTIFACTS / "evidence", browser, langs=(lang,))
     page = browser.new_page(extra_http_headers={"Accept-Language": "ja"})
     page.goto(api + "/login")
     page.fill("input[name=token]", token)
@@ -223,3 +228,19 @@ def test_lineage_zooms_pans_and_explains_every_colour_on_a_phone(gateway: tuple[
     wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert wide <= 1
     page.screenshot(path=str(ARTIFACTS / "lineage-375.png"), full_page=True)
+
+
+def test_evidence_chart_scales_to_a_phone_and_keeps_its_labels(gateway: tuple[str, str, Path], browser: Any) -> None:
+    """The evidence page's composition chart is drawn in its own units (viewBox) at the page's width: on a
+    phone it shrinks with the page, and no label runs past the drawing (an SVG clips what does)."""
+    api, _, _ = gateway
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    page.goto(api + EVIDENCE_PAGES["ja"][0])
+    chart = page.locator("svg[role=img]")
+    box = chart.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    view_width = float((chart.get_attribute("viewBox") or "").split()[2])
+    right = page.evaluate("() => Math.max(...[...document.querySelectorAll('svg[role=img] text, svg[role=img] rect')]"
+                          ".map(e => { const b = e.getBBox(); return b.x + b.width; }))")
+    assert 0 < right <= view_width, (right, view_width)
+    assert "95%信頼区間" in (chart.text_content() or "")

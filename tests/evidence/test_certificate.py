@@ -47,4 +47,22 @@ def test_evidence_page_in_japanese(gateway_store: Any) -> None:
     assert '<html lang="ja">' in ja and "測定された組成" in ja and "マスバランス" in ja
     for english in ("Measured composition", "Contaminant screening", "Mass balance", "Origin</h2>"):
         assert english in en and english not in ja
+    # vocabulary, not data: step kinds, device roles, calibration, custody model, intake stream
+    for english, japanese in (("<td>dismantling</td>", "<td>解体</td>"),
+                              ("<td>contributed</td>", "<td>データあり</td>"),
+                              ("<td>not_reported</td>", "<td>未報告</td>"), ("segregated (ISO", "分別管理方式 (ISO"),
+                              ("{&#39;weee&#39;: ", "廃電気・電子機器（WEEE） ")):
+        assert english in en and english not in ja and japanese in ja, english
+
+
+def test_method_note_in_japanese_when_the_method_is_the_measurements_own() -> None:
+    """The certificate's note says how the contaminant figures were computed: a method junkan's measurement
+    writes is said in Japanese; any other is quoted as recorded and labelled English."""
+    from tests.measurements import wire_measurement
+
+    method = wire_measurement()["contaminants"]["Br"]["method"]
+    ja, en = LABELS["ja"], LABELS["en"]
+    assert certificate._method_note(ja, method, "ja").startswith("方法：左側打ち切りデータのカプラン・マイヤー推定")
+    assert certificate._method_note(en, method, "en") == "Method: " + method
+    assert certificate._method_note(ja, "XRF (EDXRF)", "ja") == "方法（英語）：XRF (EDXRF)"
     assert "html-ja" in EXPORTERS and EXPORTERS["html-ja"].inline

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import get_args
+
+from gateway.specs.reason_text import term
+from junkan.core.traceability import StepIn
 
 LANGS = ("en", "ja")
 
@@ -50,12 +54,6 @@ LABELS: dict[str, dict[str, str]] = {
     "close_shutdown": {"en": "agent shut down", "ja": "エージェント停止"},
     "missing": {"en": "no data from", "ja": "データなし"},
     "degraded": {"en": "impaired", "ja": "品質低下"},
-    "step_dismantling": {"en": "dismantling", "ja": "解体"},
-    "step_shredding": {"en": "shredding", "ja": "破砕"},
-    "step_sorting": {"en": "sorting", "ja": "選別"},
-    "step_washing": {"en": "washing", "ja": "洗浄"},
-    "step_extrusion": {"en": "extrusion", "ja": "押出"},
-    "step_compounding": {"en": "compounding", "ja": "コンパウンド"},
     "lin_lot": {"en": "lot", "ja": "ロット"},
     "lin_step": {"en": "process step", "ja": "工程"},
     "lin_self": {"en": "this lot", "ja": "このロット"},
@@ -259,6 +257,11 @@ LABELS: dict[str, dict[str, str]] = {
                           "ja": "このゲートウェイでは送信ワーカーは動作していません（upload.enabled がオフ）。"
                                 "`junkan gateway evidence-upload` で送信されます。"},
 }
+
+
+# Process step kinds (the lineage graph's step nodes): the one vocabulary the evidence page and certificate use.
+LABELS.update({f"step_{kind}": {"en": kind, "ja": term(kind, "ja")}
+               for kind in get_args(StepIn.model_fields["kind"].annotation)})
 
 
 # Tooltips of the evidence download links in Japanese (English: the exporter's own description).

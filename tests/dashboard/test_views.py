@@ -147,3 +147,19 @@ def test_trend_charts_from_stored_lots() -> None:
     live = charts.device_liveness(lots)
     assert live is not None and {c["state"] for c in live.cells} == {"ok"}
     assert charts.nice_top(226) == 250 and charts.nice_top(0.4) == 0.5 and charts.purity_trend([]) is None
+
+
+def test_every_process_step_kind_has_its_japanese_word() -> None:
+    """The lineage graph names a step by its kind: each kind a step may have is a label in both languages
+    (a missing one showed as ``step_regeneration``), and the word is the evidence page's and certificate's."""
+    from typing import get_args
+
+    from gateway.specs.reason_text import term
+    from junkan.core.traceability import StepIn
+
+    kinds = get_args(StepIn.model_fields["kind"].annotation)
+    en, ja = translator("en"), translator("ja")
+    assert "regeneration" in kinds
+    for kind in kinds:
+        assert en("step_" + kind) == kind
+        assert ja("step_" + kind) == term(kind, "ja") and not any("a" <= c <= "z" for c in ja("step_" + kind))

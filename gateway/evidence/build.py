@@ -28,7 +28,7 @@ from gateway.evidence.crosscheck import ident_mismatches
 from gateway.evidence.keys import DEFAULT_ISSUER
 from gateway.specs.conformance import conformance
 from gateway.specs.lab import LabConfirmation, latest
-from gateway.specs.lab_repo import confirmations
+from gateway.specs.lab_repo import confirmations, confirmed_lots
 from gateway.specs.model import ANALYTE_CAS, RequirementSpec
 from gateway.specs.reason_text import reason, text
 from gateway.specs.repo import list_specs
@@ -63,7 +63,7 @@ from junkan.core.evidence import (
 )
 from junkan.core.measurement_model import Measurement, MeasurementFailure, parse_lot_measurement
 
-__all__ = ["SCHEMA", "build_evidence", "is_plastic", "lot_measurement", "lot_screening"]
+__all__ = ["SCHEMA", "build_evidence", "is_plastic", "lot_measurement", "lot_screening", "lot_screenings"]
 _PLASTIC = re.compile(r"\b(PP|PE|HDPE|LDPE|ABS|HIPS|PS|PC|PA\d*|PVC|PET|PBT|PMMA|POM|PPE|PPO|SAN|TPE|EPS|M-01\d)\b|"
                       r"plastic|polymer|resin", re.IGNORECASE)
 
@@ -286,11 +286,27 @@ def lot_screening(db: Database, lot_id: str, lineage: Lineage | None, today: dat
                   settings: ScreeningSettings | None = None) -> Screening:
     """The lot's BFR screening as its evidence states it, from ``lineage`` (its ``backward`` lineage, already
     loaded by the caller, e.g. the recycled-content report) plus its measurement, records and lab results."""
-    row = db.one("SELECT measurement FROM lots WHERE lot_id = ?", (lot_id,), ("measurement",))
-    measurement, _, _ = lot_measurement(row)
-    product_ids = _product_ids(lineage)
-    declared = declared_substances(lineage, _substances(db, product_ids), _known_products(db, product_ids))
-    return screen(measurement, declared, latest(confirmations(db, lot_id)), today, settings)
+    return lot_screenings(db, {lot_id: lineage}, today, settings)[lot_id]
+
+
+def lot_screenings(db: Database, lineages: Mapping[str, Lineage | None], today: date,
+                   settings: ScreeningSettings | None = None) -> dict[str, Screening]:
+    """``lot_screening`` of many lots (``lineages``: lot -> its lineage), their measurements, records and lab
+    results read together: a fixed number of queries whatever the number of lots (the recycled-content report)."""
+    ids = sorted(lineages)
+    measured = {r["lot_id"]: r for part in chunks(ids) for r in db.rows(
+        f"SELECT lot_id, measurement FROM lots WHERE lot_id IN ({marks(len(part))})", list(part), ("measurement",))}
+    product_ids = sorted({p for lin in lineages.values() for p in _product_ids(lin)})
+    substances = [r for part in chunks(product_ids) for r in _substances(db, list(part))]
+    known = _known_products(db, product_ids)
+    lab = confirmed_lots(db, ids)
+    out: dict[str, Screening] = {}
+    for lot_id in ids:
+        lineage, mine = lineages[lot_id], set(_product_ids(lineages[lot_id]))
+        declared = declared_substances(lineage, [r for r in substances if r["product_id"] in mine], known & mine)
+        out[lot_id] = screen(lot_measurement(measured.get(lot_id))[0], declared, latest(lab.get(lot_id, [])), today,
+                             settings)
+    return out
 
 
 def load_inputs(store: Store, db: Database, lot_id: str, specs: list[RequirementSpec] | None = None,

@@ -36,6 +36,7 @@ from junkan.core.json_types import JsonObject
 R = TypeVar("R")
 
 MAX_DEPTH = 64
+SEEDS = 200  # lots per recursive query: SQLite allows 500 terms in a compound SELECT
 STEP_COLUMNS = ("step_id", "kind", "plant", "site", "ended_at", "balance_ok", "input_mass_kg", "output_mass_kg",
                 "declared_loss_kg")
 
@@ -90,11 +91,26 @@ _UPSTREAM = (
 def load_graph(db: Database, lot_id: str, max_depth: int = MAX_DEPTH) -> Graph:
     """Every step within ``max_depth`` steps upstream of ``lot_id`` with all its flows: one query (each row
     is a flow with its step's columns)."""
-    rows = cast(list[UpstreamRow], db.rows(_UPSTREAM, (lot_id, max_depth)))
-    return Graph.of(list({r["step_id"]: r for r in rows}.values()), rows)
+    return load_graphs(db, [lot_id], max_depth)
 
 
-def _in(db: Database, sql: str, ids: Sequence[str], row: type[R], json_cols: tuple[str, ...] = ()) -> list[R]:
+def load_graphs(db: Database, lot_ids: Sequence[str], max_depth: int = MAX_DEPTH) -> Graph:
+    """The steps within ``max_depth`` steps upstream of any of ``lot_ids``, as one graph: one query per chunk
+    of lots (a step met by two chunks keeps the flows of the first, so none is counted twice)."""
+    by_step: dict[str, list[UpstreamRow]] = {}
+    for part in chunks(sorted(set(lot_ids)), SEEDS):
+        seeds = " UNION ".join(["SELECT CAST(? AS TEXT), 0"] * len(part))
+        found: dict[str, list[UpstreamRow]] = defaultdict(list)
+        for r in cast(list[UpstreamRow], db.rows(_UPSTREAM.replace("SELECT CAST(? AS TEXT), 0", seeds, 1),
+                                                 (*part, max_depth))):
+            found[r["step_id"]].append(r)
+        for step_id, rows in found.items():
+            by_step.setdefault(step_id, rows)
+    rows = [r for step_rows in by_step.values() for r in step_rows]
+    return Graph.of([step_rows[0] for step_rows in by_step.values()], rows)
+
+
+def rows_in(db: Database, sql: str, ids: Sequence[str], row: type[R], json_cols: tuple[str, ...] = ()) -> list[R]:
     """``sql`` with one ``IN ({marks})`` over ``ids``, run in chunks; each row read as a ``row``."""
     out: list[R] = []
     for part in chunks(ids):
@@ -122,38 +138,38 @@ def load_sources(db: Database, lot_ids: list[str], store: Store | None = None) -
     ids = sorted(set(lot_ids))
     if not ids:
         return {}
-    intakes = {r["lot_id"]: r for r in _in(
+    intakes = {r["lot_id"]: r for r in rows_in(
         db, "SELECT lot_id, plant, received_at, source_stream, consumer, net_mass_kg FROM intake_lots "
         "WHERE lot_id IN ({marks})", ids, IntakeLot)}
     products: dict[str, list[ProductLine]] = defaultdict(list)
-    for r in _in(db, "SELECT lot_id, model, product_id, manufacturer, category, n_items, mass_kg FROM intake_products "
-                 "WHERE lot_id IN ({marks}) ORDER BY lot_id, model", ids, IntakeProductRow):
+    for r in rows_in(db, "SELECT lot_id, model, product_id, manufacturer, category, n_items, mass_kg FROM "
+                     "intake_products WHERE lot_id IN ({marks}) ORDER BY lot_id, model", ids, IntakeProductRow):
         products[r["lot_id"]].append(ProductLine(model=r["model"], product_id=r["product_id"],
                                                  manufacturer=r["manufacturer"], category=r["category"],
                                                  n_items=r["n_items"], mass_kg=r["mass_kg"]))
     pending = [i for i in ids if not products[i]]
-    matched = {r["lot_id"] for r in _in(db, "SELECT DISTINCT lot_id FROM ident_matches WHERE lot_id IN ({marks})",
+    matched = {r["lot_id"] for r in rows_in(db, "SELECT DISTINCT lot_id FROM ident_matches WHERE lot_id IN ({marks})",
                                         pending, _LotId)}
     if store is not None:
-        with_idents = {r["lot_id"] for r in _in(db, "SELECT DISTINCT lot_id FROM readings WHERE kind = 'ident' "
+        with_idents = {r["lot_id"] for r in rows_in(db, "SELECT DISTINCT lot_id FROM readings WHERE kind = 'ident' "
                                                 "AND lot_id IN ({marks})", [i for i in pending if i not in matched],
                                                 _LotId)}
         for lot_id in sorted(with_idents):
             match_lot(db, store, lot_id)  # camera identifications not matched yet: match (and remember) now
         matched |= with_idents
     if matched:
-        for c in _in(db, LOT_PRODUCTS, sorted(matched), LotProductRow):
+        for c in rows_in(db, LOT_PRODUCTS, sorted(matched), LotProductRow):
             products[c["lot_id"]].append(ProductLine(
                 model=c["model"], product_id=c["product_id"], manufacturer=c["manufacturer"],
                 category=c["category"], n_items=c["n_items"],
                 mass_kg=c["mass_mg"] * c["n_items"] / 1e6 if c["mass_mg"] else None))
     pending = [i for i in ids if not products[i]]
     if pending and store is not None:
-        models = {r["lot_id"]: _measured_models(r["measurement"]) for r in _in(
+        models = {r["lot_id"]: _measured_models(r["measurement"]) for r in rows_in(
             db, "SELECT lot_id, measurement FROM lots WHERE lot_id IN ({marks})", pending, _LotMeasurement)}
         names = sorted({model for counts in models.values() for model, _ in counts})
         records: dict[str, list[ProductFacts]] = defaultdict(list)
-        for rec in _in(db, PRODUCT_FACTS + " WHERE model IN ({marks})", names, ProductFacts):
+        for rec in rows_in(db, PRODUCT_FACTS + " WHERE model IN ({marks})", names, ProductFacts):
             records[rec["model"]].append(rec)
         for lot_id in pending:
             for model, n in models.get(lot_id, []):
@@ -177,7 +193,7 @@ def _measured_models(raw: str | JsonObject | None) -> list[tuple[str, int]]:
 def ident_counts(db: Database, lot_ids: list[str]) -> dict[str, list[IdentCount]]:
     """Identification matches per lot, counted by (status, method)."""
     out: dict[str, list[IdentCount]] = defaultdict(list)
-    for r in _in(db, "SELECT lot_id, status, method, COUNT(*) AS n FROM ident_matches WHERE lot_id IN ({marks}) "
+    for r in rows_in(db, "SELECT lot_id, status, method, COUNT(*) AS n FROM ident_matches WHERE lot_id IN ({marks}) "
                  "GROUP BY lot_id, status, method ORDER BY lot_id, status, method", sorted(set(lot_ids)), _IdentRow):
         out[r["lot_id"]].append(IdentCount(status=r["status"], method=r["method"], n=r["n"]))
     return dict(out)
@@ -189,11 +205,33 @@ def open_alarms(db: Database) -> list[AlarmRow]:
                                         ("detail",)))
 
 
-def descendants(db: Database, lot_id: str, max_depth: int = MAX_DEPTH) -> list[str]:
-    """Every lot made (directly or not) from ``lot_id`` within ``max_depth`` steps: one query, sorted."""
-    rows = db.rows("WITH RECURSIVE down(lot_id, depth) AS (SELECT CAST(? AS TEXT), 0 UNION "
-                   "SELECT o.lot_id, down.depth + 1 FROM down JOIN process_flows i ON i.lot_id = down.lot_id "
-                   "AND i.direction = 'in' JOIN process_flows o ON o.step_id = i.step_id AND o.direction = 'out' "
-                   "WHERE down.depth < ?) SELECT DISTINCT lot_id FROM down WHERE depth > 0 ORDER BY lot_id",
-                   (lot_id, max_depth))
-    return [r["lot_id"] for r in rows if r["lot_id"] != lot_id]
+def descendants(db: Database, lot_ids: Sequence[str], max_depth: int = MAX_DEPTH) -> list[str]:
+    """Every lot made (directly or not) from any of ``lot_ids`` within ``max_depth`` steps (a lot is not its
+    own descendant): one query per chunk of lots, sorted."""
+    found: set[str] = set()
+    for part in chunks(sorted(set(lot_ids)), SEEDS):
+        seeds = " UNION ".join(["SELECT CAST(? AS TEXT), CAST(? AS TEXT), 0"] * len(part))
+        rows = db.rows(f"WITH RECURSIVE down(seed, lot_id, depth) AS ({seeds} UNION "
+                       "SELECT down.seed, o.lot_id, down.depth + 1 FROM down JOIN process_flows i ON "
+                       "i.lot_id = down.lot_id AND i.direction = 'in' JOIN process_flows o ON o.step_id = i.step_id "
+                       "AND o.direction = 'out' WHERE down.depth < ?) SELECT DISTINCT lot_id FROM down "
+                       "WHERE depth > 0 AND lot_id <> seed", [*(x for lot in part for x in (lot, lot)), max_depth])
+        found |= {r["lot_id"] for r in rows}
+    return sorted(found)
+
+
+def consumed(db: Database, lot_ids: Sequence[str]) -> set[str]:
+    """Which of ``lot_ids`` some step took as an input."""
+    return {r["lot_id"] for r in rows_in(db, "SELECT DISTINCT lot_id FROM process_flows WHERE direction = 'in' "
+                                     "AND lot_id IN ({marks})", sorted(set(lot_ids)), _LotId)}
+
+
+class _LotMass(TypedDict):
+    lot_id: str
+    net_mass_kg: float | None
+
+
+def lot_masses(db: Database, lot_ids: Sequence[str], table: str) -> dict[str, float | None]:
+    """``net_mass_kg`` of those of ``lot_ids`` that have a row in ``table`` (``lots`` or ``intake_lots``)."""
+    return {r["lot_id"]: r["net_mass_kg"] for r in rows_in(
+        db, f"SELECT lot_id, net_mass_kg FROM {table} WHERE lot_id IN ({{marks}})", sorted(set(lot_ids)), _LotMass)}

@@ -8,7 +8,8 @@ the composition record), else by item count (flagged). Contributions therefore s
 lot's share of its steps' input mass, which equals its own mass within the steps' loss tolerance.
 
 The walk and the arithmetic are pure functions over data loaded first (``graph.py``): the graph
-upstream of the lot in one query, then the records of all its source lots together.
+upstream of the lot in one query, then the records of all its source lots together; ``lineages`` does
+the same for many lots at once.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from gateway.traceability.graph import (
     MAX_DEPTH,
     Graph,
     SourceRecord,
+    consumed,
     descendants,
-    load_graph,
+    load_graphs,
     load_sources,
+    lot_masses,
     open_alarms,
 )
 from gateway.traceability.rows import AlarmRow, ProductLine
@@ -164,22 +167,42 @@ def lineage_of(lot_id: str, lot_mass: float, sources: dict[str, float], steps: d
 
 def backward(db: Database, lot_id: str, store: Store | None = None) -> Lineage:
     """All source lots of ``lot_id`` with input-attributed masses, and the models/plants/steps behind them."""
-    lot = store.get_lot(lot_id) if store is not None else None
-    graph = load_graph(db, lot_id)
-    producing = graph.producing(lot_id)
-    intake = None
-    if not producing:
-        intake = db.one("SELECT net_mass_kg FROM intake_lots WHERE lot_id = ?", (lot_id,))
-        if lot is None and intake is None:
-            raise LineageError("lineage.unknown_lot", lot=lot_id)
-    lot_mass = float(sum(m for _, m in producing) if producing else (
-        (lot["net_mass_kg"] if lot else None) or (intake or {}).get("net_mass_kg") or 0.0))
-    sources, steps = walk(graph, lot_id, lot_mass)
-    return lineage_of(lot_id, lot_mass, sources, steps, load_sources(db, list(sources), store))
+    found = lineages(db, [lot_id], store)[lot_id]
+    if isinstance(found, LineageError):
+        raise found
+    return found
+
+
+def lineages(db: Database, lot_ids: Sequence[str], store: Store | None = None) -> dict[str, Lineage | LineageError]:
+    """``backward`` of every lot in ``lot_ids`` (or why not), from one graph and one load of all their
+    source lots: the number of queries does not grow with the number of lots (reports, forward lineage)."""
+    ids = sorted(set(lot_ids))
+    graph = load_graphs(db, ids)
+    unmade = [i for i in ids if not graph.producing(i)]
+    stored = lot_masses(store.db, unmade, "lots") if store is not None and unmade else {}
+    intakes = lot_masses(db, unmade, "intake_lots") if unmade else {}
+    out: dict[str, Lineage | LineageError] = {}
+    walked: dict[str, tuple[float, dict[str, float], dict[str, StepBalance]]] = {}
+    for lot_id in ids:
+        producing = graph.producing(lot_id)
+        if not producing and lot_id not in stored and lot_id not in intakes:
+            out[lot_id] = LineageError("lineage.unknown_lot", lot=lot_id)
+            continue
+        lot_mass = float(sum(m for _, m in producing) if producing else (
+            stored.get(lot_id) or intakes.get(lot_id) or 0.0))
+        try:
+            walked[lot_id] = (lot_mass, *walk(graph, lot_id, lot_mass))
+        except LineageError as exc:
+            out[lot_id] = exc
+    records = load_sources(db, sorted({s for _, sources, _ in walked.values() for s in sources}), store)
+    for lot_id, (lot_mass, sources, steps) in walked.items():
+        out[lot_id] = lineage_of(lot_id, lot_mass, sources, steps, records)
+    return out
 
 
 def forward_model(db: Database, model: str, store: Store | None = None, terminal_only: bool = True) -> ModelLineage:
-    """Output lots that contain ``model``, with the mass of that model attributed to each."""
+    """Output lots that contain ``model``, with the mass of that model attributed to each (the lots' lineages
+    loaded together: a fixed number of queries whatever the number of lots)."""
     norm = normalise_model(model)
     if store is not None:
         match_pending(db, store)
@@ -188,16 +211,19 @@ def forward_model(db: Database, model: str, store: Store | None = None, terminal
     intake_lots |= {r["lot_id"] for r in db.rows(
         "SELECT DISTINCT lot_id, model FROM ident_matches WHERE status IN ('matched','resolved')")
         if r["model"] and normalise_model(r["model"]) == norm and r["lot_id"]}
+    made = descendants(db, sorted(intake_lots))
+    taken = consumed(db, made)
+    chosen = [lot for lot in made if not (terminal_only and lot in taken)]
+    walked = lineages(db, chosen, store)
     outputs: list[OutputLot] = []
-    for lot in sorted({d for src in intake_lots for d in descendants(db, src)}):
-        consumed = db.one("SELECT step_id FROM process_flows WHERE direction = 'in' AND lot_id = ?", (lot,))
-        if terminal_only and consumed:
-            continue
-        lin = backward(db, lot, store)
+    for lot in chosen:
+        lin = walked[lot]
+        if isinstance(lin, LineageError):
+            raise lin
         contrib = sum(m.attributed_kg for m in lin.models if normalise_model(m.model) == norm)
         outputs.append({"lot_id": lot, "lot_mass_kg": lin.lot_mass_kg, "model_attributed_kg": round(contrib, 6),
                         "model_share": round(contrib / lin.source_input_mass_kg, 6)
-                        if lin.source_input_mass_kg else None, "terminal": consumed is None})
+                        if lin.source_input_mass_kg else None, "terminal": lot not in taken})
     return {"model": model, "intake_lots": sorted(intake_lots), "output_lots": outputs}
 
 

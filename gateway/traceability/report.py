@@ -25,13 +25,14 @@ from zoneinfo import ZoneInfo
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from gateway.evidence.build import lot_screening
+from gateway.evidence.build import lot_screenings
 from gateway.store.base import Store
 from gateway.store.db import Database, now_iso
 from gateway.traceability.graph import open_alarms
-from gateway.traceability.lineage import alarms_blocking, backward
+from gateway.traceability.lineage import LineageError, alarms_blocking, lineages
 from gateway.traceability.repo import PeriodBalance, period_balance
-from gateway.traceability.rows import SuppliedFlow
+from gateway.traceability.rows import AlarmRow, SuppliedFlow
+from junkan.core.evidence import Lineage
 from junkan.core.traceability import DEFAULT_TOLERANCE
 
 if TYPE_CHECKING:
@@ -275,24 +276,50 @@ def lot_contributions(db: Database, store: Store | None, start: datetime, end: d
     """Per supplied lot: its row and the kg it supplies per (manufacturer, category), streamed (the open
     alarms are read once, when the first lot is asked for)."""
     alarms = open_alarms(db)
-    for lot in supplied_lots(db, start, end, kinds):
-        lin = backward(db, lot["lot_id"], store)
-        screening = lot_screening(db, lot["lot_id"], lin, datetime.now(UTC).date()).status
-        blocked = bool(alarms_blocking(alarms, lin)) or not period_ok or screening in SCREENING_BLOCKS
-        total_in = lin.source_input_mass_kg or 0.0
-        scale = lot["mass_kg"] / total_in if total_in else 0.0
-        shares: dict[tuple[str, str], float] = defaultdict(float)
-        for src in lin.sources:
-            if src.consumer != "post_consumer":
-                continue
-            products = [(p.manufacturer, p.category, p.attributed_kg) for p in src.products] or [
-                (None, None, src.attributed_kg)]
-            for manufacturer, category, kg in products:
-                shares[(manufacturer or "unknown", category or "unknown")] += kg * scale
-        row: SuppliedLot = {"lot_id": lot["lot_id"], "mass_kg": lot["mass_kg"], "role": lot["role"] or "unknown",
-               "step_id": lot["step_id"], "kind": lot["kind"], "ended_at": lot["ended_at"], "blocked": blocked,
-               "post_consumer_kg": round(sum(shares.values()), 6), "screening": screening}
-        yield row, dict(shares)
+    for page in _pages(supplied_lots(db, start, end, kinds)):
+        walked = lineages(db, [lot["lot_id"] for lot in page], store)  # one load per page, not per lot
+        found = {lot_id: lin for lot_id, lin in walked.items() if not isinstance(lin, LineageError)}
+        screened = lot_screenings(db, found, datetime.now(UTC).date())
+        for lot in page:
+            lin = _found(walked[lot["lot_id"]])
+            yield _contribution(lot, lin, screened[lot["lot_id"]].status, alarms, period_ok)
+
+
+def _pages(lots: Iterator[SuppliedFlow], size: int = PAGE) -> Iterator[list[SuppliedFlow]]:
+    page: list[SuppliedFlow] = []
+    for lot in lots:
+        page.append(lot)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _found(lineage: Lineage | LineageError) -> Lineage:
+    if isinstance(lineage, LineageError):
+        raise lineage
+    return lineage
+
+
+def _contribution(lot: SuppliedFlow, lin: Lineage, screening: str, alarms: Sequence[AlarmRow], period_ok: bool
+                  ) -> tuple[SuppliedLot, dict[tuple[str, str], float]]:
+    """Pure: one supplied lot's row and the kg it supplies per (manufacturer, category)."""
+    blocked = bool(alarms_blocking(alarms, lin)) or not period_ok or screening in SCREENING_BLOCKS
+    total_in = lin.source_input_mass_kg or 0.0
+    scale = lot["mass_kg"] / total_in if total_in else 0.0
+    shares: dict[tuple[str, str], float] = defaultdict(float)
+    for src in lin.sources:
+        if src.consumer != "post_consumer":
+            continue
+        products = [(p.manufacturer, p.category, p.attributed_kg) for p in src.products] or [
+            (None, None, src.attributed_kg)]
+        for manufacturer, category, kg in products:
+            shares[(manufacturer or "unknown", category or "unknown")] += kg * scale
+    row: SuppliedLot = {"lot_id": lot["lot_id"], "mass_kg": lot["mass_kg"], "role": lot["role"] or "unknown",
+           "step_id": lot["step_id"], "kind": lot["kind"], "ended_at": lot["ended_at"], "blocked": blocked,
+           "post_consumer_kg": round(sum(shares.values()), 6), "screening": screening}
+    return row, dict(shares)
 
 
 def to_csv(report: RecycledContent) -> str:

@@ -20,11 +20,12 @@ from typing_extensions import TypedDict
 
 from gateway.store.base import Store
 from gateway.store.db import Database, dumps, now_iso
-from gateway.traceability.graph import open_alarms
-from gateway.traceability.lineage import LineageError, alarms_blocking, backward
+from gateway.traceability.graph import open_alarms, rows_in
+from gateway.traceability.lineage import LineageError, alarms_blocking, lineages
 from gateway.traceability.repo import where_given
 from gateway.traceability.report import Period, check_period
 from gateway.traceability.rows import AlarmRow, UseRecordRow
+from junkan.core.evidence import Lineage
 from junkan.core.ids import new_id
 from junkan.core.traceability import RecycledUseIn
 
@@ -133,24 +134,31 @@ class UseRepo:
     def lot_status(self, lot_id: str, alarms: Sequence[AlarmRow] | None = None) -> LotStatus:
         """What this gateway knows of a received lot: product output or not, its mass, content split
         (``alarms``: the open balance alarms, when the caller has read them already)."""
-        out = self.db.one("SELECT f.mass_kg, f.role FROM process_flows f WHERE f.direction = 'out' AND f.lot_id = ? "
-                          "AND NOT EXISTS (SELECT 1 FROM process_flows c WHERE c.direction = 'in' "
-                          "AND c.lot_id = f.lot_id)", (lot_id,))
-        if out is None or (out["role"] not in (None, "product")):
-            reason = ("not a final output recorded here" if out is None
-                      else f"recorded as a {out['role']}, not a product")
-            return {"lot_id": lot_id, "traced": False, "reason": reason}
-        try:
-            lin = backward(self.db, lot_id, self.store)
-        except LineageError as exc:
-            return {"lot_id": lot_id, "traced": False, "reason": str(exc)}
-        total = lin.source_input_mass_kg or 0.0
-        post = sum(s.attributed_kg for s in lin.sources if s.consumer == "post_consumer")
-        pre = sum(s.attributed_kg for s in lin.sources if s.consumer == "pre_consumer")
-        return {"lot_id": lot_id, "traced": True, "mass_kg": float(out["mass_kg"]), "role": out["role"] or "unknown",
-                "post_consumer_share": post / total if total else 0.0,
-                "pre_consumer_share": pre / total if total else 0.0,
-                "blocked": bool(alarms_blocking(open_alarms(self.db) if alarms is None else alarms, lin))}
+        return self.lot_statuses([lot_id], alarms)[lot_id]
+
+    def lot_statuses(self, lot_ids: Sequence[str], alarms: Sequence[AlarmRow] | None = None) -> dict[str, LotStatus]:
+        """``lot_status`` of every lot in ``lot_ids``: their final outputs and lineages loaded together."""
+        outs: dict[str, _FinalOut] = {}
+        for r in rows_in(self.db, "SELECT f.lot_id, f.mass_kg, f.role FROM process_flows f WHERE f.direction = 'out' "
+                         "AND f.lot_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM process_flows c "
+                         "WHERE c.direction = 'in' AND c.lot_id = f.lot_id)", sorted(set(lot_ids)), _FinalOut):
+            outs.setdefault(r["lot_id"], r)
+        products = [i for i, out in outs.items() if out["role"] in (None, "product")]
+        walked = lineages(self.db, products, self.store) if products else {}
+        if alarms is None:
+            alarms = open_alarms(self.db) if products else []
+        status: dict[str, LotStatus] = {}
+        for lot_id in lot_ids:
+            out, lin = outs.get(lot_id), walked.get(lot_id)
+            if out is None or lin is None:
+                reason = ("not a final output recorded here" if out is None
+                          else f"recorded as a {out['role']}, not a product")
+                status[lot_id] = {"lot_id": lot_id, "traced": False, "reason": reason}
+            elif isinstance(lin, LineageError):
+                status[lot_id] = {"lot_id": lot_id, "traced": False, "reason": str(lin)}
+            else:
+                status[lot_id] = _traced(out, lin, alarms)
+        return status
 
     def over_received(self) -> list[OverReceived]:
         """Lots received (by all manufacturers, all time) beyond their recorded output mass."""
@@ -175,11 +183,8 @@ class UseRepo:
         lots: dict[tuple[str, str], set[str]] = defaultdict(set)
         for r in received:
             rows[(r["manufacturer"], r["category"])]["received_kg"] += float(r["kg"])
-        status: dict[str, LotStatus] = {}
-        alarms = open_alarms(self.db)
+        status = self.lot_statuses(sorted({u["lot_id"] for u in used}), open_alarms(self.db))  # once per lot, together
         for u in used:
-            if u["lot_id"] not in status:  # once per lot, however many uses it has
-                status[u["lot_id"]] = self.lot_status(u["lot_id"], alarms)
             lot = status[u["lot_id"]]
             key, kg = (u["manufacturer"], u["category"]), float(u["used_kg"])
             row = rows[key]
@@ -203,6 +208,22 @@ class UseRepo:
         return {"period": {"start": start.isoformat(), "end": end.isoformat()}, "manufacturer": manufacturer,
                 "rows": out, "lots": sorted(status.values(), key=lambda s: s["lot_id"]), "over_received": over,
                 "empty_reason": empty, "ok": empty is None and not over}
+
+
+class _FinalOut(TypedDict):
+    lot_id: str
+    mass_kg: float
+    role: str | None
+
+
+def _traced(out: _FinalOut, lin: Lineage, alarms: Sequence[AlarmRow]) -> LotStatus:
+    """Pure: a traced lot's mass, role, content split and whether an alarm blocks it."""
+    total = lin.source_input_mass_kg or 0.0
+    post = sum(s.attributed_kg for s in lin.sources if s.consumer == "post_consumer")
+    pre = sum(s.attributed_kg for s in lin.sources if s.consumer == "pre_consumer")
+    return {"lot_id": out["lot_id"], "traced": True, "mass_kg": float(out["mass_kg"]), "role": out["role"] or "unknown",
+            "post_consumer_share": post / total if total else 0.0, "pre_consumer_share": pre / total if total else 0.0,
+            "blocked": bool(alarms_blocking(alarms, lin))}
 
 
 def _utc(when: datetime) -> str:

@@ -80,3 +80,18 @@ def test_the_batched_lineages_are_each_lots_own(gateway_store: Store) -> None:
     assert {o["model_attributed_kg"] for o in forward["output_lots"] if o["lot_id"].startswith("OUT")} == {4.8}
     report = recycled_content(db, gateway_store, *FY)
     assert report["totals"]["supplied_lot_mass_kg"] == 3 * 8.0 and report["lots_total"] == 3
+
+
+def test_lots_in_different_chunks_share_steps_without_counting_them_twice(gateway_store: Store,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway.traceability.graph as graph
+
+    add_lines(gateway_store, 0, 2)
+    db = gateway_store.db
+    lots = ["FL-0", "OUT-0", "OUT-1", "REJ-0", "REJ-1"]  # OUT-0 and REJ-0 come from the same sorting step
+    together = lineages(db, lots, gateway_store)
+    monkeypatch.setattr(graph, "SEEDS", 1)
+    one_by_one = lineages(db, lots, gateway_store)
+    assert one_by_one == together
+    assert together["OUT-0"].source_input_mass_kg == pytest.approx(8.0)  # type: ignore[union-attr]
+    assert graph.descendants(db, ["IN-0", "FL-0", "IN-1"]) == ["FL-0", "FL-1", "OUT-0", "OUT-1", "REJ-0", "REJ-1"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from gateway.evidence import gs1
 from gateway.specs.screening import ScreeningSettings
 from junkan.core.config import format_validation_error, read_secret
+from junkan.core.json_types import JsonObject
 from junkan.core.mqtt import MqttConfig
 from junkan.core.overrides import apply_overrides
 
@@ -198,8 +199,8 @@ class SettingsError(Exception):
     pass
 
 
-def load_settings(path: str | Path | None, overrides: dict[str, Any] | None = None) -> GatewaySettings:
-    raw: dict[str, Any] = {}
+def load_settings(path: str | Path | None, overrides: dict[str, object] | None = None) -> GatewaySettings:
+    raw: JsonObject = {}  # the YAML tree, until GatewaySettings validates it
     where = Path(path) if path else Path("<defaults>")
     if path:
         try:

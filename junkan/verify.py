@@ -14,8 +14,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # the gateway is imported when a command runs, not when the CLI starts
+    from gateway.evidence.signing import Verified
 
 VALID, INVALID, CANNOT = 0, 1, 2
 _NO_TRUST = ("no trusted key: pass --key PEM, --did-document FILE|URL (the plant's /.well-known/did.json) or "
@@ -110,7 +113,7 @@ def pin(path: Path, doc: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def check_token(token: str, *, pem: bytes | None, doc: dict[str, Any] | None) -> dict[str, Any]:
+def check_token(token: str, *, pem: bytes | None, doc: dict[str, Any] | None) -> Verified:
     """Signature with the trusted key; with a DID document also the issuer binding (issuer == the DID)."""
     from gateway.evidence.did import DidError, assertion_key
     from gateway.evidence.signing import VerifyError, header_of, verify_token

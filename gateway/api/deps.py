@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from pydantic import BeforeValidator
@@ -18,7 +19,10 @@ Timestamp = Annotated[datetime, BeforeValidator(iso_only)]
 
 
 class CommandSink(Protocol):
-    def send_command(self, line: str, action: str, lot_id: str | None, issued_by: str | None) -> dict[str, Any]: ...
+    """Publishes a lot command to a line's agents (the consumer); returns it as sent (``models.CommandSent``)."""
+
+    def send_command(self, line: str, action: str, lot_id: str | None, issued_by: str | None
+                     ) -> Mapping[str, object]: ...
 
 
 def get_store(request: Request) -> Store:

@@ -8,13 +8,15 @@ objects. ``extra="forbid"``: a column added by a migration must be added here to
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, with_config
+from typing_extensions import TypedDict  # pydantic needs typing_extensions' TypedDict on 3.11
 
+from gateway.auth.repo import UserRow
+from gateway.composition.rows import ImportReport
 from gateway.store.rows import AgentRow, DeadLetterRow, DeviceRow, LotRow, ReadingRow
-
-Json = dict[str, Any]
+from gateway.store.version import Versions
 
 
 class Out(BaseModel):
@@ -36,7 +38,7 @@ class Error(Out):
     """Every error answer (4xx): ``detail`` says why, as text, as FastAPI's list of validation issues,
     or (a refused import) as the import report."""
 
-    detail: str | list[ValidationIssue] | Json = Field(description="Why the request was refused.")
+    detail: str | list[ValidationIssue] | ImportReport = Field(description="Why the request was refused.")
 
 
 # -- lots, readings, devices, agents: the store's row TypedDicts (gateway/store/rows.py) are the models --
@@ -71,24 +73,33 @@ class CommandSent(Out):
     agents: list[str] = Field(description="Agents the command was published to.")
 
 
-class Published(Out):
-    lot_id: str
-    evidence_id: str
-    epcis: int | None = Field(description="Upload outbox id of the EPCIS capture (null: no capture URL given).")
-    webhook: int | None = Field(description="Upload outbox id of the recycler webhook (null: none registered).")
-
-
 class Health(Out):
     status: Literal["ok"]
     mqtt_connected: bool | None = Field(description="Null when this gateway runs without the consumer.")
-    versions: Json = Field(description="Release, wire schemas, store schema (as `junkan --version`).")
+    versions: Versions = Field(description="Release, wire schemas, store schema (as `junkan --version`).")
+
+
+@with_config(ConfigDict(extra="forbid"))
+class IngestState(TypedDict):
+    """The consumer's readiness verdict (``gateway/ingest/health.py``) without its ready flag and problems;
+    only ``consumer`` when this gateway runs without one."""
+
+    consumer: Literal["on", "off"]
+    mqtt_connected: NotRequired[bool]
+    last_commit_age_s: NotRequired[Annotated[float | None, Field(description="Null: nothing committed yet.")]]
+    oldest_unacked_age_s: NotRequired[float]
+    commit_failures: NotRequired[int]
+    consecutive_commit_failures: NotRequired[int]
+    last_commit_failure: NotRequired[str | None]
+    stall_after_s: NotRequired[float]
 
 
 class Ready(Out):
     ready: bool
     problems: list[str] = Field(description="Why not ready (empty when ready).")
-    ingest: Json = Field(description="The consumer's state: MQTT, last commit age, oldest unacked age, failures.")
-    versions: Json
+    ingest: IngestState = Field(description="The consumer's state: MQTT, last commit age, oldest unacked age, "
+                                "failures.")
+    versions: Versions
 
 
 # -- auth and users ---------------------------------------------------------------------------------
@@ -104,13 +115,7 @@ class LoggedOut(Out):
     logged_out: bool
 
 
-class User(Out):
-    name: str
-    role: str
-    recycler: str | None
-    token_id: str = Field(description="Public half of the token (the secret is never stored).")
-    created_at: str
-    revoked_at: str | None
+User = UserRow
 
 
 class UserCreated(Out):

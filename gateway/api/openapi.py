@@ -9,8 +9,6 @@ the dashboard's session cookie, as ``gateway.auth.deps`` reads them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.utils import get_openapi
@@ -22,8 +20,9 @@ from starlette.routing import compile_path
 from gateway.api.models import Error
 from gateway.auth.deps import SESSION_COOKIE
 from gateway.auth.policy import is_public
+from junkan.core.json_types import JsonObject
 
-SECURITY_SCHEMES: dict[str, Any] = {
+SECURITY_SCHEMES: JsonObject = {
     "bearerToken": {"type": "http", "scheme": "bearer",
                     "description": "An API token (`junkan gateway users add`), as `Authorization: Bearer <token>`."},
     "sessionCookie": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
@@ -44,7 +43,7 @@ def _public(app: FastAPI, path: str) -> bool:
     return is_public(path) or (path == "/metrics" and app.state.settings.auth.metrics == "open")
 
 
-def error_codes(public: bool, path: str, operation: dict[str, Any]) -> set[int]:
+def error_codes(public: bool, path: str, operation: JsonObject) -> set[int]:
     """The error statuses an operation can answer besides the ones its route declares."""
     params = {p.get("in") for p in operation.get("parameters", [])}
     body = "requestBody" in operation
@@ -62,7 +61,7 @@ def error_codes(public: bool, path: str, operation: dict[str, Any]) -> set[int]:
     return codes
 
 
-def _error_schema(schema: dict[str, Any]) -> dict[str, Any]:
+def _error_schema(schema: JsonObject) -> JsonObject:
     """``Error`` (and what it refers to) in the document's components; returns a reference to it."""
     found = Error.model_json_schema(ref_template="#/components/schemas/{model}")
     components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -73,7 +72,7 @@ def _error_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {"$ref": "#/components/schemas/Error"}
 
 
-def document(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
+def document(app: FastAPI, schema: JsonObject) -> JsonObject:
     """Add security schemes, per-operation security and every error response to a built document."""
     ref = _error_schema(schema)
     schema["components"]["securitySchemes"] = SECURITY_SCHEMES
@@ -106,7 +105,7 @@ def allowed_methods(app: FastAPI, path: str) -> set[str]:
 def install(app: FastAPI) -> None:
     """Errors and security schemes in the document, and a truthful ``Allow`` on 405."""
 
-    def openapi() -> dict[str, Any]:
+    def openapi() -> JsonObject:
         if not app.openapi_schema:
             app.openapi_schema = document(app, get_openapi(title=app.title, version=app.version,
                                                            description=app.description, routes=app.routes))

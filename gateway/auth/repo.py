@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, cast
+
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict  # pydantic needs typing_extensions' TypedDict on 3.11
 
 from gateway.auth import tokens
 from gateway.auth.policy import ROLES
-from gateway.store.db import Database, now_iso
+from gateway.store.db import Database, Params, now_iso
 
 
 class LastAdminError(ValueError):
@@ -23,6 +26,18 @@ ADMIN_LOCK = 0x6A6B61646D  # "jkadm": PostgreSQL serialises concurrent revokes o
 
 class UserError(ValueError):
     """A user operation that cannot be done as asked (duplicate name, unknown role...)."""
+
+
+@with_config(ConfigDict(extra="forbid"))
+class UserRow(TypedDict):
+    """``api_users`` as listed: every column but the token's hash (the API's response model)."""
+
+    name: str
+    role: str
+    recycler: str | None
+    token_id: Annotated[str, Field(description="Public half of the token (the secret is never stored).")]
+    created_at: str
+    revoked_at: str | None
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,7 @@ class AuthRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def _exists(self, sql: str, params: tuple[Any, ...]) -> bool:
+    def _exists(self, sql: str, params: Params) -> bool:
         return self.db.one(sql, params) is not None
 
     # -- users -------------------------------------------------------------------------------------
@@ -92,9 +107,9 @@ class AuthRepo:
             self.db.execute("UPDATE api_users SET revoked_at = ? WHERE name = ?", (now_iso(), name))
             self.db.execute("DELETE FROM api_sessions WHERE name = ?", (name,))
 
-    def list_users(self) -> list[dict[str, Any]]:
-        return self.db.rows("SELECT name, role, recycler, token_id, created_at, revoked_at FROM api_users "
-                            "ORDER BY name")
+    def list_users(self) -> list[UserRow]:
+        return cast(list[UserRow], self.db.rows("SELECT name, role, recycler, token_id, created_at, revoked_at "
+                                                "FROM api_users ORDER BY name"))
 
     def authenticate(self, token: str) -> Principal | None:
         parsed = tokens.parse(token)

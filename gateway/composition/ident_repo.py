@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import cast
 
 from gateway.composition.matching import match_ident
 from gateway.composition.repo import model_index
+from gateway.composition.rows import IdentMatchRow, Observed
 from gateway.store.base import Store
 from gateway.store.db import Database, dumps, now_iso
+from gateway.traceability.rows import LotProductRow
 
 JSON_COLS = ("observed", "candidates")
 
@@ -25,22 +27,22 @@ def match_lot(db: Database, store: Store, lot_id: str) -> dict[str, int]:
                 counts[prior["status"]] += 1
                 continue
             raw = reading.get("data")
-            data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            data = raw if isinstance(raw, dict) else {}
             result = match_ident(data, index)
             counts[result.status] += 1
             db.execute("DELETE FROM ident_matches WHERE agent = ? AND msg_id = ? AND idx = ?", key)
             db.execute(
                 "INSERT INTO ident_matches (agent, msg_id, idx, lot_id, observed, status, product_id, model, method, "
                 "score, candidates, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (*key, lot_id, dumps({"data": data, "strings": result.observed, "ts": reading.get("ts"),
-                                      "device": reading.get("device")}),
+                (*key, lot_id, dumps(Observed(data=data, strings=result.observed, ts=reading["ts"],
+                                              device=reading["device"])),
                  result.status, result.product_id, result.model, result.method, result.score,
                  dumps(result.candidates), now_iso()))
     return dict(counts)
 
 
 def list_matches(db: Database, *, lot_id: str | None = None, status: str | None = None, limit: int = 500
-                 ) -> list[dict[str, Any]]:
+                 ) -> list[IdentMatchRow]:
     where, params = ["1=1"], []
     if lot_id:
         where.append("lot_id = ?")
@@ -48,11 +50,13 @@ def list_matches(db: Database, *, lot_id: str | None = None, status: str | None 
     if status:
         where.append("status = ?")
         params.append(status)
-    return db.rows(f"SELECT * FROM ident_matches WHERE {' AND '.join(where)} ORDER BY updated_at, agent, msg_id, idx "
-                   "LIMIT ?", [*params, limit], JSON_COLS)
+    return cast(list[IdentMatchRow], db.rows(
+        f"SELECT * FROM ident_matches WHERE {' AND '.join(where)} ORDER BY updated_at, agent, msg_id, idx LIMIT ?",
+        [*params, limit], JSON_COLS))
 
 
-def resolve(db: Database, agent: str, msg_id: str, idx: int, product_id: str | None, by: str | None) -> dict[str, Any]:
+def resolve(db: Database, agent: str, msg_id: str, idx: int, product_id: str | None, by: str | None
+            ) -> IdentMatchRow:
     """Operator decision: assign a product (``resolved``) or declare it not a known product (``rejected``)."""
     key = (agent, msg_id, idx)
     with db.tx():
@@ -71,7 +75,7 @@ def resolve(db: Database, agent: str, msg_id: str, idx: int, product_id: str | N
                     *key))
         updated = db.one("SELECT * FROM ident_matches WHERE agent = ? AND msg_id = ? AND idx = ?", key, JSON_COLS)
     assert updated is not None
-    return updated
+    return cast(IdentMatchRow, updated)
 
 
 LOT_PRODUCTS = ("SELECT m.lot_id, m.product_id, m.model, p.manufacturer, p.category, p.mass_mg, COUNT(*) AS n_items "
@@ -81,9 +85,9 @@ LOT_PRODUCTS = ("SELECT m.lot_id, m.product_id, m.model, p.manufacturer, p.categ
                 "ORDER BY m.lot_id, m.model")
 
 
-def lot_products(db: Database, lot_id: str) -> list[dict[str, Any]]:
+def lot_products(db: Database, lot_id: str) -> list[LotProductRow]:
     """Matched or operator-resolved products of a lot, counted per product."""
-    return db.rows(LOT_PRODUCTS.format(marks="?"), (lot_id,))
+    return cast(list[LotProductRow], db.rows(LOT_PRODUCTS.format(marks="?"), (lot_id,)))
 
 
 def match_pending(db: Database, store: Store) -> int:

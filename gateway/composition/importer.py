@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from gateway.composition.csv_format import CsvFormatError, parse_csv
 from gateway.composition.model import ParseResult
 from gateway.composition.repo import log_import, save_products
+from gateway.composition.rows import ImportReport
 from gateway.composition.xml_formats import FormatError, parse_shai, parse_xml_declaration
 from gateway.store.db import Database
 
@@ -33,7 +33,7 @@ def parse_file(data: bytes, source: str, category: str | None = None) -> tuple[s
     return fmt, result
 
 
-def import_bytes(db: Database, data: bytes, source: str, category: str | None = None) -> dict[str, Any]:
+def import_bytes(db: Database, data: bytes, source: str, category: str | None = None) -> ImportReport:
     """Import one file's content atomically; returns the report (also logged in ``comp_imports``)."""
     try:
         fmt, result = parse_file(data, source, category)
@@ -50,7 +50,7 @@ def import_bytes(db: Database, data: bytes, source: str, category: str | None = 
         return log_import(db, source, fmt, data, "imported", result)
 
 
-def import_path(db: Database, path: str | Path, category: str | None = None) -> dict[str, Any]:
+def import_path(db: Database, path: str | Path, category: str | None = None) -> ImportReport:
     path = Path(path)
     try:
         data = path.read_bytes()

@@ -8,9 +8,11 @@ is ``unmatched`` with its candidates listed for an operator, never guessed silen
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Any
+
+from gateway.composition.rows import Candidate, ModelIndexRow
+from junkan.core.json_types import JsonObject
 
 FUZZY_ACCEPT = 0.82
 FUZZY_MARGIN = 0.05
@@ -38,14 +40,12 @@ class MatchResult:
     method: str | None = None  # gtin | exact | normalised | fuzzy
     score: float | None = None
     observed: list[str] = field(default_factory=list)
-    candidates: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    candidates: list[Candidate] = field(default_factory=list)
 
 
-def observed_models(data: dict[str, Any]) -> tuple[list[str], list[tuple[str, float]]]:
-    """GTINs and (model, confidence) strings an ident reading carries, most trusted first."""
+def observed_models(data: JsonObject) -> tuple[list[str], list[tuple[str, float]]]:
+    """GTINs and (model, confidence) strings an ident reading's data (the camera's JSON, read defensively: no
+    model validates it) carries, most trusted first."""
     gtins: list[str] = []
     models: list[tuple[str, float]] = []
     for code in data.get("codes") or []:
@@ -68,11 +68,11 @@ def observed_models(data: dict[str, Any]) -> tuple[list[str], list[tuple[str, fl
     return gtins, models
 
 
-def match_ident(data: dict[str, Any], index: list[dict[str, Any]]) -> MatchResult:
+def match_ident(data: JsonObject, index: list[ModelIndexRow]) -> MatchResult:
     """Pure: match one ident reading's data against ``index`` rows (product_id, model, model_norm, gtin)."""
     gtins, models = observed_models(data)
     observed = [f"gtin:{g}" for g in gtins] + [m for m, _ in models]
-    by_gtin = {normalise_gtin(r.get("gtin")): r for r in index if r.get("gtin")}
+    by_gtin = {normalise_gtin(r["gtin"]): r for r in index if r["gtin"]}
     for g in gtins:
         if g in by_gtin:
             row = by_gtin[g]
@@ -86,7 +86,7 @@ def match_ident(data: dict[str, Any], index: list[dict[str, Any]]) -> MatchResul
         hits = [r for r in index if r["model_norm"] == norm]
         if len({r["product_id"] for r in hits}) == 1:
             return MatchResult("matched", hits[0]["product_id"], hits[0]["model"], "normalised", 1.0, observed)
-    scored: dict[str, tuple[float, dict[str, Any], str]] = {}
+    scored: dict[str, tuple[float, ModelIndexRow, str]] = {}
     for model, conf in models:
         norm = normalise_model(model)
         for r in index:
@@ -94,8 +94,8 @@ def match_ident(data: dict[str, Any], index: list[dict[str, Any]]) -> MatchResul
             if score > scored.get(r["product_id"], (0.0, r, ""))[0]:
                 scored[r["product_id"]] = (score, r, model)
     ranked = sorted(scored.values(), key=lambda s: -s[0])
-    candidates = [{"product_id": r["product_id"], "model": r["model"], "score": round(s, 4), "observed": m}
-                  for s, r, m in ranked[:5]]
+    candidates: list[Candidate] = [{"product_id": r["product_id"], "model": r["model"], "score": round(s, 4),
+                                    "observed": m} for s, r, m in ranked[:5]]
     if ranked:
         best = ranked[0][0]
         runner_up = ranked[1][0] if len(ranked) > 1 else 0.0

@@ -7,8 +7,9 @@ mass share of its homogeneous material (0..1). Pure data and pure helpers only; 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+
+from gateway.composition.rows import ReadSummary
 
 MASS_TO_MG = {"mg": 1.0, "g": 1e3, "kg": 1e6, "t": 1e9}
 FRACTION_UNITS = {"ppm": 1e-6, "%": 1e-2, "masspercent": 1e-2, "mass%": 1e-2, "percent": 1e-2, "wt%": 1e-2}
@@ -133,9 +134,6 @@ class Product:
     parts: list[Part] = field(default_factory=list)
     evidence_id: str | None = None  # a recycled-lot declaration: the evidence it was made from
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class Skip:
@@ -153,7 +151,7 @@ class ParseResult:
     unread: dict[str, int] = field(default_factory=dict)  # element name -> count the parser did not read
 
 
-def read_summary(product: Product) -> dict[str, Any]:
+def read_summary(product: Product) -> ReadSummary:
     """What was read of one product, for the per-file import report."""
     materials = [m for part in product.parts for m in part.materials]
     subs = [s for m in materials for s in m.substances]

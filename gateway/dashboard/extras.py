@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 
 from fastapi import FastAPI
 from starlette.routing import Match
 
 from gateway.composition.ident_repo import list_matches, match_pending
+from gateway.composition.rows import IdentMatchRow
 from gateway.evidence.build import build_evidence
 from gateway.specs.conformance import conformance as conformance_of
 from gateway.specs.lab import latest
@@ -41,7 +42,7 @@ def has_route(app: FastAPI, template: str, method: str = "GET") -> bool:
     return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
 
 
-def unmatched(store: Store, limit: int = 500) -> list[dict[str, Any]]:
+def unmatched(store: Store, limit: int = 500) -> list[IdentMatchRow]:
     db = store.db
     match_pending(db, store)  # new idents / newly imported records
     return list_matches(db, status="unmatched", limit=limit)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from importlib import resources
-from typing import Any
 
 from gateway.evidence.did import base_url
 from gateway.evidence.keys import SigningKey
 from gateway.evidence.signing import enveloped, sign
 from junkan.core.evidence import Evidence
+from junkan.core.json_types import JsonObject
 
 VC = "https://www.w3.org/ns/credentials/v2"
 CONTEXTS = ("evidence-v1.jsonld",)
@@ -28,16 +28,16 @@ def context_url(did: str, name: str = "evidence-v1.jsonld") -> str:
     return base_url(did) + CONTEXT_PATH + name
 
 
-def context_document(name: str) -> dict[str, Any]:
+def context_document(name: str) -> JsonObject:
     """A shipped JSON-LD context (KeyError for any other name)."""
     if name not in CONTEXTS:
         raise KeyError(name)
-    loaded: dict[str, Any] = json.loads(resources.files("gateway.evidence").joinpath("contexts", name).read_text(
+    loaded: JsonObject = json.loads(resources.files("gateway.evidence").joinpath("contexts", name).read_text(
         encoding="utf-8"))
     return loaded
 
 
-def evidence_credential(ev: Evidence) -> dict[str, Any]:
+def evidence_credential(ev: Evidence) -> JsonObject:
     """The evidence as a W3C VC 2.0 payload (what the JWS signs)."""
     return {"@context": [VC, context_url(ev.issuer.id)],
             "type": ["VerifiableCredential", "CompositionEvidenceCredential"], "id": ev.evidence_id,
@@ -45,7 +45,7 @@ def evidence_credential(ev: Evidence) -> dict[str, Any]:
             "validFrom": ev.issued_at, "credentialSubject": ev.as_json()}
 
 
-def signed_vc(build: Callable[[Evidence], dict[str, Any]]) -> Callable[[Evidence, SigningKey | None], bytes]:
+def signed_vc(build: Callable[[Evidence], JsonObject]) -> Callable[[Evidence, SigningKey | None], bytes]:
     """An exporter render function: ``build(ev)`` signed as VC-JWT and enveloped (UNTP's wire form)."""
     def render(ev: Evidence, key: SigningKey | None) -> bytes:
         if key is None:

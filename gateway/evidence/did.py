@@ -11,10 +11,12 @@ before a rotation still verifies); revoked keys are left out, so nothing signed 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
 from joserfc.jwk import OKPKey
+
+from junkan.core.json_types import JsonObject
 
 if TYPE_CHECKING:
     from gateway.evidence.keys import Keyring
@@ -73,7 +75,7 @@ def method_id(did: str, kid: str) -> str:
     return f"{did}#{kid}"
 
 
-def document(ring: Keyring, public_jwks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def document(ring: Keyring, public_jwks: dict[str, dict[str, object]]) -> JsonObject:
     """DID document: every non-revoked key as a ``JsonWebKey`` verification method usable for assertions."""
     did = ring.issuer.id
     methods = []
@@ -87,7 +89,7 @@ def document(ring: Keyring, public_jwks: dict[str, dict[str, Any]]) -> dict[str,
             "authentication": [method_id(did, ring.active)] if method_id(did, ring.active) in ids else []}
 
 
-def assertion_key(doc: dict[str, Any], kid: str) -> OKPKey:
+def assertion_key(doc: JsonObject, kid: str) -> OKPKey:
     """The public key ``kid`` (a DID URL) names in ``doc``; DidError unless the document's subject is the
     DID of ``kid`` and lists that key for assertions (signing credentials)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):

@@ -10,22 +10,30 @@ from __future__ import annotations
 import base64
 import json
 import warnings
-from typing import Any
+from typing import TypedDict
 
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
 from gateway.evidence.keys import SigningKey
+from junkan.core.json_types import JsonObject
 
 ALG = "EdDSA"  # UNTP's VC-JOSE profile names EdDSA; joserfc warns that RFC 9864 prefers "Ed25519"
 
 
-def sign(payload: dict[str, Any], key: SigningKey, embed_jwk: bool = False) -> str:
+class Verified(TypedDict):
+    """A token whose signature a trusted key checked: its JWS protected header and its payload (a VC)."""
+
+    header: JsonObject
+    payload: JsonObject
+
+
+def sign(payload: JsonObject, key: SigningKey, embed_jwk: bool = False) -> str:
     """VC-JWT of ``payload``; ``kid`` is the DID URL of the key, and a credential gets the key's revocation
     entry (``credentialStatus``) when it has none. No JWK is embedded by default: a verifier takes the key
     from the issuer's DID document, never from the token itself."""
-    header: dict[str, Any] = {"alg": ALG, "typ": "vc+jwt", "cty": "vc", "kid": key.header_kid}
+    header: JsonObject = {"alg": ALG, "typ": "vc+jwt", "cty": "vc", "kid": key.header_kid}
     if embed_jwk:
         header["jwk"] = key.key.as_dict(private=False)
     if key.status is not None and "VerifiableCredential" in payload.get("type", []) \
@@ -37,7 +45,7 @@ def sign(payload: dict[str, Any], key: SigningKey, embed_jwk: bool = False) -> s
         return jws.serialize_compact(header, body, key.key, algorithms=[ALG])
 
 
-def enveloped(token: str) -> dict[str, Any]:
+def enveloped(token: str) -> JsonObject:
     """W3C VC-JOSE-COSE enveloped credential wrapper (as in UNTP's test fixtures)."""
     return {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": "EnvelopedVerifiableCredential",
             "id": f"data:application/vc+jwt,{token}"}
@@ -68,7 +76,7 @@ class VerifyError(Exception):
     pass
 
 
-def header_of(token: str) -> dict[str, Any]:
+def header_of(token: str) -> JsonObject:
     """The protected header, unverified (to find the ``kid`` whose trusted key is then used)."""
     parts = token.split(".")
     if len(parts) != 3 or not all(parts):
@@ -85,7 +93,7 @@ def header_of(token: str) -> dict[str, Any]:
     return header
 
 
-def verify_token(token: str, trusted: bytes | OKPKey | None) -> dict[str, Any]:
+def verify_token(token: str, trusted: bytes | OKPKey | None) -> Verified:
     """Check the signature against a TRUSTED public key (PEM or JWK); returns {header, payload}.
 
     A key embedded in the token (``jwk`` header) is never used: anyone can sign with their own key and
@@ -112,4 +120,4 @@ def verify_token(token: str, trusted: bytes | OKPKey | None) -> dict[str, Any]:
         raise VerifyError(f"payload is not JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise VerifyError("payload is not a JSON object")
-    return {"header": obj.headers(), "payload": payload}
+    return Verified(header=obj.headers(), payload=payload)

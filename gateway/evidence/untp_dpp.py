@@ -18,7 +18,6 @@ UNTP has no pre/post-consumer split in a material; the DCC's recycled-content cl
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 from urllib.parse import quote
 
 from gateway.evidence import untp, untp_dte
@@ -41,6 +40,7 @@ from gateway.evidence.untp_model import (
     TraceabilityPerformance,
 )
 from junkan.core.evidence import Evidence
+from junkan.core.json_types import JsonObject
 from junkan.core.measurement_model import Composition
 
 DPP_CONTEXT = [untp.VC, "https://test.uncefact.org/vocabulary/untp/dpp/0.6.1/"]
@@ -56,7 +56,7 @@ def evidence_url(ev: Evidence, fmt: str) -> str:
     return f"{base}/api/v1/lots/{quote(ev.lot.lot_id, safe='')}/evidence?format={fmt}"
 
 
-def link(ev: Evidence, fmt: str, name: str, kind: str, document: dict[str, Any]) -> SecureLink:
+def link(ev: Evidence, fmt: str, name: str, kind: str, document: JsonObject) -> SecureLink:
     """A SecureLink whose hash is of the bytes the ``fmt`` exporter writes for this same evidence."""
     from gateway.evidence.exporters import as_json  # the registry imports this module
 
@@ -111,6 +111,6 @@ def passport(ev: Evidence) -> PassportCredential:
             materialsProvenance=materials(ev, recycled)))
 
 
-def dpp(ev: Evidence) -> dict[str, Any]:
+def dpp(ev: Evidence) -> JsonObject:
     """The DigitalProductPassport as JSON-LD."""
     return passport(ev).as_json()

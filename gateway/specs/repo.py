@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gateway.specs.model import RequirementSpec
 from gateway.store.db import Database, dumps, now_iso
 
@@ -29,6 +27,3 @@ def delete_spec(db: Database, spec_id: str) -> bool:
     with db.tx():
         return bool(db.execute("DELETE FROM req_specs WHERE spec_id = ?", (spec_id,)))
 
-
-def spec_dicts(db: Database) -> list[dict[str, Any]]:
-    return [s.model_dump(mode="json") for s in list_specs(db)]

@@ -11,7 +11,10 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, NotRequired
+
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict  # pydantic needs typing_extensions' TypedDict on 3.11
 
 from gateway.evidence import status
 from gateway.evidence.build import build_evidence
@@ -26,8 +29,23 @@ from gateway.store.base import Store
 from gateway.store.db import Database
 from gateway.upload.outbox import dedup_key, enqueue
 from junkan.core.evidence import Evidence
+from junkan.core.json_types import JsonObject
 
 UNTP_FORMATS = ("untp-dpp-vc", "untp-dcc-vc")
+
+
+@with_config(ConfigDict(extra="forbid"))
+class Published(TypedDict):
+    """What one publication queued: the upload outbox id of each delivery (the API's response model)."""
+
+    lot_id: str
+    evidence_id: str
+    epcis: Annotated[int | None, Field(description="Upload outbox id of the EPCIS capture (null: no capture URL "
+                                       "given).")]
+    webhook: Annotated[int | None, Field(description="Upload outbox id of the recycler webhook (null: none "
+                                         "registered).")]
+    untp: NotRequired[Annotated[dict[str, int | None], Field(
+        description="Upload outbox id of each signed UNTP credential, by format (only with a UNTP endpoint).")]]
 
 
 def capture_target(capture_url: str) -> str:
@@ -35,7 +53,7 @@ def capture_target(capture_url: str) -> str:
     return capture_url.rstrip("/") + "/capture"
 
 
-def events_sha256(doc: dict[str, Any]) -> str:
+def events_sha256(doc: JsonObject) -> str:
     """The EPCIS document's content hash: its event list (``creationDate`` and the document id change with
     every issue, the events do not)."""
     return hashlib.sha256(json.dumps(doc["epcisBody"]["eventList"], sort_keys=True).encode()).hexdigest()
@@ -49,7 +67,7 @@ def evidence_sha256(ev: Evidence) -> str:
 
 def publish_evidence(store: Store, lot_id: str, keys_dir: Path, capture_url: str | None,
                      untp_url: str | None = None, untp_formats: Sequence[str] = UNTP_FORMATS, *,
-                     screening: ScreeningSettings | None = None) -> dict[str, Any]:
+                     screening: ScreeningSettings | None = None) -> Published:
     """Queue deliveries (idempotent per lot, URL and content); the sender does the network I/O later.
     ``untp_url``: also queue the lot's signed UNTP credentials (``untp_formats``) for that endpoint.
     ``screening``: the gateway's ``screening.*`` settings (else the defaults: what is published must be what
@@ -58,14 +76,14 @@ def publish_evidence(store: Store, lot_id: str, keys_dir: Path, capture_url: str
     key = active(keys_dir)
     ev = build_evidence(store, db, lot_id, issuer=key.issuer, screening=screening)
     check_issuable(ev)
-    out: dict[str, Any] = {"lot_id": lot_id, "evidence_id": ev.evidence_id, "epcis": None, "webhook": None}
+    out: Published = {"lot_id": lot_id, "evidence_id": ev.evidence_id, "epcis": None, "webhook": None}
     with db.tx():  # every row of this publication, or none (the closed-lot scan then tries the lot again)
         _queue(db, ev, key, lot_id, capture_url, untp_url, untp_formats, out)
     return out
 
 
 def _queue(db: Database, ev: Evidence, key: SigningKey, lot_id: str, capture_url: str | None, untp_url: str | None,
-           untp_formats: Sequence[str], out: dict[str, Any]) -> None:
+           untp_formats: Sequence[str], out: Published) -> None:
     if capture_url:
         doc = epcis_document(ev)
         digest, target = events_sha256(doc), capture_target(capture_url)
@@ -84,11 +102,12 @@ def _queue(db: Database, ev: Evidence, key: SigningKey, lot_id: str, capture_url
         out["webhook"] = enqueue(db, "webhook", recycler, dedup_key("webhook", lot_id, digest, hook["url"]),
                                  json.dumps(body), lot_id=lot_id, target_url=hook["url"], doc_sha256=digest)
     if untp_url:
-        out["untp"] = {}
+        untp: dict[str, int | None] = {}
+        out["untp"] = untp
         content = evidence_sha256(ev)
         for fmt in untp_formats:
             digest = hashlib.sha256(f"{fmt}:{content}".encode()).hexdigest()  # one document per format
             body_bytes = render_as(ev, fmt, bound)
-            out["untp"][fmt] = enqueue(db, "untp", untp_url, dedup_key("untp", lot_id, digest, untp_url),
-                                       body_bytes.decode(), {"Content-Type": exporter(fmt).media_type},
-                                       lot_id=lot_id, target_url=untp_url, doc_sha256=digest)
+            untp[fmt] = enqueue(db, "untp", untp_url, dedup_key("untp", lot_id, digest, untp_url), body_bytes.decode(),
+                                {"Content-Type": exporter(fmt).media_type}, lot_id=lot_id, target_url=untp_url,
+                                doc_sha256=digest)

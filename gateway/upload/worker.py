@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -32,6 +32,13 @@ from gateway.upload.sender import Sender
 log = logging.getLogger("junkan.gateway.upload")
 
 LOTS_PER_PASS = 20  # closed lots queued per pass at most: a backlog of old lots is worked off gradually
+
+
+class Pass(TypedDict):
+    """What one pass of the worker did."""
+
+    queued: list[str]  # lots whose evidence it queued
+    delivered: dict[str, int]  # attempts by outcome (``Sender.run_once``)
 
 
 class UploadMetrics:
@@ -106,7 +113,7 @@ class UploadWorker:
                                   stop=self._stop)
         return self._sender
 
-    def run_pass(self) -> dict[str, Any]:
+    def run_pass(self) -> Pass:
         """Queue closed lots (publish_on_close), deliver what is due, refresh the gauges; what it did."""
         db = self.store.db
         if not self._adopted:

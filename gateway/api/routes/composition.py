@@ -2,83 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import StoreDep
-from gateway.api.models import Error, Json, Out
+from gateway.api.models import Error
 from gateway.composition import ident_repo, repo
 from gateway.composition.importer import import_bytes
+from gateway.composition.rows import IdentMatchRow, ImportReport, ImportRow, ProductRow, ProductSummary
 from junkan.core.strict import STRICT
 
 router = APIRouter(prefix="/api/v1/composition", tags=["composition"])
 MAX_UPLOAD = 20_000_000
-
-
-class Skip(Out):
-    record: str = Field(description="The record (or row) left out.")
-    reason: str
-
-
-class ImportReport(Out):
-    source: str = Field(description="File name given to the import.")
-    format: str | None = Field(description="Format detected from the content.")
-    status: str = Field(description="imported, or why nothing was.")
-    error: str | None
-    products: list[str] = Field(description="Product ids imported.")
-    skipped: list[Skip]
-    warnings: list[Skip]
-    read: list[Json] = Field(default_factory=list, description="Per product: parts, materials, substances read "
-                             "(flagged, presence-only, below LOD).")
-    unread_elements: dict[str, int] = Field(default_factory=dict, description="Elements not read, by name.")
-
-
-class ProductSummary(Out):
-    product_id: str
-    model: str
-    manufacturer: str | None
-    category: str | None
-    mass_mg: float | None
-    gtin: str | None
-    declaration_class: str | None
-    source: str
-    imported_at: str
-
-
-class ProductRecord(ProductSummary):
-    model_norm: str = Field(description="Model as matching compares it.")
-    record: Json = Field(description="Parts, materials and substances as imported.")
-    source_sha256: str | None
-
-
-class ImportLogEntry(Out):
-    id: int
-    source: str
-    format: str | None
-    sha256: str | None
-    imported_at: str
-    status: str
-    n_products: int
-    n_skipped: int
-    report: ImportReport
-
-
-class Identification(Out):
-    agent: str
-    msg_id: str
-    idx: int
-    lot_id: str | None
-    observed: Json = Field(description="The camera's reading and the strings matching compared.")
-    status: str = Field(description="matched, unmatched, resolved or rejected.")
-    product_id: str | None
-    model: str | None
-    method: str | None = Field(description="gtin, exact, normalised, fuzzy or operator.")
-    score: float | None
-    candidates: list[Json]
-    resolved_by: str | None
-    updated_at: str
 
 
 class Resolution(BaseModel):
@@ -94,7 +31,7 @@ class Resolution(BaseModel):
                         422: {"model": Error, "description": "Nothing imported: the report says why."}})
 async def import_file(request: Request, store: StoreDep,
                       filename: str = Query(default="upload", max_length=256, description="Name for the report."),
-                      category: str | None = Query(default=None, max_length=64)) -> Any:
+                      category: str | None = Query(default=None, max_length=64)) -> ImportReport:
     body = await request.body()
     if len(body) > MAX_UPLOAD:
         raise HTTPException(status_code=413, detail=f"file larger than {MAX_UPLOAD} bytes")
@@ -106,45 +43,45 @@ async def import_file(request: Request, store: StoreDep,
 
 @router.get("/products", summary="Imported product records", response_model=list[ProductSummary])
 def products(store: StoreDep, q: str | None = Query(default=None, max_length=100),
-             limit: int = Query(default=200, ge=1, le=5000)) -> Any:
+             limit: int = Query(default=200, ge=1, le=5000)) -> list[ProductSummary]:
     return repo.list_products(store.db, q, limit)
 
 
 @router.get("/products/{product_id}", summary="One product record with parts, materials and substances",
-            response_model=ProductRecord)
-def product(product_id: str, store: StoreDep) -> Any:
+            response_model=ProductRow)
+def product(product_id: str, store: StoreDep) -> ProductRow:
     row = repo.get_product(store.db, product_id)
     if row is None:
         raise HTTPException(status_code=404, detail=f"product {product_id!r} not found")
     return row
 
 
-@router.get("/imports", summary="Import log with per-record skips and reasons", response_model=list[ImportLogEntry])
-def imports(store: StoreDep, limit: int = Query(default=100, ge=1, le=1000)) -> Any:
-    return store.db.rows("SELECT * FROM comp_imports ORDER BY id DESC LIMIT ?", (limit,), ("report",))
+@router.get("/imports", summary="Import log with per-record skips and reasons", response_model=list[ImportRow])
+def imports(store: StoreDep, limit: int = Query(default=100, ge=1, le=1000)) -> list[ImportRow]:
+    return repo.import_log(store.db, limit)
 
 
 @router.get("/unmatched", summary="Identifications no record matched: for an operator to resolve",
-            response_model=list[Identification])
+            response_model=list[IdentMatchRow])
 def unmatched(store: StoreDep, lot: str | None = Query(default=None, max_length=128),
-              limit: int = Query(default=500, ge=1, le=5000)) -> Any:
+              limit: int = Query(default=500, ge=1, le=5000)) -> list[IdentMatchRow]:
     db = store.db
     ident_repo.match_pending(db, store)
     return ident_repo.list_matches(db, lot_id=lot, status="unmatched", limit=limit)
 
 
 @router.get("/identifications", summary="All identification matches of a lot (method and score shown)",
-            response_model=list[Identification])
-def identifications(store: StoreDep, lot: str = Query(max_length=128)) -> Any:
+            response_model=list[IdentMatchRow])
+def identifications(store: StoreDep, lot: str = Query(max_length=128)) -> list[IdentMatchRow]:
     db = store.db
     ident_repo.match_lot(db, store, lot)
     return ident_repo.list_matches(db, lot_id=lot)
 
 
 @router.post("/identifications/{agent}/{msg_id}/{idx}/resolve", summary="Operator decision on one identification",
-             response_model=Identification)
+             response_model=IdentMatchRow)
 def resolve(agent: str, msg_id: str, idx: Annotated[int, Path(ge=0, le=2**31 - 1)], body: Resolution,
-            store: StoreDep) -> Any:
+            store: StoreDep) -> IdentMatchRow:
     try:
         return ident_repo.resolve(store.db, agent, msg_id, idx, body.product_id, body.resolved_by)
     except KeyError as exc:

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from gateway.api.deps import SettingsDep, StoreDep
-from gateway.api.models import Published
 from gateway.evidence.exporters import EXPORTERS
 from gateway.evidence.formats import ExportError, keys_dir_for, produce
 from gateway.evidence.issuable import NotIssuable
 from gateway.evidence.keys import KeyError_
+from gateway.upload.publish import Published, publish_evidence
+from junkan.core.json_types import JsonObject
 
 router = APIRouter(prefix="/api/v1/lots", tags=["evidence"])
 
 FORMAT_QUERY = Query(description="Output format: " + "; ".join(f"{e.key}: {e.description}" for e in EXPORTERS.values()),
                      json_schema_extra={"enum": list(EXPORTERS)})
+
+
+def _content() -> dict[str, JsonObject]:
+    """The 200 answer's media types as the exporter registry has them, each with what it holds (OpenAPI)."""
+    keys: dict[str, list[str]] = {}
+    for e in EXPORTERS.values():
+        keys.setdefault(e.media_type.split(";")[0], []).append(e.key)
+    binary = {e.media_type.split(";")[0] for e in EXPORTERS.values() if e.binary}
+
+    def schema(media: str) -> JsonObject:
+        if media in binary:
+            return {"type": "string", "format": "binary"}
+        return {"type": "object"} if media.endswith("json") else {"type": "string"}
+
+    return {media: {"schema": {**schema(media), "description": "format=" + ", ".join(formats)}}
+            for media, formats in keys.items()}
 
 
 def _refused(request: Request, exc: NotIssuable) -> HTTPException:
@@ -27,7 +44,7 @@ def _refused(request: Request, exc: NotIssuable) -> HTTPException:
 
 
 @router.get("/{lot_id}/evidence", summary="Composition evidence of a lot",
-            responses={200: {"content": {e.media_type.split(";")[0]: {} for e in EXPORTERS.values()}},
+            responses={200: {"content": _content(), "description": "The evidence in the format asked for."},
                        409: {"description": "A signing format without a signing key, or a lot still open or "
                              "empty (no evidence for it; the detail says why, in the reader's language)."},
                        422: {"description": "Unknown format."},
@@ -57,9 +74,7 @@ def evidence(lot_id: str, request: Request, store: StoreDep, settings: SettingsD
                                                         "lot is still open or empty."}})
 def publish(lot_id: str, request: Request, store: StoreDep, settings: SettingsDep,
             capture_url: str | None = Query(default=None, description="EPCIS repository base URL (…/capture "
-                                            "is appended); omit to skip the EPCIS upload.")) -> dict[str, Any]:
-    from gateway.upload.publish import publish_evidence
-
+                                            "is appended); omit to skip the EPCIS upload.")) -> Published:
     try:
         return publish_evidence(store, lot_id, keys_dir_for(settings.db_url), capture_url)
     except NotIssuable as exc:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from html import escape
-from typing import Annotated, Any
+from pathlib import Path as FsPath
+from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Path, Request, Response
 from fastapi.responses import HTMLResponse
@@ -15,13 +16,27 @@ from gateway.api.deps import SettingsDep, StoreDep
 from gateway.evidence import credentials, did, keys, status, verify_link
 from gateway.evidence.formats import keys_dir_for
 from gateway.evidence.signing import sign
+from junkan.core.json_types import JsonObject
 
 router = APIRouter(tags=["identity"])
-NO_KEYS: dict[int | str, dict[str, Any]] = {
+NO_KEYS: dict[int | str, JsonObject] = {
     404: {"description": "The plant has no signing keys yet (`junkan gateway keys generate`)."}}
+# What the public documents are (OpenAPI fragments): their own standards define them, not this API.
+DID_DOCUMENT: JsonObject = {
+    "type": "object", "required": ["@context", "id", "verificationMethod", "assertionMethod"],
+    "description": "W3C DID Core document of the plant's did:web: every non-revoked key as a JsonWebKey "
+                   "verification method usable for assertions.",
+    "properties": {"@context": {"type": "array", "items": {"type": "string"}}, "id": {"type": "string"},
+                   "verificationMethod": {"type": "array", "items": {"type": "object"}},
+                   "assertionMethod": {"type": "array", "items": {"type": "string"}},
+                   "authentication": {"type": "array", "items": {"type": "string"}}}}
+VC_JWT: JsonObject = {"type": "string", "description": "A W3C BitstringStatusListCredential as VC-JWT (JWS compact "
+                      "serialisation, EdDSA), newline-terminated."}
+JSON_LD_CONTEXT: JsonObject = {"type": "object", "required": ["@context"],
+                               "description": "A JSON-LD 1.1 context document."}
 
 
-def _ring(settings: SettingsDep) -> tuple[keys.Keyring, Any]:
+def _ring(settings: SettingsDep) -> tuple[keys.Keyring, FsPath]:
     folder = keys_dir_for(settings.db_url)
     try:
         return keys.load_ring(folder), folder
@@ -30,7 +45,7 @@ def _ring(settings: SettingsDep) -> tuple[keys.Keyring, Any]:
 
 
 @router.get(did.WELL_KNOWN, summary="The plant's DID document (did:web)", response_class=Response,
-            responses={200: {"content": {"application/did+json": {}}}, **NO_KEYS})
+            responses={200: {"content": {"application/did+json": {"schema": DID_DOCUMENT}}}, **NO_KEYS})
 def did_document(settings: SettingsDep) -> Response:
     ring, folder = _ring(settings)
     doc = did.document(ring, keys.public_jwks(folder))
@@ -38,7 +53,8 @@ def did_document(settings: SettingsDep) -> Response:
 
 
 @router.get(status.LIST_PATH, summary="Revocation list of issued evidence (signed BitstringStatusListCredential)",
-            response_class=Response, responses={200: {"content": {"application/vc+jwt": {}}}, **NO_KEYS})
+            response_class=Response, responses={200: {"content": {"application/vc+jwt": {"schema": VC_JWT}}},
+                                                **NO_KEYS})
 def revocation_list(settings: SettingsDep, store: StoreDep) -> Response:
     ring, folder = _ring(settings)
     key = keys.active(folder)
@@ -47,7 +63,7 @@ def revocation_list(settings: SettingsDep, store: StoreDep) -> Response:
 
 
 @router.get(credentials.CONTEXT_PATH + "{name}", summary="JSON-LD context of the plant's credentials",
-            response_class=Response, responses={200: {"content": {"application/ld+json": {}}},
+            response_class=Response, responses={200: {"content": {"application/ld+json": {"schema": JSON_LD_CONTEXT}}},
                                                 404: {"description": "No such context."}})
 def context(name: Annotated[str, Path(description="File name, e.g. evidence-v1.jsonld.", max_length=64)]
             ) -> Response:
@@ -69,21 +85,21 @@ class RevokeRequest(BaseModel):
     reason: str = Field(default="", max_length=500, description="Why (kept in the store, not published).")
 
 
-class Revoked(BaseModel):
+class RevokedEvidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     revoked: list[str] = Field(description="Evidence ids newly revoked (already revoked ones are not listed).")
 
 
 @router.post("/api/v1/evidence/revoke", summary="Revoke issued evidence (its credentials fail verification)",
-             response_model=Revoked, responses={404: {"description": "Nothing was issued under that id / lot."},
-                                                422: {"description": "Neither or both of evidence_id, lot_id."}})
-def revoke(body: Annotated[RevokeRequest, Body()], store: StoreDep) -> dict[str, Any]:
+             responses={404: {"description": "Nothing was issued under that id / lot."},
+                        422: {"description": "Neither or both of evidence_id, lot_id."}})
+def revoke(body: Annotated[RevokeRequest, Body()], store: StoreDep) -> RevokedEvidence:
     if (body.evidence_id is None) == (body.lot_id is None):
         raise HTTPException(status_code=422, detail="give exactly one of evidence_id, lot_id")
     try:
-        return {"revoked": status.revoke(store.db, evidence_id=body.evidence_id, lot_id=body.lot_id,
-                                         reason=body.reason)}
+        return RevokedEvidence(revoked=status.revoke(store.db, evidence_id=body.evidence_id, lot_id=body.lot_id,
+                                             reason=body.reason))
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=str(exc.args[0])) from exc
 

@@ -7,7 +7,6 @@ confirmation attached here passes; the evidence then carries the verdict and its
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
@@ -33,7 +32,7 @@ class LabAttached(Out):
 @router.post("/{lot_id}/lab-confirmations", status_code=201, summary="Attach a lab confirmation (GC-MS) to a lot",
              response_model=LabAttached, responses={404: {"model": Error, "description": "Unknown lot."}})
 def attach(lot_id: str, body: LabConfirmationIn, store: StoreDep, settings: SettingsDep,
-           principal: PrincipalDep) -> dict[str, Any]:
+           principal: PrincipalDep) -> LabAttached:
     try:
         conf = lab_repo.attach(store.db, lot_id, body, principal.name)
     except KeyError as exc:
@@ -45,11 +44,9 @@ def attach(lot_id: str, body: LabConfirmationIn, store: StoreDep, settings: Sett
         screening = None
     verdict = (screening.lab if screening is not None and screening.lab is not None
                and screening.lab.confirmation_id == conf.confirmation_id else lab_verdict(conf, today))
-    return {"confirmation": conf.model_dump(mode="json"), "verdict": verdict.model_dump(mode="json"),
-            "screening": screening.model_dump(mode="json") if screening else None}
+    return LabAttached(confirmation=conf, verdict=verdict, screening=screening)
 
 
-@router.get("/{lot_id}/lab-confirmations", summary="Lab confirmations of a lot, oldest analysis first",
-            response_model=list[LabConfirmation])
-def list_confirmations(lot_id: str, store: StoreDep) -> list[dict[str, Any]]:
-    return [c.model_dump(mode="json") for c in lab_repo.confirmations(store.db, lot_id)]
+@router.get("/{lot_id}/lab-confirmations", summary="Lab confirmations of a lot, oldest analysis first")
+def list_confirmations(lot_id: str, store: StoreDep) -> list[LabConfirmation]:
+    return lab_repo.confirmations(store.db, lot_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
@@ -26,15 +26,16 @@ class LotAction(BaseModel):
                                description="Lot id; generated for 'open' when omitted.")
 
 
-@router.post("/{line}/lots", status_code=202, summary="Open or close the lot on a line", response_model=CommandSent,
+@router.post("/{line}/lots", status_code=202, summary="Open or close the lot on a line",
              responses={503: {"model": Error, "description": "This gateway runs without an MQTT connection."}})
-def lot_action(line: str, body: LotAction, commands: CommandsDep, principal: PrincipalDep) -> dict[str, Any]:
+def lot_action(line: str, body: LotAction, commands: CommandsDep, principal: PrincipalDep) -> CommandSent:
     if commands is None:
         raise HTTPException(status_code=503, detail="this gateway runs without an MQTT connection")
     lot_id = body.lot_id
     if body.action == "open" and lot_id is None:
         lot_id = f"{line}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{new_id()[-4:]}"
     try:
-        return commands.send_command(line, f"{body.action}_lot", lot_id, issued_by=principal.name)
+        return CommandSent.model_validate(commands.send_command(line, f"{body.action}_lot", lot_id,
+                                                                issued_by=principal.name))
     except LookupError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc

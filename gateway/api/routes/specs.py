@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
@@ -29,28 +28,29 @@ class Deleted(Out):
     deleted: str
 
 
-@router.get("", summary="All requirement specs", response_model=list[RequirementSpec])
-def list_specs(store: StoreDep) -> list[dict[str, Any]]:
-    return repo.spec_dicts(store.db)
+def _with_limits(spec: RequirementSpec) -> SpecWithLimits:
+    return SpecWithLimits(**dict(spec), effective_limits=effective_limits(spec, datetime.now(UTC).date()))
 
 
-@router.put("/{spec_id}", summary="Create or replace a spec", response_model=SpecWithLimits)
-def put_spec(spec_id: str, spec: RequirementSpec, store: StoreDep) -> dict[str, Any]:
+@router.get("", summary="All requirement specs")
+def list_specs(store: StoreDep) -> list[RequirementSpec]:
+    return repo.list_specs(store.db)
+
+
+@router.put("/{spec_id}", summary="Create or replace a spec")
+def put_spec(spec_id: str, spec: RequirementSpec, store: StoreDep) -> SpecWithLimits:
     if spec.spec_id != spec_id:
         raise HTTPException(status_code=422, detail="spec_id in the path and the body differ")
     repo.save_spec(store.db, spec)
-    today = datetime.now(UTC).date()
-    return spec.model_dump(mode="json") | {"effective_limits": [x.model_dump() for x in effective_limits(spec, today)]}
+    return _with_limits(spec)
 
 
-@router.get("/{spec_id}", summary="One spec with its effective limits (buyer + regulatory defaults)",
-            response_model=SpecWithLimits)
-def get_spec(spec_id: str, store: StoreDep) -> dict[str, Any]:
+@router.get("/{spec_id}", summary="One spec with its effective limits (buyer + regulatory defaults)")
+def get_spec(spec_id: str, store: StoreDep) -> SpecWithLimits:
     spec = repo.get_spec(store.db, spec_id)
     if spec is None:
         raise HTTPException(status_code=404, detail=f"spec {spec_id!r} not found")
-    today = datetime.now(UTC).date()
-    return spec.model_dump(mode="json") | {"effective_limits": [x.model_dump() for x in effective_limits(spec, today)]}
+    return _with_limits(spec)
 
 
 @router.delete("/{spec_id}", summary="Delete a spec")

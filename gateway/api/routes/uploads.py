@@ -6,7 +6,7 @@ payload (a signed credential, a whole EPCIS document) is not listed; the evidenc
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as PathParam
@@ -43,23 +43,23 @@ class Uploads(Out):
     rows: list[Upload]
 
 
-def _out(row: outbox.Delivery) -> dict[str, Any]:
-    return {**row.model_dump(include=set(Upload.model_fields) - {"leased_by"}), "leased_by": row.lease_owner}
+def _out(row: outbox.Delivery) -> Upload:
+    """The row without its payload, headers and dedup key; ``lease_owner`` as ``leased_by``."""
+    return Upload(**row.model_dump(include=set(Upload.model_fields) - {"leased_by"}), leased_by=row.lease_owner)
 
 
-@router.get("", summary="The upload outbox: counts per state and the rows (oldest first)", response_model=Uploads)
+@router.get("", summary="The upload outbox: counts per state and the rows (oldest first)")
 def list_uploads(store: StoreDep,
                  state: Annotated[State | None, Query(description="Only rows in this state.")] = None,
                  limit: int = Query(default=100, ge=1, le=1000, description="Page size."),
-                 offset: int = Query(default=0, ge=0, le=MAX_OFFSET, description="Skip this many.")) -> dict[str, Any]:
-    return {"counts": outbox.counts(store.db),
-            "rows": [_out(r) for r in outbox.rows(store.db, state, limit=limit, offset=offset)]}
+                 offset: int = Query(default=0, ge=0, le=MAX_OFFSET, description="Skip this many.")) -> Uploads:
+    return Uploads(counts=outbox.counts(store.db),
+                   rows=[_out(r) for r in outbox.rows(store.db, state, limit=limit, offset=offset)])
 
 
 @router.post("/{upload_id}/retry", summary="Send a failed (dead-lettered) row again, with a fresh attempt budget",
-             response_model=Upload, responses={404: {"description": "No such upload."},
-                                               409: {"description": "The row is not failed."}})
-def retry_upload(upload_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)], store: StoreDep) -> dict[str, Any]:
+             responses={404: {"description": "No such upload."}, 409: {"description": "The row is not failed."}})
+def retry_upload(upload_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)], store: StoreDep) -> Upload:
     try:
         return _out(outbox.retry(store.db, upload_id))
     except KeyError as exc:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from gateway.api.models import Error, Revoked, Rotated, User, UserCreated
-from gateway.auth import UserError
+from gateway.auth import AuthRepo, UserError
 from gateway.auth.policy import Role
-from gateway.auth.repo import LastAdminError
+from gateway.auth.repo import LastAdminError, UserRow
 from junkan.core.names import NAME_PATTERN
 from junkan.core.strict import STRICT
 
@@ -27,13 +25,13 @@ class NewUser(BaseModel):
                                  "(default: the name).")
 
 
-def _repo(request: Request) -> Any:
-    return request.app.state.auth.repo
+def _repo(request: Request) -> AuthRepo:
+    return request.app.state.auth.repo  # type: ignore[no-any-return]
 
 
 @router.get("", summary="Users (never their tokens)", response_model=list[User])
-def list_users(request: Request) -> list[dict[str, Any]]:
-    return _repo(request).list_users()  # type: ignore[no-any-return]
+def list_users(request: Request) -> list[UserRow]:
+    return _repo(request).list_users()
 
 
 @router.post("", status_code=201, summary="Create a user; the token is in this response only",

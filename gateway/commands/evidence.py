@@ -12,6 +12,7 @@ from junkan.core.config import add_config_arguments, load_or_report
 
 if TYPE_CHECKING:
     from gateway.specs.screening import ScreeningSettings
+    from gateway.store.base import Store
 
 CONFIG_HELP = ("Gateway settings YAML (firmware_configs/gateway.example.yaml): its screening.* (BFR Br threshold) "
                "applies, as in `serve`; default: the built-in defaults.")
@@ -60,6 +61,19 @@ def _screening(args: argparse.Namespace) -> ScreeningSettings | None:
     return settings.screening if settings is not None else None
 
 
+def _issuing(args: argparse.Namespace) -> tuple[Store, Path, ScreeningSettings] | None:
+    """What `evidence` and `evidence-upload` issue with: the store, its signing key folder and the screening
+    settings; None (exit 2) after a settings error (the store is then not opened)."""
+    from gateway.commands.export import existing_store_url
+    from gateway.evidence.formats import keys_dir_for
+    from gateway.store import open_store
+
+    if (screening := _screening(args)) is None:
+        return None
+    url = existing_store_url(args.db)
+    return open_store(url), Path(args.keys) if args.keys else keys_dir_for(url), screening
+
+
 def _revoke(args: argparse.Namespace) -> int:
     from gateway.commands.export import existing_store_url
     from gateway.evidence import status
@@ -82,26 +96,22 @@ def _upload(args: argparse.Namespace) -> int:
 
     import httpx
 
-    from gateway.commands.export import existing_store_url
-    from gateway.evidence.formats import keys_dir_for
     from gateway.evidence.issuable import NotIssuable
     from gateway.evidence.keys import KeyError_
-    from gateway.store import open_store
     from gateway.upload import outbox
     from gateway.upload.publish import publish_evidence
     from gateway.upload.sender import Sender, register_webhook
 
-    if (screening := _screening(args)) is None:
+    if (issuing := _issuing(args)) is None:
         return 2
-    url = existing_store_url(args.db)
-    store = open_store(url)
+    store, keys_dir, screening = issuing
     try:
         db = store.db
         if args.add_webhook:
             register_webhook(db, *args.add_webhook)
         for lot in args.lot:
-            print(json.dumps(publish_evidence(store, lot, Path(args.keys) if args.keys else keys_dir_for(url),
-                                              args.capture_url, args.untp_url, screening=screening)))
+            print(json.dumps(publish_evidence(store, lot, keys_dir, args.capture_url, args.untp_url,
+                                              screening=screening)))
         with httpx.Client(timeout=30.0) as client:
             counts = Sender(db, client).run_until_idle(args.timeout)
         failed = outbox.rows(db, "failed")
@@ -116,31 +126,20 @@ def _upload(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gateway.commands.export import existing_store_url
-    from gateway.evidence.formats import ExportError, keys_dir_for, produce
+    from gateway.evidence.formats import ExportError, produce
     from gateway.evidence.issuable import NotIssuable
     from gateway.evidence.keys import KeyError_
-    from gateway.store import open_store
 
-    if (screening := _screening(args)) is None:
+    if (issuing := _issuing(args)) is None:
         return 2
-    url = existing_store_url(args.db)
-    store = open_store(url)
+    store, keys_dir, screening = issuing
+    # exit codes: 1 no evidence for this lot (not issuable, unknown), 2 no signing key, 3 the exporter failed
+    exits: dict[type[Exception], int] = {NotIssuable: 1, KeyError: 1, KeyError_: 2, ExportError: 3}
     try:
-        data, _ = produce(store, args.lot_id, args.format, Path(args.keys) if args.keys else keys_dir_for(url),
-                          screening)
-    except NotIssuable as exc:
-        print(f"evidence: {exc}", file=sys.stderr)
-        return 1
-    except KeyError as exc:
-        print(f"evidence: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 1
-    except KeyError_ as exc:
-        print(f"evidence: {exc}", file=sys.stderr)
-        return 2
-    except ExportError as exc:
-        print(f"evidence: {exc}", file=sys.stderr)
-        return 3
+        data, _ = produce(store, args.lot_id, args.format, keys_dir, screening)
+    except tuple(exits) as exc:
+        print(f"evidence: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
+        return next(code for kind, code in exits.items() if isinstance(exc, kind))
     finally:
         store.close()
     if args.out:

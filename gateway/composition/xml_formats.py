@@ -201,6 +201,11 @@ def parse_ipc(root: Element, source: str) -> ParseResult:
             product.declaration_class = "recycled-lot"
         complete_fractions(product)
         result.products.append(product)
+    return _found(result, source)
+
+
+def _found(result: ParseResult, source: str) -> ParseResult:
+    """The parse of a file; one without any Product element says so (it is not an empty success)."""
     if not result.products and not result.skipped:
         result.skipped.append(Skip(source, "no Product element found"))
     return result
@@ -260,6 +265,4 @@ def parse_iec(root: Element, source: str) -> ParseResult:
                 product.declaration_class = "compliance"
         complete_fractions(product)
         result.products.append(product)
-    if not result.products and not result.skipped:
-        result.skipped.append(Skip(source, "no Product element found"))
-    return result
+    return _found(result, source)

@@ -137,12 +137,7 @@ class Sender:
                                     error="202 without Location: capture accepted, job not trackable")
             return self._finish(row, "accepted", state="polling", attempts=row.attempts + 1,
                                 job_url=urljoin(row.target, location))
-        if 200 <= resp.status_code < 300:
-            return self._finish(row, "done", state="done", attempts=row.attempts + 1)
-        if _transient(resp.status_code):
-            return self._retry(row, f"HTTP {resp.status_code}: {resp.text[:500]}")
-        return self._finish(row, "failed", state="failed", attempts=row.attempts + 1,
-                            error=f"refused HTTP {resp.status_code}: {resp.text[:1500]}")
+        return self._answered(row, resp, f"HTTP {resp.status_code}: {resp.text[:500]}", "refused")
 
     def _poll(self, row: outbox.Delivery) -> str:
         if row.job_url is None:  # only _capture sets 'polling', always with the job's URL
@@ -183,11 +178,15 @@ class Sender:
         return self._post(row, url, body, headers, "webhook")
 
     def _post(self, row: outbox.Delivery, url: str, body: bytes, headers: dict[str, str], what: str) -> str:
-        """A plain POST (webhook, UNTP credential): 2xx done, transient retried, any other answer refused."""
+        """A plain POST (webhook, UNTP credential)."""
         resp = self.client.post(url, content=body, headers=headers)
+        return self._answered(row, resp, f"{what} HTTP {resp.status_code}", f"{what} refused")
+
+    def _answered(self, row: outbox.Delivery, resp: httpx.Response, transient_error: str, refused: str) -> str:
+        """A POST's answer: 2xx done, a transient status retried (``transient_error``), any other refused."""
         if 200 <= resp.status_code < 300:
             return self._finish(row, "done", state="done", attempts=row.attempts + 1)
         if _transient(resp.status_code):
-            return self._retry(row, f"{what} HTTP {resp.status_code}")
+            return self._retry(row, transient_error)
         return self._finish(row, "failed", state="failed", attempts=row.attempts + 1,
-                            error=f"{what} refused HTTP {resp.status_code}: {resp.text[:1500]}")
+                            error=f"{refused} HTTP {resp.status_code}: {resp.text[:1500]}")

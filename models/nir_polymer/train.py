@@ -8,6 +8,8 @@ distance above a threshold chosen by leave-one-session-out inside the training s
 Scoring: leave one session (board/day) out; each fold's model is exported to ONNX and the held-out
 session's CSV (its reference rows included) is classified by `junkan agent nir-classify`
 (models/nir_eval.py); the naive baseline predicts the training sessions' most common class.
+Also scored the same way: held out by sample id (an item's scans in every file together, 5 folds) and a
+held-out session with its items removed from every training session, i.e. new items on a new board/day.
 Writes weights.npz, model.json, metrics.json and nir_polymer.onnx.
 Run: ``.venv/bin/python models/nir_polymer/train.py`` (about 20 s); ``--keep DIR`` keeps the fold files.
 """
@@ -133,47 +135,87 @@ def save(f: np.ndarray, y: np.ndarray, k: int, thr: float, out: Path, card: dict
     (out / "model.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
 
 
+def item(sample_id: str) -> str:
+    """One key per physical item across files: board01 2022 writes ``2``, the other file ``002``; box-C IDs are
+    upper case in one 2023 file and lower case in the other (SOURCES.md)."""
+    return sample_id.strip().lstrip("0").upper() or "0"
+
+
+def by_sample_folds(items: np.ndarray, n: int = 5) -> list[np.ndarray]:
+    """Held-out masks: the sorted item keys dealt round-robin into ``n`` folds (IDs are blocks per polymer, so
+    every fold gets each polymer); an item is held out in every session it was scanned in."""
+    keys = sorted(set(items.tolist()))
+    return [np.isin(items, keys[i::n]) for i in range(n)]
+
+
+def run_fold(rows: list[list[str]], f: np.ndarray, y: np.ndarray, s: np.ndarray, tr: np.ndarray,
+             te: np.ndarray, out: Path) -> dict[str, Any]:
+    """Choose k and the threshold inside ``tr`` (leave-one-session-out), export the fold's model to ``out``,
+    write the held-out rows (their sessions' reference rows first) to ``out``.csv and score that file with
+    `junkan agent nir-classify`; the naive baseline is the training rows' most common class."""
+    k, thr, inner = choose(f[tr], y[tr], s[tr])
+    save(f[tr], y[tr], k, thr, out, {"fit_for_sorting": False, "fitness_reason": "cross-validation fold model"})
+    samples = [r for r in rows if not is_ref(r)]
+    held_sessions = set(s[te].tolist())
+    held_rows = [r for r in rows if is_ref(r) and session(r) in held_sessions]
+    held_rows += [r for r, t in zip(samples, te, strict=True) if t]
+    csv_path = out.parent / f"{out.name}_heldout.csv"
+    write_table(csv_path, HEADER, held_rows)
+    sc = score(nir_classify(out, csv_path), [r[3] for r in held_rows], [r[2] for r in held_rows], LABEL_MAP)
+    majority = Counter(y[tr]).most_common(1)[0][0]
+    return {"rows": sc["rows"], "rows_right": sc["rows_right"], "row_accuracy": sc["row_accuracy"],
+            "samples": sc["samples"], "samples_right": sc["samples_right"], "k": k, "threshold": round(thr, 4),
+            "inner_accuracy": round(inner, 4), "naive_majority": majority,
+            "naive_accuracy": round(float(np.mean(y[te] == majority)), 4),
+            "knn_without_rejection_accuracy": round(float(np.mean(knn(f[tr], y[tr], f[te], k)[0] == y[te])), 4),
+            "per_class": sc["per_class"], "confusion": sc["confusion"]}
+
+
+def pooled(folds: list[dict[str, Any]]) -> dict[str, Any]:
+    right, rows = sum(fd["rows_right"] for fd in folds), sum(fd["rows"] for fd in folds)
+    naive = sum(round(fd["naive_accuracy"] * fd["rows"]) for fd in folds)
+    return {"folds": folds, "pooled_rows_right": right, "pooled_rows": rows,
+            "pooled_row_accuracy": round(right / rows, 4), "pooled_naive_rows_right": naive,
+            "worst_fold": min(fd["row_accuracy"] for fd in folds)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keep", type=Path, help="leave each fold's model directory and held-out CSV here")
     args = ap.parse_args()
     rows = load()
-    x, y, s, _ = normalised(rows)
+    x, y, s, sid = normalised(rows)
+    items = np.array([item(v) for v in sid])
     f = feats(x)
     work = args.keep or Path(tempfile.mkdtemp(prefix="led8_cv_"))
-    folds = []
+    splits: dict[str, list[dict[str, Any]]] = {"leave_one_session_out": [], "by_sample_id": [],
+                                               "new_items_on_held_out_session": []}
     for n, held in enumerate(sorted(set(s))):
-        tr = s != held
-        k, thr, inner = choose(f[tr], y[tr], s[tr])
-        fold_dir = work / f"fold{n}"
-        save(f[tr], y[tr], k, thr, fold_dir,
-             {"fit_for_sorting": False, "fitness_reason": "cross-validation fold model"})
-        held_rows = [r for r in rows if session(r) == held]
-        write_table(work / f"fold{n}_heldout.csv", HEADER, held_rows)
-        sc = score(nir_classify(fold_dir, work / f"fold{n}_heldout.csv"), [r[3] for r in held_rows],
-                   [r[2] for r in held_rows], LABEL_MAP)
-        majority = Counter(y[tr]).most_common(1)[0][0]
-        naive = float(np.mean(y[~tr] == majority))
-        no_reject = float(np.mean(knn(f[tr], y[tr], f[~tr], k)[0] == y[~tr]))
-        folds.append({"held_out": held, "rows": sc["rows"], "rows_right": sc["rows_right"],
-                      "row_accuracy": sc["row_accuracy"], "k": k, "threshold": round(thr, 4),
-                      "inner_accuracy": round(inner, 4),
-                      "naive_majority": majority, "naive_accuracy": round(naive, 4),
-                      "knn_without_rejection_accuracy": round(no_reject, 4),
-                      "per_class": sc["per_class"], "confusion": sc["confusion"]})
-        print(f"{held}: {sc['rows_right']}/{sc['rows']} = {sc['row_accuracy']}, naive {majority} {naive:.3f}")
+        te = s == held
+        fd = {"held_out": held, **run_fold(rows, f, y, s, ~te, te, work / f"fold{n}")}
+        splits["leave_one_session_out"].append(fd)
+        # the same session held out, and its items removed from every training session: new items, new day
+        tr = ~te & ~np.isin(items, items[te])
+        fd2 = {"held_out": held, "training_rows": int(tr.sum()), **run_fold(rows, f, y, s, tr, te, work / f"new{n}")}
+        splits["new_items_on_held_out_session"].append(fd2)
+        print(f"{held}: {fd['rows_right']}/{fd['rows']} = {fd['row_accuracy']}, naive {fd['naive_majority']} "
+              f"{fd['naive_accuracy']}; its items unseen: {fd2['row_accuracy']}")
+    for n, te in enumerate(by_sample_folds(items)):
+        fd = {"held_out_items": sorted(set(items[te].tolist())), **run_fold(rows, f, y, s, ~te, te, work / f"ids{n}")}
+        splits["by_sample_id"].append(fd)
+        print(f"sample-id fold {n}: {fd['rows_right']}/{fd['rows']} = {fd['row_accuracy']}, "
+              f"naive {fd['naive_accuracy']}")
+    folds = splits["leave_one_session_out"]
     worst = min(fd["row_accuracy"] for fd in folds)
     fit_ok = bool(worst >= 0.70)
     k, thr, inner = choose(f, y, s)
     per_fold = ", ".join(f"{fd['held_out']}: {fd['row_accuracy']:.1%}" for fd in folds)
     reason = f"leave-one-board/day-out row accuracy {per_fold}; criterion: >= 70 % on every held-out board/day"
     save(f, y, k, thr, HERE, {"fit_for_sorting": fit_ok, "fitness_reason": reason})
-    pooled_right = sum(fd["rows_right"] for fd in folds)
-    pooled = sum(fd["rows"] for fd in folds)
     metrics: dict[str, Any] = {
-        "data": {"sessions": sorted(set(s)), "rows": len(y), "per_session": dict(Counter(s.tolist()))},
-        "leave_one_session_out": {"folds": folds, "pooled_rows_right": pooled_right, "pooled_rows": pooled,
-                                  "pooled_row_accuracy": round(pooled_right / pooled, 4), "worst_fold": worst},
+        "data": {"sessions": sorted(set(s)), "rows": len(y), "items": len(set(items.tolist())),
+                 "per_session": dict(Counter(s.tolist()))},
+        **{name: pooled(fds) for name, fds in splits.items()},
         "final": {"features": "log, log - mean(log), LED differences", "k": k,
                   "distance_threshold": round(thr, 4), "inner_accuracy": round(inner, 4)},
         "fit_for_sorting": fit_ok,
@@ -181,7 +223,8 @@ def main() -> None:
                     "../shared/data/nir/plasticscanner_db21_more.csv"),
     }
     (HERE / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in metrics["leave_one_session_out"].items() if k != "folds"}))
+    for name in splits:
+        print(name, json.dumps({k: v for k, v in metrics[name].items() if k != "folds"}))
 
 
 if __name__ == "__main__":

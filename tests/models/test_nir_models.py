@@ -157,3 +157,40 @@ def test_led8_onnx_equals_training_prediction(shared_dir: Path, junkan) -> None:
     got = [o["polymer"] for o, r in zip(out, raw, strict=True)
            if r[header.index("dataset")].startswith("2023") and not o.get("reference")]
     assert len(got) == len(want) and np.mean(np.array(got) == want) >= 0.99  # float32 ties may differ
+
+
+def test_led8_folds_reproduced_through_the_command(tmp_path: Path) -> None:
+    """One held-out board/day fold and one held-out sample-id fold, retrained, exported and classified by
+    `junkan agent nir-classify`, give the card's figures (k, threshold, rows right, naive baseline)."""
+    from models.nir_polymer import train
+
+    metrics = json.loads((LED8 / "metrics.json").read_text())
+    rows = train.load()
+    x, y, s, sid = train.normalised(rows)
+    f, items = train.feats(x), np.array([train.item(v) for v in sid])
+    day = next(fd for fd in metrics["leave_one_session_out"]["folds"] if fd["held_out"] == "board01 20230117")
+    te = s == day["held_out"]
+    got = train.run_fold(rows, f, y, s, ~te, te, tmp_path / "day")
+    assert {k: got[k] for k in ("rows", "rows_right", "k", "threshold", "naive_accuracy")} == \
+        {k: day[k] for k in ("rows", "rows_right", "k", "threshold", "naive_accuracy")}
+    ids = metrics["by_sample_id"]["folds"][4]
+    te = np.isin(items, ids["held_out_items"])
+    assert not set(items[~te].tolist()) & set(ids["held_out_items"])  # no held-out item left in training
+    got = train.run_fold(rows, f, y, s, ~te, te, tmp_path / "ids")
+    assert (got["rows"], got["rows_right"], got["k"]) == (ids["rows"], ids["rows_right"], ids["k"])
+
+
+def test_led8_sample_id_folds_partition_items_and_rows() -> None:
+    """Every item (one physical sample, whatever file or session it was scanned in) is held out exactly once."""
+    from models.nir_polymer import train
+
+    _, y, _, sid = train.normalised(train.load())
+    items = np.array([train.item(v) for v in sid])
+    assert train.item("002") == train.item("2") and train.item("a01c") == train.item("A01C")
+    masks = train.by_sample_folds(items)
+    assert np.array_equal(np.sum(masks, axis=0), np.ones(len(y)))
+    for m in masks:
+        assert not set(items[m].tolist()) & set(items[~m].tolist())
+        assert {"PP", "PE", "PET", "PS"} <= set(y[m].tolist())
+    metrics = json.loads((LED8 / "metrics.json").read_text())
+    assert sum(fd["rows"] for fd in metrics["by_sample_id"]["folds"]) == len(y) == metrics["data"]["rows"]

@@ -35,6 +35,7 @@ from gateway.dashboard import router as dashboard
 from gateway.dashboard.errors import install_error_pages
 from gateway.evidence.identity import ensure_identity
 from gateway.ingest.consumer import Consumer, GatewayMetrics
+from gateway.ingest.heap import release_heap, settle_heap
 from gateway.settings import GatewaySettings
 from gateway.store import open_store
 from gateway.store.base import Store
@@ -113,6 +114,7 @@ def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int
         from gateway.upload.worker import UploadWorker
 
         app.state.uploads = UploadWorker(settings, store, metrics.registry).start()
+    heap = settle_heap()  # start-up is over: its objects leave the cyclic GC's walks (gateway/ingest/heap.py)
     proxy_headers, forwarded_allow_ips = forwarding(settings.api.trusted_proxies)
     server = _Server(notifier, ping=consumer is None, config=uvicorn.Config(
         app, host=settings.api.host, port=settings.api.port, log_level="warning", lifespan="off",
@@ -131,5 +133,6 @@ def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> int
     if app.state.uploads:  # the delivery in hand ends (or its lease runs out and another worker sends it)
         app.state.uploads.stop()
     store.close()
+    release_heap(heap)
     return 0
 

@@ -230,12 +230,12 @@ class Consumer:
             log.exception("validation raised on %s", topic[:200])
             return dead(topic, payload[:KEEP_BYTES], "schema", f"validation failed: {type(exc).__name__}")
         if isinstance(result, Incoming):
-            key = (result.message.agent, result.message.msg_id)
+            key = (result.agent, result.msg_id)
             seen = self._deliveries.get(key, 0) + 1
             self._deliveries[key] = seen
             if seen > 1 and seen > self.settings.ingest.max_redeliveries:
                 return dead(topic, payload, "redelivered", f"delivered {seen} times without completing",
-                            result.message.msg_id)
+                            result.msg_id)
         return result
 
     def _process(self, batch: list[tuple[int, int, str, bytes]]) -> None:
@@ -266,7 +266,7 @@ class Consumer:
                             len(items))
                 for item in items:  # the outage explains a redelivery of these: it does not count
                     if item.kind == "in":
-                        key = (item.value.message.agent, item.value.message.msg_id)
+                        key = (item.value.agent, item.value.msg_id)
                         self._deliveries[key] = self._deliveries.get(key, 1) - 1
                 self._pump(1.0)
                 if self._stop.is_set() or connection != self._connection or self.client.socket() is None:
@@ -284,7 +284,7 @@ class Consumer:
         self._log_dead(refused)
         deliveries = self._deliveries  # completed: a later delivery (an agent's resend) starts counting afresh
         for done in incoming:
-            deliveries.pop((done.message.agent, done.message.msg_id), None)
+            deliveries.pop((done.agent, done.msg_id), None)
         if len(deliveries) > DELIVERIES_TRACKED:  # ids of messages that never completed nor came back
             deliveries.clear()
 
@@ -312,8 +312,8 @@ class Consumer:
             per_result[ack.result] += 1
         for result_name, count in per_result.items():
             self.metrics.messages.labels(result_name).inc(count)
-        self.metrics.readings.inc(sum(len(i.message.body.readings) for i, a in zip(incoming, acks, strict=True)
-                                      if a.result == "stored" and hasattr(i.message.body, "readings")))
+        self.metrics.readings.inc(sum(len(i.readings) for i, a in zip(incoming, acks, strict=True)
+                                      if a.result == "stored" and i.readings is not None))
         per_code: dict[str, int] = defaultdict(int)
         for code in dead_codes:
             per_code[code] += 1
@@ -355,8 +355,8 @@ class Consumer:
                 reason = f"ack_error: {type(exc).__name__}: {str(exc)[:200]}"
                 ids = {a.msg_id for a in items}
                 self._pending_dead += [DeadLetter(topics.AgentTopics(i.topic.site, i.topic.line, i.topic.agent)
-                                                  .topic(i.topic.kind), i.payload, reason, msg_id=i.message.msg_id)
-                                       for i in incoming if i.message.msg_id in ids]
+                                                  .topic(i.topic.kind), i.payload, reason, msg_id=i.msg_id)
+                                       for i in incoming if i.msg_id in ids]
 
     # -- sequence gaps ---------------------------------------------------------------------------------
     def _check_gaps(self) -> None:

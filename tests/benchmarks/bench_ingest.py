@@ -180,7 +180,7 @@ def p2(quick: bool, n_readings: int | None = None, per_message: int = 1000) -> F
         for m in payloads:
             inc = validate(m.topic, m.payload, 10_000_000)
             assert isinstance(inc, Incoming)
-            rows += BatchWriter._reading_rows(inc, inc.message)  # type: ignore[arg-type]
+            rows += BatchWriter._reading_rows(inc)
         conn = sqlite3.connect(Path(tmp) / "raw.db", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")  # the store's durability (an ack survives a power cut)

@@ -13,12 +13,14 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from gateway.ingest.validate import MAX_DEPTH, _depth, _too_deep, validate
 from gateway.store.base import DeadLetter, Incoming
-from gateway.store.sql import _COMPACT, BatchWriter, iso, json_text, utc_text
+from gateway.store.sql import _COMPACT, PARSED_UTC, BatchWriter, iso, json_text, utc_text
+from junkan.core import topics
 from junkan.core.ids import new_id
-from junkan.core.messages import ReadingMessage
+from junkan.core.messages import ReadingMessage, ReadingRecords
 from junkan.core.topics import AgentTopics
 from tests.scaleout.load import reading_payloads
 
@@ -34,6 +36,21 @@ _json = st.recursive(_json_scalars, lambda inner: st.one_of(st.lists(inner, max_
 @given(st.datetimes(timezones=_zones))
 def test_utc_text_is_iso(ts: datetime) -> None:
     assert utc_text(ts) == iso(ts)
+
+
+@given(st.datetimes())
+def test_utc_text_of_parsed_timestamps_is_iso(naive: datetime) -> None:
+    """The shortcut for pydantic's own UTC tzinfo (every "...Z" timestamp) gives isoformat()'s text,
+    microseconds or not, any year, whether it goes through the rows or ``utc_text``."""
+    ts = TypeAdapter(datetime).validate_python(naive.isoformat() + "Z")
+    assert ts.tzinfo is PARSED_UTC
+    assert utc_text(ts) == iso(ts) == ts.isoformat()
+    message = ReadingRecords.model_validate({
+        "msg_id": new_id(), "agent": "hot-agent", "session": new_id(), "seq": 1, "sent_at": ts,
+        "body": {"readings": [{"device": "d", "device_seq": 0, "ts": ts, "kind": "k"}]}})
+    inc = Incoming(topics.parse(AgentTopics("site-a", "line-1", "hot-agent").topic(topics.Kind.READING)), message)
+    (row,) = BatchWriter._reading_rows(inc)
+    assert row[7] == ts.isoformat()
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -73,11 +90,11 @@ def test_too_deep_agrees_with_depth(depths: list[int]) -> None:
 
 
 def test_deep_data_still_dead_lettered_and_rows_match_the_plain_build() -> None:
-    topics = AgentTopics("site-a", "line-1", "hot-agent")
-    (msg,) = reading_payloads(topics, new_id(), 3, 3)
+    agent_topics = AgentTopics("site-a", "line-1", "hot-agent")
+    (msg,) = reading_payloads(agent_topics, new_id(), 3, 3)
     inc = validate(msg.topic, msg.payload, 1_000_000)
     assert isinstance(inc, Incoming)
-    rows = BatchWriter._reading_rows(inc, inc.message)  # type: ignore[arg-type]
+    rows = BatchWriter._reading_rows(inc)
     models = ReadingMessage.model_validate_json(msg.payload).body.readings
     plain = [(inc.message.agent, inc.message.msg_id, i, "site-a", "line-1", r.device, r.device_seq, iso(r.ts),
               r.kind, r.value, r.unit, r.status, r.lot_id, _COMPACT.encode(r.data))

@@ -94,8 +94,8 @@ def test_records_accept_and_refuse_what_the_model_does(readings: list[dict[str, 
     assert (model is None) == (records is None), (readings, model, records)
     if model is not None and records is not None:
         converted = Incoming(_TOPIC, model)  # the in-process path: model -> records
-        from_model = BatchWriter._reading_rows(converted, converted.message)  # type: ignore[arg-type]
-        from_records = BatchWriter._reading_rows(Incoming(_TOPIC, records), records)
+        from_model = BatchWriter._reading_rows(converted)
+        from_records = BatchWriter._reading_rows(Incoming(_TOPIC, records))
         assert from_model == from_records
 
 
@@ -104,5 +104,5 @@ def test_an_in_process_model_message_is_stored_like_the_wire_one() -> None:
                                                              "ts": "2026-11-28T09:00:00+09:00", "kind": "xrf"}]))
     incoming = Incoming(_TOPIC, message)
     assert isinstance(incoming.message, ReadingRecords)
-    (row,) = BatchWriter._reading_rows(incoming, incoming.message)
+    (row,) = BatchWriter._reading_rows(incoming)
     assert row[5:] == ("xrf-1", 3, "2026-11-28T00:00:00+00:00", "xrf", None, None, None, None, "{}")

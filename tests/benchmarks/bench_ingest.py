@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from gateway.ingest.consumer import Consumer
 from gateway.ingest.heap import release_heap, settle_heap
@@ -32,8 +32,6 @@ from junkan.core.mqtt import MqttConfig
 from junkan.core.topics import AgentTopics
 from tests.benchmarks.common import Figure, RawSubscriber, publish_backlog
 from tests.scaleout.load import reading_payloads
-
-T = TypeVar("T")
 
 
 def _stored(consumer: Consumer) -> float:
@@ -57,13 +55,19 @@ class _Watched(Consumer):
             self.done.set()
 
 
-def measured(drain: Callable[[], T]) -> T:
-    """Run one side's window the way the gateway runs (gateway/ingest/heap.py: start-up heap frozen, first
-    GC generation raised), both sides alike: each starts from a collected heap, and neither pays for
+def measured(start: Callable[[], None], done: threading.Event, timeout: float,
+             late: Callable[[], str]) -> tuple[float, float]:
+    """(wall s, CPU s of this process) from ``start()`` until ``done``: one function times both sides.
+    Each window runs the way the gateway runs (gateway/ingest/heap.py: start-up heap frozen, first GC
+    generation raised), both sides alike: each starts from a collected heap, and neither pays for
     walking what the benchmark itself holds (the other backlog, the broker handle)."""
     before = settle_heap()
     try:
-        return drain()
+        cpu0, started = time.process_time(), time.perf_counter()
+        start()
+        if not done.wait(timeout):
+            raise TimeoutError(late())
+        return time.perf_counter() - started, time.process_time() - cpu0
     finally:
         release_heap(before)
 
@@ -86,15 +90,8 @@ def gateway_drain(broker: Mosquitto, db_url: str, messages: list[tuple[str, byte
         first.stop()
         publish_backlog(broker.port, messages)
         consumer = _Watched(settings, store, target=len(messages))
-
-        def drain() -> tuple[float, float]:
-            cpu0, started = time.process_time(), time.perf_counter()
-            consumer.start()
-            if not consumer.done.wait(timeout):
-                raise TimeoutError(f"gateway stored {_stored(consumer)}/{len(messages)} after {timeout} s")
-            return time.perf_counter() - started, time.process_time() - cpu0
-
-        took, cpu = measured(drain)
+        took, cpu = measured(consumer.start, consumer.done, timeout,
+                             lambda: f"gateway stored {_stored(consumer)}/{len(messages)} after {timeout} s")
         consumer.stop()
         return took, cpu
     finally:
@@ -107,15 +104,7 @@ def raw_drain(broker: Mosquitto, messages: list[tuple[str, bytes]], timeout: flo
     raw.register()
     publish_backlog(broker.port, messages)
     raw.target = len(messages)
-
-    def drain() -> tuple[float, float]:
-        cpu0, started = time.process_time(), time.perf_counter()
-        raw.connect()
-        if not raw.done.wait(timeout):
-            raise TimeoutError(f"raw subscriber got {raw.count}/{len(messages)}")
-        return time.perf_counter() - started, time.process_time() - cpu0
-
-    took, cpu = measured(drain)
+    took, cpu = measured(raw.connect, raw.done, timeout, lambda: f"raw subscriber got {raw.count}/{len(messages)}")
     raw.disconnect(end_session=True)
     return took, cpu
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
+from edge_agent.clock import WallClock, use_wall_clock, wall_now
 from edge_agent.config import AgentConfig, ConfigError
 from edge_agent.core import AgentCore
 from edge_agent.drivers import DRIVERS, missing_requirements
@@ -23,6 +24,7 @@ from junkan.core.topics import AgentTopics
 from junkan.core.version import release, wire_schemas
 
 log = logging.getLogger("junkan.agent")
+SIMULATION_ENV = "JUNKAN_SIMULATION"  # set by the simulated plant (junkan.plant) for the processes it starts
 
 
 def run_agent(config: AgentConfig, stop: threading.Event | None = None,
@@ -31,6 +33,7 @@ def run_agent(config: AgentConfig, stop: threading.Event | None = None,
     missing = missing_requirements(config.devices)  # 0. every configured driver can run on this machine
     if missing:
         raise ConfigError("; ".join(missing))
+    wall = use_wall_clock(_wall_clock(config))
     session = new_id()  # 1. a new session id for this process: lets consumers tell restarts apart
     topics = AgentTopics(config.site, config.line, config.agent)
     lock = FileLock(lock_file_for(config.outbox.path)).acquire()  # 2. one agent per outbox (else Busy)
@@ -72,7 +75,17 @@ def run_agent(config: AgentConfig, stop: threading.Event | None = None,
     outbox.close()
     lock.release()
     log.info("agent stopped")
+    use_wall_clock(wall)
     return 0
+
+
+def _wall_clock(config: AgentConfig) -> WallClock:
+    """The machine's clock; in a simulated plant, offset as the scenario's ``clock_step`` fault says."""
+    if config.simulation is None:
+        return WallClock()
+    if os.environ.get(SIMULATION_ENV) != "1":  # simulation hooks move the clock: never in a plant by accident
+        raise ConfigError(f"simulation: this section is for simulated plants only (set {SIMULATION_ENV}=1)")
+    return WallClock(config.simulation.clock_offset_file)
 
 
 def start_device(name: str, runner: Runner, core: AgentCore, stop: threading.Event) -> threading.Thread:
@@ -105,7 +118,7 @@ def build_status(config: AgentConfig, topics: AgentTopics, session: str, state: 
         trouble = [f"outbox unreadable: {exc}"]  # said in words: a depth of 0 here is not a measurement
     return StatusMessage(
         agent=topics.agent, site=topics.site, line=topics.line, session=session,
-        state="online" if state == "online" else "offline", at=datetime.now(UTC), devices=devices,
+        state="online" if state == "online" else "offline", at=wall_now(), devices=devices,
         outbox_depth=depth, outbox_oldest_age_s=round(age, 3), open_lot=core.live_lot() if state == "online" else None,
         clock=core.clock_status,
         alarms=[*core.alarms, *trouble,

@@ -6,14 +6,84 @@ possibly by hours. Durations must not follow such a step (a +10 h step closed a 
 ``ClockWatch`` compares the wall clock with the monotonic clock: their difference is constant while time
 only runs; a change beyond ``threshold_s`` is a step. ``sync_state`` asks the kernel (adjtimex) whether
 NTP has the clock synchronised.
+
+Every wall-time read of the agent goes through one source, ``wall_now``/``wall_time`` (a test checks no
+other module of ``edge_agent`` reads ``time.time``/``datetime.now``), so a simulated plant can move the
+agent's wall clock without touching the machine's: ``WallClock`` adds the seconds held in an offset file
+(``simulation.clock_offset_file``, simulation only) to ``time.time()``. libfaketime cannot do this: it
+breaks Python's sleeps.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
+import os
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
+
+log = logging.getLogger("junkan.agent.clock")
+
+
+class WallClock:
+    """``time.time()`` plus an offset a simulated plant sets (0 without ``offset_file``).
+
+    The file holds one number, seconds to add; it is looked at no more often than every ``recheck_s``
+    (monotonic) and re-read only when it changed (size, mtime, inode: the runner replaces it atomically),
+    so a read costs a clock call, not a file read."""
+
+    def __init__(self, offset_file: Path | None = None, recheck_s: float = 0.1) -> None:
+        self.offset_file, self.recheck_s = offset_file, recheck_s
+        self._state: tuple[float, tuple[int, int, int] | None, float] = (float("-inf"), None, 0.0)
+
+    def offset(self) -> float:
+        if self.offset_file is None:
+            return 0.0
+        due, sig, offset = self._state
+        mono = time.monotonic()
+        if mono < due:
+            return offset
+        try:
+            st = os.stat(self.offset_file)
+            new_sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+            if new_sig != sig:
+                offset = float(self.offset_file.read_text(encoding="utf-8").strip() or 0.0)
+                sig = new_sig
+                log.warning("simulation: the agent's wall clock is offset by %+.1f s (%s)", offset,
+                            self.offset_file)
+        except (OSError, ValueError) as exc:  # half written or gone: keep the last offset
+            log.warning("simulation: clock offset file %s unreadable (%s); keeping %+.1f s",
+                        self.offset_file, exc, offset)
+        self._state = (mono + self.recheck_s, sig, offset)  # one assignment: readers in other threads see
+        return offset  # the old or the new state, never a mix
+
+    def time(self) -> float:
+        return time.time() + self.offset()
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.time(), UTC)
+
+
+_WALL = [WallClock()]  # the agent's one wall clock; ``use_wall_clock`` swaps it (run_agent, tests)
+
+
+def use_wall_clock(clock: WallClock) -> WallClock:
+    """Make ``clock`` the agent's wall clock; returns the previous one."""
+    previous, _WALL[0] = _WALL[0], clock
+    return previous
+
+
+def wall_now() -> datetime:
+    """The agent's wall time, aware (UTC): what every timestamp the agent writes is taken from."""
+    return _WALL[0].now()
+
+
+def wall_time() -> float:
+    """The agent's wall time in seconds since the epoch (the outbox's ``created_at`` and ages)."""
+    return _WALL[0].time()
 
 
 @dataclass

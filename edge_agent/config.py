@@ -85,6 +85,14 @@ class ClockConfig(_Model):
     sync_check_interval_s: float = Field(default=30.0, gt=0, description="How often the sync state is read.")
 
 
+class SimulationConfig(_Model):
+    """Simulated plants only (``junkan sim scenario``): the agent refuses to start with this section unless
+    its environment has ``JUNKAN_SIMULATION=1``, which only the simulated plant sets."""
+
+    clock_offset_file: Path = Field(description="A file holding seconds added to the agent's wall clock; the "
+                                    "scenario runner rewrites it to apply the `clock_step` fault.")
+
+
 class AgentConfig(_Model):
     site: str = Field(description="Site (plant) id, used in topics.")
     line: str = Field(description="Line id, used in topics and lot ids.")
@@ -97,6 +105,8 @@ class AgentConfig(_Model):
     devices: list[DeviceConfig] = Field(min_length=1, description="Devices this agent reads.")
     status_interval_s: float = Field(default=5.0, gt=0, description="Status (health) publish period.")
     clock: ClockConfig = Field(default_factory=ClockConfig, description="Wall-clock steps and synchronisation.")
+    simulation: SimulationConfig | None = Field(default=None, description="Simulation only (refused in a "
+                                                "plant): hooks a scenario runner uses to apply faults.")
     metrics_port: int | None = Field(default=None, description="Serve Prometheus /metrics on this port.")
     metrics_host: str = Field(default="127.0.0.1", description="Address /metrics listens on: loopback by default "
                               "(the metrics say which devices and lots exist); 0.0.0.0 or the LAN address for a "

@@ -15,10 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from edge_agent.clock import ClockWatch, sync_state
+from edge_agent.clock import ClockWatch, sync_state, wall_now
 from edge_agent.config import AgentConfig
 from edge_agent.drivers import DRIVERS
 from edge_agent.drivers.base import DeviceReading
@@ -63,7 +63,7 @@ class AgentCore:
         topics: AgentTopics,
         session: str,
         on_enqueued: Callable[[], None] = lambda: None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = wall_now,
         mono: Callable[[], float] = time.monotonic,
         sync_probe: Callable[[], dict[str, Any]] = sync_state,
     ) -> None:
@@ -195,8 +195,8 @@ class AgentCore:
             self._alarm(f"clock_step: wall clock jumped by {step:+.1f} s at {now.isoformat(timespec='seconds')}")
             lot = self.lots.current
             if lot is not None:
-                lot.opened_at += by
-                lot.evidence.clock_steps_s.append(round(step, 3))
+                lot.clock_stepped(step)
+                self._lot_dirty = True  # checkpoint the shifted lot: a restart must not undo the shift
             for detector in self.detectors.values():
                 detector.shift_time(by)
             self.clock_status = self.clock_status.model_copy(

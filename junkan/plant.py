@@ -37,7 +37,8 @@ class Service:
 
     def start(self) -> Service:
         log = self.log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # JUNKAN_SIMULATION: a simulated plant; the agent accepts its config's `simulation` section (edge_agent.app)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "JUNKAN_SIMULATION": "1"}
         self.proc = subprocess.Popen([sys.executable, "-m", "junkan.cli", *self.args], cwd=self.workdir,
                                      stdout=log, stderr=subprocess.STDOUT, env=env,
                                      preexec_fn=die_with_parent(self.bound_to_parent))

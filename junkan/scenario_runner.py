@@ -12,6 +12,7 @@ frames), broker restart.
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -37,12 +38,11 @@ from simulators.plantline.schema import Scenario
 
 class Adversity:
     """The scenario's adversity faults (issue 15), applied at their scenario times: agent SIGKILL and
-    restart, scale link unplugged, sorter PLC restarts, busy processes. ``clock_step`` is logged as not
-    applied: a per-process wall-clock override that works with Python's sleeps is not available here
-    (libfaketime breaks ``time.sleep``); the agent's handling is tested with an injected clock instead."""
+    restart, scale link unplugged, sorter PLC restarts, the agent's wall clock stepped (``ClockSteps``),
+    busy processes."""
 
     def __init__(self, scenario: Scenario, agent: Any, balance: Any, devices: Any, log: Any,
-                 source: Any = None) -> None:
+                 source: Any = None, clock: ClockSteps | None = None) -> None:
         f = scenario.faults
         self.agent, self.balance, self.devices, self.log, self.source = agent, balance, devices, log, source
         self.source_restarts = sorted(f.scale_restart_at)
@@ -51,8 +51,9 @@ class Adversity:
         self.unplug = sorted(f.scale_unplug)
         self.hogs = sorted(f.cpu_hog)
         self.running_hogs: list[tuple[float, list[subprocess.Popen[bytes]]]] = []
-        if f.clock_step:
-            log(f"fault: clock_step {[s.model_dump() for s in f.clock_step]} NOT applied in a live run (see Adversity)")
+        self.clock = clock
+        if f.clock_step and clock is None:
+            log(f"fault: clock_step {[s.model_dump() for s in f.clock_step]} NOT applied (no agent clock file)")
 
     def tick(self, t: float) -> None:
         while self.restarts and t >= self.restarts[0]:
@@ -79,6 +80,8 @@ class Adversity:
         elif self.balance is not None and unplugged != self.balance.unplugged.is_set():
             self.log(f"fault: scale link {'unplugged' if unplugged else 'back'} at t={t:.0f} s")
             (self.balance.unplugged.set if unplugged else self.balance.unplugged.clear)()
+        if self.clock is not None:
+            self.clock.tick(t, self.log)
         while self.hogs and t >= self.hogs[0][0]:
             _start, end, n = self.hogs.pop(0)
             self.log(f"fault: {n} busy processes until t={end:.0f} s")
@@ -100,8 +103,34 @@ class Adversity:
             p.wait(timeout=5)
 
 
+class ClockSteps:
+    """The ``clock_step`` fault: the agent's wall clock, offset through the file its config's
+    ``simulation.clock_offset_file`` names (re-read by the agent when it changes; the machine's clock and the
+    gateway's are untouched). The agent starts with its clock off by minus the sum of the steps, so after the
+    last step it is right: a Pi that booted with an old time, then NTP stepping it. (A clock ahead of the
+    gateway by more than its ``max_future_s`` would have its messages refused, as in a plant.)"""
+
+    def __init__(self, scenario: Scenario, path: Path) -> None:
+        self.path, self.steps = path, sorted(scenario.faults.clock_step, key=lambda s: s.at)
+        self.offset = -sum(s.by_s for s in self.steps)
+        self._write()
+
+    def tick(self, t: float, log: Any) -> None:
+        while self.steps and t >= self.steps[0].at:
+            step = self.steps.pop(0)
+            self.offset += step.by_s
+            self._write()
+            log(f"fault: the agent's wall clock steps by {step.by_s:+.0f} s at t={t:.0f} s "
+                f"(offset now {self.offset:+.0f} s)")
+
+    def _write(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(f"{self.offset}\n", encoding="utf-8")
+        os.replace(tmp, self.path)  # the agent sees the old offset or the new one, never half a file
+
+
 def line_config(scenario: Scenario, path: Path, live_devices: list[dict[str, Any]],
-                scale_device: dict[str, Any] | None = None) -> Path:
+                scale_device: dict[str, Any] | None = None, clock_offset_file: Path | None = None) -> Path:
     params = line_measurement_params(scenario, seconds_per_wall_s=1.0)
     config = {
         "site": "sim-plant", "line": scenario.line, "agent": f"agent-{scenario.line}",
@@ -124,6 +153,8 @@ def line_config(scenario: Scenario, path: Path, live_devices: list[dict[str, Any
             *live_devices,
         ],
     }
+    if clock_offset_file is not None:  # simulation only: the agent refuses it outside a simulated plant
+        config["simulation"] = {"clock_offset_file": str(clock_offset_file)}
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 
@@ -166,8 +197,10 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
     devices = LiveDevices(scenario, plans, seed)
     scale = PlatformScale(seed=seed)
     source = make_scale_source(scenario.scale_source, scale, Path(workdir))  # None: the MT-SICS balance
+    clock = ClockSteps(scenario, Path(workdir) / "agent-clock-offset") if scenario.faults.clock_step else None
     plant = Plant(workdir, line_config=line_config(scenario, Path(workdir) / "line.yaml", devices.agent_devices(),
-                                                   source.device(DEVICES["scale"]) if source else None),
+                                                   source.device(DEVICES["scale"]) if source else None,
+                                                   clock.path if clock else None),
                   api_port=api_port, die_with_parent=True)
     write_plant_public_key(workdir)  # keys/ beside gateway.db before the gateway starts: JWS works at once
     pty, nir_port, xrf_port = PtyPort(), TcpServerPort(), TcpServerPort()
@@ -272,7 +305,7 @@ def run_scenario(scenario: Scenario, seed: int, duration_s: float, workdir: Path
         for th in threads:
             th.start()
         restart_at = scenario.faults.broker_restart_at
-        adversity = Adversity(scenario, agent, balance, devices, log, source)
+        adversity = Adversity(scenario, agent, balance, devices, log, source, clock)
         deadline = t0 + duration_s if duration_s > 0 else float("inf")
         try:
             while time.monotonic() < deadline and not stop.is_set():

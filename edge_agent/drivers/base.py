@@ -11,11 +11,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge_agent.clock import wall_now
 from junkan.core.names import NAME_PATTERN
 
 Status = Literal["ok", "unstable", "overload", "underload", "error", "degraded"]
@@ -113,7 +114,7 @@ class DeviceCounters:
         self.alarm = self.last_error = alarm
 
     def state(self, stale_after_s: float, now: datetime | None = None) -> DeviceState:
-        now = now or datetime.now(UTC)
+        now = now or wall_now()
         if self.alarm is not None:
             return "unavailable"
         if not self.connected and self.last_error:

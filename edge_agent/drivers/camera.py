@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
 
+from edge_agent.clock import wall_now
 from edge_agent.drivers.base import (
     Backoff,
     BadFrame,
@@ -205,12 +205,12 @@ class CameraRunner:
                     continue
                 next_due = now + min_gap
                 t = now
-            items = self.pipeline.process(frame, t, datetime.now(UTC))
+            items = self.pipeline.process(frame, t, wall_now())
             if any(isinstance(i, BadFrame) for i in items):
                 self.counters.frames_bad += 1
             else:  # a frame with nothing in view is still a good frame: the camera is alive
                 self.counters.frames_ok += 1
-                self.counters.last_reading_at = datetime.now(UTC)
+                self.counters.last_reading_at = wall_now()
             for item in items:
                 self._deliver(item, emit)
         return False
@@ -227,7 +227,7 @@ class CameraRunner:
                 item.status,
                 item.stable,
                 item.data,
-                datetime.now(UTC),
+                wall_now(),
                 item.raw,
             )
         emit(item)

@@ -17,11 +17,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge_agent.clock import wall_now
 from edge_agent.drivers.base import BadFrame, Decoded, Decoder, DeviceCounters, DeviceReading, Emit, log
 from edge_agent.drivers.serial_port import Capture
 
@@ -157,6 +157,6 @@ class FolderRunner:
             log.warning("bad row in %s: %s", name, item.reason)
             return
         self.counters.frames_ok += 1
-        self.counters.last_reading_at = datetime.now(UTC)
+        self.counters.last_reading_at = wall_now()
         emit(dataclasses.replace(item, data={**item.data, "source_file": name}))
 

@@ -16,12 +16,12 @@ import base64
 import json
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import Field, model_validator
 
+from edge_agent.clock import wall_now, wall_time
 from edge_agent.drivers.base import (
     Backoff,
     BadFrame,
@@ -166,7 +166,7 @@ class MqttSourceRunner:
             for topic in self.source.subscriptions():
                 client.subscribe(topic, qos=0)
             self._broker_up = True
-            self.source.connected(time.time())
+            self.source.connected(wall_time())
             backoff.reset()
             while not stop.is_set():
                 for topic, payload in self.source.take_commands():
@@ -185,7 +185,7 @@ class MqttSourceRunner:
             self._update_state()
 
     def _on_message(self, topic: str, payload: bytes, emit: Emit, capture: Any) -> None:
-        t = time.time()
+        t = wall_time()
         if capture:
             capture.write(capture_line(t, topic, payload) + "\n")
             capture.flush()
@@ -197,7 +197,7 @@ class MqttSourceRunner:
                 continue
             if item.kind != "info":
                 self.counters.frames_ok += 1
-                self.counters.last_reading_at = datetime.now(UTC)
+                self.counters.last_reading_at = wall_now()
             emit(item)
         self._update_state()
 

@@ -48,12 +48,12 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge_agent.clock import wall_now
 from edge_agent.drivers.base import (
     Backoff,
     BadFrame,
@@ -311,7 +311,7 @@ class ModbusRunner:
             self._bad(snap.reason)
             return
         self.counters.frames_ok += 1
-        self.counters.last_reading_at = datetime.now(UTC)
+        self.counters.last_reading_at = wall_now()
         reading = self.decoder.step(snap)
         if reading is not None:
             if reading.status == "error":  # a restart or an implausible counter: shown in the status too

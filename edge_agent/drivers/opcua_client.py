@@ -15,10 +15,10 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from edge_agent.clock import wall_now
 from edge_agent.drivers.base import Backoff, DeviceCounters, Emit, log
 from edge_agent.drivers.opcua import ChannelDecoder, EuInfo, OpcUaConfig, Sample, sample_to_json
 
@@ -188,7 +188,7 @@ class OpcUaRunner:
         reading = self.channels.step(name, sample)
         if sample.status.startswith(("Good", "Uncertain")):
             self.counters.frames_ok += 1
-            self.counters.last_reading_at = datetime.now(UTC)
+            self.counters.last_reading_at = wall_now()
         else:
             self.counters.frames_bad += 1
             self.counters.last_error = f"channel {name}: {sample.status} on node {sample.node}"

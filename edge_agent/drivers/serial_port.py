@@ -17,13 +17,13 @@ import json
 import re
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import serial
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge_agent.clock import wall_now
 from edge_agent.drivers.base import (
     Backoff,
     BadFrame,
@@ -193,7 +193,7 @@ class SerialRunner:
                 self.counters.last_error = str(item.data.get("reason", "device error"))
             else:
                 self.counters.frames_ok += 1
-                self.counters.last_reading_at = datetime.now(UTC)
+                self.counters.last_reading_at = wall_now()
             if item.checkpoint is not None:
                 self.checkpoint = item.checkpoint
             backoff.reset()

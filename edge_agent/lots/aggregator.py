@@ -9,7 +9,7 @@ open lot after a restart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from edge_agent.lots.weighing import WeighingEvent
@@ -35,6 +35,15 @@ class OpenLot:
     devices: set[str] = field(default_factory=set)
     device_kinds: dict[str, int] = field(default_factory=dict)
     evidence: LotEvidence = field(default_factory=measurement.new_evidence)  # what the measurement needs
+
+    def clock_stepped(self, step_s: float) -> None:
+        """The wall clock jumped by ``step_s``: move the instants held (open time, when each device spoke)
+        so the lot's duration and its devices' silences stay true, and record the step (the lot is flagged)."""
+        self.opened_at += timedelta(seconds=step_s)
+        for act in self.evidence.activity.values():
+            act.first += step_s
+            act.last += step_s
+        self.evidence.clock_steps_s.append(round(step_s, 3))
 
     def to_state(self) -> dict[str, Any]:
         return {

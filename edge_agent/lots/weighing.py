@@ -28,9 +28,10 @@ machine; a weighing with a net frame in it has ``mode`` net.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from edge_agent.clock import wall_now
 from edge_agent.lots import net_mode
 
 WeighingStatus = Literal["ok", "degraded"]
@@ -228,7 +229,7 @@ class WeighingDetector:
         return {"tare": self._tare, "gross": self._gross, "started": iso(self._started), "zero": self._zero,
                 "zero_at": iso(self._zero_at), "tare_zero": [self._tare_zero[0], iso(self._tare_zero[1])],
                 "gross_at": iso(self._gross_at), "tare_unknown": self._tare_unknown,
-                "across_gap": self._across_gap, "saved_at": datetime.now(UTC).isoformat()}
+                "across_gap": self._across_gap, "saved_at": wall_now().isoformat()}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Resume from a checkpoint; a restart is a gap, so ``gap()`` follows."""
@@ -243,7 +244,7 @@ class WeighingDetector:
         self._tare_unknown = bool(state.get("tare_unknown"))
         self._across_gap = bool(state.get("across_gap"))
         saved = dt(state.get("saved_at"))
-        down = (datetime.now(UTC) - saved).total_seconds() if saved is not None else float("inf")
+        down = (wall_now() - saved).total_seconds() if saved is not None else float("inf")
         self.gap(max(0.0, down))  # a restart is a gap as long as the agent was down (by the wall clock)
 
     @property

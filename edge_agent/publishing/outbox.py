@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_agent.clock import wall_time
+
 log = logging.getLogger("junkan.agent.outbox")
 
 # MIGRATIONS[i] brings user_version i to i + 1. Version 1 is the schema of every outbox written before
@@ -126,7 +128,7 @@ class SqliteOutbox:
     def _move_aside(self, exc: Exception) -> None:
         """A corrupt outbox must not stop the agent: keep the file for forensics, start a new one."""
         self.close()
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(wall_time())}")
         for suffix in ("", "-wal", "-shm"):
             src = Path(f"{self.path}{suffix}")
             if src.exists():
@@ -184,7 +186,7 @@ class SqliteOutbox:
                     "ORDER BY seq LIMIT ?)",
                     (overflow,),
                 )
-            now = time.time()
+            now = wall_time()
             conn.executemany(
                 "INSERT INTO outbox (seq, msg_id, kind, topic, payload, data_class, created_at) "
                 "VALUES (?,?,?,?,?,?,?)",
@@ -288,7 +290,7 @@ class SqliteOutbox:
         try:
             conn.execute(
                 "INSERT OR REPLACE INTO rejected SELECT msg_id, seq, topic, payload, ?, ? FROM outbox WHERE msg_id=?",
-                (reason, time.time(), msg_id),
+                (reason, wall_time(), msg_id),
             )
             conn.execute("DELETE FROM outbox WHERE msg_id=?", (msg_id,))
             conn.execute("COMMIT")
@@ -303,11 +305,11 @@ class SqliteOutbox:
             acked = list(self._acked)
         if len(acked) > 900:  # too many to list: every acked one is newer than the oldest unacked anyway
             count, oldest = self._conn().execute("SELECT COUNT(*), MIN(created_at) FROM outbox").fetchone()
-            return max(0, int(count) - len(acked)), (time.time() - oldest) if oldest else 0.0
+            return max(0, int(count) - len(acked)), (wall_time() - oldest) if oldest else 0.0
         marks = ",".join("?" * len(acked))
         count, oldest = self._conn().execute(
             f"SELECT COUNT(*), MIN(created_at) FROM outbox WHERE msg_id NOT IN ({marks})", acked).fetchone()
-        return int(count), (time.time() - oldest) if oldest else 0.0
+        return int(count), (wall_time() - oldest) if oldest else 0.0
 
     def close(self) -> None:
         if self._acked and getattr(self._local, "conn", None) is not None:

@@ -83,6 +83,9 @@ class ClockConfig(_Model):
     require_sync: bool = Field(default=False, description="Flag lots while the kernel says the clock is not NTP "
                                "synchronised (turn on where NTP is configured; a Pi without RTC).")
     sync_check_interval_s: float = Field(default=30.0, gt=0, description="How often the sync state is read.")
+    device_ahead_tolerance_s: float = Field(
+        default=300.0, gt=0, description="A reading stamped by its device (an XRF's clock) this far ahead of the "
+        "agent's clock: the clocks disagree; the lot counts it on arrival and is flagged `device_clock`.")
 
 
 class SimulationConfig(_Model):

@@ -196,7 +196,6 @@ class AgentCore:
             lot = self.lots.current
             if lot is not None:
                 lot.clock_stepped(step)
-                self._lot_dirty = True  # checkpoint the shifted lot: a restart must not undo the shift
             for detector in self.detectors.values():
                 detector.shift_time(by)
             self.clock_status = self.clock_status.model_copy(
@@ -244,8 +243,24 @@ class AgentCore:
         if (reading.kind == "source_event" and device in self.detectors
                 and reading.data.get("event") in ("offline", "seq_gap")):
             self.detectors[device].gap()  # the source says it lost something: what happened meanwhile is unknown
-        lot_id = self.lots.note_reading(device, reading.kind, ts, reading.data)
+        lot_id = self.lots.note_reading(device, reading.kind, self._lot_time(device, reading, now), reading.data)
         self._add_reading(device, ts, reading, lot_id)
+
+    def _lot_time(self, device: str, reading: DeviceReading, now: datetime) -> datetime:
+        """When the lot counts a reading. A device's own time (an XRF's clock) ahead of the agent's beyond the
+        tolerance cannot be a delivery delay: one clock is wrong (a Pi that booted with an old time). The lot is
+        timed on the agent's clock, so the reading counts on arrival, and the lot says the clocks disagree
+        (before, the lot showed the device silent for the difference). The reading keeps the device's time."""
+        if reading.ts is None:
+            return now
+        tolerance = self.config.clock.device_ahead_tolerance_s
+        if (reading.ts - now).total_seconds() <= tolerance:
+            return reading.ts
+        if self.lots.current is not None:
+            measurement.note_source_event(self.lots.current.evidence, device, (
+                f"device_clock: readings stamped more than {tolerance:.0f} s ahead of the agent's clock "
+                "(one of the two clocks is wrong); counted when they arrived"))
+        return now
 
     def _new_fault(self, device: str, reading: DeviceReading) -> bool:
         """A problem reading worth recording: its cause differs from the last one recorded for the device, or

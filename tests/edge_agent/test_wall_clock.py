@@ -5,6 +5,7 @@ only a simulated plant can."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -132,3 +133,32 @@ def test_a_step_keeps_the_devices_silences_true(tmp_path: Path) -> None:
     reasons = [d.reason for d in result.devices.degraded]
     assert not any("no readings" in r for r in reasons), reasons
     assert any("clock_step" in r for r in reasons)
+
+
+def test_a_device_clock_ahead_of_the_agent_is_named_not_taken_for_silence(tmp_path: Path) -> None:
+    """An XRF with the right time and an agent booted 10 h behind: the lot showed 'xrf: no readings for
+    36000 s during the lot'; now it counts the readings on arrival and names the clock disagreement."""
+    t = {"wall": datetime(2026, 12, 2, 8, 0, tzinfo=UTC), "mono": 1000.0}
+    config = load_config(REPO / "firmware_configs/lines/demo_line.yaml")
+    core = AgentCore(config, SqliteOutbox(tmp_path / "o.db"), AgentTopics("s", "line-1", "a"), new_id(),
+                     clock=lambda: t["wall"], mono=lambda: t["mono"],
+                     sync_probe=lambda: {"synchronised": True, "max_error_us": 1000})
+    core._handle("command", CommandMessage(cmd_id=new_id(), action="open_lot", line="line-1", lot_id="L1",
+                                           issued_at=t["wall"]))
+    from edge_agent.drivers.base import DeviceReading
+
+    for _ in range(30):
+        xrf_time = t["wall"] + timedelta(hours=10)
+        core._handle("reading", ("xrf", DeviceReading(kind="xrf", ts=xrf_time, data={
+            "elements": {"Br": {"ppm": 3.0, "error": 1.0}}, "instrument_time": xrf_time.isoformat()})))
+        t["wall"] += timedelta(seconds=1)
+        t["mono"] += 1
+    lot = core.lots.current
+    assert lot is not None
+    result = measurement.measure(lot.evidence, opened_at=lot.opened_at, closed_at=t["wall"])
+    reasons = [d.reason for d in result.devices.degraded if d.device == "xrf"]
+    assert not any("no readings" in r for r in reasons), reasons
+    assert any(r.startswith("device_clock:") for r in reasons), reasons
+    core._flush_readings(force=True)
+    stored = [json.loads(m.payload)["body"]["readings"] for m in core.outbox.after(0, 100) if m.kind == "reading"]
+    assert stored and stored[0][0]["ts"].startswith("2026-12-02T18:00")  # the reading keeps the XRF's time

@@ -23,7 +23,8 @@ def test_adversity_never_gives_a_wrong_number_unflagged(tmp_path: Path) -> None:
                           "--seed", "3", "--duration", "100", "--workdir", str(work)],
                          capture_output=True, text=True, timeout=280, cwd=REPO)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    for fault in ("SIGKILL the agent", "scale link unplugged", "sorter PLC restarts", "busy processes"):
+    for fault in ("SIGKILL the agent", "scale link unplugged", "sorter PLC restarts", "busy processes",
+                  "wall clock steps"):
         assert fault in run.stdout, f"fault not applied: {fault}"
     score = subprocess.run([sys.executable, "-m", "junkan.cli", "sim", "score", "--truth", str(work / "truth.jsonl"),
                             "--db", str(work / "gateway.db"), "--json", str(work / "score.json")],
@@ -39,5 +40,10 @@ def test_adversity_never_gives_a_wrong_number_unflagged(tmp_path: Path) -> None:
         huge = db.execute("SELECT COUNT(*) FROM readings WHERE kind='nir_counts' AND status='ok' AND "
                           "EXISTS (SELECT 1 FROM json_each(json_extract(data, '$.ejections')) WHERE value > 1e6)"
                           ).fetchone()[0]
+        alarms = json.loads(db.execute("SELECT alarms FROM agents").fetchone()[0])
+        stepped = [lot for (m,) in db.execute("SELECT measurement FROM lots WHERE status='closed'")
+                   for lot in [json.loads(m)] if any("clock_step" in d["reason"] for d in lot["devices"]["degraded"])]
+    assert any(a.startswith("clock_step: wall clock jumped by +36000") for a in alarms), alarms  # seen live
+    assert len(stepped) == 1  # the lot open at the step says so
     assert net_mode >= 1  # containers tared on the indicator were weighed, as net
     assert huge == 0  # no phantom counts from the PLC restart near 2^31

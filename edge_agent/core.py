@@ -243,19 +243,19 @@ class AgentCore:
         if (reading.kind == "source_event" and device in self.detectors
                 and reading.data.get("event") in ("offline", "seq_gap")):
             self.detectors[device].gap()  # the source says it lost something: what happened meanwhile is unknown
-        lot_id = self.lots.note_reading(device, reading.kind, self._lot_time(device, reading, now), reading.data)
+        lot_id = self.lots.note_reading(device, reading.kind, self._lot_time(device, reading.ts, now), reading.data)
         self._add_reading(device, ts, reading, lot_id)
 
-    def _lot_time(self, device: str, reading: DeviceReading, now: datetime) -> datetime:
+    def _lot_time(self, device: str, ts: datetime | None, now: datetime) -> datetime:
         """When the lot counts a reading. A device's own time (an XRF's clock) ahead of the agent's beyond the
         tolerance cannot be a delivery delay: one clock is wrong (a Pi that booted with an old time). The lot is
         timed on the agent's clock, so the reading counts on arrival, and the lot says the clocks disagree
         (before, the lot showed the device silent for the difference). The reading keeps the device's time."""
-        if reading.ts is None:
+        if ts is None:
             return now
         tolerance = self.config.clock.device_ahead_tolerance_s
-        if (reading.ts - now).total_seconds() <= tolerance:
-            return reading.ts
+        if (ts - now).total_seconds() <= tolerance:
+            return ts
         if self.lots.current is not None:
             measurement.note_source_event(self.lots.current.evidence, device, (
                 f"device_clock: readings stamped more than {tolerance:.0f} s ahead of the agent's clock "
@@ -453,23 +453,25 @@ class AgentCore:
             self.alarms = [a for a in self.alarms if not a.startswith("outbox")]
         self.on_enqueued()
 
-    def _kept_readings(self, after_seq: int) -> Iterator[dict[str, Any]]:
-        """Readings (as sent) of every message kept after ``after_seq``, acked or not; unreadable ones skipped."""
+    def _kept_readings(self, after_seq: int) -> Iterator[tuple[dict[str, Any], datetime]]:
+        """Readings (as sent) of every message kept after ``after_seq``, acked or not, each with its message's
+        ``sent_at`` (the agent's clock when it was built); unreadable ones skipped."""
         for msg in self.outbox.retained(after_seq):
             self.seq = max(self.seq, msg.seq)  # no kept message's number is ever reused
             if msg.kind != Kind.READING.value:
                 continue
             try:
-                readings = json.loads(msg.payload)["body"]["readings"]
+                payload = json.loads(msg.payload)
+                readings, sent_at = payload["body"]["readings"], datetime.fromisoformat(payload["sent_at"])
             except (ValueError, KeyError, TypeError):
                 continue
-            yield from (r for r in readings if isinstance(r, dict))
+            yield from ((r, sent_at) for r in readings if isinstance(r, dict))
 
     def _recover_numbers(self) -> None:
         """``seq``/``device_seq`` as of the last state write, raised past every message kept after it (acked
         messages newer than the state are kept until the next state write, so none is ever reused)."""
         after = self.seq
-        for r in self._kept_readings(after):
+        for r, _ in self._kept_readings(after):
             if isinstance(r.get("device_seq"), int):
                 self.device_seq[r["device"]] = max(self.device_seq.get(r["device"], -1), r["device_seq"])
         self.outbox.retain_after_seq = after
@@ -480,10 +482,10 @@ class AgentCore:
         if lot is None or after_seq is None:
             return 0
         n = 0
-        for r in self._kept_readings(int(after_seq)):
+        for r, sent_at in self._kept_readings(int(after_seq)):
             if r.get("lot_id") != lot.lot_id or r.get("kind") in ("weight", "weighing", "info"):
                 continue  # weighings and zeros are checkpointed at once; only folded readings wait
-            ts = datetime.fromisoformat(r["ts"])
+            ts = self._lot_time(r["device"], datetime.fromisoformat(r["ts"]), sent_at)
             self.lots.note_reading(r["device"], r["kind"], ts, r.get("data") or {})
             n += 1
         return n

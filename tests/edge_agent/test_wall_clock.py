@@ -151,6 +151,7 @@ def test_a_device_clock_ahead_of_the_agent_is_named_not_taken_for_silence(tmp_pa
         xrf_time = t["wall"] + timedelta(hours=10)
         core._handle("reading", ("xrf", DeviceReading(kind="xrf", ts=xrf_time, data={
             "elements": {"Br": {"ppm": 3.0, "error": 1.0}}, "instrument_time": xrf_time.isoformat()})))
+        core._flush_readings(force=True)  # the live loop commits what arrived, turn by turn
         t["wall"] += timedelta(seconds=1)
         t["mono"] += 1
     lot = core.lots.current
@@ -159,6 +160,15 @@ def test_a_device_clock_ahead_of_the_agent_is_named_not_taken_for_silence(tmp_pa
     reasons = [d.reason for d in result.devices.degraded if d.device == "xrf"]
     assert not any("no readings" in r for r in reasons), reasons
     assert any(r.startswith("device_clock:") for r in reasons), reasons
-    core._flush_readings(force=True)
     stored = [json.loads(m.payload)["body"]["readings"] for m in core.outbox.after(0, 100) if m.kind == "reading"]
     assert stored and stored[0][0]["ts"].startswith("2026-12-02T18:00")  # the reading keeps the XRF's time
+    # a restart folds the lot's readings again from the outbox: by when they were sent, not by the XRF's time
+    again = AgentCore(config, SqliteOutbox(tmp_path / "o.db"), AgentTopics("s", "line-1", "a"), new_id(),
+                      clock=lambda: t["wall"], mono=lambda: t["mono"],
+                      sync_probe=lambda: {"synchronised": True, "max_error_us": 1000})
+    lot = again.lots.current
+    assert lot is not None and lot.lot_id == "L1" and lot.evidence.activity["xrf"].n == 30
+    result = measurement.measure(lot.evidence, opened_at=lot.opened_at, closed_at=t["wall"])
+    reasons = [d.reason for d in result.devices.degraded if d.device == "xrf"]
+    assert not any("no readings" in r for r in reasons), reasons
+    assert any(r.startswith("device_clock:") for r in reasons), reasons

@@ -54,6 +54,11 @@ class NirModel:
     def classify(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.classifier.classify(x.astype(np.float32)))
 
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(answer index, probabilities) per row; the model's own ``label`` output when it has one."""
+        idx, probs = self.classifier.predict(x.astype(np.float32))
+        return np.asarray(idx), np.asarray(probs)
+
 
 def load_model(directory: Path) -> NirModel:
     from edge_agent.drivers.nir_spectrometer import PolymerClassifier, model_card
@@ -167,12 +172,11 @@ def classify_rows(model: NirModel, header: list[str], rows: list[list[str]]) -> 
             vals = vals / white
         todo.append((i, vals))
     if todo:
-        probs = model.classify(np.array([v for _, v in todo]))
-        for (i, _), pr in zip(todo, probs, strict=True):
+        answers, probs = model.predict(np.array([v for _, v in todo]))
+        for (i, _), best, pr in zip(todo, answers, probs, strict=True):
             if not np.all(np.isfinite(pr)):
                 out[i]["error"] = "model output is not finite"
                 continue
-            best = int(pr.argmax())
             out[i].update(polymer=model.labels[best], p=round(float(pr[best]), 4))
     return out
 

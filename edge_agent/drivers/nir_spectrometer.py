@@ -63,7 +63,12 @@ class NirSpectrometerConfig(DeviceConfigBase):
 
 
 class PolymerClassifier:
-    """The ONNX session plus labels; fails at construction when model and config disagree."""
+    """The ONNX session plus labels; fails at construction when model and config disagree.
+
+    A model with a second output named ``label`` (int64 [N], e.g. models/nir_polymer) says its answer itself and
+    its ``probs`` are calibrated (the true class's distribution given that answer, which another class may top);
+    otherwise the answer is the argmax of ``probs``. Either way the reported confidence is ``probs[answer]``.
+    """
 
     def __init__(self, model: Path, labels: Path, channels: int) -> None:
         from edge_agent.vision.detector import ModelError, load_session, read_labels
@@ -72,6 +77,8 @@ class PolymerClassifier:
         self.session = load_session(model)
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
+        names = [o.name for o in self.session.get_outputs()]
+        self.label_output = names.index("label") if "label" in names[1:] else None
         if len(inp.shape) != 2 or (isinstance(inp.shape[1], int) and inp.shape[1] != channels):
             raise ModelError(f"model {model} expects input {inp.shape}, config has {channels} wavelengths")
         n_out = self.session.get_outputs()[0].shape[-1]
@@ -80,7 +87,14 @@ class PolymerClassifier:
         self.classify(np.full((1, channels), 0.5, np.float32))  # warm-up
 
     def classify(self, refl: np.ndarray) -> np.ndarray:
-        return np.asarray(self.session.run(None, {self.input_name: refl.astype(np.float32)})[0])
+        return self.predict(refl)[1]
+
+    def predict(self, refl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(answer index [N], class probabilities [N, n_labels]) per row."""
+        out = self.session.run(None, {self.input_name: refl.astype(np.float32)})
+        probs = np.asarray(out[0])
+        best = np.asarray(out[self.label_output]) if self.label_output is not None else probs.argmax(axis=1)
+        return best.astype(int), probs
 
 
 def parse_values(text: str, channels: int) -> tuple[str | None, np.ndarray] | None:
@@ -109,8 +123,8 @@ def reading_from(
     if float(refl.mean()) <= config.dark_reflectance_max:
         data.update(polymer="dark", confidence=1.0, probs={}, dark=True)
         return DeviceReading(kind="nir_object", status="ok", data=data, raw=raw)
-    probs = clf.classify(refl[None])[0]
-    best = int(probs.argmax())
+    idx, all_probs = clf.predict(refl[None])
+    best, probs = int(idx[0]), all_probs[0]
     conf = float(probs[best])
     data.update(
         polymer=clf.labels[best],

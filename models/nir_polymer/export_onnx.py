@@ -4,7 +4,11 @@ Graph: reflectance [N, 8] (raw / the session's white reference) -> Clip [1e-3, 1
 (one MatMul: log, log - mean(log), neighbouring-LED differences; see train.feature_matrix) -> squared
 distances to every training row (|x|^2 - 2 x.T + |T|^2, one MatMul) -> TopK (k nearest) -> one-hot labels
 gathered and averaged (votes) ; mean distance of the k neighbours -> gate = Sigmoid(slope * (dist - thr)).
-probs = votes * (1 - gate) + gate * e_unknown -> [N, 6] in labels.txt order (PP, PE, PET, PS, PVC, unknown).
+scores = votes * (1 - gate) + gate * e_unknown; label = ArgMax(scores) (the kNN's answer, unchanged);
+unanimous = max(votes) >= 0.999; probs = Gather(calibration, 2 * label + unanimous) -> [N, 6] in labels.txt
+order (PP, PE, PET, PS, PVC, unknown): the distribution of the true class measured for that label on items the
+training kNN had not seen (calibrate.py). Outputs: ``probs`` and ``label`` (int64 [N]); ``probs[label]`` is the
+calibrated p, and another class may be more likely than the label (e.g. most rows labelled unknown are PP/PE).
 The preprocessing lives in the graph so the agent feeds reflectances and cannot get it wrong.
 Run: ``.venv/bin/python models/nir_polymer/export_onnx.py`` (train.py calls ``export`` itself).
 """
@@ -43,6 +47,9 @@ def build(w: dict[str, np.ndarray]) -> onnx.ModelProto:
         numpy_helper.from_array(np.array(float(w["threshold"]), f32), "thr"),
         numpy_helper.from_array(np.array(float(w["slope"]), f32), "slope"),
         numpy_helper.from_array(e_unk, "e_unk"),
+        numpy_helper.from_array(w["calibration"].astype(f32), "CAL"),
+        numpy_helper.from_array(np.array(0.999, f32), "unan_min"),
+        numpy_helper.from_array(np.array(2, np.int64), "two"),
     ]
     nodes = [
         helper.make_node("Clip", ["reflectance", "r_lo", "r_hi"], ["r"]),
@@ -66,13 +73,21 @@ def build(w: dict[str, np.ndarray]) -> onnx.ModelProto:
         helper.make_node("Sub", ["one", "gate"], ["keep"]),
         helper.make_node("Mul", ["votes", "keep"], ["kept"]),
         helper.make_node("Mul", ["gate", "e_unk"], ["unk"]),
-        helper.make_node("Add", ["kept", "unk"], ["probs"]),
+        helper.make_node("Add", ["kept", "unk"], ["scores"]),
+        helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0),
+        helper.make_node("ReduceMax", ["votes"], ["share"], axes=[1], keepdims=0),
+        helper.make_node("GreaterOrEqual", ["share", "unan_min"], ["unan_b"]),
+        helper.make_node("Cast", ["unan_b"], ["unan"], to=TensorProto.INT64),
+        helper.make_node("Mul", ["label", "two"], ["label2"]),
+        helper.make_node("Add", ["label2", "unan"], ["cal_row"]),
+        helper.make_node("Gather", ["CAL", "cal_row"], ["probs"], axis=0),
     ]
     graph = helper.make_graph(
         nodes,
         "nir_polymer",
         [helper.make_tensor_value_info("reflectance", TensorProto.FLOAT, ["N", n_in])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", n_out])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", n_out]),
+         helper.make_tensor_value_info("label", TensorProto.INT64, ["N"])],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="junkan")

@@ -10,6 +10,9 @@ session's CSV (its reference rows included) is classified by `junkan agent nir-c
 (models/nir_eval.py); the naive baseline predicts the training sessions' most common class.
 Also scored the same way: held out by sample id (an item's scans in every file together, 5 folds) and a
 held-out session with its items removed from every training session, i.e. new items on a new board/day.
+The reported ``p`` is calibrated (calibrate.py: per label, the precision measured on items held out inside the
+training rows); each fold's held-out rows give its reliability (mean p vs accuracy, Brier, ECE) before (the
+neighbours' vote share the graph used to report) and after.
 Writes weights.npz, model.json, metrics.json and nir_polymer.onnx.
 Run: ``.venv/bin/python models/nir_polymer/train.py`` (about 20 s); ``--keep DIR`` keeps the fold files.
 """
@@ -30,6 +33,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 from models.nir_eval import nir_classify, read_table, score, write_table  # noqa: E402
+from models.nir_polymer import calibrate  # noqa: E402
 from models.nir_polymer.export_onnx import ONNX_NAME, export  # noqa: E402
 
 DATA = Path(os.environ.get("JUNKAN_NIR_DATA", HERE.parents[2] / "shared" / "data" / "nir"))
@@ -120,18 +124,31 @@ def choose_threshold(f: np.ndarray, y: np.ndarray, s: np.ndarray, k: int) -> tup
     return float(accs[i]), thr
 
 
-def save(f: np.ndarray, y: np.ndarray, k: int, thr: float, out: Path, card: dict[str, Any]) -> None:
+def slope(thr: float) -> float:
+    return 40.0 / max(thr, 1e-6)
+
+
+def fit_calibration(f: np.ndarray, y: np.ndarray, items: np.ndarray, k: int,
+                    thr: float) -> tuple[np.ndarray, dict[str, Any]]:
+    """The p table from these (training) rows alone: items held out by sample id inside them."""
+    return calibrate.fit(f, y, items, k, thr, LABELS, "unknown", by_sample_folds)
+
+
+def save(f: np.ndarray, y: np.ndarray, k: int, thr: float, out: Path, card: dict[str, Any],
+         cal: np.ndarray) -> None:
     out.mkdir(parents=True, exist_ok=True)
     onehot = np.array([[float(t == c) for c in LABELS] for t in y])
     np.savez(out / "weights.npz", train=f.astype(np.float32), onehot=onehot, k=np.array(k),
-             features=feature_matrix(), threshold=np.array(thr),
-             slope=np.array(40.0 / max(thr, 1e-6)), unknown_idx=np.array(LABELS.index("unknown")))
+             features=feature_matrix(), threshold=np.array(thr), calibration=cal,
+             slope=np.array(slope(thr)), unknown_idx=np.array(LABELS.index("unknown")))
     export(out / "weights.npz", out)
     (out / "labels.txt").write_text("\n".join(LABELS) + "\n", encoding="utf-8")
     card = {"name": "nir_polymer", "onnx": ONNX_NAME, "labels": "labels.txt", "wavelengths_nm": [float(w) for w in LED],
             "led5_nm_actual": 1460, "input_units": "raw / session white reference", "normalise": "session_white",
             "white_reference_ids": WHITE_IDS, "unknown_label": "unknown", "truth_label_map": LABEL_MAP,
-            "features": "log, log - mean(log), LED differences", "k": k, "distance_threshold": round(thr, 4), **card}
+            "features": "log, log - mean(log), LED differences", "k": k, "distance_threshold": round(thr, 4),
+            "p": "calibrated: per label (and all-k-agree or not), how often it was right on items held out by "
+                 "sample id inside the training rows (calibrate.py); not the neighbours' vote share", **card}
     (out / "model.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
 
 
@@ -154,21 +171,39 @@ def run_fold(rows: list[list[str]], f: np.ndarray, y: np.ndarray, s: np.ndarray,
     write the held-out rows (their sessions' reference rows first) to ``out``.csv and score that file with
     `junkan agent nir-classify`; the naive baseline is the training rows' most common class."""
     k, thr, inner = choose(f[tr], y[tr], s[tr])
-    save(f[tr], y[tr], k, thr, out, {"fit_for_sorting": False, "fitness_reason": "cross-validation fold model"})
     samples = [r for r in rows if not is_ref(r)]
+    items = np.array([item(r[2]) for r in samples])
+    cal, _ = fit_calibration(f[tr], y[tr], items[tr], k, thr)
+    save(f[tr], y[tr], k, thr, out, {"fit_for_sorting": False, "fitness_reason": "cross-validation fold model"}, cal)
     held_sessions = set(s[te].tolist())
     held_rows = [r for r in rows if is_ref(r) and session(r) in held_sessions]
     held_rows += [r for r, t in zip(samples, te, strict=True) if t]
     csv_path = out.parent / f"{out.name}_heldout.csv"
     write_table(csv_path, HEADER, held_rows)
-    sc = score(nir_classify(out, csv_path), [r[3] for r in held_rows], [r[2] for r in held_rows], LABEL_MAP)
+    results = nir_classify(out, csv_path)
+    sc = score(results, [r[3] for r in held_rows], [r[2] for r in held_rows], LABEL_MAP)
+    got = [res for res in results if not res.get("reference")]
+    if len(got) != int(te.sum()) or any("p" not in res for res in got):
+        raise RuntimeError(f"{out}: nir-classify gave {len(got)} results for {int(te.sum())} rows, or errors")
+    right = [res["polymer"] == t for res, t in zip(got, y[te], strict=True)]
     majority = Counter(y[tr]).most_common(1)[0][0]
     return {"rows": sc["rows"], "rows_right": sc["rows_right"], "row_accuracy": sc["row_accuracy"],
             "samples": sc["samples"], "samples_right": sc["samples_right"], "k": k, "threshold": round(thr, 4),
             "inner_accuracy": round(inner, 4), "naive_majority": majority,
             "naive_accuracy": round(float(np.mean(y[te] == majority)), 4),
             "knn_without_rejection_accuracy": round(float(np.mean(knn(f[tr], y[tr], f[te], k)[0] == y[te])), 4),
-            "per_class": sc["per_class"], "confusion": sc["confusion"]}
+            "per_class": sc["per_class"], "confusion": sc["confusion"],
+            "p_after": calibrate.calibration([res["p"] for res in got], right),
+            "p_before": calibrate.calibration(vote_share_p(f[tr], y[tr], f[te], k, thr), right)}
+
+
+def vote_share_p(train: np.ndarray, ty: np.ndarray, x: np.ndarray, k: int, thr: float) -> np.ndarray:
+    """The p the graph reported before calibration (numpy): the top of votes * (1 - gate) + gate * e_unknown."""
+    v, dist = calibrate.votes(train, ty, x, k, LABELS)
+    gate = 1.0 / (1.0 + np.exp(-slope(thr) * (dist - thr)))
+    scores = v * (1 - gate)[:, None]
+    scores[:, LABELS.index("unknown")] += gate
+    return scores.max(axis=1)
 
 
 def pooled(folds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -176,7 +211,8 @@ def pooled(folds: list[dict[str, Any]]) -> dict[str, Any]:
     naive = sum(round(fd["naive_accuracy"] * fd["rows"]) for fd in folds)
     return {"folds": folds, "pooled_rows_right": right, "pooled_rows": rows,
             "pooled_row_accuracy": round(right / rows, 4), "pooled_naive_rows_right": naive,
-            "worst_fold": min(fd["row_accuracy"] for fd in folds)}
+            "worst_fold": min(fd["row_accuracy"] for fd in folds),
+            **{key: calibrate.pool([fd[key] for fd in folds]) for key in ("p_before", "p_after")}}
 
 
 def main() -> None:
@@ -209,22 +245,26 @@ def main() -> None:
     worst = min(fd["row_accuracy"] for fd in folds)
     fit_ok = bool(worst >= 0.70)
     k, thr, inner = choose(f, y, s)
+    cal, cal_inner = fit_calibration(f, y, items, k, thr)
     per_fold = ", ".join(f"{fd['held_out']}: {fd['row_accuracy']:.1%}" for fd in folds)
     reason = f"leave-one-board/day-out row accuracy {per_fold}; criterion: >= 70 % on every held-out board/day"
-    save(f, y, k, thr, HERE, {"fit_for_sorting": fit_ok, "fitness_reason": reason})
+    save(f, y, k, thr, HERE, {"fit_for_sorting": fit_ok, "fitness_reason": reason}, cal)
     metrics: dict[str, Any] = {
         "data": {"sessions": sorted(set(s)), "rows": len(y), "items": len(set(items.tolist())),
                  "per_session": dict(Counter(s.tolist()))},
         **{name: pooled(fds) for name, fds in splits.items()},
         "final": {"features": "log, log - mean(log), LED differences", "k": k,
-                  "distance_threshold": round(thr, 4), "inner_accuracy": round(inner, 4)},
+                  "distance_threshold": round(thr, 4), "inner_accuracy": round(inner, 4),
+                  "calibration": cal_inner},
         "fit_for_sorting": fit_ok,
         "command": ("junkan agent nir-classify --model models/nir_polymer "
                     "../shared/data/nir/plasticscanner_db21_more.csv"),
     }
     (HERE / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
     for name in splits:
-        print(name, json.dumps({k: v for k, v in metrics[name].items() if k != "folds"}))
+        print(name, json.dumps({k: v for k, v in metrics[name].items() if k not in ("folds", "p_before", "p_after")}))
+        for key in ("p_before", "p_after"):
+            print(f"  {key}:", json.dumps({k: v for k, v in metrics[name][key].items() if k != "bins"}))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ The table is a Gather after the argmax in the ONNX graph (export_onnx.py), so ev
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -103,7 +104,7 @@ def calibration(p: Sequence[float], right: Sequence[bool]) -> dict[str, Any]:
     probability of being right, expected calibration error over ``BINS`` (rows-weighted |mean p - accuracy|)."""
     pa, ra = np.asarray(p, float), np.asarray(right, float)
     bins, ece = [], 0.0
-    for i, (lo, hi) in enumerate(zip(BINS[:-1], BINS[1:], strict=True)):
+    for i, (lo, hi) in enumerate(pairwise(BINS)):
         m = (pa >= lo) & ((pa < hi) if i < len(BINS) - 2 else (pa <= hi))
         if m.any():
             ece += m.sum() / len(pa) * abs(pa[m].mean() - ra[m].mean())
@@ -121,7 +122,7 @@ def pool(parts: list[dict[str, Any]]) -> dict[str, Any]:
         return sum(i[key] * i["rows"] for i in items) / sum(i["rows"] for i in items)
 
     bins = []
-    for lo, hi in zip(BINS[:-1], BINS[1:], strict=True):
+    for lo, hi in pairwise(BINS):
         here = [b for p in parts for b in p["bins"] if b["p_from"] == lo]
         if here:
             bins.append({"p_from": lo, "p_to": hi, "rows": sum(b["rows"] for b in here),

@@ -284,9 +284,11 @@ class BatchWriter:
                   "net_mass_kg, n_weighings, devices, measurement, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ")
         if msg.body.event == "opened":
             self.execute(self._sql(insert + "ON CONFLICT (lot_id) DO NOTHING"), values)
-        else:  # closing is final: it overwrites an 'open' row, whatever order the two arrived in
+        else:  # closing is final: it overwrites an 'open' row, whatever order the two arrived in, opened_at
+            # included (after a wall-clock step the agent shifts the open time so the lot's duration stays true)
             self.execute(self._sql(
-                insert + "ON CONFLICT (lot_id) DO UPDATE SET status = excluded.status, closed_at = excluded.closed_at, "
+                insert + "ON CONFLICT (lot_id) DO UPDATE SET status = excluded.status, "
+                "opened_at = excluded.opened_at, closed_at = excluded.closed_at, "
                 "close_reason = excluded.close_reason, net_mass_kg = excluded.net_mass_kg, "
                 "n_weighings = excluded.n_weighings, devices = excluded.devices, "
                 "measurement = excluded.measurement, updated_at = excluded.updated_at"), values)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -74,6 +74,17 @@ def test_close_wins_over_open_whatever_the_arrival_order(store) -> None:  # type
     assert lot["status"] == "closed" and lot["net_mass_kg"] == 512.25 and lot["n_weighings"] == 2
     assert lot["devices"] == ["scale-1"] and lot["measurement"] == FAILED_MEASUREMENT
     assert store.get_lot("LOT-404") is None
+
+
+def test_close_carries_the_open_time_the_agent_corrected_after_a_clock_step(store) -> None:  # type: ignore[no-untyped-def]
+    """A Pi booted 10 h behind opens a lot, NTP steps the clock, the agent shifts the open time: the close's
+    ``opened_at`` is the true one and must replace the stale one, or the lot reads 10 h long at the gateway."""
+    stale = T0 - timedelta(hours=10)
+    store.commit_batch([incoming(lot_message(1, "opened", opened=stale))], [], [])
+    store.commit_batch([incoming(lot_message(2, "closed", net=80.0, opened=T0))], [], [])
+    lot = store.get_lot("LOT-1")
+    assert datetime.fromisoformat(lot["opened_at"]) == T0
+    assert datetime.fromisoformat(str(lot["closed_at"])) - T0 == timedelta(minutes=5)
 
 
 def test_list_lots_filters_and_pages(store) -> None:  # type: ignore[no-untyped-def]

@@ -7,11 +7,13 @@ event applied. So a QoS1 redelivery or an agent resend is acknowledged as ``dupl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any, cast
 
 import pydantic_core
@@ -23,7 +25,8 @@ from junkan.core.messages import AckItem, LotMessage, ReadingRecords, StatusMess
 from junkan.core.names import NAME_RE
 from junkan.core.topics import PREFIX
 
-CLAIM_CHUNK = 500  # rows per multi-row INSERT (6 parameters each: far below both databases' limits)
+CLAIM_CHUNK = 500  # lot ids per multi-row INSERT / IN list (2 parameters each: far below both databases' limits)
+CHUNK_MAX = 256  # rows per multi-row INSERT of messages / readings (14 parameters at most: 3584, far below both)
 # json.dumps with non-default separators builds a new encoder per call; one reused encoder is ~4x faster.
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 _ACKS = TypeAdapter(list[AckItem])  # one call per batch: ~35% cheaper than an AckItem() per message
@@ -101,6 +104,26 @@ class WriteOptions:
 
 
 DEFAULT_OPTIONS = WriteOptions()
+_READINGS = ("INSERT INTO readings (agent, msg_id, idx, site, line, device, device_seq, ts, kind, value, unit, status, "
+             "lot_id, data) VALUES ")
+
+
+def chunks(n: int) -> Iterator[tuple[int, int]]:
+    """(start, size) covering ``n`` rows in chunks of a power of two (at most CHUNK_MAX), one multi-row
+    statement each: the statement texts are then a handful the drivers keep prepared. A batch's rows as
+    one statement was a new text, compiled again, nearly every batch (batch sizes vary)."""
+    start = 0
+    while start < n:
+        size = min(CHUNK_MAX, 1 << ((n - start).bit_length() - 1))
+        yield start, size
+        start += size
+
+
+@functools.cache
+def values_sql(head: str, width: int, rows: int, tail: str, ph: str) -> str:
+    """``head`` + ``rows`` groups of ``width`` placeholders + ``tail``, in the driver's placeholder."""
+    group = "(" + ",".join(["?"] * width) + ")"
+    return native(head + ",".join([group] * rows) + tail, ph)
 STATUS_SUFFIX = "/status"
 
 
@@ -148,9 +171,9 @@ class BatchWriter:
             else:
                 self._apply_lot(cast(LotMessage, item.message), now)
         if readings:
-            self.executemany(self._sql(
-                "INSERT INTO readings (agent, msg_id, idx, site, line, device, device_seq, ts, kind, value, unit, "
-                "status, lot_id, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"), readings)
+            for start, size in chunks(len(readings)):  # ~25% cheaper than executemany's statement per row
+                self.execute(values_sql(_READINGS, 14, size, " ON CONFLICT DO NOTHING", self.ph),
+                             list(chain.from_iterable(readings[start : start + size])))
             self._touch_devices(readings, now)
         if dead:
             self._dead_letters(dead, now)
@@ -234,17 +257,15 @@ class BatchWriter:
         claimed: set[tuple[str, str]] = set()
         # Key order: concurrent workers then take row locks in the same order (no deadlock cycles).
         ordered = sorted(incoming, key=lambda i: (i.agent, i.msg_id))
-        for start in range(0, len(ordered), CLAIM_CHUNK):
-            chunk = ordered[start : start + CLAIM_CHUNK]
+        for start, size in chunks(len(ordered)):
             params: list[Any] = []
-            for item in chunk:
+            for item in ordered[start : start + size]:
                 msg = item.message
                 params += [item.agent, item.msg_id, msg.session, msg.seq,
                            "lot" if item.readings is None else "reading", now]
-            values = ",".join(["(?,?,?,?,?,?)"] * len(chunk))
-            cursor = self.execute(self._sql(
-                f"INSERT INTO messages (agent, msg_id, session, seq, kind, received_at) VALUES {values} "
-                "ON CONFLICT DO NOTHING RETURNING agent, msg_id"), params)
+            cursor = self.execute(values_sql("INSERT INTO messages (agent, msg_id, session, seq, kind, received_at) "
+                                             "VALUES ", 6, size, " ON CONFLICT DO NOTHING RETURNING agent, msg_id",
+                                             self.ph), params)
             claimed.update((agent, msg_id) for agent, msg_id in cursor.fetchall())
         return claimed
 

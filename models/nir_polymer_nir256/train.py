@@ -38,6 +38,7 @@ from models.nir_polymer_nir256.export_onnx import ONNX_NAME, export  # noqa: E40
 
 DATA = Path(os.environ.get("JUNKAN_NIR_DATA", HERE.parents[2] / "shared" / "data" / "nir"))
 FILE = "avantes_nir256_train.csv"
+DAY2 = HERE / "data" / "avantes_20230419.csv"  # a second session on the same unit (data/build_20230419.py)
 NAMED = ["PP", "PET", "HDPE", "PS", "PVC"]
 LABELS = [*NAMED, "unknown"]
 LABEL_MAP = {"OTHER": "unknown"}
@@ -205,6 +206,24 @@ def meets_target(cv: dict[str, Any]) -> bool:
     return bool(named_all_right(cv) and cv["sample_accuracy"] >= 0.89)
 
 
+def second_day(model_dir: Path, seen: set[str]) -> dict[str, Any]:
+    """The shipped model (trained on the shared file only) on another day: all samples, and split into items it
+    never saw and items it was trained on (same physical sample ids on the other day)."""
+    header, rows = read_table(DAY2)
+    out = nir_classify(model_dir, DAY2)
+    pol = [r[header.index("polymer")] for r in rows]
+    sid = [r[header.index("sample_id")] for r in rows]
+    part: dict[str, Any] = {"file": f"models/nir_polymer_nir256/data/{DAY2.name}",
+                            "command": f"junkan agent nir-classify --model models/nir_polymer_nir256 "
+                                       f"models/nir_polymer_nir256/data/{DAY2.name}"}
+    for name, keep in (("all", lambda s: True), ("new_items", lambda s: s not in seen),
+                       ("seen_items", lambda s: s in seen)):
+        i = [n for n, s in enumerate(sid) if keep(s)]
+        part[name] = score([out[n] for n in i], [pol[n] for n in i], [sid[n] for n in i], LABEL_MAP)
+        part[name]["precision"] = answer_precision(part[name]["confusion"])
+    return part
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keep", type=Path, help="leave each fold's model directory and held-out CSV here")
@@ -246,6 +265,7 @@ def main() -> None:
         "cv_loso": {"method": "LeaveOneGroupOut by sample_id (66 folds, each trained on the other 65 samples); "
                               "k and threshold chosen by grouped 5-fold CV inside each training part",
                     **loso, "folds": loso_folds},
+        "second_day": second_day(HERE, set(sid[use].tolist())),
         "final": {"components": k, "mahalanobis2_threshold": round(thr, 4), "inner_sample_accuracy": round(inner, 4),
                   "all_data_resubstitution": full},
         "fit_for_sorting": fit_ok,

@@ -101,3 +101,27 @@ def test_nir256_other_depth_is_recomputed_from_the_folds(shared_dir: Path) -> No
     assert got == loso["other_named_depth"]
     assert all(pol[sid == s][0] == "OTHER" for s in got)
     assert got["908"]["polymer_samples_as_far_or_farther"] >= 40  # a twin: nearly every PET is farther
+
+
+def test_nir256_second_day_figures_come_from_the_command(junkan) -> None:  # type: ignore[no-untyped-def]
+    """The shipped model on the second day's file gives `metrics.json` → `second_day` and the card's row."""
+    from models.nir_eval import read_table, score
+    from models.nir_polymer_nir256 import train
+
+    res = junkan("agent", "nir-classify", "--model", str(NIR256), str(train.DAY2))
+    assert res.returncode == 0, res.stderr
+    out = [json.loads(x) for x in res.stdout.splitlines() if x.strip()]
+    header, rows = read_table(train.DAY2)
+    card = json.loads((NIR256 / "model.json").read_text())
+    assert [float(h) for h in header[6:]] == card["wavelengths_nm"]  # the model's grid, in order
+    pol = [r[header.index("polymer")] for r in rows]
+    sid = [r[header.index("sample_id")] for r in rows]
+    want = metrics()["second_day"]
+    got = score(out, pol, sid, {"OTHER": "unknown"})
+    assert {k: got[k] for k in ("samples_right", "rows_right", "per_class", "confusion")} == {
+        k: want["all"][k] for k in ("samples_right", "rows_right", "per_class", "confusion")}
+    new = want["new_items"]["samples"]
+    assert want["all"]["samples"] == new + want["seen_items"]["samples"] == len(set(sid))
+    text = (NIR256 / "MODEL_CARD.md").read_text()
+    assert (f"**{got['samples_right']}/{got['samples']} = {100 * got['sample_accuracy']:.1f} %** | "
+            f"{want['new_items']['samples_right']}/{new} = ") in text

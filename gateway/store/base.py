@@ -43,6 +43,16 @@ class Incoming:
         fields["agent"], fields["msg_id"] = message.agent, message.msg_id
         fields["readings"] = message.body.readings if isinstance(message, ReadingRecords) else None
 
+    @classmethod
+    def received(cls, topic: ParsedTopic, message: ReadingRecords | LotMessage, payload: bytes, agent: str,
+                 msg_id: str, readings: list[ReadingRecord] | None) -> Incoming:
+        """What validation builds: the fields it has already read off the message passed in, not read
+        again (and no ``__init__`` call through the type: the ingest hot path)."""
+        self = object.__new__(cls)
+        self.__dict__.update(topic=topic, message=message, payload=payload, agent=agent, msg_id=msg_id,
+                             readings=readings)
+        return self
+
 
 @dataclass(frozen=True)
 class DeadLetter:

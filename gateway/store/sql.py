@@ -54,6 +54,7 @@ def iso(ts: datetime | None) -> str | None:
 PARSED_UTC = TypeAdapter(datetime).validate_json(b'"2000-01-01T00:00:00Z"').tzinfo
 _TWO = [f"{i:02d}" for i in range(60)]
 _DAYS: dict[int, str] = {}  # date ordinal -> "YYYY-MM-DDT": readings of one day share it
+_TAILS: dict[int, str] = {0: "+00:00"}  # microseconds -> ".ffffff+00:00" (readings at ms steps: 1000 of them)
 
 
 def utc_text(ts: datetime) -> str:
@@ -75,9 +76,13 @@ def _utc_fields(ts: datetime) -> str:
         if len(_DAYS) > 4096:
             _DAYS.clear()
         day = _DAYS[ordinal] = f"{ts.year:04d}-{ts.month:02d}-{ts.day:02d}T"
-    text = f"{day}{_TWO[ts.hour]}:{_TWO[ts.minute]}:{_TWO[ts.second]}"
-    us = ts.microsecond
-    return f"{text}.{us:06d}+00:00" if us else text + "+00:00"
+    tail = _TAILS.get(us := ts.microsecond)
+    if tail is None:  # formatting the fraction (int.__format__) cost more than the rest of the text
+        if len(_TAILS) > 4096:
+            _TAILS.clear()
+            _TAILS[0] = "+00:00"
+        tail = _TAILS[us] = f".{us:06d}+00:00"
+    return f"{day}{_TWO[ts.hour]}:{_TWO[ts.minute]}:{_TWO[ts.second]}{tail}"
 
 
 def json_text(value: dict[str, Any]) -> str:

@@ -104,3 +104,11 @@ def test_deep_data_still_dead_lettered_and_rows_match_the_plain_build() -> None:
     assert deep != msg.payload
     result = validate(msg.topic, deep, 1_000_000)
     assert isinstance(result, DeadLetter) and "deeper" in result.reason
+
+
+def test_utc_text_past_its_caches_is_still_iso() -> None:
+    """More distinct days and fractions than the text caches hold: they start again, the text stays right."""
+    base = TypeAdapter(datetime).validate_python("2026-01-01T00:00:00Z")
+    for i in range(5000):
+        ts = base + timedelta(days=i * 3, microseconds=i * 7 + 1)
+        assert utc_text(ts) == ts.isoformat(), ts

@@ -1,7 +1,8 @@
 """The adversity scenario (issue 15), short: a whole line with the agent SIGKILLed mid-operation, the scale
 unplugged, operators keying the tare, the sorter PLC restarting with counters near 2^31, the agent's wall
-clock stepped +10 h, busy CPUs and Vanta zero non-detects. Scored against truth: no lot's mass is off by more than 0.1 % without the lot
-saying so, and no weighing of 0 kg passes as ok. `make scenarios` runs it longer and with other seeds."""
+clock stepped +10 h, busy CPUs and Vanta zero non-detects. Scored against truth: no lot's mass is off by more
+than 0.1 % without the lot saying so, and no weighing of 0 kg passes as ok.
+`make scenarios` runs it longer and with other seeds."""
 
 from __future__ import annotations
 

@@ -42,8 +42,15 @@ imports: install
 
 check: lint typecheck imports
 
+# Parallel workers (pytest-xdist): most tests wait on brokers, gateways and subprocesses, so 3 workers on 2 cores
+# cut the wall time (docs/testing: measured figures). Tests that must not share the CPU with each other run in one
+# xdist group (tests/conftest.py ONE_AT_A_TIME_TESTS); those that need it to themselves (`alone`, real-time
+# camera counting) run afterwards, one at a time. TEST_WORKERS=0 runs the parallel pass in one process.
+TEST_WORKERS ?= 3
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
 unit: install sim-venvs
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow and not alone" $(XDIST)
+	$(BIN)/pytest -q -m "not slow and alone"
 
 # `make test` includes the PostgreSQL pass (about 2 min on 2 cores) when a server can be had; else it says so.
 test: check unit unit-pg
@@ -52,7 +59,7 @@ test: check unit unit-pg
 # $JUNKAN_TEST_PG_URL); only tests that touch a gateway database run. Fails when no PostgreSQL can be had.
 GATEWAY_TESTS := tests/ingest tests/security tests/evidence tests/dashboard tests/store tests/upgrade tests/operations
 test-pg: install
-	$(BIN)/pytest -q -m "not slow" --gateway-db=postgres $(GATEWAY_TESTS)
+	$(BIN)/pytest -q -m "not slow" --gateway-db=postgres $(XDIST) $(GATEWAY_TESTS)
 
 unit-pg: install
 	@reason=$$($(BIN)/python -c 'from tests.pg import why_unavailable; print(why_unavailable() or "")'); \

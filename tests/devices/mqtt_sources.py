@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -23,12 +24,17 @@ def sim_venv(name: str, requirement: str, probe: str) -> Path:
     venv = ROOT / f".venv-{name}"
     python = venv / "bin" / "python"
     stamp = venv / ".installed"
-    if not stamp.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = subprocess.run([str(python), "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
-        if pip.returncode != 0:
-            pytest.skip(f"cannot install {requirement} into {venv.name} (registry unreachable?): {pip.stderr[-300:]}")
-        stamp.touch()
+    # Parallel workers (pytest -n) may both find it missing: one builds it, the others wait on the lock.
+    with open(ROOT / f".venv-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stamp.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            pip = subprocess.run([str(python), "-m", "pip", "install", "-q", requirement], capture_output=True,
+                                 text=True)
+            if pip.returncode != 0:
+                pytest.skip(f"cannot install {requirement} into {venv.name} (registry unreachable?): "
+                            f"{pip.stderr[-300:]}")
+            stamp.touch()
     check = subprocess.run([str(python), "-c", f"import {probe}"], capture_output=True, text=True)
     assert check.returncode == 0, f"{venv.name} is broken: {check.stderr[-300:]}"
     return python

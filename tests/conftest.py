@@ -70,9 +70,10 @@ ALONE_TESTS = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by mark: `-m "not alone"` sees the marks given here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Timing-sensitive tests into one xdist group, CPU-bound real-time ones marked ``alone``; a postgres run keeps only the tests whose store follows
-    the option (SQLite ran them already)."""
+    """Timing-sensitive tests into one xdist group, CPU-bound real-time ones marked ``alone``; a postgres run
+    keeps only the tests whose store follows the option (SQLite ran them already)."""
     for item in items:
         if any(item.nodeid.startswith(prefix) for prefix in ONE_AT_A_TIME_TESTS):
             item.add_marker(pytest.mark.xdist_group(ONE_AT_A_TIME))

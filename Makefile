@@ -42,17 +42,17 @@ imports: install
 
 check: lint typecheck imports
 
-# Parallel workers (pytest-xdist): most tests wait on brokers, gateways and subprocesses, so 3 workers on 2 cores
-# cut the wall time (docs/testing: measured figures). Tests that must not share the CPU with each other run in one
-# xdist group (tests/conftest.py ONE_AT_A_TIME_TESTS); those that need it to themselves (`alone`, real-time
-# camera counting) run afterwards, one at a time. TEST_WORKERS=0 runs the parallel pass in one process.
-TEST_WORKERS ?= 3
+# Parallel workers (pytest-xdist): most tests wait on brokers, gateways and subprocesses, so 4 workers on
+# 2 cores cut the wall time (figures in README "Commands"). Tests that must not share the CPU with each other
+# run in one xdist group (tests/conftest.py ONE_AT_A_TIME_TESTS); those that need it to themselves (`alone`:
+# real-time camera counting) run afterwards, one at a time. TEST_WORKERS=0 runs the parallel pass in one process.
+TEST_WORKERS ?= 4
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
 unit: install sim-venvs
 	$(BIN)/pytest -q -m "not slow and not alone" $(XDIST)
 	$(BIN)/pytest -q -m "not slow and alone"
 
-# `make test` includes the PostgreSQL pass (about 2 min on 2 cores) when a server can be had; else it says so.
+# `make test` includes the PostgreSQL pass (about 2 1/2 min on 2 cores) when a server can be had; else it says so.
 test: check unit unit-pg
 
 # The gateway suites again with every gateway store on PostgreSQL (a throwaway initdb/pg_ctl cluster, or

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.models.nir256_folds import reproduce_fold
+
 ROOT = Path(__file__).resolve().parents[2]
 NIR256 = ROOT / "models" / "nir_polymer_nir256"
 sys.path.insert(0, str(ROOT))
@@ -25,24 +27,9 @@ def metrics() -> dict[str, Any]:
 @pytest.mark.parametrize("sample", ["KL916", "601", "010"])
 def test_nir256_loso_fold_reproduced(sample: str, shared_dir: Path, tmp_path: Path) -> None:
     """The fold holding out ``sample``: same inner choice, same answers from the command."""
-    from models.nir_eval import nir_classify, read_table, score, write_table
-    from models.nir_polymer_nir256 import train
-
     fold = next(f for f in metrics()["cv_loso"]["folds"] if f["heldout_samples"] == [sample])
-    header, rows = read_table(shared_dir / "data" / "nir" / train.FILE)
-    i_sid, i_pol = header.index("sample_id"), header.index("polymer")
-    wl_cols = [i for i, h in enumerate(header) if h.replace(".", "").isdigit()]
-    d = train.deriv_matrix(np.array([float(header[i]) for i in wl_cols]))
-    tr = [r for r in rows if r[i_sid] != sample and r[i_pol] != "SPECTRALON"]
-    te = [r for r in rows if r[i_sid] == sample]
-    f = train.features(np.array([[float(r[i]) for i in wl_cols] for r in tr]), d)
-    y, g = np.array([r[i_pol] for r in tr]), np.array([r[i_sid] for r in tr])
-    k, thr, _ = train.choose(f, y, g)
-    assert (k, round(thr, 3)) == (fold["components"], fold["threshold"])
-    train.save(train.fit(f, y, k), d, thr, k, [header[i] for i in wl_cols], tmp_path / "m", {"fit_for_sorting": False})
-    write_table(tmp_path / "held.csv", header, te)
-    sc = score(nir_classify(tmp_path / "m", tmp_path / "held.csv"), [r[i_pol] for r in te], [r[i_sid] for r in te],
-               {"OTHER": "unknown"})
+    k, thr, sc = reproduce_fold({sample}, shared_dir / "data" / "nir", tmp_path)
+    assert (k, thr) == (fold["components"], fold["threshold"])
     assert (sc["samples_right"], sc["rows_right"], sc["wrong_samples"]) == (
         fold["samples_right"], fold["rows_right"], fold["wrong_samples"])
 

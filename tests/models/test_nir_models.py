@@ -56,27 +56,11 @@ def test_nir256_reproduces_card_figures(shared_dir: Path, junkan) -> None:  # ty
 
 def test_nir256_one_cv_fold_reproduced(shared_dir: Path, tmp_path: Path) -> None:
     """Fold 0 retrained, exported and classified through the command gives the card's fold figures."""
-    from models.nir_eval import nir_classify, read_table, score, write_table
-    from models.nir_polymer_nir256 import train
+    from tests.models.nir256_folds import reproduce_fold
 
-    metrics = json.loads((NIR256 / "metrics.json").read_text())
-    fold = metrics["cv"]["folds"][0]
-    path = shared_dir / "data" / "nir" / train.FILE
-    header, rows = read_table(path)
-    held = set(fold["heldout_samples"])
-    i_sid, i_pol = header.index("sample_id"), header.index("polymer")
-    wl_cols = [i for i, h in enumerate(header) if h.replace(".", "").isdigit()]
-    d = train.deriv_matrix(np.array([float(header[i]) for i in wl_cols]))
-    tr = [r for r in rows if r[i_sid] not in held and r[i_pol] != "SPECTRALON"]
-    te = [r for r in rows if r[i_sid] in held]
-    f = train.features(np.array([[float(r[i]) for i in wl_cols] for r in tr]), d)
-    y, g = np.array([r[i_pol] for r in tr]), np.array([r[i_sid] for r in tr])
-    k, thr, _ = train.choose(f, y, g)
-    assert (k, round(thr, 3)) == (fold["components"], fold["threshold"])
-    train.save(train.fit(f, y, k), d, thr, k, [header[i] for i in wl_cols], tmp_path / "m", {"fit_for_sorting": False})
-    write_table(tmp_path / "held.csv", header, te)
-    sc = score(nir_classify(tmp_path / "m", tmp_path / "held.csv"), [r[i_pol] for r in te], [r[i_sid] for r in te],
-               {"OTHER": "unknown"})
+    fold = json.loads((NIR256 / "metrics.json").read_text())["cv"]["folds"][0]
+    k, thr, sc = reproduce_fold(set(fold["heldout_samples"]), shared_dir / "data" / "nir", tmp_path)
+    assert (k, thr) == (fold["components"], fold["threshold"])
     assert (sc["samples_right"], sc["rows_right"]) == (fold["samples_right"], fold["rows_right"])
 
 

@@ -44,9 +44,6 @@ REASONS = ("bad_topic", "too_large", "too_deep", "not_json", "non_finite", "int_
            "identity_mismatch", "clock_window", "redelivered", "store_error", "ack_error")
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-# Bounds built with pydantic's one UTC tzinfo object compare without a utcoffset() call per reading
-# (measured 0.5 -> 0.03 us a comparison).
-_PARSED_UTC = PARSED_UTC
 _INF = (float("inf"), float("-inf"))
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 _MSG_ID = re.compile(rb'"msg_id"\s*:\s*"([0-9A-HJKMNP-TV-Z]{26})"')
@@ -164,8 +161,10 @@ class _Window:
     """The accepted time range around the gateway's clock, as aware datetimes (one comparison each)."""
 
     def __init__(self, policy: IngestPolicy, now: float) -> None:
-        self.lo = datetime.fromtimestamp(now - policy.max_past_s, UTC).replace(tzinfo=_PARSED_UTC)
-        self.hi = datetime.fromtimestamp(now + policy.max_future_s, UTC).replace(tzinfo=_PARSED_UTC)
+        # Bounds built with pydantic's one UTC tzinfo object compare without a utcoffset() call per reading
+        # (measured 0.5 -> 0.03 us a comparison).
+        self.lo = datetime.fromtimestamp(now - policy.max_past_s, UTC).replace(tzinfo=PARSED_UTC)
+        self.hi = datetime.fromtimestamp(now + policy.max_future_s, UTC).replace(tzinfo=PARSED_UTC)
 
     def problem(self, what: str, ts: datetime | None) -> tuple[str, str] | None:
         if ts is None:
